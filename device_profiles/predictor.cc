@@ -1,0 +1,64 @@
+#include "device_profiles/predictor.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace partita {
+
+double ThermalSpeedFactor(Thermal thermal, double sustained_factor) {
+  const double s = std::clamp(sustained_factor, 0.01, 1.0);
+  switch (thermal) {
+    case Thermal::kNominal: return 1.0;
+    case Thermal::kFair: return 1.0 - (1.0 - s) / 2.0;
+    case Thermal::kSerious: return s;
+    case Thermal::kCritical: return s / 2.0;
+  }
+  return 1.0;
+}
+
+double QualityFor(double quality_score, double difficulty) {
+  const double s = std::clamp(quality_score, 0.01, 0.99);
+  const double d = std::clamp(difficulty, 0.0, 1.0);
+  const double logit = std::log(s / (1.0 - s));
+  return 1.0 / (1.0 + std::exp(-(logit + 2.6 - 2.9 * d)));
+}
+
+Prediction Predict(const ExecutionSite& site, const RequestShape& request) {
+  Prediction p;
+  if (site.model == nullptr || site.runtime == nullptr) return p;
+  const ModelSpec& model = *site.model;
+  const ModelRuntime& rt = *site.runtime;
+  const double factor = ThermalSpeedFactor(site.executor_thermal, rt.sustained_factor);
+  const double prefill_tps = std::max(1e-3, rt.prefill_tokens_per_s * factor);
+  const double decode_tps = std::max(1e-3, rt.decode_tokens_per_s * factor);
+
+  double queue_ms = 0;
+  if (site.tier == Tier::kCloud) {
+    const double rho = std::clamp(site.cloud_load, 0.0, 0.95);
+    queue_ms = site.cloud_queue_reference_ms * rho / (1.0 - rho);
+  }
+  const double cold_ms = (site.warm || rt.resident) ? 0.0 : rt.cold_load_ms;
+  const double prefill_ms = 1000.0 * request.tokens_in / prefill_tps;
+  const double out_tokens = std::max<std::uint32_t>(request.tokens_out, 1);
+  const double first_token_ms = 1000.0 / decode_tps;
+  const double decode_ms = 1000.0 * out_tokens / decode_tps;
+
+  p.ttft_ms =
+      site.rtt_ms + model.base_latency_ms + queue_ms + cold_ms + prefill_ms + first_token_ms;
+  p.latency_ms = p.ttft_ms + (decode_ms - first_token_ms);
+  p.cost_usd = request.tokens_in * model.price_usd_per_1m_input_tokens / 1e6 +
+               request.tokens_out * model.price_usd_per_1m_output_tokens / 1e6;
+
+  const double compute_s = (cold_ms + prefill_ms + decode_ms) / 1000.0;
+  if (site.executor != nullptr) {
+    p.energy_j +=
+        std::max(0.0, site.executor->active_power_w - site.executor->idle_power_w) * compute_s;
+  }
+  if (site.tier != Tier::kDevice && site.asker != nullptr) {
+    p.energy_j += site.asker->radio_power_w * p.latency_ms / 1000.0;
+  }
+  p.quality = QualityFor(model.QualityScore(), request.difficulty);
+  return p;
+}
+
+}  // namespace partita

@@ -1,0 +1,17 @@
+// Registration of the `partita` command groups. Each Add*Commands adds its subcommands to the
+// app; a subcommand's callback sets the process exit code through `exit_code` (0 ok, 1 the
+// command failed, 2 usage error). Called once from main() before parsing.
+#pragma once
+
+#include <CLI/App.hpp>
+
+namespace partita::cli {
+
+void AddDemoCommands(CLI::App& app, int& exit_code);
+void AddPkiCommands(CLI::App& app, int& exit_code);
+void AddProfilesCommands(CLI::App& app, int& exit_code);
+
+// Prints "partita: error: MESSAGE" to stderr.
+void PrintError(const std::string& message);
+
+}  // namespace partita::cli

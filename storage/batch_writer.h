@@ -1,0 +1,81 @@
+// Runs SQLite writes on a dedicated thread, grouped into transactions (group commit).
+//
+// Event-loop threads never block on SQLite: they Submit() a job and get its completion through
+// a callback, which runs on the writer thread after the job's transaction committed (post it
+// back to your io_context). Jobs queued while a transaction commits form the next transaction,
+// so batches grow with load and latency stays low when idle. A job that fails does not fail the
+// others in its batch; a failed commit fails them all.
+// Thread-safe: Submit/Flush/Stop may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "common/status.h"
+#include "storage/sqlite.h"
+
+namespace partita::storage {
+
+class BatchWriter {
+ public:
+  using Job = std::function<Status(Database&)>;
+  using Done = std::function<void(const Status&)>;
+
+  struct Options {
+    std::size_t max_batch = 8192;     // jobs per transaction at most
+    std::size_t max_queue = 1 << 20;  // Submit() refuses beyond this (the caller sheds load)
+  };
+
+  struct Stats {
+    std::uint64_t jobs = 0;
+    std::uint64_t failed_jobs = 0;
+    std::uint64_t commits = 0;
+    std::uint64_t failed_commits = 0;
+    std::size_t queued = 0;
+  };
+
+  BatchWriter(std::unique_ptr<Database> db, Options options);
+  explicit BatchWriter(std::unique_ptr<Database> db) : BatchWriter(std::move(db), Options{}) {}
+  ~BatchWriter();  // Stop()
+  BatchWriter(const BatchWriter&) = delete;
+  BatchWriter& operator=(const BatchWriter&) = delete;
+
+  // Queues a job; `done` runs on the writer thread after its transaction. False (and `done` is
+  // not called) when the queue is full or the writer is stopped.
+  bool Submit(Job job, Done done = {});
+  // Blocks until every job submitted before the call has been committed (or failed).
+  Status Flush();
+  // Commits what is queued and stops the thread. Further Submit() calls return false.
+  void Stop();
+
+  Stats stats() const;
+
+ private:
+  struct Item {
+    Job job;
+    Done done;
+  };
+  void Run();
+
+  std::unique_ptr<Database> db_;
+  Options options_;
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  std::condition_variable drained_;
+  std::deque<Item> queue_;
+  bool stopping_ = false;
+  bool finished_ = false;  // the writer thread has exited
+  std::uint64_t submitted_ = 0;
+  std::uint64_t completed_ = 0;
+  Status last_commit_status_;
+  Stats stats_;
+  std::thread thread_;
+};
+
+}  // namespace partita::storage

@@ -1,0 +1,95 @@
+#include "storage/batch_writer.h"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "tests/testing/event_queue.h"
+#include "tests/testing/temp_dir.h"
+
+namespace partita::storage {
+namespace {
+
+TEST_CASE("Jobs from many threads are committed, and each completion reports its own status") {
+  testing::TempDir tmp;
+  auto db = Database::Open(tmp.File("w.db"));
+  REQUIRE(db.ok());
+  REQUIRE((*db)->Exec("CREATE TABLE t (k INTEGER PRIMARY KEY)").ok());
+  BatchWriter writer(std::move(*db));
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 500; ++i) {
+        const int key = t * 1000 + i;
+        REQUIRE(writer.Submit(
+            [key](Database& d) {
+              return d.Cached("INSERT INTO t VALUES (?1)")->Bind(1, key).Run();
+            },
+            [&](const Status& s) { (s.ok() ? ok : failed)++; }));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  // A duplicate key fails alone; the rest of its batch commits.
+  writer.Submit([](Database& d) { return d.Cached("INSERT INTO t VALUES (?1)")->Bind(1, 5).Run(); },
+                [&](const Status& s) { (s.ok() ? ok : failed)++; });
+  REQUIRE(writer.Flush().ok());
+  CHECK(ok == 2000);
+  CHECK(failed == 1);
+  BatchWriter::Stats stats = writer.stats();
+  CHECK(stats.jobs == 2001);
+  CHECK(stats.failed_jobs == 1);
+  CHECK(stats.commits >= 1);
+  CHECK(stats.commits <= 2001);
+  writer.Stop();
+  CHECK_FALSE(writer.Submit([](Database&) { return Status::Ok(); }));
+
+  auto check = Database::Open(tmp.File("w.db"));
+  REQUIRE(check.ok());
+  CHECK(*(*check)->QueryInt("SELECT count(*) FROM t") == 2000);
+}
+
+TEST_CASE("Stop commits everything already queued") {
+  testing::TempDir tmp;
+  auto db = Database::Open(tmp.File("w.db"));
+  REQUIRE(db.ok());
+  REQUIRE((*db)->Exec("CREATE TABLE t (k INTEGER)").ok());
+  {
+    BatchWriter writer(std::move(*db));
+    for (int i = 0; i < 1000; ++i) {
+      writer.Submit(
+          [i](Database& d) { return d.Cached("INSERT INTO t VALUES (?1)")->Bind(1, i).Run(); });
+    }
+  }  // destructor stops
+  auto check = Database::Open(tmp.File("w.db"));
+  CHECK(*(*check)->QueryInt("SELECT count(*) FROM t") == 1000);
+}
+
+TEST_CASE("A full queue refuses instead of growing without bound") {
+  testing::TempDir tmp;
+  auto db = Database::Open(tmp.File("w.db"));
+  REQUIRE(db.ok());
+  BatchWriter::Options options;
+  options.max_queue = 2;
+  BatchWriter writer(std::move(*db), options);
+  testing::EventQueue<int> started;
+  std::atomic<bool> release{false};
+  // The first job blocks the writer thread so the queue fills behind it.
+  writer.Submit([&](Database&) {
+    started.Push(1);
+    while (!release.load()) std::this_thread::yield();
+    return Status::Ok();
+  });
+  REQUIRE(started.Pop().has_value());
+  CHECK(writer.Submit([](Database&) { return Status::Ok(); }));
+  CHECK(writer.Submit([](Database&) { return Status::Ok(); }));
+  CHECK_FALSE(writer.Submit([](Database&) { return Status::Ok(); }));
+  release = true;
+  CHECK(writer.Flush().ok());
+}
+
+}  // namespace
+}  // namespace partita::storage
