@@ -23,42 +23,47 @@ double QualityFor(double quality_score, double difficulty) {
   return 1.0 / (1.0 + std::exp(-(logit + 2.6 - 2.9 * d)));
 }
 
-Prediction Predict(const ExecutionSite& site, const RequestShape& request) {
-  Prediction p;
-  if (site.model == nullptr || site.runtime == nullptr) return p;
+PredictionDetail PredictDetail(const ExecutionSite& site, const RequestShape& request) {
+  PredictionDetail d;
+  if (site.model == nullptr || site.runtime == nullptr) return d;
   const ModelSpec& model = *site.model;
   const ModelRuntime& rt = *site.runtime;
   const double factor = ThermalSpeedFactor(site.executor_thermal, rt.sustained_factor);
   const double prefill_tps = std::max(1e-3, rt.prefill_tokens_per_s * factor);
   const double decode_tps = std::max(1e-3, rt.decode_tokens_per_s * factor);
 
-  double queue_ms = 0;
   if (site.tier == Tier::kCloud) {
     const double rho = std::clamp(site.cloud_load, 0.0, 0.95);
-    queue_ms = site.cloud_queue_reference_ms * rho / (1.0 - rho);
+    d.queue_ms = site.cloud_queue_reference_ms * rho / (1.0 - rho);
   }
-  const double cold_ms = (site.warm || rt.resident) ? 0.0 : rt.cold_load_ms;
-  const double prefill_ms = 1000.0 * request.tokens_in / prefill_tps;
+  d.rtt_ms = site.rtt_ms;
+  d.base_ms = model.base_latency_ms;
+  d.cold_ms = (site.warm || rt.resident) ? 0.0 : rt.cold_load_ms;
+  d.prefill_ms = 1000.0 * request.tokens_in / prefill_tps;
+  d.decode_ms_per_token = 1000.0 / decode_tps;
   const double out_tokens = std::max<std::uint32_t>(request.tokens_out, 1);
-  const double first_token_ms = 1000.0 / decode_tps;
-  const double decode_ms = 1000.0 * out_tokens / decode_tps;
+  const double decode_ms = d.decode_ms_per_token * out_tokens;
 
-  p.ttft_ms =
-      site.rtt_ms + model.base_latency_ms + queue_ms + cold_ms + prefill_ms + first_token_ms;
-  p.latency_ms = p.ttft_ms + (decode_ms - first_token_ms);
+  Prediction& p = d.total;
+  p.ttft_ms = d.rtt_ms + d.base_ms + d.queue_ms + d.cold_ms + d.prefill_ms + d.decode_ms_per_token;
+  p.latency_ms = p.ttft_ms + (decode_ms - d.decode_ms_per_token);
   p.cost_usd = request.tokens_in * model.price_usd_per_1m_input_tokens / 1e6 +
                request.tokens_out * model.price_usd_per_1m_output_tokens / 1e6;
-
-  const double compute_s = (cold_ms + prefill_ms + decode_ms) / 1000.0;
   if (site.executor != nullptr) {
-    p.energy_j +=
-        std::max(0.0, site.executor->active_power_w - site.executor->idle_power_w) * compute_s;
+    d.compute_power_w =
+        std::max(0.0, site.executor->active_power_w - site.executor->idle_power_w);
   }
   if (site.tier != Tier::kDevice && site.asker != nullptr) {
-    p.energy_j += site.asker->radio_power_w * p.latency_ms / 1000.0;
+    d.radio_power_w = site.asker->radio_power_w;
   }
+  const double compute_s = (d.cold_ms + d.prefill_ms + decode_ms) / 1000.0;
+  p.energy_j = d.compute_power_w * compute_s + d.radio_power_w * p.latency_ms / 1000.0;
   p.quality = QualityFor(model.QualityScore(), request.difficulty);
-  return p;
+  return d;
+}
+
+Prediction Predict(const ExecutionSite& site, const RequestShape& request) {
+  return PredictDetail(site, request).total;
 }
 
 }  // namespace partita

@@ -63,4 +63,20 @@ double QualityFor(double quality_score, double difficulty);
 
 Prediction Predict(const ExecutionSite& site, const RequestShape& request);
 
+// Predict's intermediate terms, for callers that simulate an execution step by step (the fleet
+// simulator cuts streams at timeouts and stalls, and charges energy to the device that spent
+// it). Totals in `total` are exactly what Predict returns.
+struct PredictionDetail {
+  Prediction total;
+  double rtt_ms = 0;
+  double base_ms = 0;
+  double queue_ms = 0;
+  double cold_ms = 0;
+  double prefill_ms = 0;
+  double decode_ms_per_token = 0;
+  double compute_power_w = 0;  // executor's active - idle power; 0 for the cloud
+  double radio_power_w = 0;    // asking device's radio power; 0 on the device tier
+};
+PredictionDetail PredictDetail(const ExecutionSite& site, const RequestShape& request);
+
 }  // namespace partita

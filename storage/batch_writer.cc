@@ -20,6 +20,18 @@ bool BatchWriter::Submit(Job job, Done done) {
   return true;
 }
 
+bool BatchWriter::SubmitWait(Job job, Done done) {
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    space_.wait(lock, [&] { return stopping_ || queue_.size() < options_.max_queue; });
+    if (stopping_) return false;
+    queue_.push_back({std::move(job), std::move(done)});
+    ++submitted_;
+  }
+  wake_.notify_one();
+  return true;
+}
+
 Status BatchWriter::Flush() {
   std::unique_lock<std::mutex> lock(mu_);
   const std::uint64_t target = submitted_;
@@ -33,6 +45,7 @@ void BatchWriter::Stop() {
     stopping_ = true;
   }
   wake_.notify_one();
+  space_.notify_all();
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
@@ -58,6 +71,7 @@ void BatchWriter::Run() {
         queue_.pop_front();
       }
     }
+    space_.notify_all();
     results.assign(batch.size(), Status::Ok());
     Status commit = db_->Begin();
     if (commit.ok()) {

@@ -49,6 +49,9 @@ class BatchWriter {
   // Queues a job; `done` runs on the writer thread after its transaction. False (and `done` is
   // not called) when the queue is full or the writer is stopped.
   bool Submit(Job job, Done done = {});
+  // Like Submit, but waits for room in the queue instead of refusing (producers that must not
+  // drop work, such as the simulator). False only when the writer is stopped.
+  bool SubmitWait(Job job, Done done = {});
   // Blocks until every job submitted before the call has been committed (or failed).
   Status Flush();
   // Commits what is queued and stops the thread. Further Submit() calls return false.
@@ -68,6 +71,7 @@ class BatchWriter {
   mutable std::mutex mu_;
   std::condition_variable wake_;
   std::condition_variable drained_;
+  std::condition_variable space_;
   std::deque<Item> queue_;
   bool stopping_ = false;
   bool finished_ = false;  // the writer thread has exited

@@ -84,6 +84,12 @@ CREATE TABLE IF NOT EXISTS battery (
   charging INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS battery_run ON battery(run_id, t_ms);
+CREATE TABLE IF NOT EXISTS run_metrics (
+  run_id INTEGER NOT NULL REFERENCES runs(run_id),
+  name TEXT NOT NULL,
+  value REAL NOT NULL,
+  PRIMARY KEY (run_id, name)
+);
 )sql";
 
 #define PARTITA_DECISION_COLUMNS                                                               \
@@ -303,6 +309,31 @@ Status InsertBatterySample(Database& db, std::int64_t run_id, const std::string&
       .Bind(4, battery_pct)
       .Bind(5, charging);
   return s->Run();
+}
+
+Status InsertRunMetric(Database& db, std::int64_t run_id, std::string_view name, double value) {
+  Status error;
+  Statement* s = CachedOrError(
+      db, "INSERT OR REPLACE INTO run_metrics (run_id, name, value) VALUES (?1, ?2, ?3)", error);
+  if (s == nullptr) return error;
+  s->Bind(1, run_id).Bind(2, name).Bind(3, value);
+  return s->Run();
+}
+
+Result<std::vector<std::pair<std::string, double>>> ReadRunMetrics(Database& db,
+                                                                   std::int64_t run_id) {
+  Result<Statement> s =
+      db.Prepare("SELECT name, value FROM run_metrics WHERE run_id = ?1 ORDER BY name");
+  if (!s.ok()) return s.status();
+  s->Bind(1, run_id);
+  std::vector<std::pair<std::string, double>> out;
+  for (;;) {
+    Result<bool> row = s->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.emplace_back(std::string(s->Text(0)), s->Double(1));
+  }
+  return out;
 }
 
 }  // namespace partita::storage

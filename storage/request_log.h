@@ -6,6 +6,7 @@
 //   requests  one row per request: the decision columns, then the outcome columns (NULL until
 //             the outcome arrives); keyed by (run_id, device_id, request_id)
 //   battery   per-device battery samples (simulation runs)
+//   run_metrics  named totals per run (simulation: battery-empty events, device-days, ...)
 // Prompts and answers are never stored: only lengths, timings, tiers, costs and energy.
 // The SQL is plain (no SQLite-only types) so the same tables fit PostgreSQL.
 // Functions take the Database of the calling thread (see sqlite.h for the threading rule).
@@ -13,6 +14,8 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -120,5 +123,10 @@ Status InsertRequest(Database& db, const DecisionRecord& decision, const Outcome
 
 Status InsertBatterySample(Database& db, std::int64_t run_id, const std::string& device_id,
                            std::int64_t t_ms, double battery_pct, bool charging);
+
+// Named totals of a run (e.g. "battery_empty_events"); replaces an existing value.
+Status InsertRunMetric(Database& db, std::int64_t run_id, std::string_view name, double value);
+Result<std::vector<std::pair<std::string, double>>> ReadRunMetrics(Database& db,
+                                                                   std::int64_t run_id);
 
 }  // namespace partita::storage

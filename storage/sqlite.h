@@ -54,6 +54,7 @@ class Statement {
   bool IsNull(int column) const;
 
   bool valid() const { return stmt_ != nullptr; }
+  sqlite3_stmt* handle() { return stmt_; }
 
  private:
   sqlite3_stmt* stmt_ = nullptr;

@@ -1,0 +1,153 @@
+// `partita sim`: fleet simulation into a run database.
+#include <chrono>
+#include <cstdio>
+
+#include "device_profiles/catalog_loader.h"
+#include "policies/loader.h"
+#include "sdk/cli/commands.h"
+#include "sdk/cli/progress_bar.h"
+#include "sdk/cli/text_table.h"
+#include "sim/run.h"
+
+namespace partita::cli {
+
+namespace {
+
+struct SimArgs {
+  std::string fleet;
+  std::vector<std::string> policies;
+  double hours = 24;
+  std::uint64_t seed = 1;
+  std::string out;
+  std::int64_t devices = 0;
+  std::string catalog;
+  std::string csv;
+  bool quiet = false;
+};
+
+std::string Pct(std::uint64_t part, std::uint64_t whole) {
+  if (whole == 0) return "-";
+  return FormatNumber(100.0 * static_cast<double>(part) / static_cast<double>(whole), 1) + "%";
+}
+
+int RunSim(const SimArgs& args) {
+  Result<CatalogPtr> catalog = LoadCatalogOrDefault(args.catalog);
+  if (!catalog.ok()) {
+    PrintError(catalog.status().message());
+    return 1;
+  }
+  Result<sim::FleetPtr> fleet = sim::LoadFleetFile(args.fleet, **catalog);
+  if (!fleet.ok()) {
+    PrintError(fleet.status().message());
+    return 1;
+  }
+  sim::SimulationOptions options;
+  if (args.devices > 0) {
+    options.fleet = std::make_shared<sim::FleetSpec>(sim::ScaleFleet(**fleet, args.devices));
+  } else {
+    options.fleet = *fleet;
+  }
+  for (const std::string& path : args.policies) {
+    Result<policy::PolicyPtr> p = policy::LoadPolicyFile(path, *catalog);
+    if (!p.ok()) {
+      PrintError(p.status().message());
+      return 1;
+    }
+    options.policies.push_back(*p);
+  }
+  options.seed = args.seed;
+  options.hours = args.hours;
+  options.out_path = args.out;
+  options.csv_path = args.csv;
+
+  if (!args.quiet) {
+    std::fprintf(stderr, "simulating %s devices (%s households) of '%s' for %s h, seed %llu, %zu "
+                 "polic%s\n",
+                 WithThousands(static_cast<std::uint64_t>(options.fleet->TotalDevices())).c_str(),
+                 WithThousands(static_cast<std::uint64_t>(options.fleet->TotalHouseholds())).c_str(),
+                 options.fleet->name.c_str(), FormatNumber(args.hours, 2).c_str(),
+                 static_cast<unsigned long long>(args.seed), options.policies.size(),
+                 options.policies.size() == 1 ? "y" : "ies");
+  }
+  ProgressBar bar(args.quiet);
+  const auto start = std::chrono::steady_clock::now();
+  auto run_start = start;
+  std::size_t current_run = 0;
+  Result<std::vector<sim::RunSummary>> runs =
+      sim::RunSimulation(options, [&](const sim::SimProgress& p) {
+        if (p.run_index != current_run) {
+          current_run = p.run_index;
+          run_start = std::chrono::steady_clock::now();
+        }
+        const double secs =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+        const double rate = secs > 0 ? static_cast<double>(p.requests) / secs : 0;
+        const double fraction =
+            (static_cast<double>(p.run_index) + p.hours_done / p.hours_total) /
+            static_cast<double>(p.run_count);
+        bar.Update(p.label, fraction,
+                   FormatNumber(p.hours_done, 1) + "/" + FormatNumber(p.hours_total, 1) + " h  " +
+                       WithThousands(p.requests) + " req  " +
+                       WithThousands(static_cast<std::uint64_t>(rate)) + " req/s");
+      });
+  bar.Finish();
+  if (!runs.ok()) {
+    PrintError(runs.status().message());
+    return 1;
+  }
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  TextTable table({"policy", "requests", "ok", "device", "phone", "cloud", "fallbacks", "p50_ms",
+                   "p95_ms", "cost_usd", "battery_empty"});
+  std::uint64_t total = 0;
+  for (const sim::RunSummary& r : *runs) {
+    const sim::SimulationStats& s = r.stats;
+    total += s.requests;
+    table.AddRow({r.info.label, WithThousands(s.requests), Pct(s.succeeded, s.requests),
+                  Pct(s.answered_by[0], s.succeeded), Pct(s.answered_by[1], s.succeeded),
+                  Pct(s.answered_by[2], s.succeeded), Pct(s.fell_back, s.requests),
+                  FormatNumber(s.latency_ms.Percentile(50), 0),
+                  FormatNumber(s.latency_ms.Percentile(95), 0), FormatNumber(s.cost_usd, 2),
+                  WithThousands(s.battery_empty_events)});
+  }
+  if (!args.quiet) {
+    std::printf("%s", table.ToString().c_str());
+    std::printf("wrote %s: %zu run(s), %s requests in %.1f s (%s req/s)\n", args.out.c_str(),
+                runs->size(), WithThousands(total).c_str(), secs,
+                WithThousands(static_cast<std::uint64_t>(secs > 0 ? total / secs : 0)).c_str());
+    if (!args.csv.empty()) std::printf("wrote %s\n", args.csv.c_str());
+    std::printf("next: partita report %s --out report.html\n", args.out.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+void AddSimCommands(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<SimArgs>();
+  CLI::App* sim = app.add_subcommand(
+      "sim",
+      "Simulate a fleet under one or more policies (same world for each) into a run database");
+  sim->add_option("--fleet", args->fleet, "Fleet YAML (e.g. sim/fleets/city-100k.yaml)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  sim->add_option("--policy", args->policies, "Policy YAML; repeat to compare policies")
+      ->required()
+      ->check(CLI::ExistingFile);
+  sim->add_option("--hours", args->hours, "Simulated hours")
+      ->default_val(24)
+      ->check(CLI::Range(0.001, 24.0 * 366));
+  sim->add_option("--seed", args->seed, "Random seed; the same seed gives the same result")
+      ->default_val(1);
+  sim->add_option("--out", args->out, "Run database to write (replaced if it exists)")
+      ->required();
+  sim->add_option("--devices", args->devices,
+                  "Scale the fleet's households to about this many devices")
+      ->check(CLI::Range(int64_t{1}, int64_t{100'000'000}));
+  sim->add_option("--catalog", args->catalog, "Catalog YAML (default: the built-in catalog)");
+  sim->add_option("--csv", args->csv, "Also export every request as CSV to this file");
+  sim->add_flag("--quiet,-q", args->quiet, "No progress bar or summary");
+  sim->callback([args, &exit_code] { exit_code = RunSim(*args); });
+}
+
+}  // namespace partita::cli

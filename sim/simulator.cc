@@ -1,0 +1,608 @@
+#include "sim/simulator.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+
+#include "policies/decision.h"
+#include "sim/random.h"
+
+namespace partita::sim {
+
+namespace {
+
+// Simulated t = 0 is Monday 2026-01-05 at the fleet's start hour (local time = UTC).
+constexpr std::int64_t kEpochUnixMs = 1767571200000;
+constexpr double kHealthCheckSeconds = 10;  // how late the router learns of a cloud outage
+constexpr std::uint64_t kProgressEvery = 1 << 16;
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
+
+enum class Result : std::uint8_t {
+  kOk,
+  kRefused,
+  kErrorStatus,
+  kDeclined,
+  kNoFirstToken,
+  kStalled,
+  kDeadline,
+  kUnavailable,
+};
+
+const char* ResultName(Result r) {
+  switch (r) {
+    case Result::kOk: return "ok";
+    case Result::kRefused: return "refused";
+    case Result::kErrorStatus: return "error_status";
+    case Result::kDeclined: return "declined";
+    case Result::kNoFirstToken: return "no_first_token";
+    case Result::kStalled: return "stalled";
+    case Result::kDeadline: return "deadline";
+    case Result::kUnavailable: return "unavailable";
+  }
+  return "unknown";
+}
+
+void AppendNumber(std::string& out, double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0f", v);
+  out += buf;
+}
+
+}  // namespace
+
+void LatencyHistogram::Add(double ms) {
+  const double x = std::max(ms, 0.1);
+  const int b = std::clamp(static_cast<int>(std::log(x / 0.1) / std::log(1.02)), 0, kBuckets - 1);
+  ++buckets_[static_cast<std::size_t>(b)];
+  ++count_;
+}
+
+double LatencyHistogram::Percentile(double p) const {
+  if (count_ == 0) return 0;
+  const auto target = static_cast<std::uint64_t>(std::ceil(p / 100.0 * static_cast<double>(count_)));
+  std::uint64_t seen = 0;
+  for (int b = 0; b < kBuckets; ++b) {
+    seen += buckets_[static_cast<std::size_t>(b)];
+    if (seen >= std::max<std::uint64_t>(target, 1)) return 0.1 * std::pow(1.02, b + 0.5);
+  }
+  return 0.1 * std::pow(1.02, kBuckets);
+}
+
+struct Simulator::Attempt {
+  policy::Route route;
+  Result result = Result::kUnavailable;
+  double spent_ms = 0;
+  double ttft_ms = -1;  // within the attempt; -1 = no token arrived
+  std::uint32_t tokens = 0;
+  double cost_usd = 0;
+  double energy_j = 0;
+};
+
+struct Simulator::Execution {
+  std::array<Attempt, 1 + policy::kMaxFallback> attempts{};
+  int count = 0;
+  bool success = false;
+  bool deadline_missed = false;
+  double ttft_ms = -1;
+  double total_ms = 0;
+  std::uint32_t tokens_out = 0;
+  double cost_usd = 0;
+  double energy_j = 0;
+  policy::Route final_route;
+};
+
+Simulator::Simulator(const FleetSpec& fleet, const policy::Policy& policy, std::uint64_t seed,
+                     double hours)
+    : fleet_(fleet),
+      policy_(policy),
+      catalog_(*policy.catalog()),
+      seed_(seed),
+      end_s_(hours * 3600.0),
+      world_(fleet, *policy.catalog(), seed) {
+  device_ids_.reserve(world_.devices().size());
+  for (std::uint32_t i = 0; i < world_.devices().size(); ++i) {
+    device_ids_.push_back(world_.DeviceId(i));
+  }
+}
+
+void Simulator::ScheduleNextArrival(std::uint32_t device, double after) {
+  SimDevice& d = world_.devices()[device];
+  const ClassWorkload& w = fleet_.workload.classes[d.workload];
+  if (w.requests_per_day <= 0) return;
+  const double peak = *std::max_element(w.diurnal.begin(), w.diurnal.end());
+  // Thinning: candidates at the peak rate, each kept with probability rate(t) / peak.
+  const double peak_rate = w.requests_per_day * peak * 24.0 / 86400.0;
+  Rng rng(seed_, Stream::kArrival, device);
+  rng.Seek(d.arrival_draws);
+  double t = after;
+  for (;;) {
+    t += rng.Exponential(peak_rate);
+    if (t >= end_s_) break;
+    const double rate = w.requests_per_day * w.diurnal[static_cast<std::size_t>(world_.HourAt(t))] *
+                        24.0 / 86400.0;
+    if (rng.Uniform() * peak_rate < rate) break;
+  }
+  d.arrival_draws = rng.counter();
+  if (t < end_s_) arrivals_.emplace(t, device);
+}
+
+bool Simulator::CloudOutage(double t, bool* hang) const {
+  const double hours = t / 3600.0;
+  for (const Outage& o : fleet_.cloud.outages) {
+    if (o.Covers(hours)) {
+      if (hang != nullptr) *hang = o.hang;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool Simulator::CloudHealthyAsSeen(double t) const {
+  return !CloudOutage(std::max(0.0, t - kHealthCheckSeconds), nullptr);
+}
+
+double Simulator::CloudLoad(double t) {
+  while (!cloud_busy_.empty() && cloud_busy_.top() <= t) cloud_busy_.pop();
+  return static_cast<double>(cloud_busy_.size()) / static_cast<double>(fleet_.cloud.capacity);
+}
+
+bool Simulator::PhoneAdmits(const SimDevice& phone, double t) const {
+  if (phone.empty) return false;
+  const bool battery_ok = world_.BatteryPct(phone) >= fleet_.phone.min_battery_pct ||
+                          world_.Charging(phone, t);
+  const bool cool = world_.ThermalState(phone) <= fleet_.phone.max_thermal;
+  const std::int64_t in_flight = phone.busy_until_s > t ? 1 : 0;
+  return battery_ok && cool && in_flight < fleet_.phone.max_in_flight;
+}
+
+Simulator::Attempt Simulator::TryTier(std::uint32_t device, double start_s,
+                                      const policy::Route& route,
+                                      const policy::DecisionInput& input,
+                                      std::uint32_t tokens_in, std::uint32_t tokens_out,
+                                      double remaining_ms, std::uint64_t request_id,
+                                      int attempt_index) {
+  Attempt a;
+  a.route = route;
+  SimDevice& asker = world_.devices()[device];
+  const ModelSpec& model = catalog_.model(route.model);
+  Rng fail(seed_, Stream::kFailure, request_id * 8 + static_cast<std::uint64_t>(attempt_index));
+  Rng rtt_rng(seed_, Stream::kRtt, request_id * 8 + static_cast<std::uint64_t>(attempt_index));
+  const AgentSpec& agent = fleet_.agent;
+
+  ExecutionSite site;
+  site.tier = route.tier;
+  site.model = &model;
+  site.asker = &catalog_.device(asker.profile);
+  SimDevice* executor = nullptr;
+  double wait_ms = 0;
+  double stall_rate = 0;
+  double error_rate = 0;
+
+  switch (route.tier) {
+    case Tier::kDevice: {
+      site.runtime = catalog_.device(asker.profile).RuntimeFor(route.model);
+      if (site.runtime == nullptr || !asker.installed.Contains(route.model)) return a;
+      executor = &asker;
+      error_rate = agent.device_error_rate;
+      break;
+    }
+    case Tier::kPhone: {
+      if (asker.peer_phone == kNoDevice) return a;
+      const auto phone_index = static_cast<std::uint32_t>(asker.peer_phone);
+      SimDevice& phone = world_.devices()[phone_index];
+      world_.Advance(phone, start_s);
+      if (phone.empty || world_.Network(phone_index, start_s) == NetworkType::kOffline ||
+          world_.Network(device, start_s) == NetworkType::kOffline) {
+        return a;
+      }
+      site.rtt_ms = fleet_.network.phone_rtt_ms.Sample(rtt_rng);
+      site.runtime = catalog_.device(phone.profile).RuntimeFor(route.model);
+      if (site.runtime == nullptr || !PhoneAdmits(phone, start_s)) {
+        a.result = Result::kDeclined;
+        a.spent_ms = std::min(site.rtt_ms, remaining_ms);
+        a.energy_j = asker.radio_w * a.spent_ms / 1000.0;
+        world_.Spend(asker, a.energy_j);
+        return a;
+      }
+      executor = &phone;
+      stall_rate = agent.phone_drop_rate;
+      break;
+    }
+    case Tier::kCloud: {
+      const NetworkType net = world_.Network(device, start_s);
+      if (net == NetworkType::kOffline) return a;
+      site.rtt_ms = fleet_.network.rtt_ms[static_cast<std::size_t>(net)].Sample(rtt_rng);
+      site.runtime = catalog_.cloud().RuntimeFor(route.model);
+      if (site.runtime == nullptr) return a;
+      bool hang = false;
+      if (CloudOutage(start_s, &hang)) {
+        a.result = hang ? Result::kNoFirstToken : Result::kRefused;
+        a.spent_ms = hang ? std::min(agent.ttft_timeout_ms, remaining_ms)
+                          : std::min(site.rtt_ms, remaining_ms);
+        if (hang && agent.ttft_timeout_ms > remaining_ms) a.result = Result::kDeadline;
+        a.energy_j = asker.radio_w * a.spent_ms / 1000.0;
+        world_.Spend(asker, a.energy_j);
+        return a;
+      }
+      CloudLoad(start_s);
+      if (static_cast<std::int64_t>(cloud_busy_.size()) >= fleet_.cloud.capacity) {
+        wait_ms = (cloud_busy_.top() - start_s) * 1000.0;
+        cloud_busy_.pop();
+      }
+      error_rate = fleet_.cloud.error_rate;
+      stall_rate = fleet_.cloud.stall_rate;
+      break;
+    }
+  }
+
+  if (executor != nullptr) {
+    site.executor = &catalog_.device(executor->profile);
+    site.executor_thermal = world_.ThermalState(*executor);
+    site.warm = executor->resident.Contains(route.model) ||
+                (executor->has_warm_model && executor->warm_model == route.model &&
+                 executor->warm_until_s > start_s);
+    wait_ms = std::max(0.0, (executor->busy_until_s - start_s) * 1000.0);
+  }
+  const RequestShape shape{tokens_in, std::max<std::uint32_t>(tokens_out, 1),
+                           input.request.difficulty};
+  const PredictionDetail p = PredictDetail(site, shape);
+  const double ttft = wait_ms + p.total.ttft_ms;
+  const double per_token = p.decode_ms_per_token;
+  const double fixed_ms = wait_ms + p.rtt_ms + p.base_ms;  // before the executor computes
+
+  if (fail.Bernoulli(error_rate)) {
+    a.result = Result::kErrorStatus;
+    a.spent_ms = std::min(fixed_ms, remaining_ms);
+  } else {
+    const double first_token_limit = std::min(agent.ttft_timeout_ms, remaining_ms);
+    if (ttft > first_token_limit) {
+      a.result =
+          agent.ttft_timeout_ms <= remaining_ms ? Result::kNoFirstToken : Result::kDeadline;
+      a.spent_ms = first_token_limit;
+    } else {
+      a.ttft_ms = ttft;
+      std::uint32_t produced = shape.tokens_out;
+      double stream_end = ttft + per_token * (produced - 1);
+      if (fail.Bernoulli(stall_rate)) {
+        produced = 1 + static_cast<std::uint32_t>(fail.Uniform() * (shape.tokens_out - 1));
+        stream_end = ttft + per_token * (produced - 1);
+        a.result = Result::kStalled;
+        a.spent_ms = stream_end + agent.stall_timeout_ms;
+      } else {
+        a.result = Result::kOk;
+        a.spent_ms = stream_end;
+      }
+      if (a.spent_ms > remaining_ms) {
+        // The deadline passes mid-stream: the agent stops and keeps what arrived.
+        const double budget = std::max(0.0, remaining_ms - ttft);
+        produced = std::min(produced, 1 + static_cast<std::uint32_t>(budget / per_token));
+        a.result = Result::kDeadline;
+        a.spent_ms = remaining_ms;
+      }
+      a.tokens = produced;
+      a.cost_usd = tokens_in * model.price_usd_per_1m_input_tokens / 1e6 +
+                   produced * model.price_usd_per_1m_output_tokens / 1e6;
+    }
+  }
+
+  // Energy: the executor's compute for the work done, the asker's radio while it waited.
+  const double computed_ms =
+      a.ttft_ms >= 0 ? p.cold_ms + p.prefill_ms + per_token * a.tokens
+                     : std::clamp(a.spent_ms - fixed_ms, 0.0, p.cold_ms + p.prefill_ms);
+  const double compute_j = p.compute_power_w * computed_ms / 1000.0;
+  const double radio_j = p.radio_power_w * a.spent_ms / 1000.0;
+  a.energy_j = compute_j + radio_j;
+  world_.Spend(asker, radio_j);
+  if (executor != nullptr) {
+    world_.Spend(*executor, compute_j);
+    executor->heat_s += computed_ms / 1000.0;
+    executor->busy_until_s = start_s + (fixed_ms + computed_ms) / 1000.0;
+    if (computed_ms > 0 && !executor->resident.Contains(route.model)) {
+      executor->has_warm_model = true;
+      executor->warm_model = route.model;
+      executor->warm_until_s = executor->busy_until_s + agent.warm_minutes * 60.0;
+    }
+  } else if (route.tier == Tier::kCloud && a.spent_ms > 0) {
+    cloud_busy_.push(start_s + a.spent_ms / 1000.0);
+    cloud_spend_day_usd_ += a.cost_usd;
+  }
+  return a;
+}
+
+Simulator::Execution Simulator::Execute(std::uint32_t device, double t,
+                                        const policy::DecisionInput& input,
+                                        const policy::DecisionResult& decision,
+                                        std::uint64_t request_id) {
+  Execution ex;
+  if (!decision.ok) return ex;
+  const double deadline = decision.deadline_ms > 0 ? decision.deadline_ms : kInfinity;
+  std::uint32_t tokens_in = input.request.tokens_in;
+  std::uint32_t remaining_out = std::max<std::uint32_t>(input.request.tokens_out, 1);
+  double elapsed = 0;
+  for (int i = 0; i <= decision.fallback_count; ++i) {
+    const policy::Route& route =
+        i == 0 ? decision.route : decision.fallback[static_cast<std::size_t>(i - 1)];
+    const double remaining = deadline - elapsed;
+    if (remaining <= 0) {
+      ex.deadline_missed = true;
+      break;
+    }
+    Attempt a = TryTier(device, t + elapsed / 1000.0, route, input, tokens_in, remaining_out,
+                        remaining, request_id, i);
+    if (a.ttft_ms >= 0 && ex.ttft_ms < 0) ex.ttft_ms = elapsed + a.ttft_ms;
+    elapsed += a.spent_ms;
+    // A later tier continues the answer with what arrived as context.
+    tokens_in += a.tokens;
+    remaining_out -= std::min(remaining_out, a.tokens);
+    ex.tokens_out += a.tokens;
+    ex.cost_usd += a.cost_usd;
+    ex.energy_j += a.energy_j;
+    ex.attempts[static_cast<std::size_t>(ex.count++)] = a;
+    if (a.result == Result::kOk) {
+      ex.success = true;
+      ex.final_route = route;
+      break;
+    }
+    if (a.result == Result::kDeadline) {
+      ex.deadline_missed = true;
+      break;
+    }
+    if (remaining_out == 0) break;
+  }
+  ex.total_ms = elapsed;
+  if (!ex.success && ex.count > 0 && ex.tokens_out > 0) {
+    ex.final_route = ex.attempts[static_cast<std::size_t>(ex.count - 1)].route;
+  }
+  return ex;
+}
+
+void Simulator::HandleArrival(std::uint32_t device, double t) {
+  const std::uint64_t request_id = next_request_id_++;
+  SimDevice& d = world_.devices()[device];
+  world_.Advance(d, t);
+  if (d.empty) {
+    ++stats_.dropped_offline;
+    return;
+  }
+  // The request, drawn from its own stream so every policy sees the same one.
+  Rng rng(seed_, Stream::kRequest, request_id);
+  double u = rng.Uniform();
+  const KindWorkload* kind = &fleet_.workload.kinds.back();
+  for (const KindWorkload& k : fleet_.workload.kinds) {
+    u -= k.share;
+    if (u < 0) {
+      kind = &k;
+      break;
+    }
+  }
+  policy::DecisionInput in;
+  in.request.kind = kind->kind;
+  in.request.difficulty = std::clamp(kind->difficulty.Sample(rng), 0.0, 1.0);
+  in.request.tokens_in = static_cast<std::uint32_t>(std::max(1.0, kind->tokens_in.Sample(rng)));
+  in.request.tokens_out = static_cast<std::uint32_t>(std::max(1.0, kind->tokens_out.Sample(rng)));
+  in.request.latency_budget_ms = kind->latency_budget_ms;
+  const double p = rng.Uniform();
+  in.request.privacy = p < fleet_.workload.private_share ? Privacy::kPrivate
+                       : p < fleet_.workload.private_share + fleet_.workload.public_share
+                           ? Privacy::kPublic
+                           : Privacy::kNormal;
+
+  const DeviceClass& cls = catalog_.device(d.profile);
+  in.device.id = device_ids_[device];
+  in.device.profile = d.profile;
+  in.device.battery_pct = world_.BatteryPct(d);
+  in.device.charging = world_.Charging(d, t);
+  in.device.thermal = world_.ThermalState(d);
+  in.device.free_mem_mb = cls.ram_mb * 0.5;
+  in.device.models = d.installed;
+  in.device.models_warm = d.resident;
+  if (d.has_warm_model && d.warm_until_s > t) in.device.models_warm.Insert(d.warm_model);
+
+  in.network.type = world_.Network(device, t);
+  Rng rtt_rng(seed_, Stream::kRtt, request_id * 8 + 7);
+  in.network.rtt_ms =
+      in.network.type == NetworkType::kOffline
+          ? 0
+          : fleet_.network.rtt_ms[static_cast<std::size_t>(in.network.type)].Sample(rtt_rng);
+  in.network.metered = in.network.type == NetworkType::kCellular;
+
+  const auto day = static_cast<std::int64_t>(t / 86400.0);
+  if (day != cloud_spend_day_) {
+    cloud_spend_day_ = day;
+    cloud_spend_day_usd_ = 0;
+  }
+  in.fleet.cloud_healthy = CloudHealthyAsSeen(t);
+  in.fleet.cloud_load = CloudLoad(t);
+  in.fleet.budget_left_usd = fleet_.cloud.budget_usd_per_day - cloud_spend_day_usd_;
+
+  if (d.peer_phone != kNoDevice) {
+    const auto phone_index = static_cast<std::uint32_t>(d.peer_phone);
+    SimDevice& phone = world_.devices()[phone_index];
+    world_.Advance(phone, t);
+    in.peer.phone_available = !phone.empty &&
+                              world_.Network(phone_index, t) != NetworkType::kOffline &&
+                              in.network.type != NetworkType::kOffline && PhoneAdmits(phone, t);
+    in.peer.phone_battery_pct = world_.BatteryPct(phone);
+    in.peer.phone_profile = phone.profile;
+    in.peer.phone_thermal = world_.ThermalState(phone);
+    in.peer.phone_models = phone.installed;
+    in.peer.phone_models_warm = phone.resident;
+    if (phone.has_warm_model && phone.warm_until_s > t) {
+      in.peer.phone_models_warm.Insert(phone.warm_model);
+    }
+  }
+  in.time.hour = world_.HourAt(t);
+
+  policy::Decide(policy_, in, result_);
+  const Execution ex = Execute(device, t, in, result_, request_id);
+
+  ++stats_.requests;
+  if (ex.success) {
+    ++stats_.succeeded;
+    ++stats_.answered_by[static_cast<std::size_t>(ex.final_route.tier)];
+    stats_.latency_ms.Add(ex.total_ms);
+  }
+  if (ex.count > 1) ++stats_.fell_back;
+  stats_.cost_usd += ex.cost_usd;
+  stats_.energy_j += ex.energy_j;
+
+  storage::DecisionRecord& dr = decision_row_;
+  dr.run_id = run_id_;
+  dr.request_id = request_id;
+  dr.device_id = device_ids_[device];
+  dr.device_profile = cls.name;
+  const Household& hh = world_.households()[d.household];
+  dr.household = fleet_.households[hh.template_index].name;
+  dr.household += '-';
+  dr.household += std::to_string(hh.ordinal);
+  dr.t_ms = kEpochUnixMs + fleet_.start_hour * 3'600'000LL + static_cast<std::int64_t>(t * 1000);
+  dr.hour = in.time.hour;
+  dr.kind = Name(in.request.kind);
+  dr.privacy = Name(in.request.privacy);
+  dr.tokens_in = in.request.tokens_in;
+  dr.tokens_out = in.request.tokens_out;
+  dr.difficulty = in.request.difficulty;
+  dr.latency_budget_ms = in.request.latency_budget_ms;
+  dr.max_cost_usd = in.request.max_cost_usd;
+  dr.battery_pct = in.device.battery_pct;
+  dr.charging = in.device.charging;
+  dr.thermal = Name(in.device.thermal);
+  dr.network = Name(in.network.type);
+  dr.rtt_ms = in.network.rtt_ms;
+  dr.cloud_load = in.fleet.cloud_load;
+  dr.cloud_healthy = in.fleet.cloud_healthy;
+  dr.phone_available = in.peer.phone_available;
+  dr.policy_version = policy_.version();
+  dr.rule = result_.rule_index >= 0 ? std::string(policy_.rule_name(result_.rule_index)) : "";
+  dr.tier = result_.ok ? std::string(Name(result_.route.tier)) : "";
+  dr.model = result_.ok ? catalog_.model(result_.route.model).name : "";
+  dr.fallback.clear();
+  for (int i = 0; i < result_.fallback_count; ++i) {
+    if (i > 0) dr.fallback += ',';
+    dr.fallback += Name(result_.fallback[static_cast<std::size_t>(i)].tier);
+  }
+  dr.guards.clear();
+  for (std::size_t g = 0; g < policy_.guard_count() && g < 32; ++g) {
+    if ((result_.guards_applied >> g) & 1u) {
+      if (!dr.guards.empty()) dr.guards += ',';
+      dr.guards += policy_.guard_name(g);
+    }
+  }
+  dr.deadline_ms = result_.deadline_ms;
+  dr.decided_offline = false;
+  dr.decide_us = 0;  // wall-clock timings would make runs irreproducible
+  dr.pred_latency_ms = result_.prediction.latency_ms;
+  dr.pred_ttft_ms = result_.prediction.ttft_ms;
+  dr.pred_cost_usd = result_.prediction.cost_usd;
+  dr.pred_energy_j = result_.prediction.energy_j;
+  dr.pred_quality = result_.prediction.quality;
+
+  storage::OutcomeRecord& o = outcome_row_;
+  o.run_id = run_id_;
+  o.request_id = request_id;
+  o.device_id = dr.device_id;
+  o.t_ms = dr.t_ms + static_cast<std::int64_t>(ex.total_ms);
+  const bool answered = ex.success || ex.tokens_out > 0;
+  o.final_tier = answered ? std::string(Name(ex.final_route.tier)) : "";
+  o.final_model = answered ? catalog_.model(ex.final_route.model).name : "";
+  o.success = ex.success;
+  o.truncated = !ex.success && ex.tokens_out > 0;
+  o.ttft_ms = std::max(0.0, ex.ttft_ms);
+  o.total_ms = ex.total_ms;
+  o.tokens_out = ex.tokens_out;
+  o.cost_usd = ex.cost_usd;
+  o.energy_j = ex.energy_j;
+  o.quality = answered ? QualityFor(catalog_.model(ex.final_route.model).QualityScore(),
+                                    in.request.difficulty)
+                       : 0;
+  o.attempts = static_cast<std::uint32_t>(ex.count);
+  o.fallback_cause.clear();
+  o.trail.clear();
+  for (int i = 0; i < ex.count; ++i) {
+    const Attempt& a = ex.attempts[static_cast<std::size_t>(i)];
+    if (a.result != Result::kOk && o.fallback_cause.empty()) o.fallback_cause = ResultName(a.result);
+    if (i > 0) o.trail += '>';
+    o.trail += Name(a.route.tier);
+    o.trail += ':';
+    o.trail += ResultName(a.result);
+    o.trail += ':';
+    AppendNumber(o.trail, a.spent_ms);
+  }
+  o.deadline_missed = ex.deadline_missed;
+  if (!result_.ok) {
+    o.error = "no allowed tier could serve the request";
+  } else if (ex.success) {
+    o.error.clear();
+  } else if (ex.deadline_missed) {
+    o.error = "deadline passed";
+  } else {
+    o.error = "every tier in the fallback chain failed";
+  }
+  sink_->AddRequest(dr, o);
+}
+
+void Simulator::SampleBatteries(double t, std::int64_t run_id, RowSink& sink) {
+  const std::int64_t t_ms =
+      kEpochUnixMs + fleet_.start_hour * 3'600'000LL + static_cast<std::int64_t>(t * 1000);
+  auto& devices = world_.devices();
+  for (std::uint32_t i = 0; i < devices.size(); ++i) {
+    SimDevice& d = devices[i];
+    if (d.on_mains) continue;
+    world_.Advance(d, t);
+    sink.AddBatterySample(run_id, device_ids_[i], t_ms, world_.BatteryPct(d),
+                          world_.Charging(d, t));
+  }
+}
+
+SimulationStats Simulator::Run(std::int64_t run_id, RowSink& sink, const ProgressFn& progress) {
+  run_id_ = run_id;
+  sink_ = &sink;
+  for (std::uint32_t i = 0; i < world_.devices().size(); ++i) ScheduleNextArrival(i, 0);
+  const double sample_every = fleet_.battery_sample_minutes * 60.0;
+  double next_sample = 0;
+  std::uint64_t last_progress = 0;
+  while (!arrivals_.empty()) {
+    const auto [t, device] = arrivals_.top();
+    arrivals_.pop();
+    while (next_sample <= t) {
+      SampleBatteries(next_sample, run_id, sink);
+      next_sample += sample_every;
+    }
+    HandleArrival(device, t);
+    ScheduleNextArrival(device, t);
+    if (progress && stats_.requests - last_progress >= kProgressEvery) {
+      last_progress = stats_.requests;
+      progress(t / 3600.0, stats_.requests);
+    }
+  }
+  while (next_sample <= end_s_) {
+    SampleBatteries(next_sample, run_id, sink);
+    next_sample += sample_every;
+  }
+  double idle_wh = 0, work_wh = 0, charged_wh = 0;
+  std::uint64_t battery_devices = 0;
+  for (SimDevice& d : world_.devices()) {
+    world_.Advance(d, end_s_);
+    stats_.battery_empty_events += d.empty_events;
+    idle_wh += d.idle_wh;
+    work_wh += d.work_requested_wh;
+    charged_wh += d.charged_wh;
+    if (!d.on_mains) ++battery_devices;
+  }
+  stats_.simulated_hours = end_s_ / 3600.0;
+  sink.AddMetric(run_id, "requests", static_cast<double>(stats_.requests));
+  sink.AddMetric(run_id, "dropped_offline", static_cast<double>(stats_.dropped_offline));
+  sink.AddMetric(run_id, "battery_empty_events", static_cast<double>(stats_.battery_empty_events));
+  sink.AddMetric(run_id, "battery_devices", static_cast<double>(battery_devices));
+  sink.AddMetric(run_id, "device_days",
+                 static_cast<double>(world_.devices().size()) * end_s_ / 86400.0);
+  sink.AddMetric(run_id, "idle_energy_wh", idle_wh);
+  sink.AddMetric(run_id, "request_energy_wh", work_wh);
+  sink.AddMetric(run_id, "charged_energy_wh", charged_wh);
+  sink.AddMetric(run_id, "simulated_hours", stats_.simulated_hours);
+  if (progress) progress(stats_.simulated_hours, stats_.requests);
+  return stats_;
+}
+
+}  // namespace partita::sim
