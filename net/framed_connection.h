@@ -59,9 +59,7 @@ class FramedConnection : public std::enable_shared_from_this<FramedConnection<St
     last_read_ = Clock::now();
     auto self = this->shared_from_this();
     asio::co_spawn(get_executor(), self->WriteLoop(), asio::detached);
-    if (options_.idle_timeout.count() > 0 || options_.write_timeout.count() > 0) {
-      asio::co_spawn(get_executor(), self->Watchdog(), asio::detached);
-    }
+    asio::co_spawn(get_executor(), self->Watchdog(), asio::detached);
   }
 
   // Reads the next frame. Returns a FrameError code (oversize, undecodable, truncated), a
@@ -127,6 +125,12 @@ class FramedConnection : public std::enable_shared_from_this<FramedConnection<St
     co_return !writing_ && outbox_.empty();
   }
 
+  // Changes the idle limit (e.g. a short one until the peer says Hello). Connection's thread.
+  void SetIdleTimeout(std::chrono::milliseconds timeout) {
+    options_.idle_timeout = timeout;
+    last_read_ = Clock::now();
+  }
+
   bool closed() const { return closed_; }
   const std::string& close_reason() const { return close_reason_; }
   std::size_t outbox_bytes() const { return outbox_.size(); }
@@ -182,11 +186,11 @@ class FramedConnection : public std::enable_shared_from_this<FramedConnection<St
 
   asio::awaitable<void> Watchdog() {
     auto self = this->shared_from_this();
-    auto period = std::chrono::milliseconds(1000);
-    if (options_.idle_timeout.count() > 0) {
-      period = std::min(period, std::max(std::chrono::milliseconds(5), options_.idle_timeout / 4));
-    }
     while (!closed_) {
+      auto period = std::chrono::milliseconds(1000);
+      if (options_.idle_timeout.count() > 0) {
+        period = std::min(period, std::max(std::chrono::milliseconds(5), options_.idle_timeout / 4));
+      }
       watchdog_.expires_after(period);
       co_await watchdog_.async_wait(use_nothrow_awaitable);
       if (closed_) co_return;

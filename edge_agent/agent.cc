@@ -1,0 +1,283 @@
+#include "edge_agent/agent.h"
+
+#include <chrono>
+#include <ctime>
+#include <future>
+
+#include "common/log.h"
+#include "net/tls_listener.h"
+#include "policies/loader.h"
+#include "proto/convert.h"
+
+namespace partita::agent {
+
+namespace {
+
+constexpr const char* kLog = "agent";
+
+std::int64_t UnixMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void FillRoute(const Catalog& catalog, const policy::Route& route, v1::Route* out) {
+  out->set_tier(ToProto(route.tier));
+  out->set_model(catalog.model(route.model).name);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
+  std::unique_ptr<Agent> a(new Agent(std::move(config)));
+  Result<CatalogPtr> catalog = LoadCatalogOrDefault(a->config_.catalog_file);
+  if (!catalog.ok()) return catalog.status();
+  a->catalog_ = *catalog;
+  std::optional<DeviceClassIndex> profile = a->catalog_->FindDevice(a->config_.profile);
+  if (!profile) {
+    return InvalidArgument(a->config_.file + ": unknown profile '" + a->config_.profile +
+                           "'; see `partita profiles list`");
+  }
+  a->profile_ = *profile;
+  if (a->config_.models.empty()) {
+    for (const ModelRuntime& rt : a->catalog_->device(*profile).runtimes) a->models_.Insert(rt.model);
+  } else {
+    for (const std::string& m : a->config_.models) {
+      std::optional<ModelIndex> idx = a->catalog_->FindModel(m);
+      if (!idx) return InvalidArgument(a->config_.file + ": unknown model '" + m + "'");
+      a->models_.Insert(*idx);
+    }
+  }
+  Result<net::TlsContextPtr> tls =
+      net::MakeClientTlsContext(a->config_.tls, {net::PeerKind::kRouter});
+  if (!tls.ok()) return tls.status();
+  a->router_tls_ = *tls;
+  if (!a->config_.offline_policy.empty()) {
+    Result<policy::PolicyPtr> p = policy::LoadPolicyFile(a->config_.offline_policy, a->catalog_);
+    if (!p.ok()) return p.status().WithContext("offline_policy");
+    a->policy_ = *p;
+  }
+  a->next_request_id_ = static_cast<std::uint64_t>(UnixMillis()) << 16;
+  return a;
+}
+
+Agent::~Agent() { Shutdown(); }
+
+Status Agent::Start() {
+  Result<std::pair<std::string, std::uint16_t>> router = net::SplitHostPort(config_.router);
+  if (!router.ok()) return router.status();
+  work_ = std::make_unique<asio::executor_work_guard<asio::io_context::executor_type>>(
+      io_.get_executor());
+  state_ = std::make_unique<StateMonitor>(io_.get_executor(), config_.state, config_.state_file);
+  RouterLinkOptions options;
+  options.host = router->first;
+  options.port = router->second;
+  options.tls = router_tls_;
+  options.connect_timeout = config_.connect_timeout;
+  options.heartbeat_interval = config_.heartbeat_interval;
+  RouterLinkCallbacks callbacks;
+  callbacks.make_hello = [this] {
+    v1::Hello h;
+    h.set_device_id(config_.device_id);
+    h.set_profile(config_.profile);
+    h.set_household(config_.household);
+    h.set_agent_version(PARTITA_VERSION);
+    h.set_peer_endpoint(config_.peer_advertise);
+    *h.mutable_state() = WireState();
+    return h;
+  };
+  callbacks.current_state = [this] {
+    state_->set_measured_rtt(link_ ? link_->rtt_ms() : 0);
+    return WireState();
+  };
+  callbacks.on_policy = [this](const v1::PolicyBundle& b) { OnPolicyBundle(b); };
+  callbacks.on_connection = [this](bool up) { connected_ = up; };
+  link_ = std::make_shared<RouterLink>(io_.get_executor(), options, std::move(callbacks));
+  asio::post(io_, [this] {
+    state_->Start([this] { link_->HeartbeatNow(); });
+    link_->Start();
+  });
+  thread_ = std::thread([this] { io_.run(); });
+  started_ = true;
+  LogInfo(kLog, "device '" + config_.device_id + "' (" + config_.profile + ") started; router " +
+                    config_.router);
+  return Status::Ok();
+}
+
+void Agent::Shutdown() {
+  if (!started_) return;
+  started_ = false;
+  std::promise<void> done;
+  asio::post(io_, [&] {
+    if (link_) link_->Stop();
+    if (state_) state_->Stop();
+    done.set_value();
+  });
+  done.get_future().wait_for(std::chrono::seconds(5));
+  work_.reset();
+  io_.stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Agent::OnPolicyBundle(const v1::PolicyBundle& bundle) {
+  {
+    std::lock_guard<std::mutex> lock(policy_mu_);
+    if (policy_ && policy_->version() == bundle.version()) return;
+  }
+  Diagnostics d("policy bundle '" + bundle.name() + "'");
+  policy::PolicyPtr p = policy::ParsePolicy(bundle.source(), d, catalog_);
+  if (!p) {
+    LogError(kLog, "router sent a policy this agent cannot load; keeping the previous one:\n" +
+                       d.ToString());
+    return;
+  }
+  std::lock_guard<std::mutex> lock(policy_mu_);
+  policy_ = std::move(p);
+  LogInfo(kLog, "offline policy '" + policy_->name() + "' version " +
+                    policy_->version().substr(0, 12) + " cached");
+}
+
+std::string Agent::policy_version() const {
+  std::lock_guard<std::mutex> lock(policy_mu_);
+  return policy_ ? policy_->version() : "";
+}
+
+v1::DeviceState Agent::WireState() const {
+  const DeviceState& s = state_->current();
+  v1::DeviceState w;
+  w.set_battery_pct(static_cast<float>(s.battery_pct));
+  w.set_charging(s.charging);
+  w.set_thermal(ToProto(s.thermal));
+  w.set_free_mem_mb(static_cast<std::uint32_t>(s.free_mem_mb));
+  for (std::size_t i = 0; i < catalog_->models().size(); ++i) {
+    if (models_.Contains(static_cast<ModelIndex>(i))) w.add_models(catalog_->models()[i].name);
+  }
+  for (const ModelRuntime& rt : catalog_->device(profile_).runtimes) {
+    if (rt.resident && models_.Contains(rt.model)) w.add_models_warm(catalog_->model(rt.model).name);
+  }
+  w.mutable_network()->set_type(ToProto(s.network));
+  w.mutable_network()->set_rtt_ms(static_cast<float>(s.rtt_ms));
+  w.mutable_network()->set_metered(s.metered);
+  w.set_observed_unix_ms(UnixMillis());
+  return w;
+}
+
+policy::DecisionInput Agent::LocalInput(const policy::RequestFacts& features) const {
+  const DeviceState& s = state_->current();
+  policy::DecisionInput in;
+  in.device.id = config_.device_id;
+  in.device.profile = profile_;
+  in.device.battery_pct = s.battery_pct;
+  in.device.charging = s.charging;
+  in.device.thermal = s.thermal;
+  in.device.free_mem_mb = s.free_mem_mb;
+  in.device.models = models_;
+  for (const ModelRuntime& rt : catalog_->device(profile_).runtimes) {
+    if (rt.resident && models_.Contains(rt.model)) in.device.models_warm.Insert(rt.model);
+  }
+  in.network.type = s.network;
+  in.network.rtt_ms = s.rtt_ms;
+  in.network.metered = s.metered;
+  in.request = features;
+  // Offline, the agent knows nothing of the fleet: the cloud is assumed healthy (a failure is
+  // handled by the fallback chain) and no household phone is assumed reachable.
+  const std::time_t secs = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&secs, &local);
+  in.time.hour = local.tm_hour;
+  return in;
+}
+
+v1::Decision Agent::DecideOffline(const policy::RequestFacts& features, std::uint64_t request_id,
+                                  const std::string& why) const {
+  v1::Decision d;
+  d.set_request_id(request_id);
+  d.set_decided_offline(true);
+  policy::PolicyPtr p;
+  {
+    std::lock_guard<std::mutex> lock(policy_mu_);
+    p = policy_;
+  }
+  if (!p) {
+    d.set_rule("(no policy cached: " + why + ")");
+    LogWarn(kLog, "no policy cached for an offline decision (" + why + ")");
+    return d;  // no route: the ask fails with a clear error
+  }
+  policy::DecisionResult result;
+  policy::Decide(*p, LocalInput(features), result);
+  d.set_policy_version(p->version());
+  d.set_rule(std::string(p->rule_name(result.rule_index)));
+  d.set_deadline_ms(result.deadline_ms);
+  if (result.ok) {
+    FillRoute(*catalog_, result.route, d.mutable_route());
+    for (int i = 0; i < result.fallback_count; ++i) {
+      FillRoute(*catalog_, result.fallback[static_cast<std::size_t>(i)], d.add_fallback());
+    }
+  }
+  for (std::size_t g = 0; g < p->guard_count() && g < 32; ++g) {
+    if ((result.guards_applied >> g) & 1u) d.add_guards(std::string(p->guard_name(g)));
+  }
+  return d;
+}
+
+asio::awaitable<v1::Decision> Agent::Decide(const policy::RequestFacts& features) {
+  const std::uint64_t id = next_request_id_++;
+  v1::DecideRequest req;
+  req.set_request_id(id);
+  v1::RequestFeatures* f = req.mutable_features();
+  f->set_tokens_in(features.tokens_in);
+  f->set_tokens_out(features.tokens_out);
+  f->set_difficulty(static_cast<float>(features.difficulty));
+  f->set_privacy(ToProto(features.privacy));
+  f->set_kind(ToProto(features.kind));
+  f->set_latency_budget_ms(features.latency_budget_ms);
+  f->set_max_cost_usd(features.max_cost_usd);
+  *req.mutable_state() = WireState();
+  Result<v1::Decision> d = co_await link_->Decide(std::move(req), config_.decide_timeout);
+  if (d.ok()) co_return std::move(*d);
+  LogInfo(kLog, "deciding offline: " + d.status().message());
+  co_return DecideOffline(features, id, d.status().message());
+}
+
+void Agent::ReportOutcome(v1::Outcome outcome) { link_->ReportOutcome(std::move(outcome)); }
+
+template <typename T>
+T Agent::RunOnAgentThread(std::function<T()> fn) {
+  std::promise<T> p;
+  asio::post(io_, [&] { p.set_value(fn()); });
+  return p.get_future().get();
+}
+
+v1::Decision Agent::DecideBlocking(const policy::RequestFacts& features) {
+  std::promise<v1::Decision> p;
+  asio::co_spawn(io_, Decide(features), [&](std::exception_ptr e, v1::Decision d) {
+    if (e) {
+      v1::Decision failed;
+      failed.set_rule("(internal error)");
+      p.set_value(failed);
+    } else {
+      p.set_value(std::move(d));
+    }
+  });
+  return p.get_future().get();
+}
+
+void Agent::ReportOutcomeBlocking(v1::Outcome outcome) {
+  RunOnAgentThread<int>([&] {
+    ReportOutcome(std::move(outcome));
+    return 0;
+  });
+}
+
+void Agent::RefreshStateBlocking() {
+  RunOnAgentThread<int>([&] {
+    if (state_->Refresh()) link_->HeartbeatNow();
+    return 0;
+  });
+}
+
+std::size_t Agent::unacked_outcomes() {
+  return RunOnAgentThread<std::size_t>([&] { return link_->unacked_outcomes(); });
+}
+
+}  // namespace partita::agent

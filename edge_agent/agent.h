@@ -1,0 +1,80 @@
+// The edge agent: the daemon on each device. It knows the device's state (StateMonitor), stays
+// connected to the router (RouterLink), decides where each request runs — by asking the router,
+// or with the last PolicyBundle it received when the router is unreachable or late (offline
+// decisions, same decision function) — and reports every outcome.
+//
+// Threads: one I/O thread running the agent's io_context; the public blocking methods may be
+// called from any other thread (they post to it and wait). Start() returns once running.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/status.h"
+#include "device_profiles/catalog_loader.h"
+#include "edge_agent/config.h"
+#include "edge_agent/router_link.h"
+#include "edge_agent/state_monitor.h"
+#include "net/asio.h"
+#include "policies/policy.h"
+
+namespace partita::agent {
+
+class Agent {
+ public:
+  static Result<std::unique_ptr<Agent>> Create(AgentConfig config);
+  ~Agent();
+
+  Status Start();
+  void Shutdown();
+
+  // Where should a request with these features run? Asks the router (up to decide_timeout),
+  // otherwise decides offline with the cached policy. Runs on the agent's thread.
+  asio::awaitable<v1::Decision> Decide(const policy::RequestFacts& features);
+  void ReportOutcome(v1::Outcome outcome);
+
+  // Blocking forms for other threads (tests, tools).
+  v1::Decision DecideBlocking(const policy::RequestFacts& features);
+  void ReportOutcomeBlocking(v1::Outcome outcome);
+  void RefreshStateBlocking();  // re-read state now and heartbeat if it changed
+
+  bool connected() const { return connected_.load(); }
+  std::string policy_version() const;
+  std::size_t unacked_outcomes();
+  const AgentConfig& config() const { return config_; }
+  const Catalog& catalog() const { return *catalog_; }
+  asio::io_context& io() { return io_; }
+
+  // The device facts policies read, from the current state (device.* and network.*).
+  policy::DecisionInput LocalInput(const policy::RequestFacts& features) const;
+  v1::DeviceState WireState() const;
+
+ private:
+  explicit Agent(AgentConfig config) : config_(std::move(config)) {}
+  v1::Decision DecideOffline(const policy::RequestFacts& features, std::uint64_t request_id,
+                             const std::string& why) const;
+  void OnPolicyBundle(const v1::PolicyBundle& bundle);
+  template <typename T>
+  T RunOnAgentThread(std::function<T()> fn);
+
+  AgentConfig config_;
+  CatalogPtr catalog_;
+  DeviceClassIndex profile_ = 0;
+  policy::ModelSet models_;
+  net::TlsContextPtr router_tls_;
+  asio::io_context io_{1};
+  std::unique_ptr<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  std::thread thread_;
+  std::unique_ptr<StateMonitor> state_;
+  std::shared_ptr<RouterLink> link_;
+  mutable std::mutex policy_mu_;
+  policy::PolicyPtr policy_;  // guarded by policy_mu_: the last bundle (offline decisions)
+  std::atomic<bool> connected_{false};
+  std::atomic<std::uint64_t> next_request_id_{0};
+  bool started_ = false;
+};
+
+}  // namespace partita::agent

@@ -1,0 +1,146 @@
+#include "edge_agent/config.h"
+
+#include <filesystem>
+
+#include "common/yaml_reader.h"
+#include "common/yaml_tree.h"
+#include "net/identity.h"
+#include "net/tls_listener.h"
+
+namespace partita::agent {
+
+namespace {
+
+std::string Resolve(const std::string& base, const std::string& path) {
+  if (path.empty() || path.front() == '/' || base.empty()) return path;
+  return (std::filesystem::path(base) / path).lexically_normal().string();
+}
+
+std::chrono::milliseconds Millis(const yaml::MapReader& r, std::string_view key,
+                                 std::chrono::milliseconds fallback, double lo, double hi) {
+  return std::chrono::milliseconds(
+      static_cast<std::int64_t>(r.DoubleIn(key, static_cast<double>(fallback.count()), lo, hi)));
+}
+
+std::optional<RuntimeEndpoint> ReadEndpoint(const yaml::Node& node, Diagnostics& d,
+                                            const std::string& what) {
+  yaml::MapReader r(node, d, what, {"url", "model", "api_key"});
+  if (!r.ok()) return std::nullopt;
+  RuntimeEndpoint e;
+  e.url = r.RequireString("url").value_or("");
+  if (!e.url.empty() && e.url.rfind("http://", 0) != 0 && e.url.rfind("https://", 0) != 0) {
+    d.Error(r.Get("url")->location, what + " url must start with http:// or https://");
+  }
+  e.model = r.String("model", "");
+  e.api_key = r.String("api_key", "");
+  return e;
+}
+
+void CheckHostPort(const yaml::MapReader& r, std::string_view key, Diagnostics& d) {
+  const yaml::Node* n = r.Get(key);
+  if (n == nullptr || !n->IsScalar()) return;
+  if (!net::SplitHostPort(n->scalar).ok()) {
+    d.Error(n->location, "'" + std::string(key) + "' must be host:port, got '" + n->scalar + "'");
+  }
+}
+
+}  // namespace
+
+std::optional<AgentConfig> ParseAgentConfig(std::string_view yaml_text, Diagnostics& d,
+                                            const std::string& base_dir) {
+  std::optional<yaml::Node> root = yaml::Parse(yaml_text, d);
+  if (!root) return std::nullopt;
+  yaml::MapReader r(*root, d, "the agent config",
+                    {"apiVersion", "kind", "device_id", "profile", "household", "pki_dir", "tls",
+                     "router", "app_socket", "catalog", "models", "state", "state_file",
+                     "offline_policy", "heartbeat_interval_ms", "decide_timeout_ms",
+                     "connect_timeout_ms", "runtime", "gateway", "peer_listen",
+                     "peer_advertise", "admission", "ttft_timeout_ms", "stall_timeout_ms"});
+  if (!r.ok()) return std::nullopt;
+  AgentConfig c;
+  c.file = d.file();
+  if (const yaml::Node* v = r.Require("apiVersion")) {
+    if (auto s = yaml::ReadString(*v, d, "apiVersion"); s && *s != "partita/v1") {
+      d.Error(v->location, "unsupported apiVersion '" + *s + "'; expected partita/v1");
+    }
+  }
+  if (const yaml::Node* v = r.Require("kind")) {
+    if (auto s = yaml::ReadString(*v, d, "kind"); s && *s != "AgentConfig") {
+      d.Error(v->location, "kind is '" + *s + "'; an agent config has kind: AgentConfig");
+    }
+  }
+  if (const yaml::Node* v = r.Require("device_id")) {
+    if (auto s = yaml::ReadString(*v, d, "device_id")) {
+      if (!net::IsValidIdentityName(*s)) {
+        d.Error(v->location, "device_id '" + *s + "' must be letters, digits, '.', '_' or '-'");
+      }
+      c.device_id = *s;
+    }
+  }
+  c.profile = r.RequireString("profile").value_or("");
+  c.household = r.String("household", "");
+  const yaml::Node* tls = r.Get("tls");
+  const yaml::Node* pki = r.Get("pki_dir");
+  if (tls != nullptr && pki != nullptr) {
+    d.Error(pki->location, "give either 'tls' or 'pki_dir', not both");
+  } else if (pki != nullptr) {
+    if (auto dir = yaml::ReadString(*pki, d, "pki_dir")) {
+      const std::string p = Resolve(base_dir, *dir);
+      c.tls = {p + "/ca.crt", p + "/devices/" + c.device_id + ".crt",
+               p + "/devices/" + c.device_id + ".key"};
+    }
+  } else if (tls != nullptr) {
+    yaml::MapReader t(*tls, d, "tls", {"ca", "cert", "key"});
+    c.tls.ca_file = Resolve(base_dir, t.RequireString("ca").value_or(""));
+    c.tls.cert_file = Resolve(base_dir, t.RequireString("cert").value_or(""));
+    c.tls.key_file = Resolve(base_dir, t.RequireString("key").value_or(""));
+  } else {
+    d.Error(root->location, "missing 'pki_dir' (or 'tls: {ca, cert, key}') in the agent config");
+  }
+  c.router = r.RequireString("router").value_or("");
+  CheckHostPort(r, "router", d);
+  c.app_socket = Resolve(base_dir, r.RequireString("app_socket").value_or(""));
+  c.catalog_file = Resolve(base_dir, r.String("catalog", ""));
+  if (const yaml::Node* m = r.Get("models")) {
+    if (auto list = yaml::ReadStringList(*m, d, "models")) c.models = *list;
+  }
+  if (const yaml::Node* s = r.Get("state")) {
+    if (auto o = ReadStateOverrides(*s, d)) c.state = *o;
+  }
+  c.state_file = Resolve(base_dir, r.String("state_file", ""));
+  c.offline_policy = Resolve(base_dir, r.String("offline_policy", ""));
+  c.heartbeat_interval = Millis(r, "heartbeat_interval_ms", c.heartbeat_interval, 100, 3.6e6);
+  c.decide_timeout = Millis(r, "decide_timeout_ms", c.decide_timeout, 1, 600000);
+  c.connect_timeout = Millis(r, "connect_timeout_ms", c.connect_timeout, 10, 600000);
+  c.ttft_timeout = Millis(r, "ttft_timeout_ms", c.ttft_timeout, 10, 3.6e6);
+  c.stall_timeout = Millis(r, "stall_timeout_ms", c.stall_timeout, 10, 3.6e6);
+  if (const yaml::Node* n = r.Get("runtime")) c.runtime = ReadEndpoint(*n, d, "runtime");
+  if (const yaml::Node* n = r.Get("gateway")) c.gateway = ReadEndpoint(*n, d, "gateway");
+  c.peer_listen = r.String("peer_listen", "");
+  CheckHostPort(r, "peer_listen", d);
+  c.peer_advertise = r.String("peer_advertise", c.peer_listen);
+  CheckHostPort(r, "peer_advertise", d);
+  if (const yaml::Node* a = r.Get("admission")) {
+    yaml::MapReader ar(*a, d, "admission", {"min_battery_pct", "max_thermal", "max_in_flight"});
+    c.admission.min_battery_pct = ar.DoubleIn("min_battery_pct", 20, 0, 100);
+    c.admission.max_in_flight = static_cast<int>(ar.DoubleIn("max_in_flight", 2, 1, 1000));
+    if (const yaml::Node* v = ar.Get("max_thermal")) {
+      const std::vector<std::string_view> names(kThermalNames.begin(), kThermalNames.end());
+      if (auto t = yaml::ReadEnum(*v, d, "max_thermal", names)) c.admission.max_thermal = *ParseThermal(*t);
+    }
+  }
+  if (d.has_errors()) return std::nullopt;
+  return c;
+}
+
+Result<AgentConfig> LoadAgentConfig(const std::string& path) {
+  Result<std::string> text = yaml::ReadTextFile(path, 1 << 20);
+  if (!text.ok()) return text.status();
+  Diagnostics d(path);
+  std::optional<AgentConfig> c =
+      ParseAgentConfig(*text, d, std::filesystem::path(path).parent_path().string());
+  if (!c) return d.ToStatus();
+  return *c;
+}
+
+}  // namespace partita::agent

@@ -1,0 +1,31 @@
+// Request features computed on the device, without a network call: estimated prompt tokens,
+// kind, difficulty (0..1) and expected answer length, from the prompt text and the caller's
+// options. The heuristic is documented in docs/agent.md ("Request features") and is the same
+// shape the simulator's workloads use. Pure function; safe from any thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "common/vocabulary.h"
+#include "policies/decision.h"
+
+namespace partita::agent {
+
+struct FeatureOptions {
+  Privacy privacy = Privacy::kNormal;
+  std::optional<RequestKind> kind;  // the caller's hint; inferred when absent
+  std::uint32_t max_tokens = 0;     // 0 = the kind's typical answer length
+  std::uint32_t latency_budget_ms = 0;
+  double max_cost_usd = 0;
+};
+
+// About one token per 4 bytes of UTF-8 text (BPE tokenizers on English prose), at least 1.
+std::uint32_t EstimateTokens(std::string_view text);
+
+RequestKind InferKind(std::string_view prompt);
+
+policy::RequestFacts ComputeRequestFeatures(std::string_view prompt, const FeatureOptions& options);
+
+}  // namespace partita::agent

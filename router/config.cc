@@ -1,0 +1,128 @@
+#include "router/config.h"
+
+#include <filesystem>
+
+#include "common/yaml_reader.h"
+#include "common/yaml_tree.h"
+#include "net/identity.h"
+#include "net/tls_listener.h"
+
+namespace partita::router {
+
+namespace {
+
+std::string Resolve(const std::string& base, const std::string& path) {
+  if (path.empty() || path.front() == '/' || base.empty()) return path;
+  return (std::filesystem::path(base) / path).lexically_normal().string();
+}
+
+std::chrono::milliseconds Millis(const yaml::MapReader& r, std::string_view key,
+                                 std::chrono::milliseconds fallback, double lo, double hi) {
+  return std::chrono::milliseconds(
+      static_cast<std::int64_t>(r.DoubleIn(key, static_cast<double>(fallback.count()), lo, hi)));
+}
+
+void CheckAddress(const yaml::MapReader& r, std::string_view key, Diagnostics& d) {
+  const yaml::Node* n = r.Get(key);
+  if (n == nullptr || !n->IsScalar() || n->scalar.empty()) return;
+  if (!net::ParseListenAddress(n->scalar).ok()) {
+    d.Error(n->location, "'" + std::string(key) + "' must be IP:PORT (e.g. 127.0.0.1:7443), got '" +
+                             n->scalar + "'");
+  }
+}
+
+}  // namespace
+
+std::optional<RouterConfig> ParseRouterConfig(std::string_view yaml_text, Diagnostics& d,
+                                              const std::string& base_dir) {
+  std::optional<yaml::Node> root = yaml::Parse(yaml_text, d);
+  if (!root) return std::nullopt;
+  yaml::MapReader r(*root, d, "the router config",
+                    {"apiVersion", "kind", "listen", "metrics_listen", "tls", "pki_dir", "policy",
+                     "catalog", "decision_log", "io_threads", "heartbeat_interval_ms",
+                     "offline_after_ms", "handshake_timeout_ms", "idle_timeout_ms",
+                     "policy_poll_ms", "max_frame_bytes", "budget_usd_per_day", "cloud",
+                     "households", "revoked", "durable_fsync"});
+  if (!r.ok()) return std::nullopt;
+  RouterConfig c;
+  c.file = d.file();
+  if (const yaml::Node* v = r.Require("apiVersion")) {
+    if (auto s = yaml::ReadString(*v, d, "apiVersion"); s && *s != "partita/v1") {
+      d.Error(v->location, "unsupported apiVersion '" + *s + "'; expected partita/v1");
+    }
+  }
+  if (const yaml::Node* v = r.Require("kind")) {
+    if (auto s = yaml::ReadString(*v, d, "kind"); s && *s != "RouterConfig") {
+      d.Error(v->location, "kind is '" + *s + "'; a router config has kind: RouterConfig");
+    }
+  }
+  c.listen = r.String("listen", c.listen);
+  CheckAddress(r, "listen", d);
+  c.metrics_listen = r.String("metrics_listen", c.metrics_listen);
+  CheckAddress(r, "metrics_listen", d);
+  const yaml::Node* tls = r.Get("tls");
+  const yaml::Node* pki = r.Get("pki_dir");
+  if (tls != nullptr && pki != nullptr) {
+    d.Error(pki->location, "give either 'tls' or 'pki_dir', not both");
+  } else if (pki != nullptr) {
+    if (auto dir = yaml::ReadString(*pki, d, "pki_dir")) {
+      const std::string p = Resolve(base_dir, *dir);
+      c.tls = {p + "/ca.crt", p + "/router.crt", p + "/router.key"};
+    }
+  } else if (tls != nullptr) {
+    yaml::MapReader t(*tls, d, "tls", {"ca", "cert", "key"});
+    c.tls.ca_file = Resolve(base_dir, t.RequireString("ca").value_or(""));
+    c.tls.cert_file = Resolve(base_dir, t.RequireString("cert").value_or(""));
+    c.tls.key_file = Resolve(base_dir, t.RequireString("key").value_or(""));
+  } else {
+    d.Error(root->location, "missing 'pki_dir' (or 'tls: {ca, cert, key}') in the router config");
+  }
+  c.policy_file = Resolve(base_dir, r.RequireString("policy").value_or(""));
+  c.catalog_file = Resolve(base_dir, r.String("catalog", ""));
+  c.decision_log = Resolve(base_dir, r.RequireString("decision_log").value_or(""));
+  c.io_threads = static_cast<int>(r.DoubleIn("io_threads", 2, 1, 64));
+  c.heartbeat_interval = Millis(r, "heartbeat_interval_ms", c.heartbeat_interval, 100, 3.6e6);
+  c.offline_after = Millis(r, "offline_after_ms", c.offline_after, 100, 3.6e6);
+  c.handshake_timeout = Millis(r, "handshake_timeout_ms", c.handshake_timeout, 10, 600000);
+  c.idle_timeout = Millis(r, "idle_timeout_ms", c.idle_timeout, 100, 3.6e6);
+  c.policy_poll = Millis(r, "policy_poll_ms", c.policy_poll, 10, 60000);
+  c.max_frame_bytes = static_cast<std::uint32_t>(r.DoubleIn("max_frame_bytes", c.max_frame_bytes, 1024, 64 << 20));
+  c.budget_usd_per_day = r.DoubleIn("budget_usd_per_day", c.budget_usd_per_day, 0, 1e15);
+  c.durable_fsync = r.Bool("durable_fsync", false);
+  if (const yaml::Node* cloud = r.Get("cloud")) {
+    yaml::MapReader cr(*cloud, d, "cloud", {"healthy", "load", "health_url", "poll_interval_ms"});
+    c.cloud.healthy = cr.Bool("healthy", true);
+    c.cloud.load = cr.DoubleIn("load", 0, 0, 1);
+    c.cloud.health_url = cr.String("health_url", "");
+    c.cloud.poll_interval = Millis(cr, "poll_interval_ms", c.cloud.poll_interval, 100, 3.6e6);
+  }
+  if (const yaml::Node* hh = r.Get("households")) {
+    if (!hh->IsMap()) {
+      d.Error(hh->location, "'households' maps device ids to household names");
+    } else {
+      for (const auto& [k, v] : hh->entries) {
+        if (!net::IsValidIdentityName(k.scalar)) {
+          d.Error(k.location, "'" + k.scalar + "' is not a valid device id");
+        }
+        if (auto name = yaml::ReadString(v, d, "household")) c.households[k.scalar] = *name;
+      }
+    }
+  }
+  if (const yaml::Node* rv = r.Get("revoked")) {
+    if (auto ids = yaml::ReadStringList(*rv, d, "revoked")) c.revoked = *ids;
+  }
+  if (d.has_errors()) return std::nullopt;
+  return c;
+}
+
+Result<RouterConfig> LoadRouterConfig(const std::string& path) {
+  Result<std::string> text = yaml::ReadTextFile(path, 1 << 20);
+  if (!text.ok()) return text.status();
+  Diagnostics d(path);
+  std::optional<RouterConfig> c =
+      ParseRouterConfig(*text, d, std::filesystem::path(path).parent_path().string());
+  if (!c) return d.ToStatus();
+  return *c;
+}
+
+}  // namespace partita::router

@@ -1,0 +1,571 @@
+#include "router/router.h"
+
+#include <sys/stat.h>
+
+#include <boost/asio/post.hpp>
+#include <future>
+
+#include "common/log.h"
+#include "common/yaml_tree.h"
+#include "device_profiles/predictor.h"
+#include "device_profiles/catalog_loader.h"
+#include "net/framed_connection.h"
+#include "policies/loader.h"
+#include "proto/convert.h"
+
+namespace partita::router {
+
+namespace {
+
+constexpr const char* kLog = "router";
+using Connection = net::FramedConnection<net::TlsStream>;
+
+std::string FileStamp(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return "";
+  return std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ":" +
+         std::to_string(st.st_size);
+}
+
+v1::Envelope ErrorFrame(v1::ErrorCode code, std::string message, std::uint64_t request_id = 0) {
+  v1::Envelope e;
+  e.mutable_error()->set_code(code);
+  e.mutable_error()->set_message(std::move(message));
+  e.mutable_error()->set_request_id(request_id);
+  return e;
+}
+
+policy::ModelSet ModelsFrom(const google::protobuf::RepeatedPtrField<std::string>& names,
+                            const Catalog& catalog) {
+  policy::ModelSet set;
+  for (const std::string& n : names) {
+    if (auto m = catalog.FindModel(n)) set.Insert(*m);
+  }
+  return set;
+}
+
+void ApplyState(const v1::DeviceState& s, const Catalog& catalog, DeviceSnapshot& d) {
+  d.battery_pct = std::clamp(static_cast<double>(s.battery_pct()), 0.0, 100.0);
+  d.charging = s.charging();
+  d.thermal = FromProto(s.thermal());
+  d.free_mem_mb = s.free_mem_mb();
+  d.network = FromProto(s.network().type());
+  d.rtt_ms = s.network().rtt_ms();
+  d.metered = s.network().metered();
+  d.in_flight = s.in_flight();
+  if (s.models_size() > 0) d.models = ModelsFrom(s.models(), catalog);
+  d.models_warm = ModelsFrom(s.models_warm(), catalog);
+  d.last_seen = std::chrono::steady_clock::now();
+}
+
+}  // namespace
+
+// One connected agent: its connection, its registry entry, and its place in the broadcast set.
+class AgentSession {
+ public:
+  AgentSession(std::uint64_t id, std::shared_ptr<Connection> conn)
+      : id_(id), conn_(std::move(conn)) {}
+  std::uint64_t id() const { return id_; }
+  Connection& conn() { return *conn_; }
+  const std::shared_ptr<Connection>& conn_ptr() const { return conn_; }
+  std::shared_ptr<DeviceEntry> entry;
+  std::string device_id;
+
+ private:
+  std::uint64_t id_;
+  std::shared_ptr<Connection> conn_;
+};
+
+Result<std::unique_ptr<Router>> Router::Create(RouterConfig config) {
+  std::unique_ptr<Router> r(new Router(std::move(config)));
+  Result<CatalogPtr> catalog = LoadCatalogOrDefault(r->config_.catalog_file);
+  if (!catalog.ok()) return catalog.status();
+  r->catalog_ = *catalog;
+  Result<policy::PolicyPtr> policy = policy::LoadPolicyFile(r->config_.policy_file, r->catalog_);
+  if (!policy.ok()) return policy.status().WithContext("the policy does not load");
+  r->policy_stamp_ = FileStamp(r->config_.policy_file);
+  r->policies_ = std::make_unique<policy::PolicyStore>(*policy);
+  std::set<std::string> revoked(r->config_.revoked.begin(), r->config_.revoked.end());
+  std::unordered_map<std::string, std::string> households(r->config_.households.begin(),
+                                                          r->config_.households.end());
+  r->registry_ = std::make_unique<FleetRegistry>(std::move(revoked), std::move(households));
+  r->cloud_ = std::make_unique<CloudState>(r->config_.cloud.healthy, r->config_.cloud.load,
+                                           r->config_.budget_usd_per_day);
+  r->decider_ = std::make_unique<Decider>(*r->registry_, *r->policies_, *r->cloud_);
+  Result<net::TlsContextPtr> tls =
+      net::MakeServerTlsContext(r->config_.tls, {net::PeerKind::kDevice});
+  if (!tls.ok()) return tls.status();
+  r->tls_ = *tls;
+
+  storage::RunInfo run;
+  run.source = "router";
+  run.label = "production";
+  run.policy_name = (*policy)->name();
+  run.policy_hash = (*policy)->version();
+  run.catalog_hash = r->catalog_->content_hash();
+  run.partita_version = PARTITA_VERSION;
+  run.started_unix_ms = UnixMillis();
+  run.time_origin_unix_ms = run.started_unix_ms;
+  Result<std::unique_ptr<DecisionLog>> log =
+      DecisionLog::Open(r->config_.decision_log, r->config_.durable_fsync, run);
+  if (!log.ok()) return log.status().WithContext("decision log '" + r->config_.decision_log + "'");
+  r->log_ = std::move(*log);
+  return r;
+}
+
+Router::Router(RouterConfig config) : config_(std::move(config)) {
+  MetricsRegistry& m = metrics_;
+  const std::string frames = "partita_router_frames_rejected_total";
+  const std::string frames_help = "Frames or connections refused after the TLS handshake, by reason";
+  m_.frames_oversize = m.LabeledCounter(frames, frames_help, {{"reason", "oversize"}});
+  m_.frames_undecodable = m.LabeledCounter(frames, frames_help, {{"reason", "undecodable"}});
+  m_.frames_truncated = m.LabeledCounter(frames, frames_help, {{"reason", "truncated"}});
+  m_.frames_not_allowed = m.LabeledCounter(frames, frames_help, {{"reason", "not_allowed"}});
+  m_.identity_mismatch = m.LabeledCounter(frames, frames_help, {{"reason", "identity_mismatch"}});
+  m_.revoked = m.LabeledCounter(frames, frames_help, {{"reason", "revoked"}});
+  m_.idle_disconnects = m.LabeledCounter(frames, frames_help, {{"reason", "idle_timeout"}});
+  m_.decisions_shed = m.AddCounter("partita_router_decisions_shed_total",
+                                   "DecideRequests refused because the decision log queue was full");
+  m_.outcomes = m.AddCounter("partita_router_outcomes_total", "Outcomes stored");
+  m_.policy_reloads_ok = m.LabeledCounter("partita_router_policy_reloads_total",
+                                          "Policy file reloads", {{"result", "ok"}});
+  m_.policy_reloads_failed = m.LabeledCounter("partita_router_policy_reloads_total",
+                                              "Policy file reloads", {{"result", "rejected"}});
+  m_.decision_latency = m.AddHistogram(
+      "partita_router_decision_latency_seconds",
+      "DecideRequest received to Decision sent, including the decision log commit",
+      ExponentialBounds(0.00005, 2, 16));
+  m_.decide_function = m.AddHistogram("partita_router_decide_function_seconds",
+                                      "Time in the policy decision function",
+                                      ExponentialBounds(0.0000001, 2, 14));
+}
+
+Router::~Router() { Shutdown(std::chrono::seconds(2)); }
+
+Status Router::Start() {
+  Result<net::tcp::endpoint> where = net::ParseListenAddress(config_.listen);
+  if (!where.ok()) return where.status();
+  for (int i = 0; i < config_.io_threads; ++i) {
+    contexts_.push_back(std::make_unique<asio::io_context>(1));
+    work_.push_back(std::make_unique<asio::executor_work_guard<asio::io_context::executor_type>>(
+        contexts_.back()->get_executor()));
+  }
+  std::vector<asio::io_context*> session_contexts;
+  for (auto& c : contexts_) session_contexts.push_back(c.get());
+  net::TlsListenerOptions options;
+  options.endpoint = *where;
+  options.handshake_timeout = config_.handshake_timeout;
+  options.log_component = kLog;
+  options.on_refused = [this](net::HandshakeFailure reason, const std::string&) {
+    metrics_
+        .LabeledCounter("partita_router_tls_refused_total",
+                        "Connections refused during the TLS handshake, by reason",
+                        {{"reason", net::HandshakeFailureLabel(reason)}})
+        ->Add();
+  };
+  Result<std::unique_ptr<net::TlsListener>> listener = net::TlsListener::Create(
+      *contexts_[0], session_contexts, tls_, options,
+      [this](net::TlsStream s, net::PeerIdentity peer) {
+        return ServeAgent(std::move(s), std::move(peer));
+      });
+  if (!listener.ok()) return listener.status();
+  listener_ = std::move(*listener);
+
+  if (!config_.metrics_listen.empty()) {
+    Result<net::tcp::endpoint> mwhere = net::ParseListenAddress(config_.metrics_listen);
+    if (!mwhere.ok()) return mwhere.status();
+    Result<std::unique_ptr<net::HttpEndpoint>> ep = net::HttpEndpoint::Create(
+        *contexts_[0], *mwhere,
+        {{"/metrics", [this] { return net::HttpResponse{200, "text/plain; version=0.0.4", RenderMetrics()}; }},
+         {"/healthz", [] { return net::HttpResponse{200, "text/plain", "ok\n"}; }}});
+    if (!ep.ok()) return ep.status();
+    metrics_endpoint_ = std::move(*ep);
+    metrics_endpoint_->Start();
+  }
+  metrics_.AddCallbackGauge("partita_router_connected_devices", "Agents connected now", [this] {
+    return static_cast<double>(registry_->online());
+  });
+  metrics_.AddCallbackGauge("partita_router_decision_log_queue", "Rows waiting for the writer",
+                            [this] { return static_cast<double>(log_->stats().queued); });
+  metrics_.AddCallbackGauge("partita_router_decision_log_commits", "Group commits so far",
+                            [this] { return static_cast<double>(log_->stats().commits); });
+
+  listener_->Start();
+  asio::co_spawn(*contexts_[0], PolicyWatchLoop(), asio::detached);
+  asio::co_spawn(*contexts_[0], HousekeepingLoop(), asio::detached);
+  for (auto& c : contexts_) {
+    threads_.emplace_back([ctx = c.get()] { ctx->run(); });
+  }
+  const policy::PolicyPtr p = policies_->Current();
+  LogInfo(kLog, "listening on " + config_.listen + " (metrics on " +
+                    (config_.metrics_listen.empty() ? "none" : config_.metrics_listen) +
+                    "), policy '" + p->name() + "' version " + p->version().substr(0, 12) +
+                    ", decision log " + config_.decision_log);
+  return Status::Ok();
+}
+
+void Router::Shutdown(std::chrono::milliseconds deadline) {
+  if (stopped_.exchange(true)) return;
+  stopping_ = true;
+  if (!contexts_.empty()) {
+    std::promise<void> stopped_accepting;
+    asio::post(*contexts_[0], [&] {
+      if (listener_) listener_->Stop();
+      if (metrics_endpoint_) metrics_endpoint_->Stop();
+      stopped_accepting.set_value();
+    });
+    if (!threads_.empty()) stopped_accepting.get_future().wait();
+  }
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (in_flight_.load() > 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  if (log_) (void)log_->Flush();
+  {
+    std::lock_guard<std::mutex> lock(sessions_mu_);
+    for (auto& [id, weak] : sessions_) {
+      if (auto s = weak.lock()) {
+        auto conn = s->conn_ptr();
+        asio::post(conn->get_executor(), [conn] { conn->Close("router shutting down"); });
+      }
+    }
+  }
+  for (auto& w : work_) w.reset();
+  for (auto& c : contexts_) c->stop();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  if (log_) log_->Stop();
+  if (!contexts_.empty()) LogInfo(kLog, "stopped; decision log flushed");
+}
+
+net::tcp::endpoint Router::agent_endpoint() const { return listener_->local_endpoint(); }
+
+net::tcp::endpoint Router::metrics_endpoint() const {
+  return metrics_endpoint_ ? metrics_endpoint_->local_endpoint() : net::tcp::endpoint{};
+}
+
+v1::Envelope Router::PolicyBundleFor(const policy::PolicyPtr& p) const {
+  v1::Envelope e;
+  v1::PolicyBundle* b = e.mutable_policy_bundle();
+  b->set_version(p->version());
+  b->set_name(p->name());
+  b->set_source(p->source());
+  b->set_issued_unix_ms(UnixMillis());
+  return e;
+}
+
+void Router::BroadcastPolicy(const policy::PolicyPtr& p) {
+  const v1::Envelope bundle = PolicyBundleFor(p);
+  std::lock_guard<std::mutex> lock(sessions_mu_);
+  for (auto& [id, weak] : sessions_) {
+    if (auto s = weak.lock(); s && s->entry) s->conn().Send(bundle);
+  }
+}
+
+Status Router::ReloadPolicy() {
+  Result<std::string> text = yaml::ReadTextFile(config_.policy_file);
+  if (!text.ok()) {
+    m_.policy_reloads_failed->Add();
+    LogError(kLog, "policy reload failed, still serving the previous policy: " +
+                       text.status().message());
+    return text.status();
+  }
+  Diagnostics d(config_.policy_file);
+  policy::PolicyPtr next = policy::ParsePolicy(*text, d, catalog_);
+  if (!next) {
+    m_.policy_reloads_failed->Add();
+    LogError(kLog, "policy reload rejected, still serving version " +
+                       policies_->Current()->version().substr(0, 12) + ":\n" + d.ToString());
+    return d.ToStatus();
+  }
+  if (next->version() == policies_->Current()->version()) return Status::Ok();
+  policies_->Replace(next);
+  m_.policy_reloads_ok->Add();
+  LogInfo(kLog, "serving policy '" + next->name() + "' version " + next->version().substr(0, 12));
+  BroadcastPolicy(next);
+  return Status::Ok();
+}
+
+asio::awaitable<void> Router::PolicyWatchLoop() {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (!stopping_) {
+    timer.expires_after(config_.policy_poll);
+    co_await timer.async_wait(net::use_nothrow_awaitable);
+    if (stopping_) co_return;
+    const std::string stamp = FileStamp(config_.policy_file);
+    if (stamp.empty() || stamp == policy_stamp_) continue;
+    policy_stamp_ = stamp;
+    (void)ReloadPolicy();
+  }
+}
+
+asio::awaitable<void> Router::HousekeepingLoop() {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (!stopping_) {
+    timer.expires_after(std::chrono::seconds(1));
+    co_await timer.async_wait(net::use_nothrow_awaitable);
+    if (stopping_) co_return;
+    const std::size_t expired =
+        registry_->ExpireStale(std::chrono::steady_clock::now(), config_.offline_after);
+    if (expired > 0) LogInfo(kLog, std::to_string(expired) + " device(s) went silent: offline");
+  }
+}
+
+Counter* Router::DecisionCounter(Tier tier, bool ok, const std::string& rule) {
+  return metrics_.LabeledCounter("partita_router_decisions_total", "Decisions by tier and rule",
+                                 {{"tier", ok ? std::string(Name(tier)) : "none"}, {"rule", rule}});
+}
+
+std::string Router::RenderMetrics() {
+  std::string out = metrics_.Render();
+  const policy::PolicyPtr p = policies_->Current();
+  out += "# HELP partita_router_policy_info The policy being served\n";
+  out += "# TYPE partita_router_policy_info gauge\n";
+  out += "partita_router_policy_info{name=\"" + EscapeLabelValue(p->name()) + "\",version=\"" +
+         p->version() + "\"} 1\n";
+  return out;
+}
+
+asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentity peer) {
+  const std::uint64_t session_id = next_session_++;
+  net::FramedConnectionOptions options;
+  options.max_frame_bytes = config_.max_frame_bytes;
+  options.idle_timeout = config_.handshake_timeout;  // until Hello
+  auto conn = std::make_shared<Connection>(std::move(stream), options);
+  conn->Start();
+  auto session = std::make_shared<AgentSession>(session_id, conn);
+  session->device_id = peer.id;
+  const std::string who = "device '" + peer.id + "'";
+
+  if (registry_->IsRevoked(peer.id)) {
+    m_.revoked->Add();
+    LogWarn(kLog, "refused " + who + ": revoked");
+    conn->Send(ErrorFrame(v1::ERROR_REVOKED, "device '" + peer.id + "' is revoked"));
+    co_await conn->Flush(std::chrono::seconds(1));
+    conn->Close("revoked");
+    co_return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(sessions_mu_);
+    sessions_[session_id] = session;
+  }
+
+  std::string close_reason;
+  for (;;) {
+    v1::Envelope in;
+    const net::error_code ec = co_await conn->Read(in);
+    if (ec) {
+      if (ec == net::FrameError::kOversize) {
+        m_.frames_oversize->Add();
+        close_reason = "frame over " + std::to_string(config_.max_frame_bytes) + " bytes";
+        conn->Send(ErrorFrame(v1::ERROR_BAD_FRAME, close_reason));
+      } else if (ec == net::FrameError::kUndecodable) {
+        m_.frames_undecodable->Add();
+        close_reason = "undecodable frame";
+        conn->Send(ErrorFrame(v1::ERROR_BAD_FRAME, close_reason));
+      } else if (ec == net::FrameError::kTruncated) {
+        m_.frames_truncated->Add();
+        close_reason = "stream ended inside a frame";
+      } else if (ec == asio::error::timed_out) {
+        m_.idle_disconnects->Add();
+        close_reason = conn->close_reason();
+      } else {
+        close_reason = ec == asio::error::eof ? "closed by the agent" : ec.message();
+      }
+      break;
+    }
+
+    if (!session->entry) {
+      // The first frame must be a Hello naming the certificate's device.
+      if (!in.has_hello()) {
+        m_.frames_not_allowed->Add();
+        close_reason = "first frame was not a Hello";
+        conn->Send(ErrorFrame(v1::ERROR_NOT_ALLOWED, "expected Hello as the first frame"));
+        break;
+      }
+      const v1::Hello& hello = in.hello();
+      if (hello.device_id() != peer.id) {
+        m_.identity_mismatch->Add();
+        close_reason = "Hello names '" + hello.device_id() + "' but the certificate is " + peer.Uri();
+        conn->Send(ErrorFrame(v1::ERROR_IDENTITY_MISMATCH, close_reason));
+        break;
+      }
+      std::optional<DeviceClassIndex> profile = catalog_->FindDevice(hello.profile());
+      if (!profile) {
+        close_reason = "unknown profile '" + hello.profile() + "'";
+        conn->Send(ErrorFrame(v1::ERROR_INVALID_REQUEST,
+                              close_reason + "; see `partita profiles list`"));
+        break;
+      }
+      DeviceSnapshot snap;
+      snap.id = peer.id;
+      snap.profile = *profile;
+      snap.profile_name = hello.profile();
+      snap.household = hello.household();
+      snap.peer_endpoint = hello.peer_endpoint();
+      const DeviceClass& cls = catalog_->device(*profile);
+      snap.accepts_offload = cls.accepts_offload;
+      for (const ModelRuntime& rt : cls.runtimes) snap.models.Insert(rt.model);
+      ApplyState(hello.state(), *catalog_, snap);
+      session->entry = registry_->Register(snap, session_id);
+      conn->SetIdleTimeout(config_.idle_timeout);
+      v1::Envelope welcome;
+      welcome.mutable_welcome()->set_router_id("router");
+      welcome.mutable_welcome()->set_heartbeat_interval_ms(
+          static_cast<std::uint32_t>(config_.heartbeat_interval.count()));
+      const policy::PolicyPtr p = policies_->Current();
+      welcome.mutable_welcome()->set_policy_version(p->version());
+      welcome.mutable_welcome()->set_server_unix_ms(UnixMillis());
+      conn->Send(welcome);
+      conn->Send(PolicyBundleFor(p));
+      LogInfo(kLog, who + " registered (profile " + hello.profile() +
+                        (snap.household.empty() ? "" : ", household " + snap.household) + ")");
+      continue;
+    }
+
+    switch (in.body_case()) {
+      case v1::Envelope::kHeartbeat: {
+        session->entry->Update([&](DeviceSnapshot& s) {
+          ApplyState(in.heartbeat().state(), *catalog_, s);
+          s.online = true;
+          ++s.heartbeats;
+        });
+        break;
+      }
+      case v1::Envelope::kDecideRequest: {
+        const auto received = std::chrono::steady_clock::now();
+        const v1::DecideRequest& req = in.decide_request();
+        if (req.has_state()) {
+          session->entry->Update([&](DeviceSnapshot& s) { ApplyState(req.state(), *catalog_, s); });
+        }
+        DecisionOutput out = decider_->Decide(session->entry->Snapshot(), req);
+        m_.decide_function->Observe(out.decide_us / 1e6);
+        DecisionCounter(out.tier, out.ok, out.rule)->Add();
+        in_flight_.fetch_add(1);
+        auto reply = std::make_shared<v1::Envelope>();
+        *reply->mutable_decision() = std::move(out.decision);
+        const bool queued = log_->LogDecision(
+            std::move(out.record), [this, conn, reply, received](const Status& s) {
+              if (s.ok()) {
+                conn->Send(*reply);
+              } else {
+                LogError(kLog, "decision log write failed: " + s.message());
+                conn->Send(ErrorFrame(v1::ERROR_INTERNAL, "decision log write failed",
+                                      reply->decision().request_id()));
+              }
+              m_.decision_latency->Observe(
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - received)
+                      .count());
+              in_flight_.fetch_sub(1);
+            });
+        if (!queued) {
+          in_flight_.fetch_sub(1);
+          m_.decisions_shed->Add();
+          conn->Send(ErrorFrame(v1::ERROR_OVERLOADED, "decision log is behind; retry",
+                                req.request_id()));
+        }
+        break;
+      }
+      case v1::Envelope::kOutcome: {
+        const v1::Outcome& o = in.outcome();
+        auto outcome = std::make_shared<storage::OutcomeRecord>();
+        outcome->request_id = o.request_id();
+        outcome->device_id = peer.id;
+        outcome->t_ms = UnixMillis();
+        if (auto t = FromProto(o.final_tier())) outcome->final_tier = Name(*t);
+        outcome->final_model = o.final_model();
+        outcome->success = o.success();
+        outcome->truncated = o.truncated();
+        outcome->ttft_ms = o.ttft_ms();
+        outcome->total_ms = o.total_ms();
+        outcome->tokens_out = o.tokens_out();
+        outcome->cost_usd = o.cost_usd();
+        outcome->energy_j = o.energy_j();
+        if (auto m = catalog_->FindModel(o.final_model()); m && o.success()) {
+          outcome->quality = QualityFor(catalog_->model(*m).QualityScore(), o.features().difficulty());
+        }
+        outcome->attempts = static_cast<std::uint32_t>(o.attempts_size());
+        for (int i = 0; i < o.attempts_size(); ++i) {
+          const v1::Attempt& a = o.attempts(i);
+          std::string result = v1::AttemptResult_Name(a.result());
+          if (result.rfind("ATTEMPT_", 0) == 0) result = result.substr(8);
+          for (char& c : result) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+          if (a.result() != v1::ATTEMPT_OK && outcome->fallback_cause.empty()) {
+            outcome->fallback_cause = result;
+          }
+          if (i > 0) outcome->trail += '>';
+          if (auto t = FromProto(a.tier())) outcome->trail += Name(*t);
+          outcome->trail += ':' + result + ':' + std::to_string(a.elapsed_ms());
+        }
+        if (!o.success()) outcome->error = "every tier failed or the deadline passed";
+        auto facts = std::make_shared<storage::DecisionRecord>();
+        const DeviceSnapshot snap = session->entry->Snapshot();
+        facts->request_id = o.request_id();
+        facts->device_id = peer.id;
+        facts->device_profile = snap.profile_name;
+        facts->household = snap.household;
+        facts->t_ms = outcome->t_ms - o.total_ms();
+        facts->kind = Name(FromProto(o.features().kind()).value_or(RequestKind::kChat));
+        facts->privacy = Name(FromProto(o.features().privacy()));
+        facts->tokens_in = o.features().tokens_in();
+        facts->tokens_out = o.features().tokens_out();
+        facts->difficulty = o.features().difficulty();
+        facts->policy_version = o.policy_version();
+        facts->rule = o.rule();
+        facts->decided_offline = o.decided_offline();
+        if (o.attempts_size() > 0) {
+          if (auto t = FromProto(o.attempts(0).tier())) facts->tier = Name(*t);
+          facts->model = o.attempts(0).model();
+        }
+        if (outcome->final_tier == "cloud") cloud_->AddSpend(o.cost_usd(), outcome->t_ms);
+        in_flight_.fetch_add(1);
+        const std::uint64_t request_id = o.request_id();
+        const bool queued =
+            log_->LogOutcome(outcome, facts, [this, conn, request_id](const Status& s) {
+              if (s.ok()) {
+                m_.outcomes->Add();
+                v1::Envelope ack;
+                ack.mutable_ack()->set_request_id(request_id);
+                conn->Send(ack);
+              } else {
+                LogError(kLog, "outcome not stored: " + s.message());
+              }
+              in_flight_.fetch_sub(1);
+            });
+        if (!queued) {
+          in_flight_.fetch_sub(1);
+          conn->Send(ErrorFrame(v1::ERROR_OVERLOADED, "outcome not stored; resend later",
+                                request_id));
+        }
+        break;
+      }
+      case v1::Envelope::kPing: {
+        v1::Envelope pong;
+        pong.mutable_pong()->set_nonce(in.ping().nonce());
+        conn->Send(pong);
+        break;
+      }
+      case v1::Envelope::kPong:
+        break;
+      default: {
+        m_.frames_not_allowed->Add();
+        close_reason = "message not allowed from an agent (body case " +
+                       std::to_string(static_cast<int>(in.body_case())) + ")";
+        conn->Send(ErrorFrame(v1::ERROR_NOT_ALLOWED, close_reason));
+        break;
+      }
+    }
+    if (!close_reason.empty()) break;
+  }
+  co_await conn->Flush(std::chrono::milliseconds(500));
+  conn->Close(close_reason);
+  if (session->entry) registry_->Disconnected(session->entry, session_id);
+  {
+    std::lock_guard<std::mutex> lock(sessions_mu_);
+    sessions_.erase(session_id);
+  }
+  LogInfo(kLog, who + " disconnected: " + close_reason);
+}
+
+}  // namespace partita::router
