@@ -1,0 +1,184 @@
+// The compiled form of a policy: flat arrays that Decide() walks without allocating.
+//
+// Internal to partita::policies (decision.cc, explain.cc, lint.cc and the loader read it);
+// other components use policy.h, decision.h and explain.h. Conditions are {field, test,
+// operand} records; enum, bool, profile and class values are tested as bitmasks, model sets as
+// ModelSet bitmasks, strings (device.id only) by equality against interned copies. Expression
+// nodes form a tree in one vector; children of all/any are contiguous in `children`.
+// Immutable once built; safe to read from any thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "common/diagnostic.h"
+#include "device_profiles/catalog.h"
+#include "policies/decision.h"
+#include "policies/internal/fields.h"
+
+namespace partita::policy::internal {
+
+inline constexpr double kInf = std::numeric_limits<double>::infinity();
+inline constexpr std::uint32_t kNoNode = std::numeric_limits<std::uint32_t>::max();
+
+// How a condition tests its field's value.
+enum class Test : std::uint8_t {
+  kRange,    // number in [lo, hi] (ends open when lo_open / hi_open)
+  kPoints,   // number equal to one of points[begin, begin + count) (negate: none of them)
+  kMaskAny,  // bit of the value set in mask (enums, bools, profiles, classes)
+  kMaskAll,  // model set contains every model in mask
+  kStrings,  // string equal to one of strings[begin, begin + count) (negate: none of them)
+};
+
+struct Condition {
+  FieldId field = FieldId::kDeviceId;
+  Test test = Test::kRange;
+  bool negate = false;
+  bool lo_open = false;
+  bool hi_open = false;
+  std::uint32_t begin = 0;
+  std::uint32_t count = 0;
+  double lo = -kInf;
+  double hi = kInf;
+  std::uint64_t mask = 0;
+};
+
+struct ExprNode {
+  enum class Op : std::uint8_t { kLeaf, kAll, kAny, kNot };
+  Op op = Op::kAll;
+  std::uint32_t a = 0;  // kLeaf: condition index; kAll/kAny: first slot in children; kNot: node
+  std::uint32_t n = 0;  // kAll/kAny: number of children
+};
+
+// Where a node came from and how to print it (explain, lint).
+struct NodeInfo {
+  SourceLocation location;
+  std::string text;  // "device.battery_pct < 20", "any of (...)"
+};
+
+enum class RouteKind : std::uint8_t { kNone, kDevice, kPhone, kCloud, kBest };
+
+constexpr RouteKind RouteFor(Tier t) {
+  return static_cast<RouteKind>(static_cast<std::uint8_t>(t) + 1);
+}
+constexpr Tier TierOf(RouteKind r) { return static_cast<Tier>(static_cast<std::uint8_t>(r) - 1); }
+constexpr bool IsTier(RouteKind r) {
+  return r == RouteKind::kDevice || r == RouteKind::kPhone || r == RouteKind::kCloud;
+}
+
+// A predicted quantity a `require` entry or the objective reads.
+enum class Metric : std::uint8_t { kQuality, kLatencyMs, kTtftMs, kCostUsd, kEnergyJ };
+inline constexpr std::array<std::string_view, 5> kMetricNames = {"quality", "latency_ms", "ttft_ms",
+                                                                  "cost_usd", "energy_j"};
+
+double MetricOf(const Prediction& p, Metric m);
+
+struct Requirement {
+  Metric metric = Metric::kQuality;
+  double lo = -kInf;
+  double hi = kInf;
+  bool lo_open = false;
+  bool hi_open = false;
+
+  bool Holds(double v) const {
+    return (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
+  }
+};
+
+struct Span {
+  std::uint32_t begin = 0;
+  std::uint32_t count = 0;
+};
+
+// What a rule (or `defaults`, when no rule matches) does.
+struct Action {
+  RouteKind route = RouteKind::kNone;
+  Span models;       // into Program::model_lists; empty = defaults.models / best quality
+  Span fallback;     // into Program::tier_lists (already resolved: the rule's or the defaults')
+  Span require;      // into Program::requirements
+  std::uint32_t deadline_ms = 0;
+};
+
+struct Rule {
+  std::uint32_t root = kNoNode;  // kNoNode: no `when`, matches everything
+  Action action;
+};
+
+struct Guard {
+  std::uint32_t root = kNoNode;  // kNoNode: applies to every request
+  std::uint8_t never = 0;        // bit per Tier
+};
+
+struct Objective {
+  double latency_ms = 1;
+  double cost_usd = 0;
+  double energy_j = 0;
+  double quality = 0;
+};
+
+struct RuleInfo {
+  std::string name;
+  std::string description;
+  SourceLocation location;        // the rule's map
+  SourceLocation route_location;  // the `route:` value
+  SourceLocation model_location;
+  SourceLocation when_location;
+  bool fallback_inherited = true;  // no `fallback:` of its own (uses defaults.fallback)
+  std::vector<SourceLocation> fallback_locations;  // per entry of its own fallback
+};
+
+struct GuardInfo {
+  std::string name;
+  SourceLocation location;
+  SourceLocation never_location;
+};
+
+struct Program {
+  // Hot data.
+  std::vector<Condition> conditions;
+  std::vector<double> points;
+  std::vector<std::string> strings;
+  std::vector<ExprNode> nodes;
+  std::vector<std::uint32_t> children;
+  std::vector<ModelIndex> model_lists;
+  std::vector<Tier> tier_lists;
+  std::vector<Requirement> requirements;
+  std::vector<Rule> rules;
+  std::vector<Guard> guards;
+  Action defaults;  // route: defaults.route (kNone when absent)
+  bool defaults_has_route = false;
+  std::array<Span, kTierCount> default_models{};  // into model_lists
+  Objective objective;
+  bool has_objective = false;
+
+  // Catalog tables, so the hot path never searches.
+  std::size_t model_count = 0;
+  std::size_t device_count = 0;
+  std::vector<const ModelRuntime*> runtimes;  // [device * model_count + model]; null = cannot run
+  std::vector<ModelSet> device_runs;          // per device class: models it has a runtime for
+  std::vector<bool> accepts_offload;          // per device class
+  std::vector<const ModelRuntime*> cloud_runtimes;  // per model; null = not served
+  ModelSet cloud_runs;
+  std::vector<ModelIndex> by_quality;  // every model, best quality score first
+
+  // Cold data: names, locations and texts for explain and lint.
+  std::vector<NodeInfo> node_info;  // parallel to nodes
+  std::vector<RuleInfo> rule_info;  // parallel to rules
+  std::vector<GuardInfo> guard_info;
+  SourceLocation defaults_location;
+  SourceLocation defaults_route_location;
+  SourceLocation defaults_fallback_location;
+  std::vector<SourceLocation> defaults_fallback_locations;
+  SourceLocation rules_location;
+  std::vector<std::string> requirement_text;  // parallel to requirements
+
+  const ModelRuntime* RuntimeOn(DeviceClassIndex device, ModelIndex model) const {
+    if (device >= device_count || model >= model_count) return nullptr;
+    return runtimes[device * model_count + model];
+  }
+};
+
+}  // namespace partita::policy::internal
