@@ -33,8 +33,7 @@ void Gauge::Add(double d) {
 }
 
 Histogram::Histogram(std::vector<double> bounds)
-    : bounds_(std::move(bounds)),
-      buckets_(new std::atomic<std::uint64_t>[bounds_.size() + 1]) {
+    : bounds_(std::move(bounds)), buckets_(new std::atomic<std::uint64_t>[bounds_.size() + 1]) {
   for (std::size_t i = 0; i <= bounds_.size(); ++i) buckets_[i].store(0);
 }
 
@@ -75,10 +74,14 @@ std::vector<double> ExponentialBounds(double start, double factor, int count) {
 std::string EscapeLabelValue(const std::string& v) {
   std::string out;
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -119,8 +122,9 @@ Counter* MetricsRegistry::LabeledCounter(
   return slot.get();
 }
 
-Gauge* MetricsRegistry::LabeledGauge(const std::string& name, const std::string& help,
-                                     const std::vector<std::pair<std::string, std::string>>& labels) {
+Gauge* MetricsRegistry::LabeledGauge(
+    const std::string& name, const std::string& help,
+    const std::vector<std::pair<std::string, std::string>>& labels) {
   std::lock_guard<std::mutex> lock(mu_);
   Family& f = GetFamily(name, help, "gauge");
   auto& slot = f.gauges[LabelKey(labels)];
@@ -143,7 +147,8 @@ std::string MetricsRegistry::Render() const {
     auto series = [&](const std::string& key) {
       return key.empty() ? name : name + "{" + key + "}";
     };
-    for (const auto& [key, c] : f.counters) out += series(key) + " " + std::to_string(c->value()) + "\n";
+    for (const auto& [key, c] : f.counters)
+      out += series(key) + " " + std::to_string(c->value()) + "\n";
     for (const auto& [key, g] : f.gauges) out += series(key) + " " + FormatValue(g->value()) + "\n";
     if (f.callback) out += name + " " + FormatValue(f.callback()) + "\n";
     if (f.histogram) {

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <vector>
 
 #include "common/did_you_mean.h"
@@ -100,9 +101,9 @@ std::optional<double> ReadDoubleIn(const Node& node, Diagnostics& d, std::string
   if (!v) return std::nullopt;
   if (*v < lo || *v > hi) {
     auto fmt = [](double x) {
-      char buf[32];
-      auto [p, ec] = std::to_chars(buf, buf + sizeof buf, x);
-      return std::string(buf, ec == std::errc() ? p : buf);
+      char buf[40];
+      std::snprintf(buf, sizeof buf, "%.15g", x);
+      return std::string(buf);
     };
     d.Error(node.location, "'" + std::string(field) + "' is " + fmt(*v) + "; it must be between " +
                                fmt(lo) + " and " + fmt(hi));

@@ -50,8 +50,7 @@ PredictionDetail PredictDetail(const ExecutionSite& site, const RequestShape& re
   p.cost_usd = request.tokens_in * model.price_usd_per_1m_input_tokens / 1e6 +
                request.tokens_out * model.price_usd_per_1m_output_tokens / 1e6;
   if (site.executor != nullptr) {
-    d.compute_power_w =
-        std::max(0.0, site.executor->active_power_w - site.executor->idle_power_w);
+    d.compute_power_w = std::max(0.0, site.executor->active_power_w - site.executor->idle_power_w);
   }
   if (site.tier != Tier::kDevice && site.asker != nullptr) {
     d.radio_power_w = site.asker->radio_power_w;

@@ -40,7 +40,8 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
   }
   a->profile_ = *profile;
   if (a->config_.models.empty()) {
-    for (const ModelRuntime& rt : a->catalog_->device(*profile).runtimes) a->models_.Insert(rt.model);
+    for (const ModelRuntime& rt : a->catalog_->device(*profile).runtimes)
+      a->models_.Insert(rt.model);
   } else {
     for (const std::string& m : a->config_.models) {
       std::optional<ModelIndex> idx = a->catalog_->FindModel(m);
@@ -153,7 +154,8 @@ v1::DeviceState Agent::WireState() const {
     if (models_.Contains(static_cast<ModelIndex>(i))) w.add_models(catalog_->models()[i].name);
   }
   for (const ModelRuntime& rt : catalog_->device(profile_).runtimes) {
-    if (rt.resident && models_.Contains(rt.model)) w.add_models_warm(catalog_->model(rt.model).name);
+    if (rt.resident && models_.Contains(rt.model))
+      w.add_models_warm(catalog_->model(rt.model).name);
   }
   w.mutable_network()->set_type(ToProto(s.network));
   w.mutable_network()->set_rtt_ms(static_cast<float>(s.rtt_ms));

@@ -51,11 +51,30 @@ std::optional<AgentConfig> ParseAgentConfig(std::string_view yaml_text, Diagnost
   std::optional<yaml::Node> root = yaml::Parse(yaml_text, d);
   if (!root) return std::nullopt;
   yaml::MapReader r(*root, d, "the agent config",
-                    {"apiVersion", "kind", "device_id", "profile", "household", "pki_dir", "tls",
-                     "router", "app_socket", "catalog", "models", "state", "state_file",
-                     "offline_policy", "heartbeat_interval_ms", "decide_timeout_ms",
-                     "connect_timeout_ms", "runtime", "gateway", "peer_listen",
-                     "peer_advertise", "admission", "ttft_timeout_ms", "stall_timeout_ms"});
+                    {"apiVersion",
+                     "kind",
+                     "device_id",
+                     "profile",
+                     "household",
+                     "pki_dir",
+                     "tls",
+                     "router",
+                     "app_socket",
+                     "catalog",
+                     "models",
+                     "state",
+                     "state_file",
+                     "offline_policy",
+                     "heartbeat_interval_ms",
+                     "decide_timeout_ms",
+                     "connect_timeout_ms",
+                     "runtime",
+                     "gateway",
+                     "peer_listen",
+                     "peer_advertise",
+                     "admission",
+                     "ttft_timeout_ms",
+                     "stall_timeout_ms"});
   if (!r.ok()) return std::nullopt;
   AgentConfig c;
   c.file = d.file();
@@ -126,7 +145,8 @@ std::optional<AgentConfig> ParseAgentConfig(std::string_view yaml_text, Diagnost
     c.admission.max_in_flight = static_cast<int>(ar.DoubleIn("max_in_flight", 2, 1, 1000));
     if (const yaml::Node* v = ar.Get("max_thermal")) {
       const std::vector<std::string_view> names(kThermalNames.begin(), kThermalNames.end());
-      if (auto t = yaml::ReadEnum(*v, d, "max_thermal", names)) c.admission.max_thermal = *ParseThermal(*t);
+      if (auto t = yaml::ReadEnum(*v, d, "max_thermal", names))
+        c.admission.max_thermal = *ParseThermal(*t);
     }
   }
   if (d.has_errors()) return std::nullopt;

@@ -17,9 +17,9 @@ namespace partita::agent {
 
 // An OpenAI-compatible endpoint (the device's local runtime, or the cloud gateway).
 struct RuntimeEndpoint {
-  std::string url;          // e.g. http://127.0.0.1:8080/v1 (llama.cpp server), https://gw:8443/v1
-  std::string model;        // the model name the runtime expects; "" = the catalog name
-  std::string api_key;      // sent as "Authorization: Bearer ..." when set
+  std::string url;      // e.g. http://127.0.0.1:8080/v1 (llama.cpp server), https://gw:8443/v1
+  std::string model;    // the model name the runtime expects; "" = the catalog name
+  std::string api_key;  // sent as "Authorization: Bearer ..." when set
 };
 
 struct Admission {
@@ -34,20 +34,20 @@ struct AgentConfig {
   std::string profile;
   std::string household;
   net::TlsFiles tls;
-  std::string router;                   // host:port
-  std::string app_socket;               // unix socket path for apps (the SDK)
-  std::string catalog_file;             // "" = built-in catalog
-  std::vector<std::string> models;      // installed models; empty = the profile's runtimes
-  StateOverrides state;                 // fixed overrides of the system's readings
-  std::string state_file;               // watched overrides (a YAML map, docs/agent.md)
-  std::string offline_policy;           // policy used before the router sends one ("" = none)
+  std::string router;               // host:port
+  std::string app_socket;           // unix socket path for apps (the SDK)
+  std::string catalog_file;         // "" = built-in catalog
+  std::vector<std::string> models;  // installed models; empty = the profile's runtimes
+  StateOverrides state;             // fixed overrides of the system's readings
+  std::string state_file;           // watched overrides (a YAML map, docs/agent.md)
+  std::string offline_policy;       // policy used before the router sends one ("" = none)
   std::chrono::milliseconds heartbeat_interval{5000};
   std::chrono::milliseconds decide_timeout{500};  // then the agent decides offline
   std::chrono::milliseconds connect_timeout{3000};
-  std::optional<RuntimeEndpoint> runtime;   // device tier
-  std::optional<RuntimeEndpoint> gateway;   // cloud tier
-  std::string peer_listen;                  // host:port: accept phone-tier offloads ("" = no)
-  std::string peer_advertise;               // host:port told to the router ("" = peer_listen)
+  std::optional<RuntimeEndpoint> runtime;  // device tier
+  std::optional<RuntimeEndpoint> gateway;  // cloud tier
+  std::string peer_listen;                 // host:port: accept phone-tier offloads ("" = no)
+  std::string peer_advertise;              // host:port told to the router ("" = peer_listen)
   Admission admission;
   std::chrono::milliseconds ttft_timeout{4000};   // per tier: no first token by then, fall back
   std::chrono::milliseconds stall_timeout{2000};  // no chunk for this long mid-stream

@@ -41,26 +41,29 @@ std::optional<StateOverrides> ReadStateOverrides(const yaml::Node& root, Diagnos
                     {"battery_pct", "charging", "thermal", "free_mem_mb", "network"}, true);
   if (!r.ok()) return std::nullopt;
   StateOverrides o;
-  if (const yaml::Node* n = r.Get("battery_pct")) o.battery_pct = yaml::ReadDoubleIn(*n, d, "battery_pct", 0, 100);
+  if (const yaml::Node* n = r.Get("battery_pct"))
+    o.battery_pct = yaml::ReadDoubleIn(*n, d, "battery_pct", 0, 100);
   if (const yaml::Node* n = r.Get("charging")) o.charging = yaml::ReadBool(*n, d, "charging");
   if (const yaml::Node* n = r.Get("thermal")) {
     const std::vector<std::string_view> names(kThermalNames.begin(), kThermalNames.end());
     if (auto s = yaml::ReadEnum(*n, d, "thermal", names)) o.thermal = ParseThermal(*s);
   }
-  if (const yaml::Node* n = r.Get("free_mem_mb")) o.free_mem_mb = yaml::ReadDoubleIn(*n, d, "free_mem_mb", 0, 1e9);
+  if (const yaml::Node* n = r.Get("free_mem_mb"))
+    o.free_mem_mb = yaml::ReadDoubleIn(*n, d, "free_mem_mb", 0, 1e9);
   if (const yaml::Node* net = r.Get("network")) {
     yaml::MapReader nr(*net, d, "network", {"type", "rtt_ms", "metered"});
     if (const yaml::Node* n = nr.Get("type")) {
       const std::vector<std::string_view> names(kNetworkTypeNames.begin(), kNetworkTypeNames.end());
       if (auto s = yaml::ReadEnum(*n, d, "network.type", names)) o.network = ParseNetworkType(*s);
     }
-    if (const yaml::Node* n = nr.Get("rtt_ms")) o.rtt_ms = yaml::ReadDoubleIn(*n, d, "network.rtt_ms", 0, 1e6);
-    if (const yaml::Node* n = nr.Get("metered")) o.metered = yaml::ReadBool(*n, d, "network.metered");
+    if (const yaml::Node* n = nr.Get("rtt_ms"))
+      o.rtt_ms = yaml::ReadDoubleIn(*n, d, "network.rtt_ms", 0, 1e6);
+    if (const yaml::Node* n = nr.Get("metered"))
+      o.metered = yaml::ReadBool(*n, d, "network.metered");
   }
   if (d.has_errors()) return std::nullopt;
   return o;
 }
-
 
 Thermal ThermalFromCelsius(double celsius) {
   if (celsius >= 90) return Thermal::kCritical;

@@ -11,8 +11,8 @@
 
 #include "common/diagnostic.h"
 #include "common/status.h"
-#include "common/yaml_tree.h"
 #include "common/vocabulary.h"
+#include "common/yaml_tree.h"
 
 namespace partita::agent {
 
@@ -27,10 +27,10 @@ struct DeviceState {
   bool charging = true;      // true when the device has no battery (mains)
   bool has_battery = false;
   Thermal thermal = Thermal::kNominal;
-  double max_temp_c = 0;     // hottest thermal zone, 0 when none
+  double max_temp_c = 0;  // hottest thermal zone, 0 when none
   double free_mem_mb = 0;
   NetworkType network = NetworkType::kWifi;
-  double rtt_ms = 0;         // measured by the agent (router round trip)
+  double rtt_ms = 0;  // measured by the agent (router round trip)
   bool metered = false;
 };
 

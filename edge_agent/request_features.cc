@@ -10,14 +10,13 @@ namespace partita::agent {
 namespace {
 
 constexpr std::array<std::string_view, 24> kCommandVerbs = {
-    "turn",  "set",    "play",  "stop",   "pause", "resume", "call",   "open",
-    "close", "remind", "add",   "start",  "switch", "lock",  "unlock", "navigate",
-    "text",  "send",   "show",  "dim",    "skip",  "mute",   "cancel", "timer"};
+    "turn",  "set",    "play", "stop",  "pause",  "resume", "call",   "open",
+    "close", "remind", "add",  "start", "switch", "lock",   "unlock", "navigate",
+    "text",  "send",   "show", "dim",   "skip",   "mute",   "cancel", "timer"};
 
 constexpr std::array<std::string_view, 16> kReasoningMarkers = {
-    "why",     "explain",   "prove",   "calculate",   "step by step", "compare",
-    "derive",  "how many",  "analyze", "analyse",     "solve",        "plan",
-    "reason",  "trade-off", "tradeoff", "what if"};
+    "why",     "explain", "prove", "calculate", "step by step", "compare",   "derive",   "how many",
+    "analyze", "analyse", "solve", "plan",      "reason",       "trade-off", "tradeoff", "what if"};
 
 std::string Lower(std::string_view s, std::size_t limit) {
   std::string out;

@@ -22,8 +22,8 @@ RouterLink::RouterLink(asio::any_io_executor executor, RouterLinkOptions options
       heartbeat_timer_(executor) {}
 
 void RouterLink::Start() {
-  asio::co_spawn(executor_, [self = shared_from_this()] { return self->ConnectLoop(); },
-                 asio::detached);
+  asio::co_spawn(
+      executor_, [self = shared_from_this()] { return self->ConnectLoop(); }, asio::detached);
 }
 
 void RouterLink::Stop() {
@@ -36,11 +36,10 @@ void RouterLink::Stop() {
 
 std::chrono::milliseconds RouterLink::NextBackoff() {
   // Exponential backoff with full jitter: a random wait in [min, current], current doubling.
-  backoff_ = backoff_.count() == 0 ? options_.backoff_min
-                                   : std::min(backoff_ * 2, options_.backoff_max);
-  std::uniform_int_distribution<std::int64_t> pick(options_.backoff_min.count(),
-                                                   std::max(options_.backoff_min.count(),
-                                                            backoff_.count()));
+  backoff_ =
+      backoff_.count() == 0 ? options_.backoff_min : std::min(backoff_ * 2, options_.backoff_max);
+  std::uniform_int_distribution<std::int64_t> pick(
+      options_.backoff_min.count(), std::max(options_.backoff_min.count(), backoff_.count()));
   return std::chrono::milliseconds(pick(jitter_));
 }
 
@@ -151,8 +150,7 @@ asio::awaitable<void> RouterLink::Session(std::shared_ptr<Connection> conn) {
         }
         break;
       }
-      default:
-        break;
+      default: break;
     }
   }
   conn->Close(reason);
@@ -203,8 +201,8 @@ asio::awaitable<Result<v1::Decision>> RouterLink::Decide(v1::DecideRequest reque
   co_await pending->wake.async_wait(net::use_nothrow_awaitable);
   if (pending->result) co_return std::move(*pending->result);
   pending_.erase(id);
-  co_return DeadlineExceeded("the router did not decide within " +
-                             std::to_string(timeout.count()) + " ms");
+  co_return DeadlineExceeded("the router did not decide within " + std::to_string(timeout.count()) +
+                             " ms");
 }
 
 void RouterLink::ReportOutcome(v1::Outcome outcome) {

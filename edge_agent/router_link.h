@@ -38,8 +38,8 @@ struct RouterLinkOptions {
 };
 
 struct RouterLinkCallbacks {
-  std::function<v1::Hello()> make_hello;              // identity, profile, state at connect
-  std::function<v1::DeviceState()> current_state;     // for heartbeats
+  std::function<v1::Hello()> make_hello;           // identity, profile, state at connect
+  std::function<v1::DeviceState()> current_state;  // for heartbeats
   std::function<void(const v1::PolicyBundle&)> on_policy;
   std::function<void(bool connected)> on_connection;
 };

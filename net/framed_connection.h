@@ -189,7 +189,8 @@ class FramedConnection : public std::enable_shared_from_this<FramedConnection<St
     while (!closed_) {
       auto period = std::chrono::milliseconds(1000);
       if (options_.idle_timeout.count() > 0) {
-        period = std::min(period, std::max(std::chrono::milliseconds(5), options_.idle_timeout / 4));
+        period =
+            std::min(period, std::max(std::chrono::milliseconds(5), options_.idle_timeout / 4));
       }
       watchdog_.expires_after(period);
       co_await watchdog_.async_wait(use_nothrow_awaitable);

@@ -38,11 +38,27 @@ std::optional<RouterConfig> ParseRouterConfig(std::string_view yaml_text, Diagno
   std::optional<yaml::Node> root = yaml::Parse(yaml_text, d);
   if (!root) return std::nullopt;
   yaml::MapReader r(*root, d, "the router config",
-                    {"apiVersion", "kind", "listen", "metrics_listen", "tls", "pki_dir", "policy",
-                     "catalog", "decision_log", "io_threads", "heartbeat_interval_ms",
-                     "offline_after_ms", "handshake_timeout_ms", "idle_timeout_ms",
-                     "policy_poll_ms", "max_frame_bytes", "budget_usd_per_day", "cloud",
-                     "households", "revoked", "durable_fsync"});
+                    {"apiVersion",
+                     "kind",
+                     "listen",
+                     "metrics_listen",
+                     "tls",
+                     "pki_dir",
+                     "policy",
+                     "catalog",
+                     "decision_log",
+                     "io_threads",
+                     "heartbeat_interval_ms",
+                     "offline_after_ms",
+                     "handshake_timeout_ms",
+                     "idle_timeout_ms",
+                     "policy_poll_ms",
+                     "max_frame_bytes",
+                     "budget_usd_per_day",
+                     "cloud",
+                     "households",
+                     "revoked",
+                     "durable_fsync"});
   if (!r.ok()) return std::nullopt;
   RouterConfig c;
   c.file = d.file();
@@ -86,7 +102,8 @@ std::optional<RouterConfig> ParseRouterConfig(std::string_view yaml_text, Diagno
   c.handshake_timeout = Millis(r, "handshake_timeout_ms", c.handshake_timeout, 10, 600000);
   c.idle_timeout = Millis(r, "idle_timeout_ms", c.idle_timeout, 100, 3.6e6);
   c.policy_poll = Millis(r, "policy_poll_ms", c.policy_poll, 10, 60000);
-  c.max_frame_bytes = static_cast<std::uint32_t>(r.DoubleIn("max_frame_bytes", c.max_frame_bytes, 1024, 64 << 20));
+  c.max_frame_bytes =
+      static_cast<std::uint32_t>(r.DoubleIn("max_frame_bytes", c.max_frame_bytes, 1024, 64 << 20));
   c.budget_usd_per_day = r.DoubleIn("budget_usd_per_day", c.budget_usd_per_day, 0, 1e15);
   c.durable_fsync = r.Bool("durable_fsync", false);
   if (const yaml::Node* cloud = r.Get("cloud")) {

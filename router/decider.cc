@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <optional>
 #include <ctime>
+#include <optional>
 
 #include "proto/convert.h"
 
@@ -141,7 +141,7 @@ DecisionOutput Decider::Decide(const DeviceSnapshot& device,
   row->cloud_load = in.fleet.cloud_load;
   row->cloud_healthy = in.fleet.cloud_healthy;
   row->phone_available = in.peer.phone_available;
-  row->policy_version = policy->version();
+  row->policy_version = policy->version().substr(0, storage::kPolicyVersionChars);
   row->rule = out.rule;
   if (result.ok) {
     row->tier = Name(result.route.tier);

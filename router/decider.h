@@ -39,8 +39,8 @@ class CloudState {
   std::atomic<double> load_;
   const double budget_usd_per_day_;
   mutable std::mutex mu_;
-  std::int64_t day_ = -1;     // guarded by mu_
-  double spent_today_ = 0;    // guarded by mu_
+  std::int64_t day_ = -1;   // guarded by mu_
+  double spent_today_ = 0;  // guarded by mu_
 };
 
 struct DecisionOutput {

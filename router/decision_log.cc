@@ -2,8 +2,8 @@
 
 namespace partita::router {
 
-Result<std::unique_ptr<DecisionLog>> DecisionLog::Open(const std::string& path,
-                                                       bool durable_fsync, storage::RunInfo run) {
+Result<std::unique_ptr<DecisionLog>> DecisionLog::Open(const std::string& path, bool durable_fsync,
+                                                       storage::RunInfo run) {
   storage::OpenOptions options;
   options.synchronous_full = durable_fsync;
   Result<std::unique_ptr<storage::Database>> db = storage::Database::Open(path, options);
@@ -21,9 +21,8 @@ DecisionLog::~DecisionLog() { Stop(); }
 
 bool DecisionLog::LogDecision(std::shared_ptr<storage::DecisionRecord> row, Committed committed) {
   row->run_id = run_id_;
-  return writer_->Submit(
-      [row](storage::Database& db) { return storage::InsertDecision(db, *row); },
-      std::move(committed));
+  return writer_->Submit([row](storage::Database& db) { return storage::InsertDecision(db, *row); },
+                         std::move(committed));
 }
 
 bool DecisionLog::LogOutcome(std::shared_ptr<storage::OutcomeRecord> outcome,

@@ -73,13 +73,14 @@ class DeviceEntry {
 
  private:
   mutable std::mutex mu_;
-  DeviceSnapshot state_;      // guarded by mu_
+  DeviceSnapshot state_;       // guarded by mu_
   std::uint64_t session_ = 0;  // guarded by mu_
 };
 
 class FleetRegistry {
  public:
-  FleetRegistry(std::set<std::string> revoked, std::unordered_map<std::string, std::string> households);
+  FleetRegistry(std::set<std::string> revoked,
+                std::unordered_map<std::string, std::string> households);
 
   bool IsRevoked(const std::string& device_id) const;
   void Revoke(const std::string& device_id);
@@ -104,8 +105,8 @@ class FleetRegistry {
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<DeviceEntry>> devices_;  // guarded by mu_
   std::unordered_map<std::string, std::vector<std::shared_ptr<DeviceEntry>>> households_;  // mu_
-  std::set<std::string> revoked_;                                           // guarded by mu_
-  std::unordered_map<std::string, std::string> configured_households_;      // immutable
+  std::set<std::string> revoked_;                                       // guarded by mu_
+  std::unordered_map<std::string, std::string> configured_households_;  // immutable
 };
 
 }  // namespace partita::router

@@ -7,8 +7,8 @@
 
 #include "common/log.h"
 #include "common/yaml_tree.h"
-#include "device_profiles/predictor.h"
 #include "device_profiles/catalog_loader.h"
+#include "device_profiles/predictor.h"
 #include "net/framed_connection.h"
 #include "policies/loader.h"
 #include "proto/convert.h"
@@ -116,7 +116,8 @@ Result<std::unique_ptr<Router>> Router::Create(RouterConfig config) {
 Router::Router(RouterConfig config) : config_(std::move(config)) {
   MetricsRegistry& m = metrics_;
   const std::string frames = "partita_router_frames_rejected_total";
-  const std::string frames_help = "Frames or connections refused after the TLS handshake, by reason";
+  const std::string frames_help =
+      "Frames or connections refused after the TLS handshake, by reason";
   m_.frames_oversize = m.LabeledCounter(frames, frames_help, {{"reason", "oversize"}});
   m_.frames_undecodable = m.LabeledCounter(frames, frames_help, {{"reason", "undecodable"}});
   m_.frames_truncated = m.LabeledCounter(frames, frames_help, {{"reason", "truncated"}});
@@ -124,20 +125,21 @@ Router::Router(RouterConfig config) : config_(std::move(config)) {
   m_.identity_mismatch = m.LabeledCounter(frames, frames_help, {{"reason", "identity_mismatch"}});
   m_.revoked = m.LabeledCounter(frames, frames_help, {{"reason", "revoked"}});
   m_.idle_disconnects = m.LabeledCounter(frames, frames_help, {{"reason", "idle_timeout"}});
-  m_.decisions_shed = m.AddCounter("partita_router_decisions_shed_total",
-                                   "DecideRequests refused because the decision log queue was full");
+  m_.decisions_shed =
+      m.AddCounter("partita_router_decisions_shed_total",
+                   "DecideRequests refused because the decision log queue was full");
   m_.outcomes = m.AddCounter("partita_router_outcomes_total", "Outcomes stored");
   m_.policy_reloads_ok = m.LabeledCounter("partita_router_policy_reloads_total",
                                           "Policy file reloads", {{"result", "ok"}});
   m_.policy_reloads_failed = m.LabeledCounter("partita_router_policy_reloads_total",
                                               "Policy file reloads", {{"result", "rejected"}});
-  m_.decision_latency = m.AddHistogram(
-      "partita_router_decision_latency_seconds",
-      "DecideRequest received to Decision sent, including the decision log commit",
-      ExponentialBounds(0.00005, 2, 16));
-  m_.decide_function = m.AddHistogram("partita_router_decide_function_seconds",
-                                      "Time in the policy decision function",
-                                      ExponentialBounds(0.0000001, 2, 14));
+  m_.decision_latency =
+      m.AddHistogram("partita_router_decision_latency_seconds",
+                     "DecideRequest received to Decision sent, including the decision log commit",
+                     ExponentialBounds(0.00005, 2, 16));
+  m_.decide_function =
+      m.AddHistogram("partita_router_decide_function_seconds",
+                     "Time in the policy decision function", ExponentialBounds(0.0000001, 2, 14));
 }
 
 Router::~Router() { Shutdown(std::chrono::seconds(2)); }
@@ -163,11 +165,11 @@ Status Router::Start() {
                         {{"reason", net::HandshakeFailureLabel(reason)}})
         ->Add();
   };
-  Result<std::unique_ptr<net::TlsListener>> listener = net::TlsListener::Create(
-      *contexts_[0], session_contexts, tls_, options,
-      [this](net::TlsStream s, net::PeerIdentity peer) {
-        return ServeAgent(std::move(s), std::move(peer));
-      });
+  Result<std::unique_ptr<net::TlsListener>> listener =
+      net::TlsListener::Create(*contexts_[0], session_contexts, tls_, options,
+                               [this](net::TlsStream s, net::PeerIdentity peer) {
+                                 return ServeAgent(std::move(s), std::move(peer));
+                               });
   if (!listener.ok()) return listener.status();
   listener_ = std::move(*listener);
 
@@ -176,15 +178,19 @@ Status Router::Start() {
     if (!mwhere.ok()) return mwhere.status();
     Result<std::unique_ptr<net::HttpEndpoint>> ep = net::HttpEndpoint::Create(
         *contexts_[0], *mwhere,
-        {{"/metrics", [this] { return net::HttpResponse{200, "text/plain; version=0.0.4", RenderMetrics()}; }},
-         {"/healthz", [] { return net::HttpResponse{200, "text/plain", "ok\n"}; }}});
+        {{"/metrics",
+          [this] {
+            return net::HttpResponse{200, "text/plain; version=0.0.4", RenderMetrics()};
+          }},
+         {"/healthz", [] {
+            return net::HttpResponse{200, "text/plain", "ok\n"};
+          }}});
     if (!ep.ok()) return ep.status();
     metrics_endpoint_ = std::move(*ep);
     metrics_endpoint_->Start();
   }
-  metrics_.AddCallbackGauge("partita_router_connected_devices", "Agents connected now", [this] {
-    return static_cast<double>(registry_->online());
-  });
+  metrics_.AddCallbackGauge("partita_router_connected_devices", "Agents connected now",
+                            [this] { return static_cast<double>(registry_->online()); });
   metrics_.AddCallbackGauge("partita_router_decision_log_queue", "Rows waiting for the writer",
                             [this] { return static_cast<double>(log_->stats().queued); });
   metrics_.AddCallbackGauge("partita_router_decision_log_commits", "Group commits so far",
@@ -267,20 +273,20 @@ Status Router::ReloadPolicy() {
   Result<std::string> text = yaml::ReadTextFile(config_.policy_file);
   if (!text.ok()) {
     m_.policy_reloads_failed->Add();
-    LogError(kLog, "policy reload failed, still serving the previous policy: " +
-                       text.status().message());
+    LogError(kLog,
+             "policy reload failed, still serving the previous policy: " + text.status().message());
     return text.status();
   }
   Diagnostics d(config_.policy_file);
-  policy::PolicyPtr next = policy::ParsePolicy(*text, d, catalog_);
+  const policy::PolicyPtr previous = policies_->Current();
+  policy::PolicyPtr next = policies_->Load(*text, d, catalog_);
   if (!next) {
     m_.policy_reloads_failed->Add();
     LogError(kLog, "policy reload rejected, still serving version " +
-                       policies_->Current()->version().substr(0, 12) + ":\n" + d.ToString());
+                       previous->version().substr(0, 12) + ":\n" + d.ToString());
     return d.ToStatus();
   }
-  if (next->version() == policies_->Current()->version()) return Status::Ok();
-  policies_->Replace(next);
+  if (next->version() == previous->version()) return Status::Ok();
   m_.policy_reloads_ok->Add();
   LogInfo(kLog, "serving policy '" + next->name() + "' version " + next->version().substr(0, 12));
   BroadcastPolicy(next);
@@ -387,15 +393,16 @@ asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentit
       const v1::Hello& hello = in.hello();
       if (hello.device_id() != peer.id) {
         m_.identity_mismatch->Add();
-        close_reason = "Hello names '" + hello.device_id() + "' but the certificate is " + peer.Uri();
+        close_reason =
+            "Hello names '" + hello.device_id() + "' but the certificate is " + peer.Uri();
         conn->Send(ErrorFrame(v1::ERROR_IDENTITY_MISMATCH, close_reason));
         break;
       }
       std::optional<DeviceClassIndex> profile = catalog_->FindDevice(hello.profile());
       if (!profile) {
         close_reason = "unknown profile '" + hello.profile() + "'";
-        conn->Send(ErrorFrame(v1::ERROR_INVALID_REQUEST,
-                              close_reason + "; see `partita profiles list`"));
+        conn->Send(
+            ErrorFrame(v1::ERROR_INVALID_REQUEST, close_reason + "; see `partita profiles list`"));
         break;
       }
       DeviceSnapshot snap;
@@ -445,25 +452,24 @@ asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentit
         in_flight_.fetch_add(1);
         auto reply = std::make_shared<v1::Envelope>();
         *reply->mutable_decision() = std::move(out.decision);
-        const bool queued = log_->LogDecision(
-            std::move(out.record), [this, conn, reply, received](const Status& s) {
-              if (s.ok()) {
-                conn->Send(*reply);
-              } else {
-                LogError(kLog, "decision log write failed: " + s.message());
-                conn->Send(ErrorFrame(v1::ERROR_INTERNAL, "decision log write failed",
-                                      reply->decision().request_id()));
-              }
-              m_.decision_latency->Observe(
-                  std::chrono::duration<double>(std::chrono::steady_clock::now() - received)
-                      .count());
-              in_flight_.fetch_sub(1);
-            });
+        const bool queued = log_->LogDecision(std::move(out.record), [this, conn, reply,
+                                                                      received](const Status& s) {
+          if (s.ok()) {
+            conn->Send(*reply);
+          } else {
+            LogError(kLog, "decision log write failed: " + s.message());
+            conn->Send(ErrorFrame(v1::ERROR_INTERNAL, "decision log write failed",
+                                  reply->decision().request_id()));
+          }
+          m_.decision_latency->Observe(
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - received).count());
+          in_flight_.fetch_sub(1);
+        });
         if (!queued) {
           in_flight_.fetch_sub(1);
           m_.decisions_shed->Add();
-          conn->Send(ErrorFrame(v1::ERROR_OVERLOADED, "decision log is behind; retry",
-                                req.request_id()));
+          conn->Send(
+              ErrorFrame(v1::ERROR_OVERLOADED, "decision log is behind; retry", req.request_id()));
         }
         break;
       }
@@ -483,7 +489,8 @@ asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentit
         outcome->cost_usd = o.cost_usd();
         outcome->energy_j = o.energy_j();
         if (auto m = catalog_->FindModel(o.final_model()); m && o.success()) {
-          outcome->quality = QualityFor(catalog_->model(*m).QualityScore(), o.features().difficulty());
+          outcome->quality =
+              QualityFor(catalog_->model(*m).QualityScore(), o.features().difficulty());
         }
         outcome->attempts = static_cast<std::uint32_t>(o.attempts_size());
         for (int i = 0; i < o.attempts_size(); ++i) {
@@ -498,7 +505,14 @@ asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentit
           if (auto t = FromProto(a.tier())) outcome->trail += Name(*t);
           outcome->trail += ':' + result + ':' + std::to_string(a.elapsed_ms());
         }
-        if (!o.success()) outcome->error = "every tier failed or the deadline passed";
+        if (!o.success()) {
+          bool deadline = false;
+          for (const v1::Attempt& a : o.attempts()) deadline |= a.result() == v1::ATTEMPT_DEADLINE;
+          outcome->error = o.attempts_size() == 0 ? "no_allowed_tier"
+                           : deadline             ? "deadline"
+                                                  : "all_tiers_failed";
+          outcome->deadline_missed = deadline;
+        }
         auto facts = std::make_shared<storage::DecisionRecord>();
         const DeviceSnapshot snap = session->entry->Snapshot();
         facts->request_id = o.request_id();
@@ -511,7 +525,7 @@ asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentit
         facts->tokens_in = o.features().tokens_in();
         facts->tokens_out = o.features().tokens_out();
         facts->difficulty = o.features().difficulty();
-        facts->policy_version = o.policy_version();
+        facts->policy_version = o.policy_version().substr(0, storage::kPolicyVersionChars);
         facts->rule = o.rule();
         facts->decided_offline = o.decided_offline();
         if (o.attempts_size() > 0) {
@@ -535,8 +549,8 @@ asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentit
             });
         if (!queued) {
           in_flight_.fetch_sub(1);
-          conn->Send(ErrorFrame(v1::ERROR_OVERLOADED, "outcome not stored; resend later",
-                                request_id));
+          conn->Send(
+              ErrorFrame(v1::ERROR_OVERLOADED, "outcome not stored; resend later", request_id));
         }
         break;
       }
@@ -546,8 +560,7 @@ asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentit
         conn->Send(pong);
         break;
       }
-      case v1::Envelope::kPong:
-        break;
+      case v1::Envelope::kPong: break;
       default: {
         m_.frames_not_allowed->Add();
         close_reason = "message not allowed from an agent (body case " +

@@ -67,8 +67,8 @@ class Router {
     Counter* outcomes;
     Counter* policy_reloads_ok;
     Counter* policy_reloads_failed;
-    Histogram* decision_latency;   // DecideRequest received -> Decision sent (seconds)
-    Histogram* decide_function;    // the policy decision function alone (seconds)
+    Histogram* decision_latency;  // DecideRequest received -> Decision sent (seconds)
+    Histogram* decide_function;   // the policy decision function alone (seconds)
   };
 
   explicit Router(RouterConfig config);

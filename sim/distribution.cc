@@ -40,9 +40,11 @@ std::optional<Distribution> Distribution::Parse(const yaml::Node& node, Diagnost
   }
   const std::string what = "the distribution of '" + field + "'";
   if (!node.IsMap() || node.entries.size() != 1) {
-    d.Error(node.location, "expected a number or one of {fixed: V}, {uniform: [LO, HI]}, "
-                           "{normal: {mean, sd}}, {lognormal: {median, sigma}}, "
-                           "{exponential: {mean}} for '" + field + "'");
+    d.Error(node.location,
+            "expected a number or one of {fixed: V}, {uniform: [LO, HI]}, "
+            "{normal: {mean, sd}}, {lognormal: {median, sigma}}, "
+            "{exponential: {mean}} for '" +
+                field + "'");
     return std::nullopt;
   }
   yaml::MapReader form(node, d, what, {"fixed", "uniform", "normal", "lognormal", "exponential"});
@@ -67,22 +69,22 @@ std::optional<Distribution> Distribution::Parse(const yaml::Node& node, Diagnost
     }
     return Uniform(*a, *b);
   }
-  if (const yaml::Node* v = form.Get("normal")) {
-    yaml::MapReader r(*v, d, "normal for '" + field + "'", {"mean", "sd", "min", "max"});
+  if (const yaml::Node* normal = form.Get("normal")) {
+    yaml::MapReader r(*normal, d, "normal for '" + field + "'", {"mean", "sd", "min", "max"});
     out.kind_ = Kind::kNormal;
     out.a_ = r.RequireDoubleIn("mean", lo, hi).value_or(0);
     out.b_ = r.RequireDoubleIn("sd", 0, 1e12).value_or(0);
     out.min_ = r.DoubleIn("min", lo, lo, hi);
     out.max_ = r.DoubleIn("max", hi, lo, hi);
-  } else if (const yaml::Node* v = form.Get("lognormal")) {
-    yaml::MapReader r(*v, d, "lognormal for '" + field + "'", {"median", "sigma", "max"});
+  } else if (const yaml::Node* lognormal = form.Get("lognormal")) {
+    yaml::MapReader r(*lognormal, d, "lognormal for '" + field + "'", {"median", "sigma", "max"});
     out.kind_ = Kind::kLogNormal;
     out.a_ = r.RequireDoubleIn("median", std::max(lo, 1e-9), hi).value_or(1);
     out.b_ = r.RequireDoubleIn("sigma", 0, 10).value_or(0);
     out.min_ = lo;
     out.max_ = r.DoubleIn("max", hi, lo, hi);
-  } else if (const yaml::Node* v = form.Get("exponential")) {
-    yaml::MapReader r(*v, d, "exponential for '" + field + "'", {"mean", "max"});
+  } else if (const yaml::Node* exponential = form.Get("exponential")) {
+    yaml::MapReader r(*exponential, d, "exponential for '" + field + "'", {"mean", "max"});
     out.kind_ = Kind::kExponential;
     out.a_ = r.RequireDoubleIn("mean", 1e-9, hi).value_or(1);
     out.min_ = lo;

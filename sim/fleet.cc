@@ -123,8 +123,8 @@ class FleetBuilder {
           for (std::size_t i = 0; i < names->size(); ++i) {
             std::optional<DeviceClassIndex> idx = catalog_.FindDevice((*names)[i]);
             if (!idx) {
-              d_.Error(devs->items[i].location, "unknown device profile '" + (*names)[i] +
-                                                    "'" + DidYouMean((*names)[i], profiles));
+              d_.Error(devs->items[i].location, "unknown device profile '" + (*names)[i] + "'" +
+                                                    DidYouMean((*names)[i], profiles));
             } else {
               h.devices.push_back(*idx);
             }
@@ -135,8 +135,8 @@ class FleetBuilder {
     }
   }
 
-  std::optional<Distribution> ReadDist(const yaml::MapReader& r, std::string_view key,
-                                       double lo, double hi) {
+  std::optional<Distribution> ReadDist(const yaml::MapReader& r, std::string_view key, double lo,
+                                       double hi) {
     const yaml::Node* n = r.Get(key);
     if (n == nullptr) return std::nullopt;
     return Distribution::Parse(*n, d_, std::string(key), lo, hi);
@@ -150,7 +150,8 @@ class FleetBuilder {
     if (w.private_share + w.public_share > 1 + kShareTolerance) {
       d_.Error(node.location, "private_share + public_share is more than 1");
     }
-    if (const yaml::Node* classes = r.Require("classes"); classes && ExpectList(*classes, "workload classes")) {
+    if (const yaml::Node* classes = r.Require("classes");
+        classes && ExpectList(*classes, "workload classes")) {
       for (const yaml::Node& item : classes->items) {
         yaml::MapReader c(item, d_, "a workload class", {"class", "requests_per_day", "diurnal"});
         if (!c.ok()) continue;
@@ -181,12 +182,13 @@ class FleetBuilder {
         w.classes.push_back(std::move(cw));
       }
     }
-    if (const yaml::Node* kinds = r.Require("kinds"); kinds && ExpectList(*kinds, "workload kinds")) {
+    if (const yaml::Node* kinds = r.Require("kinds");
+        kinds && ExpectList(*kinds, "workload kinds")) {
       double total = 0;
       for (const yaml::Node& item : kinds->items) {
-        yaml::MapReader k(item, d_, "a request kind",
-                          {"kind", "share", "difficulty", "tokens_in", "tokens_out",
-                           "latency_budget_ms"});
+        yaml::MapReader k(
+            item, d_, "a request kind",
+            {"kind", "share", "difficulty", "tokens_in", "tokens_out", "latency_budget_ms"});
         if (!k.ok()) continue;
         KindWorkload kw;
         if (const yaml::Node* kn = k.Require("kind")) {
@@ -199,7 +201,8 @@ class FleetBuilder {
         if (auto dist = ReadDist(k, "difficulty", 0, 1)) kw.difficulty = *dist;
         if (auto dist = ReadDist(k, "tokens_in", 1, 1e6)) kw.tokens_in = *dist;
         if (auto dist = ReadDist(k, "tokens_out", 1, 1e6)) kw.tokens_out = *dist;
-        kw.latency_budget_ms = static_cast<std::uint32_t>(k.DoubleIn("latency_budget_ms", 0, 0, 3.6e6));
+        kw.latency_budget_ms =
+            static_cast<std::uint32_t>(k.DoubleIn("latency_budget_ms", 0, 0, 3.6e6));
         w.kinds.push_back(std::move(kw));
       }
       if (!w.kinds.empty() && std::abs(total - 1.0) > kShareTolerance) {
@@ -218,11 +221,11 @@ class FleetBuilder {
     std::vector<Outage> out;
     if (!ExpectList(list, "outages")) return out;
     for (const yaml::Node& item : list.items) {
-      yaml::MapReader r(item, d_, "an outage",
-                        cloud ? std::initializer_list<std::string_view>{"start_hour",
-                                                                        "duration_minutes", "mode"}
-                              : std::initializer_list<std::string_view>{
-                                    "start_hour", "duration_minutes", "share"});
+      yaml::MapReader r(
+          item, d_, "an outage",
+          cloud
+              ? std::initializer_list<std::string_view>{"start_hour", "duration_minutes", "mode"}
+              : std::initializer_list<std::string_view>{"start_hour", "duration_minutes", "share"});
       if (!r.ok()) continue;
       Outage o;
       o.start_hour = r.RequireDoubleIn("start_hour", 0, 24 * 366).value_or(0);
@@ -246,7 +249,8 @@ class FleetBuilder {
                       {"classes", "rtt_ms", "phone_rtt_ms", "redraw_minutes", "outages"});
     if (!r.ok()) return;
     n.redraw_minutes = r.DoubleIn("redraw_minutes", 60, 1, 24 * 60);
-    if (const yaml::Node* classes = r.Get("classes"); classes && ExpectList(*classes, "network classes")) {
+    if (const yaml::Node* classes = r.Get("classes");
+        classes && ExpectList(*classes, "network classes")) {
       for (const yaml::Node& item : classes->items) {
         yaml::MapReader c(item, d_, "a network class",
                           {"class", "wifi", "cellular", "ethernet", "offline"});
@@ -255,8 +259,10 @@ class FleetBuilder {
         cn.device_class = ReadClass(c, "network classes").value_or("");
         cn.shares[static_cast<std::size_t>(NetworkType::kOffline)] = c.DoubleIn("offline", 0, 0, 1);
         cn.shares[static_cast<std::size_t>(NetworkType::kWifi)] = c.DoubleIn("wifi", 0, 0, 1);
-        cn.shares[static_cast<std::size_t>(NetworkType::kCellular)] = c.DoubleIn("cellular", 0, 0, 1);
-        cn.shares[static_cast<std::size_t>(NetworkType::kEthernet)] = c.DoubleIn("ethernet", 0, 0, 1);
+        cn.shares[static_cast<std::size_t>(NetworkType::kCellular)] =
+            c.DoubleIn("cellular", 0, 0, 1);
+        cn.shares[static_cast<std::size_t>(NetworkType::kEthernet)] =
+            c.DoubleIn("ethernet", 0, 0, 1);
         const double total = std::accumulate(cn.shares.begin(), cn.shares.end(), 0.0);
         if (std::abs(total - 1.0) > kShareTolerance) {
           d_.Error(item.location, "network shares of class '" + cn.device_class + "' sum to " +
@@ -278,7 +284,8 @@ class FleetBuilder {
   void ReadCharging(const yaml::Node& list, std::vector<ClassCharging>& out) {
     if (!ExpectList(list, "charging")) return;
     for (const yaml::Node& item : list.items) {
-      yaml::MapReader r(item, d_, "a charging class", {"class", "start_pct", "charger_w", "windows"});
+      yaml::MapReader r(item, d_, "a charging class",
+                        {"class", "start_pct", "charger_w", "windows"});
       if (!r.ok()) continue;
       ClassCharging c;
       c.device_class = ReadClass(r, "charging").value_or("");
@@ -287,7 +294,8 @@ class FleetBuilder {
       if (const yaml::Node* w = r.Get("windows"); w && ExpectList(*w, "charging windows")) {
         double total = 0;
         for (const yaml::Node& wi : w->items) {
-          yaml::MapReader wr(wi, d_, "a charging window", {"start_hour", "end_hour", "probability"});
+          yaml::MapReader wr(wi, d_, "a charging window",
+                             {"start_hour", "end_hour", "probability"});
           if (!wr.ok()) continue;
           ChargeWindow cw;
           cw.start_hour = wr.RequireDoubleIn("start_hour", 0, 24).value_or(0);
@@ -307,12 +315,14 @@ class FleetBuilder {
 
   void ReadCloud(const yaml::Node& node, CloudSpec& c) {
     yaml::MapReader r(node, d_, "cloud",
-                      {"capacity", "budget_usd_per_day", "error_rate", "stall_rate", "outages"});
+                      {"capacity", "budget_usd_per_day", "error_rate", "stall_rate",
+                       "health_lag_seconds", "outages"});
     if (!r.ok()) return;
     c.capacity = static_cast<std::int64_t>(r.DoubleIn("capacity", 2000, 1, 1e9));
     c.budget_usd_per_day = r.DoubleIn("budget_usd_per_day", 1e12, 0, 1e15);
     c.error_rate = r.DoubleIn("error_rate", 0.002, 0, 1);
     c.stall_rate = r.DoubleIn("stall_rate", 0.001, 0, 1);
+    c.health_lag_seconds = r.DoubleIn("health_lag_seconds", 60, 0, 86400);
     if (const yaml::Node* o = r.Get("outages")) c.outages = ReadOutages(*o, true);
   }
 
@@ -406,8 +416,7 @@ const ClassCharging* FleetSpec::ChargingFor(const std::string& device_class) con
   return nullptr;
 }
 
-FleetPtr ParseFleet(std::string_view yaml_text, Diagnostics& diagnostics,
-                    const Catalog& catalog) {
+FleetPtr ParseFleet(std::string_view yaml_text, Diagnostics& diagnostics, const Catalog& catalog) {
   return FleetBuilder(diagnostics, catalog).Build(yaml_text);
 }
 

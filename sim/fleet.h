@@ -27,7 +27,7 @@ struct HouseholdTemplate {
 
 // Requests per device per day for one device class, spread over the day by `diurnal`.
 struct ClassWorkload {
-  std::string device_class;          // catalog `class` (speaker, phone, car, watch)
+  std::string device_class;  // catalog `class` (speaker, phone, car, watch)
   double requests_per_day = 0;
   std::array<double, 24> diurnal{};  // weights per local hour, normalised to sum 1
 };
@@ -54,10 +54,10 @@ struct ClassNetwork {
 };
 
 struct Outage {
-  double start_hour = 0;        // hours since the start of the simulation
+  double start_hour = 0;  // hours since the start of the simulation
   double duration_minutes = 0;
-  double share = 1.0;           // network outages: the share of devices affected
-  bool hang = false;            // cloud outages: hang (no first token) instead of refusing
+  double share = 1.0;  // network outages: the share of devices affected
+  bool hang = false;   // cloud outages: hang (no first token) instead of refusing
   bool Covers(double t_hours) const {
     return t_hours >= start_hour && t_hours < start_hour + duration_minutes / 60.0;
   }
@@ -90,6 +90,7 @@ struct CloudSpec {
   double budget_usd_per_day = 1e12;  // fleet.budget_left_usd starts here each day
   double error_rate = 0.002;         // share of cloud attempts answering an error status
   double stall_rate = 0.001;         // share of cloud streams that stall mid-answer
+  double health_lag_seconds = 60;    // how late the router learns that the cloud refuses
   std::vector<Outage> outages;
 };
 

@@ -23,8 +23,8 @@ struct SimulationOptions {
   std::vector<policy::PolicyPtr> policies;
   std::uint64_t seed = 1;
   double hours = 24;
-  std::string out_path;     // the run database (replaced if it exists)
-  std::string csv_path;     // optional: also export the requests table as CSV
+  std::string out_path;  // the run database (replaced if it exists)
+  std::string csv_path;  // optional: also export the requests table as CSV
 };
 
 struct SimProgress {
@@ -41,7 +41,7 @@ struct RunSummary {
   SimulationStats stats;
 };
 
-Result<std::vector<RunSummary>> RunSimulation(const SimulationOptions& options,
-                                              const std::function<void(const SimProgress&)>& progress = {});
+Result<std::vector<RunSummary>> RunSimulation(
+    const SimulationOptions& options, const std::function<void(const SimProgress&)>& progress = {});
 
 }  // namespace partita::sim

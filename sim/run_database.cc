@@ -22,8 +22,9 @@ Result<std::unique_ptr<RunDatabase>> RunDatabase::Create(const std::string& path
       (*db)->Exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-65536"));
   PARTITA_RETURN_IF_ERROR(storage::CreateRequestLogSchema(**db));
   // Bulk load without the unique index; Finish() builds it once.
-  PARTITA_RETURN_IF_ERROR((*db)->Exec("DROP INDEX IF EXISTS requests_key; "
-                                      "DROP INDEX IF EXISTS battery_run"));
+  PARTITA_RETURN_IF_ERROR(
+      (*db)->Exec("DROP INDEX IF EXISTS requests_key; "
+                  "DROP INDEX IF EXISTS battery_run"));
   storage::BatchWriter::Options options;
   options.max_batch = 1;  // each job is already a batch of rows: one transaction per job
   options.max_queue = 4;  // bounded memory: the simulation waits for the writer

@@ -67,7 +67,7 @@ class RunDatabase : public RowSink {
   std::unique_ptr<Batch> current_;
   std::mutex free_mu_;
   std::vector<std::unique_ptr<Batch>> free_;  // guarded by free_mu_
-  Status write_error_;                         // first failure seen by the writer; free_mu_
+  Status write_error_;                        // first failure seen by the writer; free_mu_
   bool finished_ = false;
 };
 

@@ -14,7 +14,6 @@ namespace {
 
 // Simulated t = 0 is Monday 2026-01-05 at the fleet's start hour (local time = UTC).
 constexpr std::int64_t kEpochUnixMs = 1767571200000;
-constexpr double kHealthCheckSeconds = 10;  // how late the router learns of a cloud outage
 constexpr std::uint64_t kProgressEvery = 1 << 16;
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
@@ -60,7 +59,8 @@ void LatencyHistogram::Add(double ms) {
 
 double LatencyHistogram::Percentile(double p) const {
   if (count_ == 0) return 0;
-  const auto target = static_cast<std::uint64_t>(std::ceil(p / 100.0 * static_cast<double>(count_)));
+  const auto target =
+      static_cast<std::uint64_t>(std::ceil(p / 100.0 * static_cast<double>(count_)));
   std::uint64_t seen = 0;
   for (int b = 0; b < kBuckets; ++b) {
     seen += buckets_[static_cast<std::size_t>(b)];
@@ -100,6 +100,7 @@ Simulator::Simulator(const FleetSpec& fleet, const policy::Policy& policy, std::
       seed_(seed),
       end_s_(hours * 3600.0),
       world_(fleet, *policy.catalog(), seed) {
+  policy_version_ = policy.version().substr(0, storage::kPolicyVersionChars);
   device_ids_.reserve(world_.devices().size());
   for (std::uint32_t i = 0; i < world_.devices().size(); ++i) {
     device_ids_.push_back(world_.DeviceId(i));
@@ -119,8 +120,8 @@ void Simulator::ScheduleNextArrival(std::uint32_t device, double after) {
   for (;;) {
     t += rng.Exponential(peak_rate);
     if (t >= end_s_) break;
-    const double rate = w.requests_per_day * w.diurnal[static_cast<std::size_t>(world_.HourAt(t))] *
-                        24.0 / 86400.0;
+    const double rate =
+        w.requests_per_day * w.diurnal[static_cast<std::size_t>(world_.HourAt(t))] * 24.0 / 86400.0;
     if (rng.Uniform() * peak_rate < rate) break;
   }
   d.arrival_draws = rng.counter();
@@ -139,7 +140,11 @@ bool Simulator::CloudOutage(double t, bool* hang) const {
 }
 
 bool Simulator::CloudHealthyAsSeen(double t) const {
-  return !CloudOutage(std::max(0.0, t - kHealthCheckSeconds), nullptr);
+  // A refusing cloud shows in the gateway's health after a lag; a hanging one does not show at
+  // all (the gateway sees streams in flight, not failures), so requests keep trying it.
+  bool hang = false;
+  const bool out = CloudOutage(std::max(0.0, t - fleet_.cloud.health_lag_seconds), &hang);
+  return !out || hang;
 }
 
 double Simulator::CloudLoad(double t) {
@@ -149,8 +154,8 @@ double Simulator::CloudLoad(double t) {
 
 bool Simulator::PhoneAdmits(const SimDevice& phone, double t) const {
   if (phone.empty) return false;
-  const bool battery_ok = world_.BatteryPct(phone) >= fleet_.phone.min_battery_pct ||
-                          world_.Charging(phone, t);
+  const bool battery_ok =
+      world_.BatteryPct(phone) >= fleet_.phone.min_battery_pct || world_.Charging(phone, t);
   const bool cool = world_.ThermalState(phone) <= fleet_.phone.max_thermal;
   const std::int64_t in_flight = phone.busy_until_s > t ? 1 : 0;
   return battery_ok && cool && in_flight < fleet_.phone.max_in_flight;
@@ -158,10 +163,9 @@ bool Simulator::PhoneAdmits(const SimDevice& phone, double t) const {
 
 Simulator::Attempt Simulator::TryTier(std::uint32_t device, double start_s,
                                       const policy::Route& route,
-                                      const policy::DecisionInput& input,
-                                      std::uint32_t tokens_in, std::uint32_t tokens_out,
-                                      double remaining_ms, std::uint64_t request_id,
-                                      int attempt_index) {
+                                      const policy::DecisionInput& input, std::uint32_t tokens_in,
+                                      std::uint32_t tokens_out, double remaining_ms,
+                                      std::uint64_t request_id, int attempt_index) {
   Attempt a;
   a.route = route;
   SimDevice& asker = world_.devices()[device];
@@ -257,8 +261,7 @@ Simulator::Attempt Simulator::TryTier(std::uint32_t device, double start_s,
   } else {
     const double first_token_limit = std::min(agent.ttft_timeout_ms, remaining_ms);
     if (ttft > first_token_limit) {
-      a.result =
-          agent.ttft_timeout_ms <= remaining_ms ? Result::kNoFirstToken : Result::kDeadline;
+      a.result = agent.ttft_timeout_ms <= remaining_ms ? Result::kNoFirstToken : Result::kDeadline;
       a.spent_ms = first_token_limit;
     } else {
       a.ttft_ms = ttft;
@@ -273,13 +276,6 @@ Simulator::Attempt Simulator::TryTier(std::uint32_t device, double start_s,
         a.result = Result::kOk;
         a.spent_ms = stream_end;
       }
-      if (a.spent_ms > remaining_ms) {
-        // The deadline passes mid-stream: the agent stops and keeps what arrived.
-        const double budget = std::max(0.0, remaining_ms - ttft);
-        produced = std::min(produced, 1 + static_cast<std::uint32_t>(budget / per_token));
-        a.result = Result::kDeadline;
-        a.spent_ms = remaining_ms;
-      }
       a.tokens = produced;
       a.cost_usd = tokens_in * model.price_usd_per_1m_input_tokens / 1e6 +
                    produced * model.price_usd_per_1m_output_tokens / 1e6;
@@ -287,9 +283,9 @@ Simulator::Attempt Simulator::TryTier(std::uint32_t device, double start_s,
   }
 
   // Energy: the executor's compute for the work done, the asker's radio while it waited.
-  const double computed_ms =
-      a.ttft_ms >= 0 ? p.cold_ms + p.prefill_ms + per_token * a.tokens
-                     : std::clamp(a.spent_ms - fixed_ms, 0.0, p.cold_ms + p.prefill_ms);
+  const double computed_ms = a.ttft_ms >= 0
+                                 ? p.cold_ms + p.prefill_ms + per_token * a.tokens
+                                 : std::clamp(a.spent_ms - fixed_ms, 0.0, p.cold_ms + p.prefill_ms);
   const double compute_j = p.compute_power_w * computed_ms / 1000.0;
   const double radio_j = p.radio_power_w * a.spent_ms / 1000.0;
   a.energy_j = compute_j + radio_j;
@@ -316,6 +312,8 @@ Simulator::Execution Simulator::Execute(std::uint32_t device, double t,
                                         std::uint64_t request_id) {
   Execution ex;
   if (!decision.ok) return ex;
+  // The deadline bounds the time to the first token: tiers are tried until one starts
+  // answering in time. Once an answer streams, a stall still falls back, to continue it.
   const double deadline = decision.deadline_ms > 0 ? decision.deadline_ms : kInfinity;
   std::uint32_t tokens_in = input.request.tokens_in;
   std::uint32_t remaining_out = std::max<std::uint32_t>(input.request.tokens_out, 1);
@@ -323,7 +321,7 @@ Simulator::Execution Simulator::Execute(std::uint32_t device, double t,
   for (int i = 0; i <= decision.fallback_count; ++i) {
     const policy::Route& route =
         i == 0 ? decision.route : decision.fallback[static_cast<std::size_t>(i - 1)];
-    const double remaining = deadline - elapsed;
+    const double remaining = ex.ttft_ms >= 0 ? kInfinity : deadline - elapsed;
     if (remaining <= 0) {
       ex.deadline_missed = true;
       break;
@@ -473,7 +471,7 @@ void Simulator::HandleArrival(std::uint32_t device, double t) {
   dr.cloud_load = in.fleet.cloud_load;
   dr.cloud_healthy = in.fleet.cloud_healthy;
   dr.phone_available = in.peer.phone_available;
-  dr.policy_version = policy_.version();
+  dr.policy_version = policy_version_;
   dr.rule = result_.rule_index >= 0 ? std::string(policy_.rule_name(result_.rule_index)) : "";
   dr.tier = result_.ok ? std::string(Name(result_.route.tier)) : "";
   dr.model = result_.ok ? catalog_.model(result_.route.model).name : "";
@@ -521,7 +519,8 @@ void Simulator::HandleArrival(std::uint32_t device, double t) {
   o.trail.clear();
   for (int i = 0; i < ex.count; ++i) {
     const Attempt& a = ex.attempts[static_cast<std::size_t>(i)];
-    if (a.result != Result::kOk && o.fallback_cause.empty()) o.fallback_cause = ResultName(a.result);
+    if (a.result != Result::kOk && o.fallback_cause.empty())
+      o.fallback_cause = ResultName(a.result);
     if (i > 0) o.trail += '>';
     o.trail += Name(a.route.tier);
     o.trail += ':';
@@ -531,13 +530,13 @@ void Simulator::HandleArrival(std::uint32_t device, double t) {
   }
   o.deadline_missed = ex.deadline_missed;
   if (!result_.ok) {
-    o.error = "no allowed tier could serve the request";
+    o.error = "no_allowed_tier";
   } else if (ex.success) {
     o.error.clear();
   } else if (ex.deadline_missed) {
-    o.error = "deadline passed";
+    o.error = "deadline";
   } else {
-    o.error = "every tier in the fallback chain failed";
+    o.error = "all_tiers_failed";
   }
   sink_->AddRequest(dr, o);
 }

@@ -38,12 +38,12 @@ struct SimulationStats {
   std::uint64_t requests = 0;         // decided and executed
   std::uint64_t dropped_offline = 0;  // arrived while the device's battery was empty
   std::uint64_t succeeded = 0;
-  std::uint64_t fell_back = 0;        // needed more than one attempt
+  std::uint64_t fell_back = 0;  // needed more than one attempt
   std::uint64_t battery_empty_events = 0;
   std::array<std::uint64_t, kTierCount> answered_by{};  // successful answers per final tier
   double cost_usd = 0;
   double energy_j = 0;
-  LatencyHistogram latency_ms;        // total latency of successful answers
+  LatencyHistogram latency_ms;  // total latency of successful answers
   double simulated_hours = 0;
 };
 
@@ -52,8 +52,7 @@ using ProgressFn = std::function<void(double simulated_hours_done, std::uint64_t
 
 class Simulator {
  public:
-  Simulator(const FleetSpec& fleet, const policy::Policy& policy, std::uint64_t seed,
-            double hours);
+  Simulator(const FleetSpec& fleet, const policy::Policy& policy, std::uint64_t seed, double hours);
 
   // Runs the simulation, writing every request, battery sample and the run's totals to `sink`
   // under `run_id`.
@@ -86,9 +85,10 @@ class Simulator {
   double end_s_;
   World world_;
   std::vector<std::string> device_ids_;
+  std::string policy_version_;
   // Arrivals: (time, device), earliest first; ties by device index.
-  std::priority_queue<std::pair<double, std::uint32_t>, std::vector<std::pair<double, std::uint32_t>>,
-                      std::greater<>>
+  std::priority_queue<std::pair<double, std::uint32_t>,
+                      std::vector<std::pair<double, std::uint32_t>>, std::greater<>>
       arrivals_;
   // End times of streams occupying cloud capacity, earliest first.
   std::priority_queue<double, std::vector<double>, std::greater<>> cloud_busy_;

@@ -108,9 +108,8 @@ std::string World::DeviceId(std::uint32_t device) const {
 
 double World::ChargingSeconds(const SimDevice& d, double from, double to) const {
   if (d.charging_class < 0 || d.charge_window < 0 || to <= from) return 0;
-  const ChargeWindow& w =
-      fleet_.charging[static_cast<std::size_t>(d.charging_class)]
-          .windows[static_cast<std::size_t>(d.charge_window)];
+  const ChargeWindow& w = fleet_.charging[static_cast<std::size_t>(d.charging_class)]
+                              .windows[static_cast<std::size_t>(d.charge_window)];
   const double offset = fleet_.start_hour * 3600.0;
   const double lo = from + offset;
   const double hi = to + offset;

@@ -26,12 +26,12 @@ inline constexpr std::int32_t kNoDevice = -1;
 struct SimDevice {
   // Static.
   DeviceClassIndex profile = 0;
-  std::uint16_t workload = 0;        // index into FleetSpec::workload.classes
+  std::uint16_t workload = 0;  // index into FleetSpec::workload.classes
   std::uint32_t household = 0;
   std::int32_t peer_phone = kNoDevice;  // the household phone that serves this device's phone tier
-  std::int8_t charge_window = -1;    // index into the class's charging windows; -1 = none
-  std::int8_t network_class = -1;    // index into FleetSpec::network.classes; -1 = always wifi
-  std::int16_t charging_class = -1;  // index into FleetSpec::charging; -1 = none
+  std::int8_t charge_window = -1;       // index into the class's charging windows; -1 = none
+  std::int8_t network_class = -1;       // index into FleetSpec::network.classes; -1 = always wifi
+  std::int16_t charging_class = -1;     // index into FleetSpec::charging; -1 = none
   bool on_mains = false;
   policy::ModelSet installed;
   policy::ModelSet resident;
@@ -43,12 +43,12 @@ struct SimDevice {
   // Dynamic.
   double battery_wh = 0;
   double last_update_s = 0;
-  double heat_s = 0;             // seconds of recent compute (decays with tau)
-  double busy_until_s = 0;       // compute queue on this device
-  double warm_until_s = 0;       // when `warm_model` is unloaded
+  double heat_s = 0;        // seconds of recent compute (decays with tau)
+  double busy_until_s = 0;  // compute queue on this device
+  double warm_until_s = 0;  // when `warm_model` is unloaded
   ModelIndex warm_model = 0;
   bool has_warm_model = false;
-  bool empty = false;            // battery ran out: offline until recharged
+  bool empty = false;  // battery ran out: offline until recharged
   double next_arrival_s = 0;
   std::uint64_t arrival_draws = 0;
 

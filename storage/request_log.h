@@ -24,6 +24,8 @@
 namespace partita::storage {
 
 inline constexpr int kRequestLogSchemaVersion = 1;
+// Rows carry this many leading hex digits of the policy's SHA-256 (runs.policy_hash has all).
+inline constexpr std::size_t kPolicyVersionChars = 16;
 
 struct RunInfo {
   std::int64_t run_id = 0;  // assigned by InsertRun

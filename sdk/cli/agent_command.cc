@@ -10,8 +10,7 @@ namespace partita::cli {
 
 void AddAgentCommands(CLI::App& app, int& exit_code) {
   auto config_path = std::make_shared<std::string>();
-  CLI::App* cmd = app.add_subcommand(
-      "agent", "Run the edge agent on a device (docs/agent.md)");
+  CLI::App* cmd = app.add_subcommand("agent", "Run the edge agent on a device (docs/agent.md)");
   cmd->add_option("--config", *config_path, "Agent config YAML (kind: AgentConfig)")
       ->required()
       ->check(CLI::ExistingFile);

@@ -1,9 +1,8 @@
 #include "sdk/cli/daemon_signals.h"
 
-#include <csignal>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <csignal>
 
 namespace partita::cli {
 

@@ -35,8 +35,8 @@ void AddRouterCommands(CLI::App& app, int& exit_code) {
       return;
     }
     WaitForTerminationSignal([&](int signo) {
-      LogInfo("router", std::string("received ") + (signo == SIGINT ? "SIGINT" : "SIGTERM") +
-                            "; draining");
+      LogInfo("router",
+              std::string("received ") + (signo == SIGINT ? "SIGINT" : "SIGTERM") + "; draining");
       (*r)->Shutdown();
     });
     exit_code = 0;

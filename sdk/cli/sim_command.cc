@@ -61,13 +61,15 @@ int RunSim(const SimArgs& args) {
   options.csv_path = args.csv;
 
   if (!args.quiet) {
-    std::fprintf(stderr, "simulating %s devices (%s households) of '%s' for %s h, seed %llu, %zu "
-                 "polic%s\n",
-                 WithThousands(static_cast<std::uint64_t>(options.fleet->TotalDevices())).c_str(),
-                 WithThousands(static_cast<std::uint64_t>(options.fleet->TotalHouseholds())).c_str(),
-                 options.fleet->name.c_str(), FormatNumber(args.hours, 2).c_str(),
-                 static_cast<unsigned long long>(args.seed), options.policies.size(),
-                 options.policies.size() == 1 ? "y" : "ies");
+    std::fprintf(
+        stderr,
+        "simulating %s devices (%s households) of '%s' for %s h, seed %llu, %zu "
+        "polic%s\n",
+        WithThousands(static_cast<std::uint64_t>(options.fleet->TotalDevices())).c_str(),
+        WithThousands(static_cast<std::uint64_t>(options.fleet->TotalHouseholds())).c_str(),
+        options.fleet->name.c_str(), FormatNumber(args.hours, 2).c_str(),
+        static_cast<unsigned long long>(args.seed), options.policies.size(),
+        options.policies.size() == 1 ? "y" : "ies");
   }
   ProgressBar bar(args.quiet);
   const auto start = std::chrono::steady_clock::now();
@@ -82,9 +84,8 @@ int RunSim(const SimArgs& args) {
         const double secs =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
         const double rate = secs > 0 ? static_cast<double>(p.requests) / secs : 0;
-        const double fraction =
-            (static_cast<double>(p.run_index) + p.hours_done / p.hours_total) /
-            static_cast<double>(p.run_count);
+        const double fraction = (static_cast<double>(p.run_index) + p.hours_done / p.hours_total) /
+                                static_cast<double>(p.run_count);
         bar.Update(p.label, fraction,
                    FormatNumber(p.hours_done, 1) + "/" + FormatNumber(p.hours_total, 1) + " h  " +
                        WithThousands(p.requests) + " req  " +
@@ -139,8 +140,7 @@ void AddSimCommands(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(0.001, 24.0 * 366));
   sim->add_option("--seed", args->seed, "Random seed; the same seed gives the same result")
       ->default_val(1);
-  sim->add_option("--out", args->out, "Run database to write (replaced if it exists)")
-      ->required();
+  sim->add_option("--out", args->out, "Run database to write (replaced if it exists)")->required();
   sim->add_option("--devices", args->devices,
                   "Scale the fleet's households to about this many devices")
       ->check(CLI::Range(int64_t{1}, int64_t{100'000'000}));
