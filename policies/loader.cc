@@ -268,7 +268,7 @@ class Compiler {
           guard.never |= static_cast<std::uint8_t>(1u << static_cast<unsigned>(
                                                        p_.tier_lists[tiers.begin + k]));
         }
-        if (tiers.count == 0 && never->IsSequence()) {
+        if (never->IsSequence() && never->items.empty()) {
           d_.Error(never->location, "'never' lists no tier; name the tiers this guard forbids");
         }
       }
