@@ -148,13 +148,17 @@ class Analyzer {
   explicit Analyzer(const Policy& policy) : policy_(policy), p_(policy.program()) {
     for (std::size_t f = 0; f < internal::kFieldCount; ++f) {
       const internal::FieldInfo& info = internal::AllFields()[f];
-      FieldSet& s = universe_[f];
+      FieldSet& s = universe_.f[f];
       s.number = {Domain(info)};
       s.mask = MaskUniverse(info);
     }
   }
 
-  using Conj = std::array<FieldSet, internal::kFieldCount>;
+  // A conjunction of per-field sets; `impossible` when a combination empties it as a whole.
+  struct Conj {
+    std::array<FieldSet, internal::kFieldCount> f;
+    bool impossible = false;
+  };
 
   const Conj& universe() const { return universe_; }
 
@@ -210,23 +214,23 @@ class Analyzer {
   // The first field with no value left, or nullopt.
   static std::optional<FieldId> EmptyField(const Conj& c) {
     for (std::size_t f = 0; f < internal::kFieldCount; ++f) {
-      if (Empty(c[f], TypeOf(static_cast<FieldId>(f)))) return static_cast<FieldId>(f);
+      if (Empty(c.f[f], TypeOf(static_cast<FieldId>(f)))) return static_cast<FieldId>(f);
     }
     return std::nullopt;
   }
-  static bool Empty(const Conj& c) { return EmptyField(c).has_value(); }
+  static bool Empty(const Conj& c) { return c.impossible || EmptyField(c).has_value(); }
 
   // Narrows `c` by node (or by its negation): afterwards c is a superset of (c and node).
   void Restrict(Conj& c, std::uint32_t node, bool negate) const {
     if (node == kNoNode) {
-      if (negate) c[0].text = StringSet{false, {}};  // "not always": nothing is left
+      if (negate) c.impossible = true;  // "not always": nothing is left
       return;
     }
     const ExprNode& n = p_.nodes[node];
     switch (n.op) {
       case ExprNode::Op::kLeaf: {
         const Condition& cond = p_.conditions[n.a];
-        FieldSet& s = c[static_cast<std::size_t>(cond.field)];
+        FieldSet& s = c.f[static_cast<std::size_t>(cond.field)];
         const ValueType type = TypeOf(cond.field);
         if (type == ValueType::kNumber) {
           const Intervals leaf = LeafNumbers(cond);
@@ -266,7 +270,7 @@ class Analyzer {
           }
         }
         if (!hull) {
-          c[0].text = StringSet{false, {}};
+          c.impossible = true;
         } else {
           c = std::move(*hull);
         }
@@ -278,8 +282,8 @@ class Analyzer {
   // a := a or b, field by field (a superset of the union).
   static void Join(Conj& a, const Conj& b) {
     for (std::size_t f = 0; f < internal::kFieldCount; ++f) {
-      FieldSet& x = a[f];
-      const FieldSet& y = b[f];
+      FieldSet& x = a.f[f];
+      const FieldSet& y = b.f[f];
       x.number = Union(x.number, y.number);
       x.mask |= y.mask;
       x.text = Union(x.text, y.text);
@@ -301,7 +305,7 @@ class Analyzer {
     switch (n.op) {
       case ExprNode::Op::kLeaf: {
         const Condition& cond = p_.conditions[n.a];
-        const FieldSet& s = c[static_cast<std::size_t>(cond.field)];
+        const FieldSet& s = c.f[static_cast<std::size_t>(cond.field)];
         const ValueType type = TypeOf(cond.field);
         if (type == ValueType::kNumber) return Subset(s.number, LeafNumbers(cond));
         if (type == ValueType::kString) return Subset(s.text, LeafStrings(cond));
@@ -507,10 +511,12 @@ class Linter {
       effective[i] = rest;
       a_.Restrict(effective[i], rule.root, false);
 
-      if (auto field = Analyzer::EmptyField(own[i])) {
-        d_.Error(info.location, "rule '" + info.name + "' can never match: its conditions on " +
-                                    std::string(internal::Field(*field).name) +
-                                    " are never true together");
+      if (Analyzer::Empty(own[i])) {
+        const auto field = Analyzer::EmptyField(own[i]);
+        d_.Error(info.location,
+                 "rule '" + info.name + "' can never match: its conditions" +
+                     (field ? " on " + std::string(internal::Field(*field).name) : "") +
+                     " are never true together");
         reachable[i] = false;
       } else if (catch_all) {
         d_.Error(info.location, "rule '" + info.name + "' can never match: rule '" +
@@ -539,7 +545,7 @@ class Linter {
       a_.Restrict(rest, rule.root, true);
       if (reachable[i]) GuardConflicts(i, effective[i]);
     }
-    if (!catch_all && !p_.defaults_has_route) {
+    if (!catch_all && !p_.defaults_has_route && !Analyzer::Empty(rest)) {
       d_.Error(p_.rules_location,
                "no rule matches every request and there is no defaults.route: a request that "
                "matches no rule is only tried on defaults.fallback. Add a last rule without "

@@ -180,12 +180,11 @@ class Compiler {
     ReadDefaults(r.Get("defaults"));
     if (const Node* g = r.Get("guards")) ReadGuards(*g);
     if (const Node* o = r.Get("objective")) ReadObjective(*o);
-    if (const Node* rules = r.Get("rules")) {
-      p_.rules_location = rules->location;
-      ReadRules(*rules);
-    } else {
-      p_.rules_location = spec.location;
+    p_.rules_location = spec.location;
+    for (const auto& [key, value] : spec.entries) {
+      if (key.scalar == "rules") p_.rules_location = key.location;
     }
+    if (const Node* rules = r.Get("rules")) ReadRules(*rules);
   }
 
   // ---- defaults, guards, objective -------------------------------------------------------
