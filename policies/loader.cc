@@ -179,12 +179,11 @@ class Compiler {
     ReadDefaults(r.Get("defaults"));
     if (const Node* g = r.Get("guards")) ReadGuards(*g);
     if (const Node* o = r.Get("objective")) ReadObjective(*o);
-    if (const Node* rules = r.Get("rules")) {
-      p_.rules_location = rules->location;
-      ReadRules(*rules);
-    } else {
-      p_.rules_location = spec.location;
+    p_.rules_location = spec.location;
+    for (const auto& [key, value] : spec.entries) {
+      if (key.scalar == "rules") p_.rules_location = key.location;
     }
+    if (const Node* rules = r.Get("rules")) ReadRules(*rules);
   }
 
   // ---- defaults, guards, objective -------------------------------------------------------
@@ -267,7 +266,7 @@ class Compiler {
           guard.never |= static_cast<std::uint8_t>(
               1u << static_cast<unsigned>(p_.tier_lists[tiers.begin + k]));
         }
-        if (tiers.count == 0 && never->IsSequence()) {
+        if (never->IsSequence() && never->items.empty()) {
           d_.Error(never->location, "'never' lists no tier; name the tiers this guard forbids");
         }
       }

@@ -9,6 +9,7 @@ namespace partita::cli {
 
 void AddDemoCommands(CLI::App& app, int& exit_code);
 void AddPkiCommands(CLI::App& app, int& exit_code);
+void AddPolicyCommands(CLI::App& app, int& exit_code);
 void AddProfilesCommands(CLI::App& app, int& exit_code);
 void AddSimCommands(CLI::App& app, int& exit_code);
 

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   partita::cli::AddDemoCommands(app, exit_code);
   partita::cli::AddPkiCommands(app, exit_code);
+  partita::cli::AddPolicyCommands(app, exit_code);
   partita::cli::AddProfilesCommands(app, exit_code);
   partita::cli::AddSimCommands(app, exit_code);
 
