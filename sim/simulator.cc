@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <limits>
 
@@ -43,9 +44,9 @@ const char* ResultName(Result r) {
 }
 
 void AppendNumber(std::string& out, double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.0f", v);
-  out += buf;
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, std::llround(v));
+  out.append(buf, ec == std::errc() ? end : buf);
 }
 
 }  // namespace
@@ -104,6 +105,11 @@ Simulator::Simulator(const FleetSpec& fleet, const policy::Policy& policy, std::
   device_ids_.reserve(world_.devices().size());
   for (std::uint32_t i = 0; i < world_.devices().size(); ++i) {
     device_ids_.push_back(world_.DeviceId(i));
+  }
+  household_names_.reserve(world_.households().size());
+  for (const Household& hh : world_.households()) {
+    household_names_.push_back(fleet.households[hh.template_index].name + "-" +
+                               std::to_string(hh.ordinal));
   }
 }
 
@@ -450,10 +456,7 @@ void Simulator::HandleArrival(std::uint32_t device, double t) {
   dr.request_id = request_id;
   dr.device_id = device_ids_[device];
   dr.device_profile = cls.name;
-  const Household& hh = world_.households()[d.household];
-  dr.household = fleet_.households[hh.template_index].name;
-  dr.household += '-';
-  dr.household += std::to_string(hh.ordinal);
+  dr.household = household_names_[d.household];
   dr.t_ms = kEpochUnixMs + fleet_.start_hour * 3'600'000LL + static_cast<std::int64_t>(t * 1000);
   dr.hour = in.time.hour;
   dr.kind = Name(in.request.kind);

@@ -85,6 +85,7 @@ class Simulator {
   double end_s_;
   World world_;
   std::vector<std::string> device_ids_;
+  std::vector<std::string> household_names_;
   std::string policy_version_;
   // Arrivals: (time, device), earliest first; ties by device index.
   std::priority_queue<std::pair<double, std::uint32_t>,
