@@ -65,11 +65,11 @@ int main(int argc, char** argv) {
     std::printf("simulation only (rows discarded): %llu requests in %.2f s = %.0f requests/s\n",
                 static_cast<unsigned long long>(stats.requests), secs,
                 static_cast<double>(stats.requests) / secs);
-    std::printf("memory: %.0f bytes per device (world incl. ids and arrival queue); "
-                "sizeof(SimDevice) = %zu\n",
-                (rss_world - rss_before) * 1024 * 1024 /
-                    static_cast<double>((*fleet)->TotalDevices()),
-                sizeof(sim::SimDevice));
+    std::printf(
+        "memory: %.0f bytes per device (world incl. ids and arrival queue); "
+        "sizeof(SimDevice) = %zu\n",
+        (rss_world - rss_before) * 1024 * 1024 / static_cast<double>((*fleet)->TotalDevices()),
+        sizeof(sim::SimDevice));
   }
   if (!sim_only) {
     const std::string out =
@@ -89,11 +89,11 @@ int main(int argc, char** argv) {
       return 1;
     }
     const auto requests = (*runs)[0].stats.requests;
-    std::printf("end to end into SQLite: %llu requests in %.2f s = %.0f requests/s "
-                "(database %.0f MB)\n",
-                static_cast<unsigned long long>(requests), secs,
-                static_cast<double>(requests) / secs,
-                static_cast<double>(std::filesystem::file_size(out)) / 1e6);
+    std::printf(
+        "end to end into SQLite: %llu requests in %.2f s = %.0f requests/s "
+        "(database %.0f MB)\n",
+        static_cast<unsigned long long>(requests), secs, static_cast<double>(requests) / secs,
+        static_cast<double>(std::filesystem::file_size(out)) / 1e6);
     std::filesystem::remove(out);
   }
   std::printf("peak RSS %.0f MB\n", PeakRssMb());

@@ -1,5 +1,6 @@
 #include "common/metrics.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -9,8 +10,8 @@ namespace {
 std::string FormatValue(double v) {
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);  // shortest round-trip form
+  return std::string(buf, ec == std::errc() ? end : buf);
 }
 
 std::string LabelKey(const std::vector<std::pair<std::string, std::string>>& labels) {

@@ -92,7 +92,20 @@ Status Agent::Start() {
     return WireState();
   };
   callbacks.on_policy = [this](const v1::PolicyBundle& b) { OnPolicyBundle(b); };
-  callbacks.on_connection = [this](bool up) { connected_ = up; };
+  callbacks.on_connection = [this](bool up) {
+    {
+      std::lock_guard<std::mutex> lock(events_mu_);
+      connected_ = up;
+    }
+    events_.notify_all();
+  };
+  callbacks.on_ack = [this](std::size_t unacked) {
+    {
+      std::lock_guard<std::mutex> lock(events_mu_);
+      unacked_ = unacked;
+    }
+    events_.notify_all();
+  };
   link_ = std::make_shared<RouterLink>(io_.get_executor(), options, std::move(callbacks));
   asio::post(io_, [this] {
     state_->Start([this] { link_->HeartbeatNow(); });
@@ -132,10 +145,29 @@ void Agent::OnPolicyBundle(const v1::PolicyBundle& bundle) {
                        d.ToString());
     return;
   }
-  std::lock_guard<std::mutex> lock(policy_mu_);
-  policy_ = std::move(p);
-  LogInfo(kLog, "offline policy '" + policy_->name() + "' version " +
-                    policy_->version().substr(0, 12) + " cached");
+  {
+    std::lock_guard<std::mutex> lock(policy_mu_);
+    policy_ = std::move(p);
+    LogInfo(kLog, "offline policy '" + policy_->name() + "' version " +
+                      policy_->version().substr(0, 12) + " cached");
+  }
+  { std::lock_guard<std::mutex> lock(events_mu_); }
+  events_.notify_all();
+}
+
+bool Agent::WaitConnected(bool connected, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(events_mu_);
+  return events_.wait_for(lock, timeout, [&] { return connected_.load() == connected; });
+}
+
+bool Agent::WaitForPolicy(const std::string& version, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(events_mu_);
+  return events_.wait_for(lock, timeout, [&] { return policy_version() == version; });
+}
+
+bool Agent::WaitOutcomesAcked(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(events_mu_);
+  return events_.wait_for(lock, timeout, [&] { return unacked_ == 0; });
 }
 
 std::string Agent::policy_version() const {
@@ -241,7 +273,14 @@ asio::awaitable<v1::Decision> Agent::Decide(const policy::RequestFacts& features
   co_return DecideOffline(features, id, d.status().message());
 }
 
-void Agent::ReportOutcome(v1::Outcome outcome) { link_->ReportOutcome(std::move(outcome)); }
+void Agent::ReportOutcome(v1::Outcome outcome) {
+  link_->ReportOutcome(std::move(outcome));
+  {
+    std::lock_guard<std::mutex> lock(events_mu_);
+    unacked_ = link_->unacked_outcomes();
+  }
+  events_.notify_all();
+}
 
 template <typename T>
 T Agent::RunOnAgentThread(std::function<T()> fn) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -42,6 +43,11 @@ class Agent {
   void RefreshStateBlocking();  // re-read state now and heartbeat if it changed
 
   bool connected() const { return connected_.load(); }
+  // Waits (bounded) for an event: connected (or disconnected) to the router, a given policy
+  // version cached, every reported outcome acknowledged. True when it happened in time.
+  bool WaitConnected(bool connected, std::chrono::milliseconds timeout);
+  bool WaitForPolicy(const std::string& version, std::chrono::milliseconds timeout);
+  bool WaitOutcomesAcked(std::chrono::milliseconds timeout);
   std::string policy_version() const;
   std::size_t unacked_outcomes();
   const AgentConfig& config() const { return config_; }
@@ -73,6 +79,9 @@ class Agent {
   mutable std::mutex policy_mu_;
   policy::PolicyPtr policy_;  // guarded by policy_mu_: the last bundle (offline decisions)
   std::atomic<bool> connected_{false};
+  std::mutex events_mu_;
+  std::condition_variable events_;  // connection, policy and ack changes
+  std::size_t unacked_ = 0;         // guarded by events_mu_
   std::atomic<std::uint64_t> next_request_id_{0};
   bool started_ = false;
 };

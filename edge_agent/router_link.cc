@@ -121,6 +121,7 @@ asio::awaitable<void> RouterLink::Session(std::shared_ptr<Connection> conn) {
         auto it = std::find_if(unacked_.begin(), unacked_.end(),
                                [id](const v1::Outcome& o) { return o.request_id() == id; });
         if (it != unacked_.end()) unacked_.erase(it);
+        if (callbacks_.on_ack) callbacks_.on_ack(unacked_.size());
         break;
       }
       case v1::Envelope::kPong:

@@ -42,6 +42,7 @@ struct RouterLinkCallbacks {
   std::function<v1::DeviceState()> current_state;  // for heartbeats
   std::function<void(const v1::PolicyBundle&)> on_policy;
   std::function<void(bool connected)> on_connection;
+  std::function<void(std::size_t unacked)> on_ack;  // after an Outcome is acknowledged
 };
 
 class RouterLink : public std::enable_shared_from_this<RouterLink> {

@@ -20,9 +20,12 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+namespace partita {
+namespace asio = boost::asio;
+}  // namespace partita
+
 namespace partita::net {
 
-namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 using unix_socket = asio::local::stream_protocol;

@@ -293,6 +293,11 @@ Status Router::ReloadPolicy() {
   return Status::Ok();
 }
 
+void Router::SetReloadObserver(std::function<void(const Status&)> observer) {
+  std::lock_guard<std::mutex> lock(observer_mu_);
+  reload_observer_ = std::move(observer);
+}
+
 asio::awaitable<void> Router::PolicyWatchLoop() {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   while (!stopping_) {
@@ -302,7 +307,9 @@ asio::awaitable<void> Router::PolicyWatchLoop() {
     const std::string stamp = FileStamp(config_.policy_file);
     if (stamp.empty() || stamp == policy_stamp_) continue;
     policy_stamp_ = stamp;
-    (void)ReloadPolicy();
+    const Status s = ReloadPolicy();
+    std::lock_guard<std::mutex> lock(observer_mu_);
+    if (reload_observer_) reload_observer_(s);
   }
 }
 
@@ -377,7 +384,9 @@ asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentit
         m_.idle_disconnects->Add();
         close_reason = conn->close_reason();
       } else {
-        close_reason = ec == asio::error::eof ? "closed by the agent" : ec.message();
+        close_reason = (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
+                           ? "closed by the agent"
+                           : ec.message();
       }
       break;
     }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -52,6 +53,8 @@ class Router {
   // Reloads the policy file now (also done automatically when it changes). Errors are located;
   // on error the serving policy is unchanged.
   Status ReloadPolicy();
+  // Observes every policy reload attempt (tests, tooling); called on an I/O thread.
+  void SetReloadObserver(std::function<void(const Status&)> observer);
 
  private:
   friend class AgentSession;
@@ -104,6 +107,8 @@ class Router {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> stopped_{false};
   std::string policy_stamp_;  // mtime+size of the policy file last loaded (watch loop only)
+  std::mutex observer_mu_;
+  std::function<void(const Status&)> reload_observer_;  // guarded by observer_mu_
 };
 
 }  // namespace partita::router

@@ -7,10 +7,12 @@
 
 namespace partita::cli {
 
+void AddAgentCommands(CLI::App& app, int& exit_code);
 void AddDemoCommands(CLI::App& app, int& exit_code);
 void AddPkiCommands(CLI::App& app, int& exit_code);
 void AddPolicyCommands(CLI::App& app, int& exit_code);
 void AddProfilesCommands(CLI::App& app, int& exit_code);
+void AddRouterCommands(CLI::App& app, int& exit_code);
 void AddSimCommands(CLI::App& app, int& exit_code);
 
 // Prints "partita: error: MESSAGE" to stderr.

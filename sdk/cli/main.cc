@@ -25,10 +25,12 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "debug, info, warn, error or off")->default_val("info");
 
   int exit_code = 0;
+  partita::cli::AddAgentCommands(app, exit_code);
   partita::cli::AddDemoCommands(app, exit_code);
   partita::cli::AddPkiCommands(app, exit_code);
   partita::cli::AddPolicyCommands(app, exit_code);
   partita::cli::AddProfilesCommands(app, exit_code);
+  partita::cli::AddRouterCommands(app, exit_code);
   partita::cli::AddSimCommands(app, exit_code);
 
   app.parse_complete_callback([&] {

@@ -15,10 +15,9 @@ std::optional<Distribution> ParseText(const std::string& text, Diagnostics& d, d
 }
 
 TEST_CASE("Every distribution form parses and samples within its bounds") {
-  for (const char* text : {"7", "{fixed: 7}", "{uniform: [2, 9]}",
-                           "{normal: {mean: 5, sd: 2, min: 1, max: 9}}",
-                           "{lognormal: {median: 5, sigma: 0.5, max: 9}}",
-                           "{exponential: {mean: 3, max: 9}}"}) {
+  for (const char* text :
+       {"7", "{fixed: 7}", "{uniform: [2, 9]}", "{normal: {mean: 5, sd: 2, min: 1, max: 9}}",
+        "{lognormal: {median: 5, sigma: 0.5, max: 9}}", "{exponential: {mean: 3, max: 9}}"}) {
     Diagnostics d("t.yaml");
     auto dist = ParseText(text, d, 0, 10);
     REQUIRE_MESSAGE(dist, d.ToString());

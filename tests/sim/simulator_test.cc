@@ -47,7 +47,8 @@ policy::PolicyPtr Policy(const char* text) {
 }
 
 FleetPtr Fleet(const std::string& path) {
-  Result<FleetPtr> f = LoadFleetFile(std::string(PARTITA_SOURCE_DIR) + "/" + path, *DefaultCatalog());
+  Result<FleetPtr> f =
+      LoadFleetFile(std::string(PARTITA_SOURCE_DIR) + "/" + path, *DefaultCatalog());
   REQUIRE_MESSAGE(f.ok(), f.status().ToString());
   return *f;
 }
@@ -110,10 +111,12 @@ TEST_CASE("Every policy faces the same world: the same requests, whatever it dec
   CHECK(Count(*db, "SELECT count(DISTINCT tier) FROM requests WHERE run_id = 1") >= 1);
   // Requests present in both runs carry identical features (devices that ran flat in one run
   // drop their requests there, so compare the intersection, and require it to be most).
-  const std::int64_t both = Count(*db,
-      "SELECT count(*) FROM requests a JOIN requests b ON a.request_id = b.request_id "
-      "WHERE a.run_id = 1 AND b.run_id = 2");
-  const std::int64_t same = Count(*db,
+  const std::int64_t both =
+      Count(*db,
+            "SELECT count(*) FROM requests a JOIN requests b ON a.request_id = b.request_id "
+            "WHERE a.run_id = 1 AND b.run_id = 2");
+  const std::int64_t same = Count(
+      *db,
       "SELECT count(*) FROM requests a JOIN requests b ON a.request_id = b.request_id "
       "WHERE a.run_id = 1 AND b.run_id = 2 AND a.device_id = b.device_id AND a.kind = b.kind "
       "AND a.tokens_in = b.tokens_in AND a.difficulty = b.difficulty AND a.privacy = b.privacy "
@@ -134,13 +137,16 @@ TEST_CASE("The household phone serves the phone tier") {
   Simulate(o);
   auto db = Open(o.out_path);
   // Speakers in households with a phone are answered by it...
-  CHECK(Count(*db, "SELECT count(*) FROM requests WHERE device_profile = 'smart-speaker' AND "
-                   "household LIKE 'family-%' AND final_tier = 'phone'") > 20);
+  CHECK(Count(*db,
+              "SELECT count(*) FROM requests WHERE device_profile = 'smart-speaker' AND "
+              "household LIKE 'family-%' AND final_tier = 'phone'") > 20);
   // ...lone speakers have no phone: the decision skips the tier and they are answered locally.
-  CHECK(Count(*db, "SELECT count(*) FROM requests WHERE household LIKE 'speaker-only-%' AND "
-                   "(tier = 'phone' OR final_tier = 'phone')") == 0);
-  CHECK(Count(*db, "SELECT count(*) FROM requests WHERE household LIKE 'speaker-only-%' AND "
-                   "final_tier = 'device' AND success = 1") > 0);
+  CHECK(Count(*db,
+              "SELECT count(*) FROM requests WHERE household LIKE 'speaker-only-%' AND "
+              "(tier = 'phone' OR final_tier = 'phone')") == 0);
+  CHECK(Count(*db,
+              "SELECT count(*) FROM requests WHERE household LIKE 'speaker-only-%' AND "
+              "final_tier = 'device' AND success = 1") > 0);
 }
 
 TEST_CASE("Cloud outages cause fallbacks of the right kind, inside the outage windows") {
@@ -156,22 +162,24 @@ TEST_CASE("Cloud outages cause fallbacks of the right kind, inside the outage wi
   // 10:00-10:45 refuses; the router learns of it 120 s later and stops sending the cloud
   // requests. 17:00-17:20 hangs: no first token until the agent's timeout, for every request
   // that tries the cloud, since a hanging cloud never looks unhealthy.
-  const std::int64_t refused_in = Count(*db,
-      "SELECT count(*) FROM requests WHERE fallback_cause = 'refused' AND t_ms >= " + origin +
-      " + 36000000 AND t_ms < " + origin + " + 36120000");
-  const std::int64_t refused_out = Count(*db,
-      "SELECT count(*) FROM requests WHERE fallback_cause = 'refused' AND (t_ms < " + origin +
-      " + 36000000 OR t_ms >= " + origin + " + 36120000)");
-  const std::int64_t hung = Count(*db,
-      "SELECT count(*) FROM requests WHERE fallback_cause = 'no_first_token' AND trail LIKE "
-      "'cloud:no_first_token:4000>%' AND t_ms >= " + origin + " + 61200000 AND t_ms < " +
-      origin + " + 62400000");
+  const std::int64_t refused_in = Count(
+      *db, "SELECT count(*) FROM requests WHERE fallback_cause = 'refused' AND t_ms >= " + origin +
+               " + 36000000 AND t_ms < " + origin + " + 36120000");
+  const std::int64_t refused_out =
+      Count(*db, "SELECT count(*) FROM requests WHERE fallback_cause = 'refused' AND (t_ms < " +
+                     origin + " + 36000000 OR t_ms >= " + origin + " + 36120000)");
+  const std::int64_t hung =
+      Count(*db,
+            "SELECT count(*) FROM requests WHERE fallback_cause = 'no_first_token' AND trail LIKE "
+            "'cloud:no_first_token:4000>%' AND t_ms >= " +
+                origin + " + 61200000 AND t_ms < " + origin + " + 62400000");
   CHECK(refused_in > 10);
   CHECK(refused_out == 0);
   CHECK(hung > 100);
   // Fallbacks still answer: most requests in the refuse window succeed elsewhere.
-  CHECK(Count(*db, "SELECT count(*) FROM requests WHERE fallback_cause = 'refused' AND success = 1 "
-                   "AND final_tier != 'cloud'") > refused_in / 2);
+  CHECK(Count(*db,
+              "SELECT count(*) FROM requests WHERE fallback_cause = 'refused' AND success = 1 "
+              "AND final_tier != 'cloud'") > refused_in / 2);
 }
 
 TEST_CASE("Battery energy is conserved and request energy matches the rows") {
