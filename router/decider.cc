@@ -9,6 +9,22 @@
 
 namespace partita::router {
 
+int LocalHour(std::int64_t unix_ms) {
+  // localtime_r is slow (time zone lookup); the hour changes once an hour, so each thread
+  // caches it per minute.
+  thread_local std::int64_t cached_minute = -1;
+  thread_local int cached_hour = 0;
+  const std::int64_t minute = unix_ms / 60000;
+  if (minute != cached_minute) {
+    const std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
+    std::tm local{};
+    localtime_r(&secs, &local);
+    cached_minute = minute;
+    cached_hour = local.tm_hour;
+  }
+  return cached_hour;
+}
+
 std::int64_t UnixMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -76,7 +92,7 @@ DecisionOutput Decider::Decide(const DeviceSnapshot& device,
 
   std::optional<DeviceSnapshot> phone;
   if (std::shared_ptr<DeviceEntry> p = registry_.PhoneFor(device)) {
-    phone = p->Snapshot();
+    phone.emplace(p->Snapshot());
     in.peer.phone_available = true;
     in.peer.phone_battery_pct = phone->battery_pct;
     in.peer.phone_profile = phone->profile;
@@ -84,10 +100,7 @@ DecisionOutput Decider::Decide(const DeviceSnapshot& device,
     in.peer.phone_models = phone->models;
     in.peer.phone_models_warm = phone->models_warm;
   }
-  const std::time_t secs = static_cast<std::time_t>(now_ms / 1000);
-  std::tm local{};
-  localtime_r(&secs, &local);
-  in.time.hour = local.tm_hour;
+  in.time.hour = LocalHour(now_ms);
 
   policy::DecisionResult result;
   const auto t0 = std::chrono::steady_clock::now();
@@ -100,6 +113,8 @@ DecisionOutput Decider::Decide(const DeviceSnapshot& device,
   d.set_deadline_ms(result.deadline_ms);
   d.set_policy_version(policy->version());
   out.rule = std::string(policy->rule_name(result.rule_index));
+  out.rule_index = result.rule_index;
+  out.policy_version = policy->version();
   d.set_rule(out.rule);
   const DeviceSnapshot* phone_ptr = phone ? &*phone : nullptr;
   out.ok = result.ok;

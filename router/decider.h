@@ -49,6 +49,8 @@ struct DecisionOutput {
   Tier tier = Tier::kDevice;
   bool ok = false;
   std::string rule;
+  std::int32_t rule_index = -1;
+  std::string policy_version;
   double decide_us = 0;
 };
 
@@ -70,5 +72,7 @@ void FillRoute(const policy::Policy& policy, const policy::Route& route,
                const DeviceSnapshot* phone, v1::Route* out);
 
 std::int64_t UnixMillis();
+// The local hour of day for `unix_ms`.
+int LocalHour(std::int64_t unix_ms);
 
 }  // namespace partita::router

@@ -75,11 +75,14 @@ std::shared_ptr<DeviceEntry> FleetRegistry::PhoneFor(const DeviceSnapshot& devic
   auto it = households_.find(device.household);
   if (it == households_.end()) return nullptr;
   std::shared_ptr<DeviceEntry> best;
-  double best_battery = -1;
+  double best_battery = -0.5;
   for (const auto& member : it->second) {
-    const DeviceSnapshot s = member->Snapshot();
-    if (s.id == device.id || !s.online || !s.accepts_offload || s.peer_endpoint.empty()) continue;
-    const double battery = s.charging ? 200 : s.battery_pct;
+    const double battery = member->Read([&](const DeviceSnapshot& s) {
+      if (s.id == device.id || !s.online || !s.accepts_offload || s.peer_endpoint.empty()) {
+        return -1.0;
+      }
+      return s.charging ? 200.0 : s.battery_pct;
+    });
     if (battery > best_battery) {
       best = member;
       best_battery = battery;
@@ -97,7 +100,9 @@ std::shared_ptr<DeviceEntry> FleetRegistry::Find(const std::string& device_id) c
 std::size_t FleetRegistry::online() const {
   std::shared_lock lock(mu_);
   std::size_t n = 0;
-  for (const auto& [id, entry] : devices_) n += entry->Snapshot().online ? 1 : 0;
+  for (const auto& [id, entry] : devices_) {
+    n += entry->Read([](const DeviceSnapshot& s) { return s.online; }) ? 1 : 0;
+  }
   return n;
 }
 

@@ -55,6 +55,12 @@ class DeviceEntry {
     std::lock_guard<std::mutex> lock(mu_);
     return state_;
   }
+  // Calls `fn(const DeviceSnapshot&)` under the entry's lock, without copying.
+  template <typename Fn>
+  auto Read(Fn&& fn) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return fn(state_);
+  }
   // Applies `fn(DeviceSnapshot&)` under the entry's lock.
   template <typename Fn>
   void Update(Fn&& fn) {

@@ -70,6 +70,10 @@ class AgentSession {
   const std::shared_ptr<Connection>& conn_ptr() const { return conn_; }
   std::shared_ptr<DeviceEntry> entry;
   std::string device_id;
+  std::size_t lane = 0;  // the I/O thread this connection lives on
+  // Decision counters by (rule, tier) for one policy version: no registry lookup per decision.
+  std::string counters_version;
+  std::vector<Counter*> counters;
 
  private:
   std::uint64_t id_;
@@ -154,6 +158,7 @@ Status Router::Start() {
   }
   std::vector<asio::io_context*> session_contexts;
   for (auto& c : contexts_) session_contexts.push_back(c.get());
+  completions_ = std::make_unique<CompletionQueue>(session_contexts);
   net::TlsListenerOptions options;
   options.endpoint = *where;
   options.handshake_timeout = config_.handshake_timeout;
@@ -325,9 +330,22 @@ asio::awaitable<void> Router::HousekeepingLoop() {
   }
 }
 
-Counter* Router::DecisionCounter(Tier tier, bool ok, const std::string& rule) {
-  return metrics_.LabeledCounter("partita_router_decisions_total", "Decisions by tier and rule",
-                                 {{"tier", ok ? std::string(Name(tier)) : "none"}, {"rule", rule}});
+Counter* Router::DecisionCounter(AgentSession& session, const DecisionOutput& out,
+                                 const std::string& policy_version) {
+  if (session.counters_version != policy_version) {
+    session.counters_version = policy_version;
+    session.counters.assign(session.counters.size(), nullptr);
+  }
+  const std::size_t slot = static_cast<std::size_t>(out.rule_index + 1) * (kTierCount + 1) +
+                           (out.ok ? static_cast<std::size_t>(out.tier) : kTierCount);
+  if (slot >= session.counters.size()) session.counters.resize(slot + 1, nullptr);
+  Counter*& c = session.counters[slot];
+  if (c == nullptr) {
+    c = metrics_.LabeledCounter(
+        "partita_router_decisions_total", "Decisions by tier and rule",
+        {{"tier", out.ok ? std::string(Name(out.tier)) : "none"}, {"rule", out.rule}});
+  }
+  return c;
 }
 
 std::string Router::RenderMetrics() {
@@ -349,6 +367,7 @@ asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentit
   conn->Start();
   auto session = std::make_shared<AgentSession>(session_id, conn);
   session->device_id = peer.id;
+  session->lane = completions_->LaneOf(conn->get_executor());
   const std::string who = "device '" + peer.id + "'";
 
   if (registry_->IsRevoked(peer.id)) {
@@ -457,22 +476,26 @@ asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentit
         }
         DecisionOutput out = decider_->Decide(session->entry->Snapshot(), req);
         m_.decide_function->Observe(out.decide_us / 1e6);
-        DecisionCounter(out.tier, out.ok, out.rule)->Add();
+        DecisionCounter(*session, out, out.policy_version)->Add();
         in_flight_.fetch_add(1);
         auto reply = std::make_shared<v1::Envelope>();
         *reply->mutable_decision() = std::move(out.decision);
-        const bool queued = log_->LogDecision(std::move(out.record), [this, conn, reply,
-                                                                      received](const Status& s) {
-          if (s.ok()) {
-            conn->Send(*reply);
-          } else {
-            LogError(kLog, "decision log write failed: " + s.message());
-            conn->Send(ErrorFrame(v1::ERROR_INTERNAL, "decision log write failed",
-                                  reply->decision().request_id()));
-          }
-          m_.decision_latency->Observe(
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - received).count());
-          in_flight_.fetch_sub(1);
+        const std::size_t lane = session->lane;
+        const bool queued = log_->LogDecision(std::move(out.record), [this, conn, reply, received,
+                                                                      lane](const Status& s) {
+          // On the writer thread: hand the reply to the connection's I/O thread.
+          completions_->Add(lane, [this, conn, reply, received, s] {
+            if (s.ok()) {
+              conn->Send(*reply);
+            } else {
+              LogError(kLog, "decision log write failed: " + s.message());
+              conn->Send(ErrorFrame(v1::ERROR_INTERNAL, "decision log write failed",
+                                    reply->decision().request_id()));
+            }
+            m_.decision_latency->Observe(
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - received).count());
+            in_flight_.fetch_sub(1);
+          });
         });
         if (!queued) {
           in_flight_.fetch_sub(1);
@@ -544,17 +567,20 @@ asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentit
         if (outcome->final_tier == "cloud") cloud_->AddSpend(o.cost_usd(), outcome->t_ms);
         in_flight_.fetch_add(1);
         const std::uint64_t request_id = o.request_id();
+        const std::size_t lane = session->lane;
         const bool queued =
-            log_->LogOutcome(outcome, facts, [this, conn, request_id](const Status& s) {
-              if (s.ok()) {
-                m_.outcomes->Add();
-                v1::Envelope ack;
-                ack.mutable_ack()->set_request_id(request_id);
-                conn->Send(ack);
-              } else {
-                LogError(kLog, "outcome not stored: " + s.message());
-              }
-              in_flight_.fetch_sub(1);
+            log_->LogOutcome(outcome, facts, [this, conn, request_id, lane](const Status& s) {
+              completions_->Add(lane, [this, conn, request_id, s] {
+                if (s.ok()) {
+                  m_.outcomes->Add();
+                  v1::Envelope ack;
+                  ack.mutable_ack()->set_request_id(request_id);
+                  conn->Send(ack);
+                } else {
+                  LogError(kLog, "outcome not stored: " + s.message());
+                }
+                in_flight_.fetch_sub(1);
+              });
             });
         if (!queued) {
           in_flight_.fetch_sub(1);

@@ -23,6 +23,7 @@
 #include "net/http_endpoint.h"
 #include "net/tls_listener.h"
 #include "policies/policy_store.h"
+#include "router/completions.h"
 #include "router/config.h"
 #include "router/decider.h"
 #include "router/decision_log.h"
@@ -80,7 +81,8 @@ class Router {
   asio::awaitable<void> HousekeepingLoop();
   void BroadcastPolicy(const policy::PolicyPtr& policy);
   v1::Envelope PolicyBundleFor(const policy::PolicyPtr& policy) const;
-  Counter* DecisionCounter(Tier tier, bool ok, const std::string& rule);
+  Counter* DecisionCounter(AgentSession& session, const DecisionOutput& out,
+                           const std::string& policy_version);
   std::string RenderMetrics();
 
   RouterConfig config_;
@@ -96,6 +98,7 @@ class Router {
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
   std::vector<std::unique_ptr<asio::executor_work_guard<asio::io_context::executor_type>>> work_;
   std::vector<std::thread> threads_;
+  std::unique_ptr<CompletionQueue> completions_;
   std::unique_ptr<net::TlsListener> listener_;
   std::unique_ptr<net::HttpEndpoint> metrics_endpoint_;
   net::TlsContextPtr tls_;

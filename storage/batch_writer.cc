@@ -10,13 +10,15 @@ BatchWriter::BatchWriter(std::unique_ptr<Database> db, Options options)
 BatchWriter::~BatchWriter() { Stop(); }
 
 bool BatchWriter::Submit(Job job, Done done) {
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_ || queue_.size() >= options_.max_queue) return false;
     queue_.push_back({std::move(job), std::move(done)});
     ++submitted_;
+    wake = writer_waiting_;  // a busy writer takes the queue when it finishes its batch
   }
-  wake_.notify_one();
+  if (wake) wake_.notify_one();
   return true;
 }
 
@@ -62,7 +64,9 @@ void BatchWriter::Run() {
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mu_);
+      writer_waiting_ = true;
       wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      writer_waiting_ = false;
       if (queue_.empty() && stopping_) break;
       const std::size_t n = std::min(queue_.size(), options_.max_batch);
       batch.clear();

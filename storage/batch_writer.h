@@ -74,7 +74,8 @@ class BatchWriter {
   std::condition_variable space_;
   std::deque<Item> queue_;
   bool stopping_ = false;
-  bool finished_ = false;  // the writer thread has exited
+  bool finished_ = false;        // the writer thread has exited
+  bool writer_waiting_ = false;  // the writer sleeps on wake_ (only then does Submit notify)
   std::uint64_t submitted_ = 0;
   std::uint64_t completed_ = 0;
   Status last_commit_status_;

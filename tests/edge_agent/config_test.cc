@@ -9,8 +9,8 @@ namespace {
 
 TEST_CASE("The example agent configs load") {
   for (const char* name : {"speaker", "phone", "car"}) {
-    Result<AgentConfig> c = LoadAgentConfig(std::string(PARTITA_SOURCE_DIR) + "/examples/" +
-                                            name + ".yaml");
+    Result<AgentConfig> c =
+        LoadAgentConfig(std::string(PARTITA_SOURCE_DIR) + "/examples/" + name + ".yaml");
     REQUIRE_MESSAGE(c.ok(), c.status().ToString());
     CHECK(c->device_id == name);
     CHECK(c->tls.cert_file == std::string(PARTITA_SOURCE_DIR) + "/pki/devices/" + name + ".crt");
@@ -33,9 +33,9 @@ state: {battery_pct: 120}
   REQUIRE_FALSE(c.ok());
   CHECK(c.status().message() ==
         path + ":3:12: error: device_id 'my speaker' must be letters, digits, '.', '_' or '-'\n" +
-        path + ":6:9: error: 'router' must be host:port, got '127.0.0.1'\n" +
-        path + ":9:22: error: 'battery_pct' is 120; it must be between 0 and 100\n" +
-        path + ":8:16: error: runtime url must start with http:// or https://");
+            path + ":6:9: error: 'router' must be host:port, got '127.0.0.1'\n" + path +
+            ":9:22: error: 'battery_pct' is 120; it must be between 0 and 100\n" + path +
+            ":8:16: error: runtime url must start with http:// or https://");
 }
 
 }  // namespace

@@ -32,10 +32,12 @@ io_threads: 0
   Result<RouterConfig> c = LoadRouterConfig(path);
   REQUIRE_FALSE(c.ok());
   CHECK(c.status().message() ==
-        path + ":7:1: error: unknown key 'heartbeat_intervl_ms' in the router config; did you "
-               "mean 'heartbeat_interval_ms'?\n" +
-        path + ":3:9: error: 'listen' must be IP:PORT (e.g. 127.0.0.1:7443), got 'localhost'\n" +
-        path + ":8:13: error: 'io_threads' is 0; it must be between 1 and 64");
+        path +
+            ":7:1: error: unknown key 'heartbeat_intervl_ms' in the router config; did you "
+            "mean 'heartbeat_interval_ms'?\n" +
+            path +
+            ":3:9: error: 'listen' must be IP:PORT (e.g. 127.0.0.1:7443), got 'localhost'\n" +
+            path + ":8:13: error: 'io_threads' is 0; it must be between 1 and 64");
 }
 
 }  // namespace

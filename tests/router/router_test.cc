@@ -71,7 +71,8 @@ v1::Outcome OutcomeFor(const v1::Decision& d) {
   return o;
 }
 
-TEST_CASE("An agent registers, heartbeats and gets decisions that are logged before they are sent") {
+TEST_CASE(
+    "An agent registers, heartbeats and gets decisions that are logged before they are sent") {
   ControlPlane cp;
   cp.StartRouter();
   agent::Agent& speaker = cp.StartAgent(cp.AgentConfig("speaker", "smart-speaker"));
@@ -88,9 +89,11 @@ TEST_CASE("An agent registers, heartbeats and gets decisions that are logged bef
   CHECK(d.rule() == "easy-commands-stay-local");
   CHECK(d.policy_version() == cp.router->current_policy()->version());
   // The Decision arrived, so its row is committed.
-  CHECK(Count(cp.log_path(), "SELECT count(*) FROM requests WHERE device_id = 'speaker' AND "
-                             "request_id = " + std::to_string(d.request_id()) +
-                             " AND tier = 'device' AND rule = 'easy-commands-stay-local'") == 1);
+  CHECK(Count(cp.log_path(),
+              "SELECT count(*) FROM requests WHERE device_id = 'speaker' AND "
+              "request_id = " +
+                  std::to_string(d.request_id()) +
+                  " AND tier = 'device' AND rule = 'easy-commands-stay-local'") == 1);
 
   // A drained battery reaches the router with the next request and changes the decision.
   testing::WriteAtomically(cp.dir.File("speaker-state.yaml"), "battery_pct: 12\n");
@@ -131,13 +134,14 @@ TEST_CASE("Outcomes are stored and acknowledged") {
   const v1::Decision d = speaker.DecideBlocking(Command());
   speaker.ReportOutcomeBlocking(OutcomeFor(d));
   REQUIRE(speaker.WaitOutcomesAcked(10s));
-  CHECK(Count(cp.log_path(), "SELECT count(*) FROM requests WHERE request_id = " +
-                                 std::to_string(d.request_id()) +
-                                 " AND success = 1 AND total_ms = 900 AND final_tier = 'device' "
-                                 "AND trail = 'device:ok:900'") == 1);
+  CHECK(Count(cp.log_path(),
+              "SELECT count(*) FROM requests WHERE request_id = " + std::to_string(d.request_id()) +
+                  " AND success = 1 AND total_ms = 900 AND final_tier = 'device' "
+                  "AND trail = 'device:ok:900'") == 1);
 }
 
-TEST_CASE("A changed policy file serves within a second and reaches agents; a broken one does not") {
+TEST_CASE(
+    "A changed policy file serves within a second and reaches agents; a broken one does not") {
   ControlPlane cp;
   cp.StartRouter();
   testing::EventQueue<Status> reloads;
@@ -185,7 +189,8 @@ TEST_CASE("Without the router, the agent decides offline with the cached policy"
   CHECK(d.route().tier() == v1::TIER_DEVICE);
   const v1::Decision hard = speaker.DecideBlocking(HardQuestion());
   CHECK(hard.decided_offline());
-  CHECK(hard.route().tier() == v1::TIER_CLOUD);  // offline means "router unreachable", not "no network"
+  CHECK(hard.route().tier() ==
+        v1::TIER_CLOUD);  // offline means "router unreachable", not "no network"
 }
 
 TEST_CASE("After a router restart agents reconnect and every acknowledged row is kept") {
@@ -235,8 +240,8 @@ RawResult SendRaw(std::uint16_t port, net::TlsContextPtr tls, const std::string&
   asio::io_context io;
   return testing::RunCoroutine(io, [&]() -> asio::awaitable<RawResult> {
     RawResult r;
-    auto stream = co_await net::ConnectTls(co_await asio::this_coro::executor, "127.0.0.1", port,
-                                           tls, 5s);
+    auto stream =
+        co_await net::ConnectTls(co_await asio::this_coro::executor, "127.0.0.1", port, tls, 5s);
     if (!stream.ok()) {
       r.error = stream.status().message();
       co_return r;
@@ -261,7 +266,8 @@ RawResult SendRaw(std::uint16_t port, net::TlsContextPtr tls, const std::string&
 
 std::string Frame(const v1::Envelope& e) { return net::EncodeFrame(e); }
 
-TEST_CASE("Bad frames, impostors and foreign clients are refused and counted; good agents carry on") {
+TEST_CASE(
+    "Bad frames, impostors and foreign clients are refused and counted; good agents carry on") {
   ControlPlane cp;
   cp.StartRouter();
   auto device_tls = [&](const std::string& id) {
@@ -272,7 +278,8 @@ TEST_CASE("Bad frames, impostors and foreign clients are refused and counted; go
   };
 
   SUBCASE("each refusal") {
-    RawResult oversize = SendRaw(cp.port, device_tls("speaker"), std::string("\x7f\x00\x00\x00", 4));
+    RawResult oversize =
+        SendRaw(cp.port, device_tls("speaker"), std::string("\x7f\x00\x00\x00", 4));
     REQUIRE(oversize.reply);
     CHECK(oversize.reply->error().code() == v1::ERROR_BAD_FRAME);
 
@@ -318,8 +325,8 @@ TEST_CASE("Bad frames, impostors and foreign clients are refused and counted; go
 
     const std::string m = cp.router->metrics().Render();
     auto frames = [&](const char* reason) {
-      return MetricValue(m, std::string("partita_router_frames_rejected_total{reason=\"") +
-                                reason + "\"}");
+      return MetricValue(
+          m, std::string("partita_router_frames_rejected_total{reason=\"") + reason + "\"}");
     };
     CHECK(frames("oversize") == 1);
     CHECK(frames("undecodable") == 1);
@@ -355,8 +362,9 @@ TEST_CASE("/metrics serves decisions by tier and rule, connected devices and the
   beast::http::read(stream, buffer, res);
   CHECK(res.result_int() == 200);
   const std::string& body = res.body();
-  CHECK(MetricValue(body, "partita_router_decisions_total{tier=\"device\","
-                          "rule=\"easy-commands-stay-local\"}") == 2);
+  CHECK(MetricValue(body,
+                    "partita_router_decisions_total{tier=\"device\","
+                    "rule=\"easy-commands-stay-local\"}") == 2);
   CHECK(MetricValue(body, "partita_router_connected_devices") == 1);
   CHECK(body.find("partita_router_policy_info{name=\"balanced\",version=\"" +
                   cp.router->current_policy()->version() + "\"} 1") != std::string::npos);

@@ -1,0 +1,203 @@
+// Load generator for the router: N agents over mutual TLS on loopback sending DecideRequests,
+// each keeping `window` requests in flight. The router runs in this process on its own I/O
+// threads with its real decision log (SQLite in a temporary directory); the agents run on one
+// more thread.
+//
+//   router_load_bench [--connections 32] [--window 4] [--seconds 10] [--io-threads 2]
+//
+// Prints decisions/s, client-side latency p50/p99/p999, and the decision log's commits.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/log.h"
+#include "net/framed_connection.h"
+#include "net/pki.h"
+#include "net/tls_listener.h"
+#include "router/router.h"
+#include "storage/sqlite.h"
+
+using namespace partita;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Options {
+  int connections = 32;
+  int window = 4;
+  double seconds = 10;
+  int io_threads = 2;
+};
+
+struct Shared {
+  std::atomic<bool> measuring{false};
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> decisions{0};
+  std::atomic<std::uint64_t> errors{0};
+  std::vector<std::vector<double>> latencies_us;  // one vector per connection
+};
+
+asio::awaitable<void> Agent(int index, std::string pki, std::uint16_t port, const Options& o,
+                            Shared& shared) {
+  const std::string id = net::NumberedDeviceIds(index + 1).back();
+  auto tls = net::MakeClientTlsContext(net::DeviceTlsFiles(pki, id), {net::PeerKind::kRouter});
+  auto stream = co_await net::ConnectTls(co_await asio::this_coro::executor, "127.0.0.1", port,
+                                         *tls, std::chrono::seconds(5));
+  if (!stream.ok()) {
+    std::fprintf(stderr, "%s: %s\n", id.c_str(), stream.status().message().c_str());
+    co_return;
+  }
+  auto conn = std::make_shared<net::FramedConnection<net::TlsStream>>(
+      std::move(*stream), net::FramedConnectionOptions{});
+  conn->Start();
+  v1::Envelope hello;
+  hello.mutable_hello()->set_device_id(id);
+  hello.mutable_hello()->set_profile(index % 2 == 0 ? "smart-speaker" : "phone-mid");
+  hello.mutable_hello()->set_household("home-" + std::to_string(index / 2));
+  hello.mutable_hello()->mutable_state()->set_battery_pct(70);
+  hello.mutable_hello()->mutable_state()->mutable_network()->set_type(v1::NETWORK_WIFI);
+  conn->Send(hello);
+  std::vector<Clock::time_point> sent(1 << 16);
+  std::uint64_t next_id = 1;
+  auto send_one = [&] {
+    v1::Envelope e;
+    v1::DecideRequest* r = e.mutable_decide_request();
+    r->set_request_id(next_id);
+    v1::RequestFeatures* f = r->mutable_features();
+    f->set_kind(next_id % 3 == 0 ? v1::KIND_REASONING : next_id % 3 == 1 ? v1::KIND_COMMAND
+                                                                          : v1::KIND_CHAT);
+    f->set_difficulty(static_cast<float>((next_id * 37) % 100) / 100.0f);
+    f->set_tokens_in(20 + static_cast<std::uint32_t>(next_id % 200));
+    f->set_tokens_out(30);
+    f->set_privacy(next_id % 10 == 0 ? v1::PRIVACY_PRIVATE : v1::PRIVACY_NORMAL);
+    sent[next_id & 0xffff] = Clock::now();
+    ++next_id;
+    conn->Send(e);
+  };
+  bool welcomed = false;
+  auto& latencies = shared.latencies_us[static_cast<std::size_t>(index)];
+  while (!shared.stop) {
+    v1::Envelope in;
+    if (co_await conn->Read(in)) break;
+    if (in.has_welcome() && !welcomed) {
+      welcomed = true;
+      for (int i = 0; i < o.window; ++i) send_one();
+    } else if (in.has_decision()) {
+      const double us = std::chrono::duration<double, std::micro>(
+                            Clock::now() - sent[in.decision().request_id() & 0xffff])
+                            .count();
+      if (shared.measuring) {
+        latencies.push_back(us);
+        shared.decisions.fetch_add(1, std::memory_order_relaxed);
+      }
+      send_one();
+    } else if (in.has_error()) {
+      shared.errors.fetch_add(1);
+      send_one();
+    }
+  }
+  conn->Close("done");
+}
+
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+double Percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  const std::size_t k = std::min(v.size() - 1, static_cast<std::size_t>(p / 100.0 * v.size()));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return v[k];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    const std::string value = argv[i + 1];
+    if (flag == "--connections") o.connections = std::stoi(value);
+    else if (flag == "--window") o.window = std::stoi(value);
+    else if (flag == "--seconds") o.seconds = std::stod(value);
+    else if (flag == "--io-threads") o.io_threads = std::stoi(value);
+    else {
+      std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
+      return 2;
+    }
+  }
+  SetLogLevel(LogLevel::kWarn);
+  const std::string dir = std::filesystem::temp_directory_path() / "partita-router-bench";
+  std::filesystem::remove_all(dir);
+  net::PkiInitOptions pki;
+  pki.dir = dir + "/pki";
+  pki.device_ids = net::NumberedDeviceIds(o.connections);
+  if (auto r = net::InitPki(pki); !r.ok()) {
+    std::fprintf(stderr, "%s\n", r.status().message().c_str());
+    return 1;
+  }
+  router::RouterConfig config;
+  config.listen = "127.0.0.1:0";
+  config.metrics_listen = "";
+  config.tls = net::RouterTlsFiles(pki.dir);
+  config.policy_file = std::string(PARTITA_SOURCE_DIR) + "/policies/library/balanced.yaml";
+  config.decision_log = dir + "/router.db";
+  config.io_threads = o.io_threads;
+  auto router = router::Router::Create(config);
+  if (!router.ok()) {
+    std::fprintf(stderr, "%s\n", router.status().message().c_str());
+    return 1;
+  }
+  if (Status s = (*router)->Start(); !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.message().c_str());
+    return 1;
+  }
+  const std::uint16_t port = (*router)->agent_endpoint().port();
+
+  Shared shared;
+  shared.latencies_us.resize(static_cast<std::size_t>(o.connections));
+  asio::io_context clients(1);
+  for (int i = 0; i < o.connections; ++i) {
+    asio::co_spawn(clients, Agent(i, pki.dir, port, o, shared), asio::detached);
+  }
+  std::thread client_thread([&] { clients.run(); });
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // warm-up
+  shared.measuring = true;
+  const auto t0 = Clock::now();
+  const double cpu0 = CpuSeconds();
+  std::this_thread::sleep_for(std::chrono::duration<double>(o.seconds));
+  shared.measuring = false;
+  const double cpu = CpuSeconds() - cpu0;
+  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  shared.stop = true;
+  const std::uint64_t n = shared.decisions.load();
+  (*router)->Shutdown();
+  clients.stop();
+  client_thread.join();
+
+  std::vector<double> all;
+  for (auto& v : shared.latencies_us) all.insert(all.end(), v.begin(), v.end());
+  auto db = storage::Database::Open(config.decision_log);
+  const std::int64_t rows = db.ok() ? (*db)->QueryInt("SELECT count(*) FROM requests").value() : 0;
+  std::printf("connections %d, window %d, router io threads %d, %.1f s measured\n",
+              o.connections, o.window, o.io_threads, secs);
+  std::printf("decisions/s %.0f   latency p50 %.0f us  p99 %.0f us  p99.9 %.0f us   errors %llu\n",
+              static_cast<double>(n) / secs, Percentile(all, 50), Percentile(all, 99),
+              Percentile(all, 99.9), static_cast<unsigned long long>(shared.errors.load()));
+  std::printf("CPU %.1f us per decision (router + log writer + the agents' side, all threads)\n",
+              n > 0 ? cpu * 1e6 / static_cast<double>(n) : 0);
+  std::printf("decision log rows %lld (every decision is committed before it is sent)\n",
+              static_cast<long long>(rows));
+  std::filesystem::remove_all(dir);
+  return 0;
+}
