@@ -1,0 +1,115 @@
+// The edge agent at rest: a real `partita agent` process connected to a router (in this
+// process) with a 5 s heartbeat, measured from /proc after a settling period.
+//
+//   agent_idle_bench [--seconds 60] [--partita PATH]
+//
+// Prints the agent's resident memory (VmRSS) and its CPU use over the window.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "common/log.h"
+#include "net/pki.h"
+#include "router/router.h"
+
+using namespace partita;
+
+namespace {
+
+double CpuSecondsOf(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(in, line);
+  std::istringstream fields(line.substr(line.rfind(')') + 2));
+  std::string f;
+  long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14) utime = std::stol(f);
+    if (i == 15) stime = std::stol(f);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// A "Key:   1234 kB" field of /proc/PID/{status,smaps_rollup}.
+long FieldKb(pid_t pid, const char* file, const std::string& key) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/" + file);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(key + ":", 0) == 0) return std::stol(line.substr(key.size() + 1));
+  }
+  return -1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  double seconds = 60;
+  std::string partita = std::string(PARTITA_BINARY_DIR) + "/../build/sdk/cli/partita";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::string(argv[i]) == "--seconds") seconds = std::stod(argv[i + 1]);
+    if (std::string(argv[i]) == "--partita") partita = argv[i + 1];
+  }
+  if (!std::filesystem::exists(partita)) {
+    std::fprintf(stderr, "no partita binary at %s (build it, or pass --partita PATH)\n",
+                 partita.c_str());
+    return 1;
+  }
+  SetLogLevel(LogLevel::kWarn);
+  const std::string dir = std::filesystem::temp_directory_path() / "partita-agent-idle";
+  std::filesystem::remove_all(dir);
+  net::PkiInitOptions pki;
+  pki.dir = dir + "/pki";
+  pki.device_ids = {"speaker"};
+  if (!net::InitPki(pki).ok()) return 1;
+  router::RouterConfig config;
+  config.listen = "127.0.0.1:0";
+  config.metrics_listen = "";
+  config.tls = net::RouterTlsFiles(pki.dir);
+  config.policy_file = std::string(PARTITA_SOURCE_DIR) + "/policies/library/balanced.yaml";
+  config.decision_log = dir + "/router.db";
+  config.heartbeat_interval = std::chrono::milliseconds(5000);
+  auto router = router::Router::Create(config);
+  if (!router.ok() || !(*router)->Start().ok()) return 1;
+  const std::string agent_yaml = dir + "/speaker.yaml";
+  std::ofstream(agent_yaml) << "apiVersion: partita/v1\nkind: AgentConfig\ndevice_id: speaker\n"
+                               "profile: smart-speaker\npki_dir: pki\nrouter: 127.0.0.1:"
+                            << (*router)->agent_endpoint().port()
+                            << "\napp_socket: " << dir << "/speaker.sock\n";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl(partita.c_str(), partita.c_str(), "--log-level", "warn", "agent", "--config",
+          agent_yaml.c_str(), nullptr);
+    _exit(127);
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(5));  // connect and settle
+  const double cpu0 = CpuSecondsOf(pid);
+  const auto t0 = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  const double cpu = CpuSecondsOf(pid) - cpu0;
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const long rss = FieldKb(pid, "status", "VmRSS");
+  const long anon = FieldKb(pid, "status", "RssAnon");
+  const long pss = FieldKb(pid, "smaps_rollup", "Pss");
+  const bool connected = (*router)->registry().online() == 1;
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  (*router)->Shutdown();
+  std::printf("agent idle for %.0f s with a 5 s heartbeat (connected: %s)\n", wall,
+              connected ? "yes" : "NO");
+  std::printf("resident memory (VmRSS) %.1f MB, of which private %.1f MB; PSS %.1f MB "
+              "(shared library pages counted once per sharer)\n",
+              static_cast<double>(rss) / 1024.0, static_cast<double>(anon) / 1024.0,
+              static_cast<double>(pss) / 1024.0);
+  std::printf("CPU %.3f%% of one core   exit status %d\n", 100.0 * cpu / wall,
+              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  std::filesystem::remove_all(dir);
+  return 0;
+}
