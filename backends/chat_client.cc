@@ -132,19 +132,22 @@ struct ChatCall::Impl {
     co_return std::pair<error_code, std::size_t>(ec, n);
   }
 
-  // Parses what is already buffered without reading the network (to see the end of the
-  // message right after [DONE]).
-  void ParseBuffered() {
+  // Parses what is already buffered, without reading the network, feeding the body to `sse`
+  // (so that buffered() knows every complete event that has arrived). False on bad SSE.
+  bool DrainBuffered() {
     while (!parser->is_done() && conn->buffer.size() > 0) {
       parser->get().body().data = read_buf;
       parser->get().body().size = sizeof read_buf;
       error_code ec;
       const std::size_t used = parser->put(conn->buffer.data(), ec);
       conn->buffer.consume(used);
+      const std::size_t n = sizeof read_buf - parser->get().body().size;
+      if (n > 0 && !sse.Feed(std::string_view(read_buf, n))) return false;
       if (ec == http::error::need_buffer) continue;
       if (ec || used == 0) break;
     }
     if (parser->is_done()) body_done = true;
+    return true;
   }
 };
 
@@ -161,9 +164,11 @@ std::string_view ChatCall::header(std::string_view name) const {
   return std::string_view(it->value().data(), it->value().size());
 }
 
-bool ChatCall::buffered() const {
-  return impl_->sse.queued() > 0 || impl_->body_done ||
-         (impl_->conn && impl_->conn->buffer.size() > 0);
+bool ChatCall::buffered() const { return impl_->sse.queued() > 0 || impl_->body_done; }
+
+void ChatCall::Cancel() {
+  cancelled_ = true;
+  if (impl_->conn) impl_->conn->lowest().cancel();
 }
 
 void ChatCall::Fail(ErrorKind kind, std::string message) {
@@ -220,7 +225,7 @@ awaitable<const StreamChunk*> ChatCall::Next() {
       }
       if (im.info.done) {
         done_seen_ = true;
-        im.ParseBuffered();
+        im.DrainBuffered();
       }
       im.chunk.data = im.event.data;
       im.chunk.info = &im.info;
@@ -248,7 +253,15 @@ awaitable<const StreamChunk*> ChatCall::Next() {
     const bool total_bound = im.total_deadline <= deadline;
     if (total_bound) deadline = im.total_deadline;
     im.conn->lowest().expires_at(deadline);
+    if (cancelled_) {
+      Fail(ErrorKind::kDisconnected, "cancelled");
+      co_return nullptr;
+    }
     auto [ec, n] = co_await im.ReadSome();
+    if (cancelled_) {
+      Fail(ErrorKind::kDisconnected, "cancelled");
+      co_return nullptr;
+    }
     if (ec) {
       if (done_seen_) {  // the answer is complete; only the connection is not reusable
         im.conn.reset();
@@ -276,7 +289,7 @@ awaitable<const StreamChunk*> ChatCall::Next() {
       }
       co_return nullptr;
     }
-    if (n > 0 && !im.sse.Feed(std::string_view(im.read_buf, n))) {
+    if ((n > 0 && !im.sse.Feed(std::string_view(im.read_buf, n))) || !im.DrainBuffered()) {
       Fail(ErrorKind::kMalformed, "bad event stream: " + im.sse.error());
       co_return nullptr;
     }

@@ -151,6 +151,10 @@ class ChatCall {
 
   const CallStats& stats() const { return stats_; }
 
+  // Ends the exchange from another coroutine on the same executor: a pending or later Next()
+  // returns nullptr with kDisconnected ("cancelled"). The connection is not reused.
+  void Cancel();
+
  private:
   friend class ChatClient;
   struct Impl;
@@ -166,6 +170,7 @@ class ChatCall {
   bool simulated_ = false;
   bool finished_ = false;
   bool done_seen_ = false;
+  bool cancelled_ = false;
   std::string body_;
   CompletionInfo completion_;
   CallStats stats_;

@@ -8,6 +8,8 @@
 namespace partita::cli {
 
 void AddDemoCommands(CLI::App& app, int& exit_code);
+void AddGatewayCommands(CLI::App& app, int& exit_code);
+void AddModeldCommands(CLI::App& app, int& exit_code);
 void AddPkiCommands(CLI::App& app, int& exit_code);
 void AddProfilesCommands(CLI::App& app, int& exit_code);
 
