@@ -9,6 +9,8 @@ namespace partita::cli {
 
 void AddAgentCommands(CLI::App& app, int& exit_code);
 void AddDemoCommands(CLI::App& app, int& exit_code);
+void AddGatewayCommands(CLI::App& app, int& exit_code);
+void AddModeldCommands(CLI::App& app, int& exit_code);
 void AddPkiCommands(CLI::App& app, int& exit_code);
 void AddPolicyCommands(CLI::App& app, int& exit_code);
 void AddProfilesCommands(CLI::App& app, int& exit_code);

@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   partita::cli::AddAgentCommands(app, exit_code);
   partita::cli::AddDemoCommands(app, exit_code);
+  partita::cli::AddGatewayCommands(app, exit_code);
+  partita::cli::AddModeldCommands(app, exit_code);
   partita::cli::AddPkiCommands(app, exit_code);
   partita::cli::AddPolicyCommands(app, exit_code);
   partita::cli::AddProfilesCommands(app, exit_code);

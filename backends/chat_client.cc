@@ -1,0 +1,686 @@
+#include "backends/chat_client.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <array>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+
+#include "net/tls_listener.h"
+
+namespace partita::backends {
+
+namespace http = net::beast::http;
+using Clock = std::chrono::steady_clock;
+using net::asio::awaitable;
+using net::error_code;
+
+namespace {
+
+constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr std::size_t kMaxBufferedBytes = 64 * 1024 + 16 * 1024;
+constexpr std::size_t kHeaderLimit = 16 * 1024;
+constexpr std::size_t kErrorBodyLimit = 64 * 1024;
+// After [DONE], how long to wait for the end of the HTTP message (to reuse the connection).
+constexpr std::chrono::milliseconds kAfterDoneWait{1000};
+
+std::chrono::microseconds Since(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+}
+
+bool HasLineBreak(std::string_view s) {
+  return s.find_first_of("\r\n") != std::string_view::npos;
+}
+
+bool ClosedBeforeResponse(const error_code& ec) {
+  return ec == http::error::end_of_stream || ec == net::asio::error::connection_reset ||
+         ec == net::asio::error::broken_pipe || ec == net::asio::error::eof ||
+         ec == net::asio::ssl::error::stream_truncated;
+}
+
+bool ClosedMidResponse(const error_code& ec) {
+  return ec == http::error::partial_message || ClosedBeforeResponse(ec);
+}
+
+}  // namespace
+
+const char* ErrorKindName(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kNone: return "none";
+    case ErrorKind::kRefused: return "refused";
+    case ErrorKind::kErrorStatus: return "error_status";
+    case ErrorKind::kNoFirstToken: return "no_first_token";
+    case ErrorKind::kStalled: return "stalled";
+    case ErrorKind::kDeadline: return "deadline";
+    case ErrorKind::kBudget: return "budget";
+    case ErrorKind::kStreamError: return "stream_error";
+    case ErrorKind::kDisconnected: return "disconnected";
+    case ErrorKind::kMalformed: return "malformed";
+    case ErrorKind::kInvalid: return "invalid";
+  }
+  return "none";
+}
+
+Result<net::TlsContextPtr> MakePublicTlsContext(const std::string& ca_file) {
+  auto ctx = std::make_shared<net::asio::ssl::context>(net::asio::ssl::context::tls_client);
+  SSL_CTX* native = ctx->native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  error_code ec;
+  if (ca_file.empty()) {
+    ctx->set_default_verify_paths(ec);
+  } else {
+    ctx->load_verify_file(ca_file, ec);
+  }
+  if (ec) {
+    return InvalidArgument("cannot load CA certificates" +
+                           (ca_file.empty() ? std::string() : " from '" + ca_file + "'") + ": " +
+                           ec.message());
+  }
+  ctx->set_verify_mode(net::asio::ssl::verify_peer);
+  return net::TlsContextPtr(ctx);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connections
+
+struct ChatClient::Connection {
+  std::optional<net::beast::tcp_stream> tcp;
+  std::optional<net::TlsStream> tls;
+  net::beast::flat_buffer buffer{kMaxBufferedBytes};
+  Clock::time_point idle_since;
+
+  net::beast::tcp_stream& lowest() { return tls ? net::beast::get_lowest_layer(*tls) : *tcp; }
+  // Calls `f` with the stream to read and write (TLS or plain).
+  template <typename F>
+  auto With(F&& f) {
+    return tls ? f(*tls) : f(*tcp);
+  }
+};
+
+struct ChatCall::Impl {
+  std::unique_ptr<ChatClient::Connection> conn;
+  std::optional<http::response_parser<http::buffer_body>> parser;
+  std::string head;
+  SseParser sse;
+  SseEvent event;
+  ChunkInfo info;
+  StreamChunk chunk;
+  Timeouts timeouts;
+  Clock::time_point start;
+  Clock::time_point total_deadline;
+  bool body_done = false;
+  char read_buf[kReadChunk];
+
+  explicit Impl(const SseLimits& limits) : sse(limits) {}
+
+  // Reads some of the body into read_buf. Returns the bytes read.
+  awaitable<std::pair<error_code, std::size_t>> ReadSome() {
+    parser->get().body().data = read_buf;
+    parser->get().body().size = sizeof read_buf;
+    auto [ec, ignored] = co_await conn->With([&](auto& s) {
+      return http::async_read_some(s, conn->buffer, *parser, net::use_nothrow_awaitable);
+    });
+    if (ec == http::error::need_buffer) ec = {};
+    const std::size_t n = sizeof read_buf - parser->get().body().size;
+    if (parser->is_done()) body_done = true;
+    co_return std::pair<error_code, std::size_t>(ec, n);
+  }
+
+  // Parses what is already buffered, without reading the network, feeding the body to `sse`
+  // (so that buffered() knows every complete event that has arrived). False on bad SSE.
+  bool DrainBuffered() {
+    while (!parser->is_done() && conn->buffer.size() > 0) {
+      parser->get().body().data = read_buf;
+      parser->get().body().size = sizeof read_buf;
+      error_code ec;
+      const std::size_t used = parser->put(conn->buffer.data(), ec);
+      conn->buffer.consume(used);
+      const std::size_t n = sizeof read_buf - parser->get().body().size;
+      if (n > 0 && !sse.Feed(std::string_view(read_buf, n))) return false;
+      if (ec == http::error::need_buffer) continue;
+      if (ec || used == 0) break;
+    }
+    if (parser->is_done()) body_done = true;
+    return true;
+  }
+};
+
+ChatCall::ChatCall(ChatClient& client)
+    : client_(client), impl_(std::make_unique<Impl>(client.config().sse_limits)) {}
+
+ChatCall::~ChatCall() = default;
+
+std::string_view ChatCall::header(std::string_view name) const {
+  if (!impl_->parser) return {};
+  const auto& fields = impl_->parser->get().base();
+  auto it = fields.find(net::beast::string_view(name.data(), name.size()));
+  if (it == fields.end()) return {};
+  return std::string_view(it->value().data(), it->value().size());
+}
+
+bool ChatCall::buffered() const { return impl_->sse.queued() > 0 || impl_->body_done; }
+
+void ChatCall::Cancel() {
+  cancelled_ = true;
+  if (impl_->conn) impl_->conn->lowest().cancel();
+}
+
+void ChatCall::Fail(ErrorKind kind, std::string message) {
+  if (error_.kind == ErrorKind::kNone) {
+    error_.kind = kind;
+    error_.message = std::move(message);
+    error_.after_first_token = stats_.content_chunks > 0;
+  }
+  finished_ = true;
+  stats_.elapsed = Since(impl_->start);
+  impl_->conn.reset();
+}
+
+void ChatCall::Finish() {
+  finished_ = true;
+  stats_.elapsed = Since(impl_->start);
+  if (impl_->conn && impl_->parser && impl_->parser->is_done() && impl_->parser->keep_alive()) {
+    client_.Release(std::move(impl_->conn));
+  }
+  impl_->conn.reset();
+}
+
+awaitable<const StreamChunk*> ChatCall::Next() {
+  Impl& im = *impl_;
+  if (!streaming_ || finished_) co_return nullptr;
+  for (;;) {
+    if (im.sse.Next(im.event)) {
+      if (done_seen_) continue;  // events after [DONE] are ignored
+      std::string why;
+      if (!ParseStreamChunk(im.event.data, im.info, &why)) {
+        Fail(ErrorKind::kMalformed, "bad stream event: " + why);
+        co_return nullptr;
+      }
+      if (im.info.error || im.event.event == "error") {
+        ApiError e = im.info.error.value_or(ApiError{});
+        const bool budget = e.code == "budget_exceeded";
+        error_.code = e.code;
+        Fail(budget ? ErrorKind::kBudget : ErrorKind::kStreamError,
+             "the server ended the stream with an error" +
+                 (e.code.empty() ? std::string() : " (" + e.code + ")") +
+                 (e.message.empty() ? std::string() : ": " + e.message));
+        co_return nullptr;
+      }
+      if (!im.info.model.empty() && stats_.model.empty()) stats_.model = im.info.model;
+      if (im.info.usage) stats_.usage = im.info.usage;
+      if (!im.info.finish_reason.empty()) stats_.finish_reason = im.info.finish_reason;
+      im.chunk.first_token = false;
+      if (!im.info.content.empty()) {
+        if (stats_.content_chunks == 0) {
+          stats_.ttft = Since(im.start);
+          im.chunk.first_token = true;
+        }
+        ++stats_.content_chunks;
+      }
+      if (im.info.done) {
+        done_seen_ = true;
+        im.DrainBuffered();
+      }
+      im.chunk.data = im.event.data;
+      im.chunk.info = &im.info;
+      co_return &im.chunk;
+    }
+    if (im.body_done) {
+      if (!im.sse.Finish()) {
+        Fail(ErrorKind::kMalformed, "bad event stream: " + im.sse.error());
+        co_return nullptr;
+      }
+      if (im.sse.queued() > 0) continue;
+      if (!done_seen_ && stats_.finish_reason.empty()) {
+        Fail(ErrorKind::kMalformed, "the stream ended without [DONE] or a finish reason");
+        co_return nullptr;
+      }
+      Finish();
+      co_return nullptr;
+    }
+
+    const Clock::time_point now = Clock::now();
+    Clock::time_point deadline = stats_.content_chunks == 0
+                                     ? im.start + im.timeouts.first_token
+                                     : now + im.timeouts.between_chunks;
+    if (done_seen_) deadline = now + kAfterDoneWait;
+    const bool total_bound = im.total_deadline <= deadline;
+    if (total_bound) deadline = im.total_deadline;
+    im.conn->lowest().expires_at(deadline);
+    if (cancelled_) {
+      Fail(ErrorKind::kDisconnected, "cancelled");
+      co_return nullptr;
+    }
+    auto [ec, n] = co_await im.ReadSome();
+    if (cancelled_) {
+      Fail(ErrorKind::kDisconnected, "cancelled");
+      co_return nullptr;
+    }
+    if (ec) {
+      if (done_seen_) {  // the answer is complete; only the connection is not reusable
+        im.conn.reset();
+        Finish();
+        co_return nullptr;
+      }
+      if (ec == net::beast::error::timeout) {
+        if (total_bound) {
+          Fail(ErrorKind::kDeadline, "the response did not finish within " +
+                                         std::to_string(im.timeouts.total.count()) + " ms");
+        } else if (stats_.content_chunks == 0) {
+          Fail(ErrorKind::kNoFirstToken, "no first token within " +
+                                             std::to_string(im.timeouts.first_token.count()) +
+                                             " ms");
+        } else {
+          Fail(ErrorKind::kStalled, "no event for " +
+                                        std::to_string(im.timeouts.between_chunks.count()) +
+                                        " ms after the last one");
+        }
+      } else if (ClosedMidResponse(ec)) {
+        Fail(ErrorKind::kDisconnected,
+             "the connection closed in the middle of the stream (" + ec.message() + ")");
+      } else {
+        Fail(ErrorKind::kMalformed, "bad HTTP from the server: " + ec.message());
+      }
+      co_return nullptr;
+    }
+    if ((n > 0 && !im.sse.Feed(std::string_view(im.read_buf, n))) || !im.DrainBuffered()) {
+      Fail(ErrorKind::kMalformed, "bad event stream: " + im.sse.error());
+      co_return nullptr;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client
+
+namespace {
+
+struct ParsedUrl {
+  bool tls = false;
+  std::string host;
+  std::uint16_t port = 0;
+  std::string target;
+};
+
+Result<ParsedUrl> ParseUrl(std::string_view url) {
+  ParsedUrl out;
+  std::string_view rest;
+  if (url.starts_with("http://")) {
+    rest = url.substr(7);
+  } else if (url.starts_with("https://")) {
+    out.tls = true;
+    rest = url.substr(8);
+  } else {
+    return InvalidArgument("URL '" + std::string(url) +
+                           "' must start with http:// or https:// (e.g. http://127.0.0.1:8080/v1)");
+  }
+  const std::size_t slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+  if (authority.empty()) return InvalidArgument("URL '" + std::string(url) + "' has no host");
+  const bool has_port = authority.starts_with('[')
+                            ? authority.find("]:") != std::string_view::npos
+                            : authority.find(':') != std::string_view::npos;
+  if (has_port) {
+    Result<std::pair<std::string, std::uint16_t>> hp = net::SplitHostPort(authority);
+    if (!hp.ok()) return InvalidArgument("URL '" + std::string(url) + "': " + hp.status().message());
+    out.host = hp->first;
+    out.port = hp->second;
+  } else {
+    if (authority.starts_with('[') && authority.ends_with(']')) {
+      authority = authority.substr(1, authority.size() - 2);
+    }
+    out.host = std::string(authority);
+    out.port = out.tls ? 443 : 80;
+  }
+  if (out.port == 0) return InvalidArgument("URL '" + std::string(url) + "' has port 0");
+  if (path.find_first_of("?# \r\n") != std::string_view::npos) {
+    return InvalidArgument("URL '" + std::string(url) + "' must not have a query or fragment");
+  }
+  while (path.ends_with('/')) path.remove_suffix(1);
+  if (path.ends_with("/chat/completions")) {
+    out.target = std::string(path);
+  } else if (path.empty()) {
+    out.target = "/v1/chat/completions";
+  } else {
+    out.target = std::string(path) + "/chat/completions";
+  }
+  return out;
+}
+
+bool IsIpAddress(const std::string& host) {
+  error_code ec;
+  net::asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+}  // namespace
+
+ChatClient::ChatClient(net::asio::any_io_executor executor, ClientConfig config)
+    : executor_(std::move(executor)), config_(std::move(config)) {}
+
+ChatClient::~ChatClient() = default;
+
+Result<std::unique_ptr<ChatClient>> ChatClient::Create(net::asio::any_io_executor executor,
+                                                       ClientConfig config) {
+  Result<ParsedUrl> url = ParseUrl(config.url);
+  if (!url.ok()) return url.status();
+  for (const auto& [name, value] : config.headers) {
+    if (name.empty() || HasLineBreak(name) || HasLineBreak(value) ||
+        name.find(':') != std::string::npos) {
+      return InvalidArgument("header '" + name + "' has an invalid name or value");
+    }
+  }
+  if (HasLineBreak(config.api_key)) return InvalidArgument("the API key contains a line break");
+  if (url->tls && !config.tls) {
+    Result<net::TlsContextPtr> ctx = MakePublicTlsContext();
+    if (!ctx.ok()) return ctx.status();
+    config.tls = *ctx;
+    config.verify_host_name = true;
+  }
+  std::unique_ptr<ChatClient> client(new ChatClient(std::move(executor), std::move(config)));
+  client->tls_ = url->tls;
+  client->host_ = url->host;
+  client->port_ = url->port;
+  const bool v6 = client->host_.find(':') != std::string::npos;
+  client->authority_ = (v6 ? "[" + client->host_ + "]" : client->host_);
+  if (client->port_ != (url->tls ? 443 : 80)) {
+    client->authority_ += ":" + std::to_string(client->port_);
+  }
+  std::string& p = client->request_prefix_;
+  p = "POST " + url->target + " HTTP/1.1\r\nHost: " + client->authority_ +
+      "\r\nUser-Agent: partita\r\nContent-Type: application/json\r\n";
+  if (!client->config_.api_key.empty()) {
+    p += "Authorization: Bearer " + client->config_.api_key + "\r\n";
+  }
+  for (const auto& [name, value] : client->config_.headers) p += name + ": " + value + "\r\n";
+  return client;
+}
+
+std::size_t ChatClient::idle_connections() const { return idle_.size(); }
+
+void ChatClient::CloseIdle() { idle_.clear(); }
+
+void ChatClient::Release(std::unique_ptr<Connection> connection) {
+  if (idle_.size() >= config_.max_idle_connections) return;
+  connection->lowest().expires_never();
+  connection->idle_since = Clock::now();
+  idle_.push_back(std::move(connection));
+}
+
+awaitable<std::unique_ptr<ChatClient::Connection>> ChatClient::Connect(Clock::time_point deadline,
+                                                                       CallError& error) {
+  const std::string where = authority_;
+  auto conn = std::make_unique<Connection>();
+  if (tls_) {
+    conn->tls.emplace(net::beast::tcp_stream(executor_), *config_.tls);
+  } else {
+    conn->tcp.emplace(executor_);
+  }
+  conn->lowest().expires_at(deadline);
+  error_code ec;
+  if (IsIpAddress(host_)) {
+    const net::tcp::endpoint ep(net::asio::ip::make_address(host_), port_);
+    std::tie(ec) = co_await conn->lowest().async_connect(ep, net::use_nothrow_awaitable);
+  } else {
+    net::tcp::resolver resolver(executor_);
+    auto [rec, results] =
+        co_await resolver.async_resolve(host_, std::to_string(port_), net::use_nothrow_awaitable);
+    if (rec) {
+      error = {ErrorKind::kRefused, 0, "", "cannot resolve '" + host_ + "': " + rec.message()};
+      co_return nullptr;
+    }
+    net::tcp::endpoint ignored;
+    std::tie(ec, ignored) =
+        co_await conn->lowest().async_connect(results, net::use_nothrow_awaitable);
+  }
+  if (ec) {
+    error = {ErrorKind::kRefused, 0, "",
+             ec == net::beast::error::timeout ? "connect to " + where + " timed out"
+                                              : "cannot connect to " + where + ": " + ec.message()};
+    co_return nullptr;
+  }
+  error_code ignored;
+  conn->lowest().socket().set_option(net::tcp::no_delay(true), ignored);
+  if (tls_) {
+    SSL* ssl = conn->tls->native_handle();
+    if (!IsIpAddress(host_)) SSL_set_tlsext_host_name(ssl, host_.c_str());
+    if (config_.verify_host_name) {
+      X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+      if (IsIpAddress(host_)) {
+        X509_VERIFY_PARAM_set1_ip_asc(param, host_.c_str());
+      } else {
+        SSL_set1_host(ssl, host_.c_str());
+      }
+    }
+    auto [hec] = co_await conn->tls->async_handshake(net::asio::ssl::stream_base::client,
+                                                     net::use_nothrow_awaitable);
+    if (hec) {
+      error = {ErrorKind::kRefused, 0, "",
+               hec == net::beast::error::timeout
+                   ? "TLS handshake with " + where + " timed out"
+                   : "TLS handshake with " + where +
+                         " failed: " + net::DescribeHandshakeFailure(hec, ssl)};
+      co_return nullptr;
+    }
+  }
+  ++stats_.connects;
+  co_return conn;
+}
+
+awaitable<std::unique_ptr<ChatCall>> ChatClient::Start(std::string_view body, bool stream,
+                                                       const Timeouts& timeouts,
+                                                       std::span<const Header> headers) {
+  std::unique_ptr<ChatCall> call(new ChatCall(*this));
+  ChatCall::Impl& im = *call->impl_;
+  ++stats_.requests;
+  im.start = Clock::now();
+  im.timeouts = timeouts;
+  im.total_deadline = im.start + timeouts.total;
+
+  im.head.reserve(request_prefix_.size() + 96);
+  im.head = request_prefix_;
+  im.head += stream ? "Accept: text/event-stream\r\n" : "Accept: application/json\r\n";
+  for (const auto& [name, value] : headers) {
+    if (name.empty() || HasLineBreak(name) || HasLineBreak(value)) {
+      call->Fail(ErrorKind::kInvalid, "header '" + std::string(name) + "' is invalid");
+      co_return call;
+    }
+    im.head.append(name).append(": ").append(value).append("\r\n");
+  }
+  im.head += "Content-Length: ";
+  im.head += std::to_string(body.size());
+  im.head += "\r\n\r\n";
+
+  // Response headers come with the first token on streaming servers; non-streaming ones send
+  // them with the whole answer.
+  const Clock::time_point header_deadline =
+      stream ? std::min(im.start + timeouts.first_token, im.total_deadline) : im.total_deadline;
+  const bool header_total_bound = !stream || im.total_deadline <= header_deadline;
+
+  for (int attempt = 0;; ++attempt) {
+    bool reused = false;
+    while (!idle_.empty()) {
+      std::unique_ptr<Connection> c = std::move(idle_.back());
+      idle_.pop_back();
+      if (Clock::now() - c->idle_since < config_.idle_timeout) {
+        im.conn = std::move(c);
+        reused = true;
+        break;
+      }
+    }
+    if (!reused) {
+      CallError error;
+      im.conn = co_await Connect(std::min(Clock::now() + timeouts.connect, im.total_deadline),
+                                 error);
+      if (!im.conn) {
+        call->error_ = std::move(error);
+        call->finished_ = true;
+        call->stats_.elapsed = Since(im.start);
+        co_return call;
+      }
+    } else {
+      ++stats_.reused;
+    }
+    call->stats_.reused_connection = reused;
+    const bool may_retry = reused && attempt == 0;
+
+    im.conn->lowest().expires_at(header_deadline);
+    const std::array<net::asio::const_buffer, 2> out{net::asio::buffer(im.head),
+                                                     net::asio::buffer(body.data(), body.size())};
+    auto [wec, written] = co_await im.conn->With([&](auto& s) {
+      return net::asio::async_write(s, out, net::use_nothrow_awaitable);
+    });
+    if (wec) {
+      if (may_retry && wec != net::beast::error::timeout) {
+        ++stats_.stale_retries;
+        im.conn.reset();
+        continue;
+      }
+      call->Fail(wec == net::beast::error::timeout ? ErrorKind::kDeadline : ErrorKind::kRefused,
+                 "cannot send the request to " + authority_ + ": " + wec.message());
+      co_return call;
+    }
+
+    im.parser.emplace();
+    im.parser->header_limit(kHeaderLimit);
+    im.parser->body_limit(boost::none);
+    auto [rec, ignored] = co_await im.conn->With([&](auto& s) {
+      return http::async_read_header(s, im.conn->buffer, *im.parser, net::use_nothrow_awaitable);
+    });
+    if (rec) {
+      if (may_retry && ClosedBeforeResponse(rec)) {
+        ++stats_.stale_retries;
+        im.conn.reset();
+        continue;
+      }
+      if (rec == net::beast::error::timeout) {
+        if (header_total_bound) {
+          call->Fail(ErrorKind::kDeadline, "no response from " + authority_ + " within " +
+                                               std::to_string(timeouts.total.count()) + " ms");
+        } else {
+          call->Fail(ErrorKind::kNoFirstToken, "no response from " + authority_ + " within " +
+                                                   std::to_string(timeouts.first_token.count()) +
+                                                   " ms");
+        }
+      } else if (ClosedBeforeResponse(rec) || rec.category() != error_code(http::error::end_of_stream).category()) {
+        call->Fail(ErrorKind::kRefused,
+                   authority_ + " closed the connection before responding (" + rec.message() + ")");
+      } else {
+        call->Fail(ErrorKind::kMalformed, "bad HTTP response from " + authority_ + ": " +
+                                              rec.message());
+      }
+      co_return call;
+    }
+    break;
+  }
+
+  const auto& res = im.parser->get();
+  call->status_ = static_cast<int>(res.result_int());
+  call->simulated_ = call->header("X-Partita-Simulated") == "1";
+  const std::string_view content_type = call->header("Content-Type");
+
+  if (call->status_ < 200 || call->status_ > 299) {
+    // Read the (bounded) error body for its message and code.
+    im.parser->body_limit(kErrorBodyLimit);
+    im.conn->lowest().expires_at(std::min(Clock::now() + timeouts.between_chunks,
+                                          im.total_deadline));
+    std::string error_body;
+    while (!im.parser->is_done()) {
+      auto [ec, n] = co_await im.ReadSome();
+      error_body.append(im.read_buf, n);
+      if (ec) break;
+    }
+    ApiError e = ParseErrorBody(error_body);
+    call->error_.http_status = call->status_;
+    call->error_.code = e.code;
+    const bool budget = e.code == "budget_exceeded";
+    std::string message = authority_ + " answered HTTP " + std::to_string(call->status_);
+    if (!e.message.empty()) message += ": " + e.message;
+    if (im.parser->is_done()) {
+      call->error_.kind = budget ? ErrorKind::kBudget : ErrorKind::kErrorStatus;
+      call->error_.message = std::move(message);
+      call->Finish();
+    } else {
+      call->Fail(budget ? ErrorKind::kBudget : ErrorKind::kErrorStatus, std::move(message));
+    }
+    co_return call;
+  }
+
+  call->streaming_ = content_type.starts_with("text/event-stream");
+  if (call->streaming_) co_return call;
+
+  im.parser->body_limit(config_.max_response_bytes);
+  im.conn->lowest().expires_at(im.total_deadline);
+  while (!im.parser->is_done()) {
+    auto [ec, n] = co_await im.ReadSome();
+    call->body_.append(im.read_buf, n);
+    if (ec) {
+      if (ec == net::beast::error::timeout) {
+        call->Fail(ErrorKind::kDeadline, "the response did not finish within " +
+                                             std::to_string(timeouts.total.count()) + " ms");
+      } else if (ec == http::error::body_limit) {
+        call->Fail(ErrorKind::kMalformed, "the response body is larger than " +
+                                              std::to_string(config_.max_response_bytes) +
+                                              " bytes");
+      } else if (ClosedMidResponse(ec)) {
+        call->Fail(ErrorKind::kDisconnected,
+                   "the connection closed in the middle of the response (" + ec.message() + ")");
+      } else {
+        call->Fail(ErrorKind::kMalformed, "bad HTTP response: " + ec.message());
+      }
+      co_return call;
+    }
+  }
+  Result<CompletionInfo> info = ParseCompletion(call->body_);
+  if (!info.ok()) {
+    call->Fail(ErrorKind::kMalformed, info.status().message());
+    co_return call;
+  }
+  call->completion_ = std::move(*info);
+  call->stats_.usage = call->completion_.usage;
+  call->stats_.finish_reason = call->completion_.finish_reason;
+  call->stats_.model = call->completion_.model;
+  call->stats_.ttft = Since(im.start);
+  if (!call->completion_.content.empty()) call->stats_.content_chunks = 1;
+  call->Finish();
+  co_return call;
+}
+
+awaitable<ChatOutcome> Complete(ChatClient& client, std::string_view body, bool stream,
+                                const Timeouts& timeouts, DeltaCallback on_delta) {
+  ChatOutcome out;
+  std::unique_ptr<ChatCall> call = co_await client.Start(body, stream, timeouts);
+  out.http_status = call->http_status();
+  out.simulated = call->simulated();
+  if (call->ok()) {
+    if (!call->streaming()) {
+      out.text = call->completion().content;
+      if (on_delta && !out.text.empty()) on_delta(out.text);
+    } else {
+      while (const StreamChunk* chunk = co_await call->Next()) {
+        const std::string& piece = chunk->info->content;
+        if (piece.empty()) continue;
+        out.text += piece;
+        if (on_delta) on_delta(piece);
+      }
+    }
+  }
+  const CallStats& s = call->stats();
+  out.error = call->error();
+  out.finish_reason = s.finish_reason;
+  out.usage = s.usage;
+  out.ttft = s.ttft;
+  out.total = s.elapsed;
+  out.content_chunks = s.content_chunks;
+  out.model = s.model;
+  co_return out;
+}
+
+}  // namespace partita::backends

@@ -1,0 +1,575 @@
+#include "backends/model_server.h"
+
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <charconv>
+#include <chrono>
+#include <mutex>
+
+#include "backends/http_util.h"
+#include "backends/openai.h"
+#include "common/hash.h"
+#include "common/log.h"
+
+namespace partita::backends {
+
+namespace http = net::beast::http;
+using Clock = std::chrono::steady_clock;
+using net::asio::awaitable;
+using net::error_code;
+
+namespace {
+
+constexpr std::size_t kHeaderLimit = 16 * 1024;
+constexpr std::chrono::seconds kIdleTimeout{120};
+constexpr std::chrono::seconds kWriteTimeout{30};
+constexpr std::chrono::minutes kStallHold{10};
+
+constexpr std::string_view kWords[] = {
+    "lorem",  "ipsum",      "dolor",  "sit",    "amet",   "consectetur", "adipiscing",
+    "elit",   "sed",        "do",     "eiusmod", "tempor", "incididunt", "ut",
+    "labore", "et",         "dolore", "magna",  "aliqua", "enim",        "minim",
+    "veniam", "quis",       "nostrud", "ullamco", "laboris", "nisi",     "aliquip",
+    "ex",     "ea",         "commodo", "placeholder", "simulated", "tokens"};
+
+bool ParseInt(std::string_view text, int& out) {
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && p == text.data() + text.size();
+}
+
+std::string JsonEscape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+std::string Hex64(std::uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+std::int64_t UnixSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+bool FaultSpec::any() const {
+  return status != 0 || refuse || stall_after >= 0 || drop_after >= 0 || slow_ms > 0 || bad_sse ||
+         no_usage;
+}
+
+std::string FaultSpec::ToString() const {
+  std::string out;
+  auto add = [&](const std::string& s) {
+    if (!out.empty()) out += ',';
+    out += s;
+  };
+  if (status != 0) add("status=" + std::to_string(status));
+  if (refuse) add("refuse");
+  if (stall_after >= 0) add("stall-after=" + std::to_string(stall_after));
+  if (drop_after >= 0) add("drop-after=" + std::to_string(drop_after));
+  if (slow_ms > 0) add("slow-ms=" + std::to_string(slow_ms));
+  if (bad_sse) add("bad-sse");
+  if (no_usage) add("no-usage");
+  return out.empty() ? "none" : out;
+}
+
+Result<FaultSpec> ParseFaultSpec(std::string_view text) {
+  FaultSpec f;
+  while (!text.empty()) {
+    const std::size_t comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.empty()) continue;
+    const std::size_t eq = item.find('=');
+    const std::string_view key = item.substr(0, eq);
+    const std::string_view value = eq == std::string_view::npos ? "" : item.substr(eq + 1);
+    auto need_int = [&](int& out, int lo, int hi) -> Status {
+      int v = 0;
+      if (eq == std::string_view::npos || !ParseInt(value, v) || v < lo || v > hi) {
+        return InvalidArgument("fault '" + std::string(item) + "': expected " + std::string(key) +
+                               "=N with N in " + std::to_string(lo) + ".." + std::to_string(hi));
+      }
+      out = v;
+      return Status::Ok();
+    };
+    if (key == "status") {
+      PARTITA_RETURN_IF_ERROR(need_int(f.status, 400, 599));
+    } else if (key == "stall-after") {
+      PARTITA_RETURN_IF_ERROR(need_int(f.stall_after, 0, 1 << 20));
+    } else if (key == "drop-after") {
+      PARTITA_RETURN_IF_ERROR(need_int(f.drop_after, 0, 1 << 20));
+    } else if (key == "slow-ms") {
+      PARTITA_RETURN_IF_ERROR(need_int(f.slow_ms, 0, 600000));
+    } else if (key == "refuse" && eq == std::string_view::npos) {
+      f.refuse = true;
+    } else if (key == "bad-sse" && eq == std::string_view::npos) {
+      f.bad_sse = true;
+    } else if (key == "no-usage" && eq == std::string_view::npos) {
+      f.no_usage = true;
+    } else if (key == "none" && eq == std::string_view::npos) {
+      f = FaultSpec{};
+    } else {
+      return InvalidArgument("unknown fault '" + std::string(item) +
+                             "'; expected status=CODE, refuse, stall-after=N, drop-after=N, "
+                             "slow-ms=M, bad-sse, no-usage or none");
+    }
+  }
+  return f;
+}
+
+std::vector<std::string> SimulatedTokens(std::string_view request_body, std::int64_t tokens) {
+  std::vector<std::string> out;
+  out.reserve(static_cast<std::size_t>(std::max<std::int64_t>(tokens, 0)));
+  std::uint64_t state = Fnv1a64(request_body) | 1;
+  for (std::int64_t i = 0; i < tokens; ++i) {
+    if (i == 0) {
+      out.emplace_back("[simulated]");
+      continue;
+    }
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    out.push_back(" " + std::string(kWords[state % std::size(kWords)]));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+struct ModelServer::Shared {
+  std::vector<net::asio::io_context*> contexts;
+  ModelServerOptions options;
+  std::string served_name;
+  std::string served_name_json;  // escaped
+  std::string source;
+  double prefill_tps = 0;
+  double decode_tps = 0;
+  double base_latency_ms = 0;
+  net::tcp::acceptor acceptor;
+  std::atomic<bool> stopped{false};
+  std::size_t next_context = 0;
+  mutable std::mutex fault_mu;
+  FaultSpec fault;  // guarded by fault_mu
+  ModelServerStats stats;
+
+  explicit Shared(net::asio::io_context& accept) : acceptor(accept) {}
+
+  FaultSpec CurrentFault() const {
+    std::lock_guard<std::mutex> lock(fault_mu);
+    return fault;
+  }
+};
+
+namespace {
+
+using SharedPtr = std::shared_ptr<ModelServer::Shared>;
+
+class Session {
+ public:
+  Session(net::tcp::socket socket, SharedPtr shared)
+      : stream_(std::move(socket)), sh_(std::move(shared)) {}
+
+  awaitable<void> Run() {
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(kHeaderLimit);
+      parser.body_limit(sh_->options.max_body_bytes);
+      stream_.expires_after(kIdleTimeout);
+      auto [ec, n] = co_await http::async_read(stream_, buffer_, parser, net::use_nothrow_awaitable);
+      if (ec) {
+        if (ec == http::error::body_limit) {
+          co_await SendError(413, "request_too_large",
+                             "request body is larger than " +
+                                 std::to_string(sh_->options.max_body_bytes) + " bytes",
+                             false);
+        } else if (ec == http::error::header_limit) {
+          co_await SendError(431, "headers_too_large", "request headers are too large", false);
+        } else if (ec.category() == error_code(http::error::bad_target).category() &&
+                   ec != http::error::end_of_stream && ec != http::error::partial_message) {
+          co_await SendError(400, "bad_http", "malformed HTTP request: " + ec.message(), false);
+        }
+        break;
+      }
+      const auto& req = parser.get();
+      const bool keep_alive = req.keep_alive();
+      const std::string_view target(req.target().data(), req.target().size());
+      bool go_on = true;
+      if (target == "/v1/chat/completions") {
+        if (req.method() != http::verb::post) {
+          go_on = co_await SendError(405, "method_not_allowed", "use POST", keep_alive);
+        } else {
+          auto fault_header = req.find("X-Partita-Fault");
+          std::string_view fault_text;
+          if (fault_header != req.end()) {
+            fault_text = std::string_view(fault_header->value().data(), fault_header->value().size());
+          }
+          go_on = co_await Chat(req.body(), fault_header != req.end(), fault_text, keep_alive);
+        }
+      } else if (target == "/health" && req.method() == http::verb::get) {
+        go_on = co_await SendJson(200,
+                                  "{\"status\":\"ok\",\"model\":\"" +
+                                      JsonEscape(sh_->options.model) +
+                                      "\",\"partita_simulated\":true}",
+                                  keep_alive);
+      } else if (target == "/v1/models" && req.method() == http::verb::get) {
+        go_on = co_await SendJson(
+            200,
+            "{\"object\":\"list\",\"data\":[{\"id\":\"" + JsonEscape(sh_->options.model) +
+                "\",\"object\":\"model\",\"created\":0,\"owned_by\":\"partita-modeld\","
+                "\"partita_simulated\":true}],\"partita_simulated\":true}",
+            keep_alive);
+      } else {
+        go_on = co_await SendError(404, "not_found",
+                                   "unknown path; modeld serves POST /v1/chat/completions, "
+                                   "GET /v1/models and GET /health",
+                                   keep_alive);
+      }
+      if (!go_on || !keep_alive) break;
+    }
+    error_code ignored;
+    stream_.socket().shutdown(net::tcp::socket::shutdown_send, ignored);
+    stream_.close();
+  }
+
+ private:
+  awaitable<bool> Write(std::string_view data) {
+    stream_.expires_after(kWriteTimeout);
+    auto [ec, n] = co_await net::asio::async_write(stream_, net::asio::buffer(data),
+                                                   net::use_nothrow_awaitable);
+    co_return !ec;
+  }
+
+  awaitable<bool> SendJson(int status, std::string_view body, bool keep_alive) {
+    out_ = http_util::MakeResponse(status, "application/json", body, keep_alive,
+                                   "X-Partita-Simulated: 1\r\n");
+    co_return co_await Write(out_);
+  }
+
+  awaitable<bool> SendError(int status, std::string_view code, const std::string& message,
+                            bool keep_alive) {
+    if (status < 500) sh_->stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
+    std::string body = ErrorJson(status < 500 ? "invalid_request_error" : "server_error", code,
+                                 message);
+    body.insert(body.size() - 1, ",\"partita_simulated\":true");
+    co_return co_await SendJson(status, body, keep_alive);
+  }
+
+  // Waits until `when`; false when the wait was cut short (server stopping).
+  awaitable<bool> WaitUntil(Clock::time_point when) {
+    if (when <= Clock::now()) co_return true;
+    net::asio::steady_timer timer(stream_.get_executor(), when);
+    auto [ec] = co_await timer.async_wait(net::use_nothrow_awaitable);
+    co_return !ec;
+  }
+
+  // Holds the connection until the client goes away (a stalled server).
+  awaitable<void> HoldUntilClosed() {
+    char byte;
+    stream_.expires_after(kStallHold);
+    for (;;) {
+      auto [ec, n] = co_await stream_.async_read_some(net::asio::buffer(&byte, 1),
+                                                      net::use_nothrow_awaitable);
+      if (ec) break;
+    }
+  }
+
+  std::string ChunkJson(std::string_view delta_json, std::string_view finish_reason) const {
+    std::string s = chunk_prefix_;
+    s += delta_json;
+    s += "},\"finish_reason\":";
+    if (finish_reason.empty()) {
+      s += "null";
+    } else {
+      s += "\"";
+      s += finish_reason;
+      s += "\"";
+    }
+    s += "}]}";
+    return s;
+  }
+
+  std::string UsageJson(std::int64_t prompt, std::int64_t completion) const {
+    return "{\"prompt_tokens\":" + std::to_string(prompt) +
+           ",\"completion_tokens\":" + std::to_string(completion) +
+           ",\"total_tokens\":" + std::to_string(prompt + completion) + "}";
+  }
+
+  static void AppendEvent(std::string& out, std::string_view data) {
+    std::string event = "data: ";
+    event += data;
+    event += "\n\n";
+    http_util::AppendChunk(out, event);
+  }
+
+  // Returns false when the connection must close.
+  awaitable<bool> Chat(const std::string& body, bool has_fault_header, std::string_view fault_text,
+                       bool keep_alive) {
+    const Clock::time_point start = Clock::now();
+    ModelServerStats& stats = sh_->stats;
+    stats.requests.fetch_add(1, std::memory_order_relaxed);
+    FaultSpec fault = sh_->CurrentFault();
+    if (has_fault_header) {
+      Result<FaultSpec> parsed = ParseFaultSpec(fault_text);
+      if (!parsed.ok()) {
+        co_return co_await SendError(400, "bad_fault_header",
+                                     "X-Partita-Fault: " + parsed.status().message(), keep_alive);
+      }
+      fault = *parsed;
+    }
+    if (fault.any()) stats.faults.fetch_add(1, std::memory_order_relaxed);
+    if (fault.refuse) co_return false;
+    if (fault.status != 0) {
+      co_return co_await SendError(fault.status, "simulated_" + std::to_string(fault.status),
+                                   "simulated fault: HTTP " + std::to_string(fault.status),
+                                   keep_alive);
+    }
+    Result<RequestInfo> info = InspectChatRequest(body);
+    if (!info.ok()) {
+      co_return co_await SendError(400, "invalid_request", info.status().message(), keep_alive);
+    }
+    const ModelServerOptions& o = sh_->options;
+    const bool limited = info->max_tokens >= 0;
+    const std::int64_t n_tokens =
+        std::min(limited ? info->max_tokens : o.default_max_tokens, o.max_tokens_limit);
+    const std::int64_t prompt_tokens = EstimatePromptTokens(*info);
+    const std::vector<std::string> tokens = SimulatedTokens(body, n_tokens);
+    const std::string finish = limited ? "length" : "stop";
+    const std::uint64_t hash = Fnv1a64(body);
+
+    using Micros = std::chrono::duration<double, std::micro>;
+    // Rates are already scaled; the fixed base latency is scaled here.
+    const Micros prefill((sh_->base_latency_ms / o.rate_scale +
+                          1000.0 * static_cast<double>(prompt_tokens) / sh_->prefill_tps) *
+                         1000.0);
+    const Micros per_token(1e6 / sh_->decode_tps + fault.slow_ms * 1000.0);
+    auto token_time = [&](std::int64_t i) {
+      return start + std::chrono::duration_cast<Clock::duration>(
+                         prefill + per_token * static_cast<double>(i));
+    };
+    const std::int64_t stop_at =
+        fault.stall_after >= 0
+            ? std::min<std::int64_t>(fault.stall_after, n_tokens)
+            : (fault.drop_after >= 0 ? std::min<std::int64_t>(fault.drop_after, n_tokens) : -1);
+
+    chunk_prefix_ = "{\"id\":\"chatcmpl-sim-" + Hex64(hash) +
+                    "\",\"object\":\"chat.completion.chunk\",\"created\":" +
+                    std::to_string(UnixSeconds()) + ",\"model\":\"" + sh_->served_name_json +
+                    "\",\"partita_simulated\":true,\"choices\":[{\"index\":0,\"delta\":{";
+
+    if (!info->stream) {
+      if (stop_at >= 0) {
+        if (!co_await WaitUntil(token_time(stop_at))) co_return false;
+        if (fault.stall_after >= 0) co_await HoldUntilClosed();
+        co_return false;
+      }
+      if (!co_await WaitUntil(token_time(n_tokens))) co_return false;
+      std::string text;
+      for (const std::string& t : tokens) text += t;
+      std::string json = "{\"id\":\"chatcmpl-sim-" + Hex64(hash) +
+                         "\",\"object\":\"chat.completion\",\"created\":" +
+                         std::to_string(UnixSeconds()) + ",\"model\":\"" + sh_->served_name_json +
+                         "\",\"partita_simulated\":true,\"choices\":[{\"index\":0,\"message\":{"
+                         "\"role\":\"assistant\",\"content\":\"" +
+                         JsonEscape(text) + "\"},\"finish_reason\":\"" + finish + "\"}]";
+      if (!fault.no_usage) json += ",\"usage\":" + UsageJson(prompt_tokens, n_tokens);
+      json += "}";
+      stats.tokens_out.fetch_add(static_cast<std::uint64_t>(n_tokens), std::memory_order_relaxed);
+      co_return co_await SendJson(200, json, keep_alive);
+    }
+
+    stats.streams.fetch_add(1, std::memory_order_relaxed);
+    out_.clear();
+    http_util::AppendStatusLine(out_, 200, keep_alive);
+    http_util::AppendHeader(out_, "Content-Type", "text/event-stream");
+    http_util::AppendHeader(out_, "Cache-Control", "no-cache");
+    http_util::AppendHeader(out_, "X-Partita-Simulated", "1");
+    http_util::EndHeadChunked(out_);
+    AppendEvent(out_, ChunkJson("\"role\":\"assistant\",\"content\":\"\"", ""));
+    if (!co_await Write(out_)) co_return false;
+
+    std::int64_t sent = 0;
+    while (sent < n_tokens) {
+      if (sent == stop_at) break;
+      if (!co_await WaitUntil(token_time(sent))) co_return false;
+      out_.clear();
+      const Clock::time_point now = Clock::now();
+      // Every token that is due goes out in one write.
+      do {
+        AppendEvent(out_, ChunkJson("\"content\":\"" + JsonEscape(tokens[sent]) + "\"", ""));
+        ++sent;
+        if (fault.bad_sse && sent == 1) http_util::AppendChunk(out_, "data: {\"choices\": [\n\n");
+      } while (sent < n_tokens && sent != stop_at && token_time(sent) <= now);
+      if (!co_await Write(out_)) co_return false;
+    }
+    stats.tokens_out.fetch_add(static_cast<std::uint64_t>(sent), std::memory_order_relaxed);
+    if (sent == stop_at) {
+      if (fault.stall_after >= 0) co_await HoldUntilClosed();
+      co_return false;
+    }
+    out_.clear();
+    AppendEvent(out_, ChunkJson("", finish));
+    if (!fault.no_usage) {
+      std::string usage = chunk_prefix_;
+      usage.resize(usage.size() - std::string_view("[{\"index\":0,\"delta\":{").size());
+      usage += "[],\"usage\":" + UsageJson(prompt_tokens, n_tokens) + "}";
+      AppendEvent(out_, usage);
+    }
+    AppendEvent(out_, "[DONE]");
+    out_ += http_util::kLastChunk;
+    co_return co_await Write(out_);
+  }
+
+  net::beast::tcp_stream stream_;
+  SharedPtr sh_;
+  net::beast::flat_buffer buffer_{1 << 20};
+  std::string out_;
+  std::string chunk_prefix_;
+};
+
+awaitable<void> AcceptLoop(SharedPtr sh) {
+  while (!sh->stopped.load()) {
+    net::asio::io_context& target = *sh->contexts[sh->next_context++ % sh->contexts.size()];
+    auto [ec, socket] = co_await sh->acceptor.async_accept(target, net::use_nothrow_awaitable);
+    if (sh->stopped.load()) co_return;
+    if (ec) {
+      if (ec == net::asio::error::operation_aborted) co_return;
+      LogWarn("modeld", "accept failed: " + ec.message());
+      net::asio::steady_timer pause(sh->acceptor.get_executor(), std::chrono::milliseconds(50));
+      co_await pause.async_wait(net::use_nothrow_awaitable);
+      continue;
+    }
+    socket.set_option(net::tcp::no_delay(true), ec);
+    net::asio::co_spawn(
+        target,
+        [](net::tcp::socket s, SharedPtr shared) -> awaitable<void> {
+          Session session(std::move(s), std::move(shared));
+          co_await session.Run();
+        }(std::move(socket), sh),
+        net::asio::detached);
+  }
+}
+
+}  // namespace
+
+ModelServer::ModelServer(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
+
+ModelServer::~ModelServer() { Stop(); }
+
+Result<std::unique_ptr<ModelServer>> ModelServer::Create(
+    std::vector<net::asio::io_context*> contexts, ModelServerOptions options, CatalogPtr catalog) {
+  if (contexts.empty()) return InvalidArgument("modeld needs at least one io_context");
+  if (!catalog) return InvalidArgument("modeld needs a catalog");
+  if (!(options.rate_scale > 0)) return InvalidArgument("--rate-scale must be greater than 0");
+  std::optional<ModelIndex> model = catalog->FindModel(options.model);
+  if (!model) {
+    std::string names;
+    for (std::string_view n : catalog->ModelNames()) names += (names.empty() ? "" : ", ") + std::string(n);
+    return NotFound("unknown model '" + options.model + "'; the catalog has: " + names);
+  }
+  const ModelRuntime* runtime = nullptr;
+  std::string source;
+  if (!options.device.empty()) {
+    std::optional<DeviceClassIndex> d = catalog->FindDevice(options.device);
+    if (!d) return NotFound("unknown device class '" + options.device + "'");
+    runtime = catalog->device(*d).RuntimeFor(*model);
+    if (runtime == nullptr) {
+      return NotFound("model '" + options.model + "' does not run on device class '" +
+                      options.device + "' in the catalog");
+    }
+    source = options.device;
+  } else if ((runtime = catalog->cloud().RuntimeFor(*model)) != nullptr) {
+    source = "cloud";
+  } else {
+    for (const DeviceClass& d : catalog->devices()) {
+      if ((runtime = d.RuntimeFor(*model)) != nullptr) {
+        source = d.name;
+        break;
+      }
+    }
+  }
+  if (runtime == nullptr || runtime->prefill_tokens_per_s <= 0 || runtime->decode_tokens_per_s <= 0) {
+    return NotFound("model '" + options.model + "' has no runtime with rates in the catalog");
+  }
+  auto shared = std::make_shared<Shared>(*contexts.front());
+  shared->contexts = std::move(contexts);
+  shared->served_name = options.model + " (simulated)";
+  shared->served_name_json = JsonEscape(shared->served_name);
+  shared->source = source;
+  shared->prefill_tps = runtime->prefill_tokens_per_s * options.rate_scale;
+  shared->decode_tps = runtime->decode_tokens_per_s * options.rate_scale;
+  shared->base_latency_ms = catalog->model(*model).base_latency_ms;
+  shared->fault = options.fault;
+  shared->options = std::move(options);
+
+  error_code ec;
+  net::tcp::acceptor& a = shared->acceptor;
+  const net::tcp::endpoint& ep = shared->options.endpoint;
+  a.open(ep.protocol(), ec);
+  if (!ec) a.set_option(net::asio::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(ep, ec);
+  if (!ec) a.listen(net::asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Unavailable("cannot listen on " + ep.address().to_string() + ":" +
+                       std::to_string(ep.port()) + ": " + ec.message());
+  }
+  return std::unique_ptr<ModelServer>(new ModelServer(std::move(shared)));
+}
+
+net::tcp::endpoint ModelServer::local_endpoint() const {
+  error_code ec;
+  return shared_->acceptor.local_endpoint(ec);
+}
+
+void ModelServer::Start() {
+  net::asio::co_spawn(shared_->acceptor.get_executor(), AcceptLoop(shared_), net::asio::detached);
+}
+
+void ModelServer::Stop() {
+  shared_->stopped.store(true);
+  net::asio::post(shared_->acceptor.get_executor(), [s = shared_] {
+    error_code ignored;
+    s->acceptor.close(ignored);
+  });
+}
+
+void ModelServer::SetFault(const FaultSpec& fault) {
+  std::lock_guard<std::mutex> lock(shared_->fault_mu);
+  shared_->fault = fault;
+}
+
+FaultSpec ModelServer::fault() const { return shared_->CurrentFault(); }
+const ModelServerStats& ModelServer::stats() const { return shared_->stats; }
+const std::string& ModelServer::model() const { return shared_->options.model; }
+std::string ModelServer::served_name() const { return shared_->served_name; }
+double ModelServer::prefill_tokens_per_s() const { return shared_->prefill_tps; }
+double ModelServer::decode_tokens_per_s() const { return shared_->decode_tps; }
+std::string ModelServer::rates_source() const { return shared_->source; }
+
+}  // namespace partita::backends

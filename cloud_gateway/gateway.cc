@@ -1,0 +1,400 @@
+#include "cloud_gateway/gateway.h"
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <exception>
+
+#include "cloud_gateway/gateway_core.h"
+#include "common/log.h"
+
+namespace partita::cloud_gateway {
+
+namespace {
+
+thread_local Worker* t_worker = nullptr;
+
+void LogSessionException(std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    LogError("gateway", std::string("a connection ended with an exception: ") + x.what());
+  } catch (...) {
+    LogError("gateway", "a connection ended with an unknown exception");
+  }
+}
+
+Result<std::unique_ptr<net::tcp::acceptor>> Listen(asio::io_context& io,
+                                                   const std::string& address,
+                                                   std::string_view what) {
+  Result<net::tcp::endpoint> ep = net::ParseListenAddress(address);
+  if (!ep.ok()) return ep.status();
+  auto a = std::make_unique<net::tcp::acceptor>(io);
+  net::error_code ec;
+  a->open(ep->protocol(), ec);
+  if (!ec) a->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) a->bind(*ep, ec);
+  if (!ec) a->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Unavailable("cannot listen on " + address + " (" + std::string(what) +
+                       "): " + ec.message());
+  }
+  return a;
+}
+
+// Accepts plaintext device connections (spread over the workers) or metrics connections.
+asio::awaitable<void> AcceptLoop(Gateway::Core& core, net::tcp::acceptor& acceptor,
+                                 bool metrics) {
+  std::size_t next = 0;
+  for (;;) {
+    Worker& target = metrics ? *core.workers[0] : *core.workers[next++ % core.workers.size()];
+    auto [ec, socket] = co_await acceptor.async_accept(target.io, net::use_nothrow_awaitable);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+      LogWarn("gateway", "accept failed: " + ec.message());
+      asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(50));
+      co_await pause.async_wait(net::use_nothrow_awaitable);
+      continue;
+    }
+    socket.set_option(net::tcp::no_delay(true), ec);
+    if (metrics) {
+      asio::co_spawn(target.io, ServeMetricsSession(core, std::move(socket)), LogSessionException);
+    } else {
+      asio::co_spawn(target.io, ServePlaintextSession(core, std::move(socket)),
+                     LogSessionException);
+    }
+  }
+}
+
+}  // namespace
+
+Worker* CurrentWorker() { return t_worker; }
+void SetCurrentWorker(Worker* worker) { t_worker = worker; }
+
+void Worker::Add(SessionBase* s) {
+  s->prev = nullptr;
+  s->next = sessions;
+  if (sessions != nullptr) sessions->prev = s;
+  sessions = s;
+}
+
+void Worker::Remove(SessionBase* s) {
+  if (s->prev != nullptr) {
+    s->prev->next = s->next;
+  } else if (sessions == s) {
+    sessions = s->next;
+  }
+  if (s->next != nullptr) s->next->prev = s->prev;
+  s->prev = s->next = nullptr;
+}
+
+Gateway::Core::Core(GatewayConfigPtr c)
+    : config(std::move(c)),
+      budgets(config->budgets),
+      retry(config->retry_budget_ratio, config->retry_min_concurrent),
+      metrics(*config) {
+  timeouts.connect = config->connect_timeout;
+  timeouts.first_token = config->first_token_timeout;
+  timeouts.between_chunks = config->between_chunks_timeout;
+  timeouts.total = config->total_timeout;
+  std::size_t flat = 0;
+  boost::json::array data;
+  for (std::size_t i = 0; i < config->models.size(); ++i) {
+    const ModelConfig& m = config->models[i];
+    auto model = std::make_unique<ModelRuntime>();
+    model->config = &m;
+    model->index = i;
+    model->input_pico_per_token = PicoPerToken(m.input_usd_per_1m_tokens);
+    model->output_pico_per_token = PicoPerToken(m.output_usd_per_1m_tokens);
+    for (const UpstreamConfig& u : m.upstreams) {
+      auto up = std::make_unique<UpstreamRuntime>(*config);
+      up->config = &u;
+      up->index = flat++;
+      up->header_line = "X-Partita-Upstream: " + u.name + "\r\n";
+      if (!u.model.empty() && u.model != m.name) up->rewritten_model = u.model;
+      upstreams.push_back(up.get());
+      model->upstreams.push_back(std::move(up));
+    }
+    models.push_back(std::move(model));
+    boost::json::object o;
+    o["id"] = m.name;
+    o["object"] = "model";
+    o["created"] = 0;
+    o["owned_by"] = "partita-gateway";
+    data.push_back(std::move(o));
+  }
+  boost::json::object root;
+  root["object"] = "list";
+  root["data"] = std::move(data);
+  models_json = boost::json::serialize(root);
+}
+
+ModelRuntime* Gateway::Core::FindModel(std::string_view name) const {
+  for (const auto& m : models) {
+    if (m->config->name == name) return m.get();
+  }
+  return nullptr;
+}
+
+void Gateway::Core::RequestEnded() {
+  if (in_flight.fetch_sub(1, std::memory_order_acq_rel) == 1 &&
+      draining.load(std::memory_order_acquire)) {
+    std::lock_guard<std::mutex> lock(drain_mu);
+    drain_cv.notify_all();
+  }
+}
+
+GatewayHealth Gateway::Core::Health() const {
+  GatewayHealth h;
+  h.in_flight = std::max<std::int64_t>(0, in_flight.load(std::memory_order_relaxed));
+  h.capacity = config->capacity;
+  h.load = static_cast<double>(h.in_flight) / static_cast<double>(h.capacity);
+  h.draining = draining.load(std::memory_order_relaxed);
+  const SteadyNanos now = SteadyNow();
+  bool any = false;
+  for (const UpstreamRuntime* u : upstreams) any = any || u->health.Available(now);
+  h.healthy = !h.draining && any;
+  h.fleet_budget_left_usd = budgets.FleetLeftUsd();
+  return h;
+}
+
+std::string Gateway::Core::HealthJson() const {
+  const GatewayHealth h = Health();
+  const SteadyNanos now = SteadyNow();
+  boost::json::object root;
+  root["healthy"] = h.healthy;
+  root["load"] = h.load;
+  root["in_flight"] = h.in_flight;
+  root["capacity"] = h.capacity;
+  root["draining"] = h.draining;
+  if (h.fleet_budget_left_usd >= 0) {
+    root["fleet_budget_left_usd"] = h.fleet_budget_left_usd;
+  } else {
+    root["fleet_budget_left_usd"] = nullptr;
+  }
+  boost::json::array ms;
+  for (const auto& m : models) {
+    boost::json::object mo;
+    mo["name"] = m->config->name;
+    bool available = false;
+    boost::json::array ups;
+    for (const auto& u : m->upstreams) {
+      boost::json::object uo;
+      uo["name"] = u->config->name;
+      uo["priority"] = u->config->priority;
+      uo["available"] = u->health.Available(now);
+      uo["consecutive_failures"] = u->health.consecutive_failures();
+      uo["ejected_for_ms"] = u->health.EjectedFor(now) / 1000000;
+      uo["ejections"] = u->health.ejections();
+      available = available || u->health.Available(now);
+      ups.push_back(std::move(uo));
+    }
+    mo["available"] = available;
+    mo["upstreams"] = std::move(ups);
+    ms.push_back(std::move(mo));
+  }
+  root["models"] = std::move(ms);
+  return boost::json::serialize(root);
+}
+
+MetricsSnapshot Gateway::Core::Snapshot() const {
+  MetricsSnapshot s;
+  const GatewayHealth h = Health();
+  s.in_flight = h.in_flight;
+  s.capacity = h.capacity;
+  s.healthy = h.healthy;
+  s.draining = h.draining;
+  BudgetBook& book = budgets;
+  s.fleet_spent_usd = ToUsd(book.FleetSpent());
+  s.fleet_limit_usd = ToUsd(book.fleet_limit());
+  const SteadyNanos now = SteadyNow();
+  for (const UpstreamRuntime* u : upstreams) {
+    s.upstreams.push_back({u->health.ejections(), !u->health.Available(now)});
+  }
+  if (tls_listener) {
+    const net::HandshakeStats& t = tls_listener->stats();
+    s.tls_accepted = t.accepted.load(std::memory_order_relaxed);
+    for (std::size_t i = 0; i < s.tls_refusals.size(); ++i) {
+      s.tls_refusals[i] = t.failed[i].load(std::memory_order_relaxed);
+    }
+  }
+  s.ledger_failed_writes = ledger ? ledger->failed_writes() : 0;
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+Gateway::Gateway(std::unique_ptr<Core> core) : core_(std::move(core)) {}
+
+Gateway::~Gateway() { Stop(); }
+
+Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayConfigPtr config) {
+  if (!config) return InvalidArgument("no gateway configuration");
+  auto core = std::make_unique<Core>(config);
+  if (config->tls) {
+    net::TlsFiles files{config->tls->ca_file, config->tls->cert_file, config->tls->key_file};
+    Result<net::TlsContextPtr> ctx =
+        net::MakeServerTlsContext(files, {net::PeerKind::kDevice, net::PeerKind::kRouter});
+    if (!ctx.ok()) return ctx.status().WithContext("gateway TLS front");
+    core->tls_context = *ctx;
+  }
+  for (UpstreamRuntime* u : core->upstreams) {
+    if (!u->config->url.starts_with("https://")) continue;
+    Result<net::TlsContextPtr> ctx = backends::MakePublicTlsContext(u->config->ca_file);
+    if (!ctx.ok()) return ctx.status().WithContext("upstream '" + u->config->name + "'");
+    u->tls = *ctx;
+  }
+  const std::int32_t today = UtcDayNow();
+  Result<std::vector<std::pair<std::string, double>>> spent =
+      Ledger::SpentOnDay(config->ledger_path, today);
+  if (!spent.ok()) return spent.status().WithContext("ledger '" + config->ledger_path + "'");
+  core->budgets.Restore(*spent, today);
+  Result<std::unique_ptr<Ledger>> ledger = Ledger::Open(config->ledger_path);
+  if (!ledger.ok()) return ledger.status();
+  core->ledger = std::move(*ledger);
+  return std::unique_ptr<Gateway>(new Gateway(std::move(core)));
+}
+
+Status Gateway::Start() {
+  Core& c = *core_;
+  if (c.started) return FailedPrecondition("the gateway is already started");
+  const GatewayConfig& cfg = *c.config;
+  for (int i = 0; i < cfg.threads; ++i) {
+    auto w = std::make_unique<Worker>();
+    w->index = static_cast<std::size_t>(i);
+    for (UpstreamRuntime* u : c.upstreams) {
+      backends::ClientConfig cc;
+      cc.url = u->config->url;
+      cc.api_key = u->config->api_key;
+      cc.tls = u->tls;
+      cc.verify_host_name = u->tls != nullptr;
+      cc.max_idle_connections = u->config->max_idle_connections;
+      cc.idle_timeout = std::chrono::seconds(30);
+      Result<std::unique_ptr<backends::ChatClient>> client =
+          backends::ChatClient::Create(w->io.get_executor(), cc);
+      if (!client.ok()) return client.status().WithContext("upstream '" + u->config->name + "'");
+      w->clients.push_back(std::move(*client));
+    }
+    c.workers.push_back(std::move(w));
+  }
+  Worker& first = *c.workers[0];
+  std::vector<asio::io_context*> contexts;
+  for (auto& w : c.workers) contexts.push_back(&w->io);
+
+  if (cfg.tls) {
+    Result<net::tcp::endpoint> ep = net::ParseListenAddress(cfg.tls->listen);
+    if (!ep.ok()) return ep.status();
+    net::TlsListenerOptions o;
+    o.endpoint = *ep;
+    o.handshake_timeout = cfg.tls->handshake_timeout;
+    o.log_component = "gateway";
+    Core* core = core_.get();
+    Result<std::unique_ptr<net::TlsListener>> listener = net::TlsListener::Create(
+        first.io, contexts, c.tls_context, o,
+        [core](net::TlsStream stream, net::PeerIdentity peer) {
+          return ServeTlsSession(*core, std::move(stream), std::move(peer));
+        });
+    if (!listener.ok()) return listener.status();
+    c.tls_listener = std::move(*listener);
+    c.tls_port = c.tls_listener->local_endpoint().port();
+    c.tls_listener->Start();
+  }
+  if (cfg.plaintext) {
+    Result<std::unique_ptr<net::tcp::acceptor>> a =
+        Listen(first.io, cfg.plaintext->listen, "plaintext front");
+    if (!a.ok()) return a.status();
+    c.plaintext_acceptor = std::move(*a);
+    c.plaintext_port = c.plaintext_acceptor->local_endpoint().port();
+    asio::co_spawn(first.io, AcceptLoop(c, *c.plaintext_acceptor, false), LogSessionException);
+  }
+  if (!cfg.metrics_listen.empty()) {
+    Result<std::unique_ptr<net::tcp::acceptor>> a =
+        Listen(first.io, cfg.metrics_listen, "metrics");
+    if (!a.ok()) return a.status();
+    c.metrics_acceptor = std::move(*a);
+    c.metrics_port = c.metrics_acceptor->local_endpoint().port();
+    asio::co_spawn(first.io, AcceptLoop(c, *c.metrics_acceptor, true), LogSessionException);
+  }
+  for (auto& w : c.workers) {
+    Worker* worker = w.get();
+    worker->thread = std::thread([worker] {
+      SetCurrentWorker(worker);
+      auto guard = asio::make_work_guard(worker->io);
+      for (;;) {
+        try {
+          worker->io.run();
+          break;
+        } catch (const std::exception& e) {
+          LogError("gateway", std::string("I/O thread caught an exception: ") + e.what());
+        }
+      }
+    });
+  }
+  c.started = true;
+  return Status::Ok();
+}
+
+std::uint16_t Gateway::tls_port() const { return core_->tls_port; }
+std::uint16_t Gateway::plaintext_port() const { return core_->plaintext_port; }
+std::uint16_t Gateway::metrics_port() const { return core_->metrics_port; }
+
+void Gateway::Drain(std::chrono::milliseconds timeout) {
+  Core& c = *core_;
+  if (!c.started || c.stopped) {
+    Stop();
+    return;
+  }
+  c.draining.store(true, std::memory_order_release);
+  Core* core = core_.get();
+  asio::post(c.workers[0]->io, [core] {
+    if (core->tls_listener) core->tls_listener->Stop();
+    net::error_code ignored;
+    if (core->plaintext_acceptor) core->plaintext_acceptor->close(ignored);
+  });
+  auto for_each_session = [&](void (SessionBase::*fn)()) {
+    for (auto& w : c.workers) {
+      Worker* worker = w.get();
+      asio::post(worker->io, [worker, fn] {
+        for (SessionBase* s = worker->sessions; s != nullptr; s = s->next) (s->*fn)();
+      });
+    }
+  };
+  for_each_session(&SessionBase::CloseIfIdle);
+  const std::int64_t at_start = c.in_flight.load();
+  LogInfo("gateway", "draining: " + std::to_string(at_start) +
+                         " request(s) in flight, up to " + std::to_string(timeout.count()) + " ms");
+  std::unique_lock<std::mutex> lock(c.drain_mu);
+  const auto idle = [&] { return c.in_flight.load(std::memory_order_acquire) <= 0; };
+  if (!c.drain_cv.wait_for(lock, timeout, idle)) {
+    LogWarn("gateway", "drain deadline passed with " + std::to_string(c.in_flight.load()) +
+                           " request(s) in flight; ending them with gateway_shutdown");
+    c.aborting.store(true);
+    for_each_session(&SessionBase::AbortStream);
+    c.drain_cv.wait_for(lock, std::chrono::seconds(2), idle);
+  }
+  lock.unlock();
+  Stop();
+}
+
+void Gateway::Stop() {
+  Core& c = *core_;
+  if (c.stopped) return;
+  c.stopped = true;
+  c.draining.store(true);
+  for (auto& w : c.workers) w->io.stop();
+  for (auto& w : c.workers) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+  if (c.ledger) (void)c.ledger->Flush();
+}
+
+GatewayHealth Gateway::health() const { return core_->Health(); }
+std::string Gateway::HealthJson() const { return core_->HealthJson(); }
+std::string Gateway::MetricsText() const {
+  return RenderPrometheus(core_->metrics, core_->Snapshot());
+}
+const GatewayMetrics& Gateway::metrics() const { return core_->metrics; }
+const GatewayConfig& Gateway::config() const { return *core_->config; }
+Status Gateway::FlushLedger() { return core_->ledger->Flush(); }
+
+}  // namespace partita::cloud_gateway

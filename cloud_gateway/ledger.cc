@@ -1,0 +1,156 @@
+#include "cloud_gateway/ledger.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+
+#include "common/log.h"
+
+namespace partita::cloud_gateway {
+
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS gateway_requests (
+  id INTEGER PRIMARY KEY,
+  started_unix_ms INTEGER NOT NULL,
+  day TEXT NOT NULL,
+  device TEXT NOT NULL,
+  model TEXT NOT NULL,
+  upstream TEXT,
+  attempts INTEGER NOT NULL,
+  stream INTEGER NOT NULL,
+  outcome TEXT NOT NULL,
+  http_status INTEGER NOT NULL,
+  error_kind TEXT,
+  prompt_tokens INTEGER NOT NULL,
+  completion_tokens INTEGER NOT NULL,
+  usage_source TEXT NOT NULL,
+  upstream_prompt_tokens INTEGER,
+  upstream_completion_tokens INTEGER,
+  counted_prompt_tokens INTEGER NOT NULL,
+  counted_completion_tokens INTEGER NOT NULL,
+  cost_usd REAL NOT NULL,
+  ttft_ms REAL,
+  total_ms REAL NOT NULL,
+  request_bytes INTEGER NOT NULL,
+  response_bytes INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS gateway_requests_day_device ON gateway_requests(day, device);
+)sql";
+
+constexpr const char* kInsert = R"sql(
+INSERT INTO gateway_requests (started_unix_ms, day, device, model, upstream, attempts, stream,
+  outcome, http_status, error_kind, prompt_tokens, completion_tokens, usage_source,
+  upstream_prompt_tokens, upstream_completion_tokens, counted_prompt_tokens,
+  counted_completion_tokens, cost_usd, ttft_ms, total_ms, request_bytes, response_bytes)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+  ?21, ?22))sql";
+
+// The first failed row is logged; all are counted by the BatchWriter.
+std::atomic<std::uint64_t> g_failed_writes{0};
+
+Status InsertRow(storage::Database& db, const LedgerEntry& e, const std::string& day) {
+  storage::Statement* s = db.Cached(kInsert);
+  if (s == nullptr) return Internal("cannot prepare the ledger insert: " + db.LastError());
+  s->Bind(1, e.started_unix_ms)
+      .Bind(2, std::string_view(day))
+      .Bind(3, std::string_view(e.device))
+      .Bind(4, std::string_view(*e.model));
+  if (e.upstream != nullptr) {
+    s->Bind(5, std::string_view(*e.upstream));
+  } else {
+    s->BindNull(5);
+  }
+  s->Bind(6, e.attempts).Bind(7, e.stream).Bind(8, e.outcome).Bind(9, e.http_status);
+  if (e.error_kind != nullptr) {
+    s->Bind(10, e.error_kind);
+  } else {
+    s->BindNull(10);
+  }
+  s->Bind(11, e.prompt_tokens)
+      .Bind(12, e.completion_tokens)
+      .Bind(13, e.usage_from_upstream ? "upstream" : "counted");
+  if (e.upstream_prompt_tokens) {
+    s->Bind(14, *e.upstream_prompt_tokens);
+  } else {
+    s->BindNull(14);
+  }
+  if (e.upstream_completion_tokens) {
+    s->Bind(15, *e.upstream_completion_tokens);
+  } else {
+    s->BindNull(15);
+  }
+  s->Bind(16, e.counted_prompt_tokens).Bind(17, e.counted_completion_tokens).Bind(18, e.cost_usd);
+  if (e.ttft_ms) {
+    s->Bind(19, *e.ttft_ms);
+  } else {
+    s->BindNull(19);
+  }
+  s->Bind(20, e.total_ms).Bind(21, e.request_bytes).Bind(22, e.response_bytes);
+  return s->Run();
+}
+
+}  // namespace
+
+std::string DayText(std::int32_t day) {
+  using namespace std::chrono;
+  const year_month_day ymd{sys_days{days{day}}};
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  return buf;
+}
+
+Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& path) {
+  Result<std::unique_ptr<storage::Database>> db = storage::Database::Open(path);
+  if (!db.ok()) return db.status().WithContext("ledger");
+  PARTITA_RETURN_IF_ERROR((*db)->Exec(kSchema).WithContext("ledger '" + path + "'"));
+  if ((*db)->Cached(kInsert) == nullptr) {
+    return Internal("ledger '" + path + "': cannot prepare insert: " + (*db)->LastError());
+  }
+  auto writer = std::make_unique<storage::BatchWriter>(std::move(*db));
+  return std::unique_ptr<Ledger>(new Ledger(path, std::move(writer)));
+}
+
+Ledger::~Ledger() { Stop(); }
+
+bool Ledger::Record(LedgerEntry entry) {
+  return writer_->Submit(
+      [e = std::move(entry)](storage::Database& db) {
+        Status s = InsertRow(db, e, DayText(e.day));
+        if (!s.ok()) {
+          if (g_failed_writes.fetch_add(1) == 0) LogError("gateway", "ledger: " + s.message());
+        }
+        return s;
+      },
+      {});
+}
+
+Status Ledger::Flush() { return writer_->Flush(); }
+
+void Ledger::Stop() { writer_->Stop(); }
+
+std::uint64_t Ledger::failed_writes() const { return writer_->stats().failed_jobs; }
+
+Result<std::vector<std::pair<std::string, double>>> Ledger::SpentOnDay(const std::string& path,
+                                                                        std::int32_t day) {
+  storage::OpenOptions o;
+  Result<std::unique_ptr<storage::Database>> db = storage::Database::Open(path, o);
+  if (!db.ok()) return db.status();
+  PARTITA_RETURN_IF_ERROR((*db)->Exec(kSchema));
+  Result<storage::Statement> q = (*db)->Prepare(
+      "SELECT device, SUM(cost_usd) FROM gateway_requests WHERE day = ?1 GROUP BY device");
+  if (!q.ok()) return q.status();
+  q->Bind(1, std::string_view(DayText(day)));
+  std::vector<std::pair<std::string, double>> out;
+  for (;;) {
+    Result<bool> row = q->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.emplace_back(std::string(q->Text(0)), q->Double(1));
+  }
+  return out;
+}
+
+}  // namespace partita::cloud_gateway

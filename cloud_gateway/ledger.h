@@ -1,0 +1,77 @@
+// The gateway's metering ledger: one SQLite row per request that reached a model (WAL mode),
+// written through storage::BatchWriter so event loops never block on SQLite.
+//
+// A row holds who asked (device), what for (model, upstream, attempts), how it ended (outcome,
+// HTTP status), the tokens both as the upstream reported them and as the gateway counted them,
+// which of the two the cost was computed from, the cost, and timings. It never holds prompt or
+// answer text. The schema is in docs/gateway.md.
+// Thread-safe: Record() may be called from any thread; Open/Today* are blocking (start-up).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "storage/batch_writer.h"
+
+namespace partita::cloud_gateway {
+
+struct LedgerEntry {
+  std::int64_t started_unix_ms = 0;
+  std::int32_t day = 0;                    // UTC day the cost counts against
+  std::string device;
+  const std::string* model = nullptr;      // owned by the config (outlives the ledger)
+  const std::string* upstream = nullptr;   // nullptr: no upstream was tried
+  int attempts = 0;
+  bool stream = false;
+  const char* outcome = "ok";              // a static string (see docs/gateway.md)
+  int http_status = 0;
+  const char* error_kind = nullptr;        // backends::ErrorKindName of the last failure
+  std::int64_t prompt_tokens = 0;          // the figures the cost was computed from
+  std::int64_t completion_tokens = 0;
+  bool usage_from_upstream = false;
+  std::optional<std::int64_t> upstream_prompt_tokens;
+  std::optional<std::int64_t> upstream_completion_tokens;
+  std::int64_t counted_prompt_tokens = 0;
+  std::int64_t counted_completion_tokens = 0;
+  double cost_usd = 0;
+  std::optional<double> ttft_ms;
+  double total_ms = 0;
+  std::int64_t request_bytes = 0;
+  std::int64_t response_bytes = 0;
+};
+
+class Ledger {
+ public:
+  // Opens (creating) the database and its table; blocking.
+  static Result<std::unique_ptr<Ledger>> Open(const std::string& path);
+  ~Ledger();
+
+  // Queues a row; false when the writer's queue is full (the caller counts a dropped row).
+  bool Record(LedgerEntry entry);
+  // Blocks until every row recorded so far is committed.
+  Status Flush();
+  void Stop();
+
+  std::uint64_t failed_writes() const;
+  const std::string& path() const { return path_; }
+
+  // Spending per device on `day`, from the rows already in the file (start-up).
+  static Result<std::vector<std::pair<std::string, double>>> SpentOnDay(const std::string& path,
+                                                                          std::int32_t day);
+
+ private:
+  Ledger(std::string path, std::unique_ptr<storage::BatchWriter> writer)
+      : path_(std::move(path)), writer_(std::move(writer)) {}
+  std::string path_;
+  std::unique_ptr<storage::BatchWriter> writer_;
+};
+
+// Today's UTC date as the ledger's `day` text ("2026-11-23") for a day number.
+std::string DayText(std::int32_t day);
+
+}  // namespace partita::cloud_gateway

@@ -1,0 +1,798 @@
+// Device sessions (TLS and plaintext fronts) and the forwarding of one chat request: the
+// gateway's hot path. See gateway.h for what happens to a request and docs/gateway.md for the
+// wire contract (status codes, error events).
+#include <array>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <chrono>
+#include <cstdio>
+#include <optional>
+
+#include "backends/http_util.h"
+#include "backends/openai.h"
+#include "cloud_gateway/gateway_core.h"
+#include "common/log.h"
+
+namespace partita::cloud_gateway {
+
+namespace http = net::beast::http;
+namespace hu = backends::http_util;
+using backends::ErrorKind;
+using Clock = std::chrono::steady_clock;
+using asio::awaitable;
+using net::error_code;
+
+namespace {
+
+double MillisSince(Clock::time_point t0, Clock::time_point t1 = Clock::now()) {
+  return std::chrono::duration<double, std::milli>(t1 - t0).count();
+}
+
+std::string Usd(double usd) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, usd >= 0.01 ? "$%.2f" : "$%.6f", usd);
+  return buf;
+}
+
+// Appends one SSE event carrying `data` as one chunk of a chunked body.
+void AppendEventChunk(std::string& out, std::string_view data) {
+  if (data.find('\n') == std::string_view::npos) {
+    char digits[24];
+    const int len = std::snprintf(digits, sizeof digits, "%zx\r\n", data.size() + 8);
+    out.append(digits, static_cast<std::size_t>(len));
+    out += "data: ";
+    out += data;
+    out += "\n\n\r\n";
+    return;
+  }
+  std::string event;  // multi-line data: one "data:" line per line
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t nl = data.find('\n', start);
+    event += "data: ";
+    event += data.substr(start, nl - start);
+    event += '\n';
+    if (nl == std::string_view::npos) break;
+    start = nl + 1;
+  }
+  event += '\n';
+  hu::AppendChunk(out, event);
+}
+
+// Appends one SSE event (not chunk-framed) to `out`.
+void AppendEvent(std::string& out, std::string_view data) {
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t nl = data.find('\n', start);
+    out += "data: ";
+    out += data.substr(start, nl - start);
+    out += '\n';
+    if (nl == std::string_view::npos) break;
+    start = nl + 1;
+  }
+  out += '\n';
+}
+
+// Writes to the device connection, whatever its transport.
+class DeviceIo {
+ public:
+  virtual ~DeviceIo() = default;
+  // Writes `a` then `b`; false when the device is gone or too slow.
+  virtual awaitable<bool> Write(asio::const_buffer a, asio::const_buffer b = {}) = 0;
+};
+
+// One chat completion request, from the parsed body to the ledger row.
+class Forwarder {
+ public:
+  Forwarder(Gateway::Core& core, Worker& worker, DeviceIo& io, std::string& out, bool keep_alive)
+      : core_(core), worker_(worker), io_(io), out_(out), keep_alive_(keep_alive) {}
+
+  // Returns whether the connection may serve another request.
+  awaitable<bool> Run(std::string body, const std::string& device, BudgetBook::Account& account);
+  // The drain deadline passed: end the stream now.
+  void Abort() {
+    aborted_ = true;
+    if (active_call_ != nullptr) active_call_->Cancel();
+  }
+
+ private:
+  enum class Step { kDone, kRetry };
+
+  awaitable<Step> Handle(backends::ChatCall& call, UpstreamRuntime& up);
+  awaitable<Step> PassJson(backends::ChatCall& call, UpstreamRuntime& up);
+  awaitable<Step> PassStream(backends::ChatCall& call, UpstreamRuntime& up);
+  awaitable<bool> RespondAfterFailures(int attempts);
+  awaitable<bool> SendError(int status, std::string_view type, std::string_view code,
+                            std::string_view message);
+  awaitable<bool> WriteOut();
+  void StartStreamHead(UpstreamRuntime& up, const backends::ChatCall& call);
+  void UpstreamSucceeded(UpstreamRuntime& up);
+  void UpstreamFailed(UpstreamRuntime& up, const backends::CallError& error);
+  void Finish();
+
+  Gateway::Core& core_;
+  Worker& worker_;
+  DeviceIo& io_;
+  std::string& out_;
+  bool keep_alive_;
+  bool write_failed_ = false;
+  bool aborted_ = false;
+  backends::ChatCall* active_call_ = nullptr;
+
+  Clock::time_point t0_;
+  ModelRuntime* model_ = nullptr;
+  BudgetBook::Account* account_ = nullptr;
+  LedgerEntry entry_;
+  Outcome outcome_ = Outcome::kOk;
+  bool costed_ = false;  // the request reached an upstream's answer: it costs tokens
+  std::int64_t prompt_estimate_ = 0;
+  std::int64_t counted_completion_ = 0;
+  std::optional<backends::Usage> usage_;
+  PicoUsd charged_ = 0;
+  std::optional<double> ttft_ms_;
+  backends::CallError last_error_;
+};
+
+awaitable<bool> Forwarder::SendError(int status, std::string_view type, std::string_view code,
+                                     std::string_view message) {
+  entry_.http_status = status;
+  const std::string body = backends::ErrorJson(type, code, message);
+  out_.clear();
+  hu::AppendStatusLine(out_, status, keep_alive_);
+  hu::AppendHeader(out_, "Content-Type", "application/json");
+  hu::EndHeadWithLength(out_, body.size());
+  out_ += body;
+  const bool ok = co_await WriteOut();
+  co_return ok && keep_alive_;
+}
+
+awaitable<bool> Forwarder::WriteOut() {
+  if (out_.empty()) co_return !write_failed_;
+  entry_.response_bytes += static_cast<std::int64_t>(out_.size());
+  const bool ok = co_await io_.Write(asio::buffer(out_));
+  out_.clear();
+  if (!ok) write_failed_ = true;
+  co_return ok;
+}
+
+void Forwarder::UpstreamSucceeded(UpstreamRuntime& up) {
+  up.health.RecordSuccess(SteadyNow());
+  core_.metrics.upstreams[up.index].successes.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Forwarder::UpstreamFailed(UpstreamRuntime& up, const backends::CallError& error) {
+  core_.metrics.upstreams[up.index].failures[static_cast<std::size_t>(error.kind)].fetch_add(
+      1, std::memory_order_relaxed);
+  entry_.error_kind = backends::ErrorKindName(error.kind);
+  if (up.health.RecordFailure(SteadyNow())) {
+    LogWarn("gateway", "upstream '" + up.config->name + "' of model '" + model_->config->name +
+                           "' ejected for " +
+                           std::to_string(up.health.EjectedFor(SteadyNow()) / 1000000) +
+                           " ms after " + std::to_string(core_.config->eject_after_failures) +
+                           " consecutive failures (last: " +
+                           backends::ErrorKindName(error.kind) + ": " + error.message + ")");
+  }
+}
+
+void Forwarder::StartStreamHead(UpstreamRuntime& up, const backends::ChatCall& call) {
+  entry_.http_status = 200;
+  hu::AppendStatusLine(out_, 200, keep_alive_);
+  out_ += "Content-Type: text/event-stream\r\nCache-Control: no-cache\r\n";
+  out_ += up.header_line;
+  if (call.simulated()) out_ += "X-Partita-Simulated: 1\r\n";
+  hu::EndHeadChunked(out_);
+}
+
+awaitable<bool> Forwarder::Run(std::string body, const std::string& device,
+                               BudgetBook::Account& account) {
+  t0_ = Clock::now();
+  account_ = &account;
+  entry_.started_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  entry_.day = UtcDayNow();
+  entry_.request_bytes = static_cast<std::int64_t>(body.size());
+
+  Result<backends::RequestInfo> info = backends::InspectChatRequest(body);
+  if (!info.ok()) {
+    core_.metrics.CountBad(BadInput::kMalformedJson);
+    co_return co_await SendError(400, "invalid_request_error", "invalid_request",
+                                 info.status().message());
+  }
+  model_ = core_.FindModel(info->model);
+  if (model_ == nullptr) {
+    core_.metrics.CountBad(BadInput::kUnknownModel);
+    std::string names;
+    for (const ModelConfig& m : core_.config->models) names += (names.empty() ? "" : ", ") + m.name;
+    co_return co_await SendError(
+        404, "invalid_request_error", "model_not_found",
+        "model '" + info->model + "' is not served by this gateway; it serves: " + names);
+  }
+  entry_.device = device;
+  entry_.model = &model_->config->name;
+  entry_.stream = info->stream;
+
+  // Load shedding: the request counts as in flight from here to Finish().
+  if (core_.in_flight.fetch_add(1, std::memory_order_relaxed) >= core_.config->capacity) {
+    outcome_ = Outcome::kOverloaded;
+    const bool go_on = co_await SendError(
+        503, "server_error", "overloaded",
+        "the gateway is at capacity (" + std::to_string(core_.config->capacity) +
+            " requests in flight); retry shortly or use another tier");
+    Finish();
+    co_return go_on;
+  }
+  prompt_estimate_ = backends::EstimatePromptTokens(*info);
+  const PicoUsd input_cost = prompt_estimate_ * model_->input_pico_per_token;
+  const BudgetVerdict verdict = core_.budgets.Admit(account, input_cost, entry_.day);
+  if (verdict != BudgetVerdict::kOk) {
+    const bool device_scope = verdict == BudgetVerdict::kDeviceExhausted;
+    core_.metrics.budget_refusals[device_scope ? 0 : 1][0].fetch_add(1);
+    outcome_ = Outcome::kBudgetRefused;
+    const std::string message =
+        device_scope ? "device '" + device + "' has spent its budget of " +
+                           Usd(ToUsd(account.limit)) + " for today (UTC); it resets at 00:00 UTC"
+                     : "the fleet has spent its budget of " +
+                           Usd(ToUsd(core_.budgets.fleet_limit())) +
+                           " for today (UTC); it resets at 00:00 UTC";
+    const bool go_on = co_await SendError(429, "partita_budget", "budget_exceeded", message);
+    Finish();
+    co_return go_on;
+  }
+  core_.budgets.Charge(account, input_cost, entry_.day);
+  charged_ = input_cost;
+  core_.retry.RequestStarted();
+
+  // Upstreams by priority; equal priorities take turns.
+  std::array<UpstreamRuntime*, kMaxUpstreamsPerModel> order;
+  std::size_t n = 0;
+  {
+    const auto& ups = model_->upstreams;
+    const std::uint64_t turn =
+        ups.size() > 1 ? model_->round_robin.fetch_add(1, std::memory_order_relaxed) : 0;
+    for (std::size_t i = 0; i < ups.size();) {
+      std::size_t j = i;
+      while (j < ups.size() && ups[j]->config->priority == ups[i]->config->priority) ++j;
+      const std::size_t len = j - i;
+      for (std::size_t k = 0; k < len; ++k) order[n++] = ups[i + (turn + k) % len].get();
+      i = j;
+    }
+  }
+
+  int attempts = 0;
+  bool responded = false;
+  for (std::size_t i = 0; i < n && !responded && !aborted_; ++i) {
+    UpstreamRuntime& up = *order[i];
+    if (!up.health.Available(SteadyNow())) continue;
+    bool retry_slot = false;
+    if (attempts > 0) {
+      if (!core_.retry.TryStartRetry()) {
+        core_.metrics.retries_denied.fetch_add(1, std::memory_order_relaxed);
+        break;
+      }
+      retry_slot = true;
+      core_.metrics.retries.fetch_add(1, std::memory_order_relaxed);
+    }
+    ++attempts;
+    entry_.upstream = &up.config->name;
+    core_.metrics.upstreams[up.index].attempts.fetch_add(1, std::memory_order_relaxed);
+    std::string_view send = body;
+    std::string rewritten;
+    if (!up.rewritten_model.empty()) {
+      Result<std::string> r = backends::ReplaceModel(body, up.rewritten_model);
+      if (r.ok()) {
+        rewritten = std::move(*r);
+        send = rewritten;
+      }
+    }
+    std::unique_ptr<backends::ChatCall> call =
+        co_await worker_.clients[up.index]->Start(send, info->stream, core_.timeouts);
+    active_call_ = call.get();
+    const Step step = co_await Handle(*call, up);
+    active_call_ = nullptr;
+    if (retry_slot) core_.retry.RetryFinished();
+    responded = step == Step::kDone;
+  }
+  entry_.attempts = attempts;
+  bool go_on = !write_failed_ && keep_alive_;
+  if (!responded) go_on = co_await RespondAfterFailures(attempts);
+  core_.retry.RequestFinished();
+  Finish();
+  co_return go_on;
+}
+
+awaitable<bool> Forwarder::RespondAfterFailures(int attempts) {
+  const std::string& model = model_->config->name;
+  if (aborted_) {
+    outcome_ = Outcome::kShutdown;
+    co_return co_await SendError(503, "server_error", "gateway_shutdown",
+                                 "the gateway is shutting down; retry on another tier");
+  }
+  if (attempts == 0) {
+    outcome_ = Outcome::kNoUpstream;
+    co_return co_await SendError(503, "server_error", "no_healthy_upstream",
+                                 "every upstream of model '" + model +
+                                     "' is ejected after repeated failures; retry later or use "
+                                     "another tier");
+  }
+  outcome_ = Outcome::kUpstreamError;
+  const backends::CallError& e = last_error_;
+  int status = 502;
+  std::string code = "upstream_bad_response";
+  switch (e.kind) {
+    case ErrorKind::kErrorStatus:
+    case ErrorKind::kBudget:
+      status = e.http_status >= 400 ? e.http_status : 502;
+      code = "upstream_error";
+      break;
+    case ErrorKind::kRefused: code = "upstream_unavailable"; break;
+    case ErrorKind::kNoFirstToken:
+    case ErrorKind::kDeadline:
+      status = 504;
+      code = "upstream_timeout";
+      break;
+    default: break;
+  }
+  co_return co_await SendError(
+      status, "partita_upstream", code,
+      "model '" + model + "' failed before the first token after " + std::to_string(attempts) +
+          " attempt(s); last: " + backends::ErrorKindName(e.kind) + ": " + e.message);
+}
+
+awaitable<Forwarder::Step> Forwarder::Handle(backends::ChatCall& call, UpstreamRuntime& up) {
+  if (!call.ok()) {
+    const backends::CallError& e = call.error();
+    const bool device_fault = e.kind == ErrorKind::kErrorStatus && e.http_status >= 400 &&
+                              e.http_status < 500 && e.http_status != 408 &&
+                              e.http_status != 429;
+    if (device_fault) {
+      // The upstream refused the request itself: no retry, and the upstream is healthy.
+      UpstreamSucceeded(up);
+      outcome_ = Outcome::kBadRequest;
+      entry_.error_kind = backends::ErrorKindName(e.kind);
+      co_await SendError(e.http_status, "invalid_request_error",
+                         e.code.empty() ? "upstream_rejected" : e.code,
+                         "upstream '" + up.config->name + "' refused the request: " + e.message);
+      co_return Step::kDone;
+    }
+    UpstreamFailed(up, e);
+    last_error_ = e;
+    co_return Step::kRetry;
+  }
+  if (!call.streaming()) co_return co_await PassJson(call, up);
+  co_return co_await PassStream(call, up);
+}
+
+awaitable<Forwarder::Step> Forwarder::PassJson(backends::ChatCall& call, UpstreamRuntime& up) {
+  UpstreamSucceeded(up);
+  costed_ = true;
+  usage_ = call.stats().usage;
+  counted_completion_ =
+      static_cast<std::int64_t>((call.completion().content.size() + 3) / 4);
+  ttft_ms_ = MillisSince(t0_);
+  const std::string body = call.TakeBody();
+  entry_.http_status = 200;
+  out_.clear();
+  hu::AppendStatusLine(out_, 200, keep_alive_);
+  hu::AppendHeader(out_, "Content-Type", "application/json");
+  out_ += up.header_line;
+  if (call.simulated()) out_ += "X-Partita-Simulated: 1\r\n";
+  hu::EndHeadWithLength(out_, body.size());
+  entry_.response_bytes += static_cast<std::int64_t>(out_.size() + body.size());
+  const bool ok = co_await io_.Write(asio::buffer(out_), asio::buffer(body));
+  out_.clear();
+  if (!ok) write_failed_ = true;
+  outcome_ = ok ? Outcome::kOk : Outcome::kClientGone;
+  co_return Step::kDone;
+}
+
+awaitable<Forwarder::Step> Forwarder::PassStream(backends::ChatCall& call, UpstreamRuntime& up) {
+  // Events before the first token (a role-only chunk) wait in `pending` so that a failure
+  // before the first token can still be retried on another upstream.
+  std::string pending;
+  bool sent_head = false;
+  out_.clear();
+  while (const backends::StreamChunk* chunk = co_await call.Next()) {
+    const backends::ChunkInfo& info = *chunk->info;
+    if (!info.content.empty()) {
+      ++counted_completion_;
+      costed_ = true;
+      const BudgetVerdict v =
+          core_.budgets.Charge(*account_, model_->output_pico_per_token, entry_.day);
+      charged_ += model_->output_pico_per_token;
+      if (v != BudgetVerdict::kOk) {
+        const bool device_scope = v == BudgetVerdict::kDeviceExhausted;
+        core_.metrics.budget_refusals[device_scope ? 0 : 1][1].fetch_add(1);
+        UpstreamSucceeded(up);
+        outcome_ = Outcome::kBudgetExceeded;
+        if (!sent_head) {
+          StartStreamHead(up, call);
+          hu::AppendChunk(out_, pending);
+        }
+        const std::string message =
+            device_scope
+                ? "device '" + entry_.device + "' reached its budget of " +
+                      Usd(ToUsd(account_->limit)) + " for today (UTC) during this answer"
+                : "the fleet reached its budget of " + Usd(ToUsd(core_.budgets.fleet_limit())) +
+                      " for today (UTC) during this answer";
+        hu::AppendChunk(out_, backends::ErrorEvent("partita_budget", "budget_exceeded", message));
+        out_ += hu::kLastChunk;
+        co_await WriteOut();
+        co_return Step::kDone;
+      }
+    }
+    if (!sent_head) {
+      AppendEvent(pending, chunk->data);
+      if (!chunk->first_token && !info.done && pending.size() < 64 * 1024) continue;
+      StartStreamHead(up, call);
+      hu::AppendChunk(out_, pending);
+      sent_head = true;
+      if (chunk->first_token) ttft_ms_ = MillisSince(t0_);
+    } else {
+      AppendEventChunk(out_, chunk->data);
+    }
+    if (!call.buffered() && !co_await WriteOut()) {
+      outcome_ = Outcome::kClientGone;
+      co_return Step::kDone;
+    }
+  }
+  usage_ = call.stats().usage;
+  if (call.ok()) {
+    UpstreamSucceeded(up);
+    if (!sent_head) {
+      costed_ = true;
+      StartStreamHead(up, call);
+      hu::AppendChunk(out_, pending);
+    }
+    out_ += hu::kLastChunk;
+    outcome_ = co_await WriteOut() ? Outcome::kOk : Outcome::kClientGone;
+    co_return Step::kDone;
+  }
+  const backends::CallError& e = call.error();
+  if (!sent_head && !aborted_) {
+    UpstreamFailed(up, e);
+    last_error_ = e;
+    co_return Step::kRetry;
+  }
+  std::string event;
+  if (aborted_) {
+    outcome_ = Outcome::kShutdown;
+    event = backends::ErrorEvent("partita_shutdown", "gateway_shutdown",
+                                 "the gateway is shutting down; the answer was cut");
+  } else {
+    UpstreamFailed(up, e);
+    outcome_ = Outcome::kUpstreamFailed;
+    event = backends::ErrorEvent(
+        "partita_upstream", "upstream_failed",
+        "upstream '" + up.config->name + "' failed after the first token (" +
+            backends::ErrorKindName(e.kind) + "); the answer is incomplete");
+  }
+  if (!sent_head) {
+    StartStreamHead(up, call);
+    hu::AppendChunk(out_, pending);
+  }
+  hu::AppendChunk(out_, event);
+  out_ += hu::kLastChunk;
+  co_await WriteOut();
+  co_return Step::kDone;
+}
+
+// Reconciles the cost, updates metrics and budgets, writes the ledger row.
+void Forwarder::Finish() {
+  core_.RequestEnded();
+  const double total_ms = MillisSince(t0_);
+  const bool from_upstream = usage_.has_value() && outcome_ == Outcome::kOk;
+  std::int64_t prompt = 0;
+  std::int64_t completion = 0;
+  if (from_upstream) {
+    prompt = usage_->prompt_tokens;
+    completion = usage_->completion_tokens;
+  } else if (costed_) {
+    prompt = prompt_estimate_;
+    completion = counted_completion_;
+  }
+  const PicoUsd cost =
+      prompt * model_->input_pico_per_token + completion * model_->output_pico_per_token;
+  if (cost != charged_) core_.budgets.Charge(*account_, cost - charged_, entry_.day);
+  if (outcome_ == Outcome::kOk && write_failed_) outcome_ = Outcome::kClientGone;
+
+  ModelMetrics& mm = core_.metrics.models[model_->index];
+  mm.outcomes[static_cast<std::size_t>(outcome_)].fetch_add(1, std::memory_order_relaxed);
+  mm.tokens_in.fetch_add(static_cast<std::uint64_t>(prompt), std::memory_order_relaxed);
+  mm.tokens_out.fetch_add(static_cast<std::uint64_t>(completion), std::memory_order_relaxed);
+  mm.cost_pico.fetch_add(cost, std::memory_order_relaxed);
+  if (ttft_ms_) mm.ttft.Observe(*ttft_ms_ / 1000.0);
+  mm.duration.Observe(total_ms / 1000.0);
+
+  entry_.outcome = OutcomeName(outcome_);
+  entry_.prompt_tokens = prompt;
+  entry_.completion_tokens = completion;
+  entry_.usage_from_upstream = from_upstream;
+  if (usage_) {
+    entry_.upstream_prompt_tokens = usage_->prompt_tokens;
+    entry_.upstream_completion_tokens = usage_->completion_tokens;
+  }
+  entry_.counted_prompt_tokens = prompt_estimate_;
+  entry_.counted_completion_tokens = counted_completion_;
+  entry_.cost_usd = ToUsd(cost);
+  entry_.ttft_ms = ttft_ms_;
+  entry_.total_ms = total_ms;
+  if (!core_.ledger->Record(std::move(entry_))) {
+    core_.metrics.ledger_dropped.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions
+
+net::beast::tcp_stream& Lowest(net::beast::tcp_stream& s) { return s; }
+net::beast::tcp_stream& Lowest(net::TlsStream& s) { return net::beast::get_lowest_layer(s); }
+
+bool IsQuietClose(const error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+         ec == asio::error::broken_pipe || ec == asio::ssl::error::stream_truncated;
+}
+
+template <typename Stream>
+class Session final : public SessionBase, public DeviceIo {
+ public:
+  // TLS front: `peer` is the verified identity. Plaintext front: nullopt.
+  Session(Gateway::Core& core, Worker& worker, Stream stream, std::optional<net::PeerIdentity> peer)
+      : core_(core),
+        worker_(worker),
+        stream_(std::move(stream)),
+        peer_(std::move(peer)),
+        buffer_(core.config->max_header_bytes + 64 * 1024) {
+    worker_.Add(this);
+    core_.metrics.connections[peer_ ? 0 : 1].fetch_add(1, std::memory_order_relaxed);
+    core_.metrics.open_connections.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~Session() override {
+    worker_.Remove(this);
+    core_.metrics.open_connections.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  void CloseIfIdle() override {
+    if (idle_) Lowest(stream_).cancel();
+  }
+  void AbortStream() override {
+    if (forwarder_ != nullptr) forwarder_->Abort();
+  }
+
+  awaitable<bool> Write(asio::const_buffer a, asio::const_buffer b) override {
+    Lowest(stream_).expires_after(core_.config->client_write_timeout);
+    const std::array<asio::const_buffer, 2> buffers{a, b};
+    auto [ec, n] = co_await asio::async_write(stream_, buffers, net::use_nothrow_awaitable);
+    if (ec == net::beast::error::timeout) core_.metrics.CountBad(BadInput::kClientTimeout);
+    co_return !ec;
+  }
+
+  awaitable<void> Run() {
+    const GatewayConfig& cfg = *core_.config;
+    for (;;) {
+      if (core_.draining.load(std::memory_order_relaxed)) break;
+      parser_.emplace();
+      parser_->header_limit(static_cast<std::uint32_t>(cfg.max_header_bytes));
+      parser_->body_limit(cfg.max_body_bytes);
+      idle_ = true;
+      Lowest(stream_).expires_after(cfg.client_idle_timeout);
+      auto [hec, hn] =
+          co_await http::async_read_header(stream_, buffer_, *parser_, net::use_nothrow_awaitable);
+      idle_ = false;
+      if (hec) {
+        co_await ReadFailed(hec, parser_->got_some() || buffer_.size() > 0);
+        break;
+      }
+      auto& req = parser_->get();
+      if (net::beast::iequals(req[http::field::expect], "100-continue")) {
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        if (!co_await Write(asio::buffer(kContinue.data(), kContinue.size()), {})) break;
+      }
+      if (!parser_->is_done()) {
+        Lowest(stream_).expires_after(cfg.client_read_timeout);
+        auto [bec, bn] =
+            co_await http::async_read(stream_, buffer_, *parser_, net::use_nothrow_awaitable);
+        if (bec) {
+          co_await ReadFailed(bec, true);
+          break;
+        }
+      }
+      const bool keep_alive = req.keep_alive() && !core_.draining.load(std::memory_order_relaxed);
+      if (!co_await Route(keep_alive) || !keep_alive) break;
+    }
+    error_code ignored;
+    Lowest(stream_).socket().shutdown(net::tcp::socket::shutdown_both, ignored);
+    Lowest(stream_).close();
+  }
+
+ private:
+  awaitable<void> ReadFailed(const error_code& ec, bool mid_request) {
+    if (ec == http::error::header_limit) {
+      core_.metrics.CountBad(BadInput::kHeadersTooLarge);
+      co_await SendError(431, "headers_too_large",
+                         "request headers are larger than " +
+                             std::to_string(core_.config->max_header_bytes) + " bytes");
+    } else if (ec == http::error::body_limit) {
+      core_.metrics.CountBad(BadInput::kOversizeBody);
+      co_await SendError(413, "request_too_large",
+                         "request body is larger than " +
+                             std::to_string(core_.config->max_body_bytes) +
+                             " bytes (max_body_bytes)");
+    } else if (ec == net::beast::error::timeout) {
+      if (mid_request) core_.metrics.CountBad(BadInput::kClientTimeout);
+    } else if (ec.category() == error_code(http::error::bad_target).category() &&
+               !IsQuietClose(ec) && ec != http::error::partial_message) {
+      core_.metrics.CountBad(BadInput::kBadHttp);
+      co_await SendError(400, "bad_http", "malformed HTTP request: " + ec.message());
+    }
+  }
+
+  awaitable<bool> SendError(int status, std::string_view code, const std::string& message,
+                            bool keep_alive = false, std::string_view type = "invalid_request_error") {
+    out_ = hu::MakeResponse(status, "application/json", backends::ErrorJson(type, code, message),
+                            keep_alive);
+    const bool ok = co_await Write(asio::buffer(out_), {});
+    co_return ok && keep_alive;
+  }
+
+  awaitable<bool> SendJson(int status, const std::string& body, bool keep_alive) {
+    out_ = hu::MakeResponse(status, "application/json", body, keep_alive);
+    const bool ok = co_await Write(asio::buffer(out_), {});
+    co_return ok && keep_alive;
+  }
+
+  // Resolves the device this request is for; empty with an error sent when there is none.
+  awaitable<std::optional<std::string>> Device(bool keep_alive, bool& go_on) {
+    if (peer_) {
+      if (peer_->kind == net::PeerKind::kDevice) co_return peer_->id;
+      core_.metrics.CountBad(BadInput::kForbidden);
+      go_on = co_await SendError(403, "forbidden",
+                                 "only device certificates may request completions; this "
+                                 "connection is " +
+                                     peer_->Uri(),
+                                 keep_alive, "permission_error");
+      co_return std::nullopt;
+    }
+    const auto& req = parser_->get();
+    auto it = req.find("X-Partita-Device");
+    if (it != req.end()) {
+      const std::string_view id(it->value().data(), it->value().size());
+      if (net::IsValidIdentityName(id)) co_return std::string(id);
+      core_.metrics.CountBad(BadInput::kNoIdentity);
+      go_on = co_await SendError(400, "bad_device_id",
+                                 "X-Partita-Device must be a device id ([A-Za-z0-9._-], 1 to 64)",
+                                 keep_alive);
+      co_return std::nullopt;
+    }
+    if (core_.config->plaintext && !core_.config->plaintext->device.empty()) {
+      co_return core_.config->plaintext->device;
+    }
+    core_.metrics.CountBad(BadInput::kNoIdentity);
+    go_on = co_await SendError(401, "no_identity",
+                               "the plaintext front needs an X-Partita-Device header (or "
+                               "plaintext.device in gateway.yaml)",
+                               keep_alive, "authentication_error");
+    co_return std::nullopt;
+  }
+
+  BudgetBook::Account& AccountFor(const std::string& device) {
+    if (account_ == nullptr || account_->device != device) account_ = core_.budgets.Find(device);
+    return *account_;
+  }
+
+  awaitable<bool> Route(bool keep_alive) {
+    auto& req = parser_->get();
+    std::string_view target(req.target().data(), req.target().size());
+    target = target.substr(0, target.find('?'));
+    const http::verb method = req.method();
+    if (target == "/v1/chat/completions") {
+      if (method != http::verb::post) {
+        core_.metrics.CountBad(BadInput::kMethod);
+        co_return co_await SendError(405, "method_not_allowed",
+                                     "use POST for /v1/chat/completions", keep_alive);
+      }
+      bool go_on = keep_alive;
+      std::optional<std::string> device = co_await Device(keep_alive, go_on);
+      if (!device) co_return go_on;
+      Forwarder forwarder(core_, worker_, *this, out_, keep_alive);
+      forwarder_ = &forwarder;
+      go_on = co_await forwarder.Run(std::move(req.body()), *device, AccountFor(*device));
+      forwarder_ = nullptr;
+      co_return go_on;
+    }
+    if (target == "/v1/partita/health" || target == "/health") {
+      if (method != http::verb::get) {
+        core_.metrics.CountBad(BadInput::kMethod);
+        co_return co_await SendError(405, "method_not_allowed", "use GET", keep_alive);
+      }
+      const GatewayHealth h = core_.Health();
+      co_return co_await SendJson(h.healthy ? 200 : 503, core_.HealthJson(), keep_alive);
+    }
+    if (target == "/v1/models") {
+      if (method != http::verb::get) {
+        core_.metrics.CountBad(BadInput::kMethod);
+        co_return co_await SendError(405, "method_not_allowed", "use GET", keep_alive);
+      }
+      co_return co_await SendJson(200, core_.models_json, keep_alive);
+    }
+    core_.metrics.CountBad(BadInput::kNotFound);
+    co_return co_await SendError(404, "not_found",
+                                 "unknown path; the gateway serves POST /v1/chat/completions, "
+                                 "GET /v1/models and GET /v1/partita/health",
+                                 keep_alive);
+  }
+
+  Gateway::Core& core_;
+  Worker& worker_;
+  Stream stream_;
+  std::optional<net::PeerIdentity> peer_;
+  net::beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::string out_;
+  bool idle_ = false;
+  Forwarder* forwarder_ = nullptr;
+  BudgetBook::Account* account_ = nullptr;
+};
+
+}  // namespace
+
+awaitable<void> ServeTlsSession(Gateway::Core& core, net::TlsStream stream, net::PeerIdentity peer) {
+  Worker* worker = CurrentWorker();
+  Session<net::TlsStream> session(core, *worker, std::move(stream), std::move(peer));
+  co_await session.Run();
+}
+
+awaitable<void> ServePlaintextSession(Gateway::Core& core, net::tcp::socket socket) {
+  Worker* worker = CurrentWorker();
+  Session<net::beast::tcp_stream> session(core, *worker, net::beast::tcp_stream(std::move(socket)),
+                                          std::nullopt);
+  co_await session.Run();
+}
+
+awaitable<void> ServeMetricsSession(Gateway::Core& core, net::tcp::socket socket) {
+  net::beast::tcp_stream stream(std::move(socket));
+  net::beast::flat_buffer buffer(64 * 1024);
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(16 * 1024);
+    parser.body_limit(4096);
+    stream.expires_after(std::chrono::seconds(60));
+    auto [ec, n] = co_await http::async_read(stream, buffer, parser, net::use_nothrow_awaitable);
+    if (ec) break;
+    const auto& req = parser.get();
+    const bool keep_alive = req.keep_alive();
+    std::string_view target(req.target().data(), req.target().size());
+    target = target.substr(0, target.find('?'));
+    std::string out;
+    if (req.method() != http::verb::get) {
+      out = hu::MakeResponse(405, "application/json",
+                             backends::ErrorJson("invalid_request_error", "method_not_allowed",
+                                                 "use GET"),
+                             keep_alive);
+    } else if (target == "/metrics") {
+      out = hu::MakeResponse(200, "text/plain; version=0.0.4",
+                             RenderPrometheus(core.metrics, core.Snapshot()), keep_alive);
+    } else if (target == "/v1/partita/health" || target == "/health") {
+      out = hu::MakeResponse(core.Health().healthy ? 200 : 503, "application/json",
+                             core.HealthJson(), keep_alive);
+    } else {
+      out = hu::MakeResponse(404, "application/json",
+                             backends::ErrorJson("invalid_request_error", "not_found",
+                                                 "this port serves GET /metrics and GET "
+                                                 "/v1/partita/health"),
+                             keep_alive);
+    }
+    stream.expires_after(std::chrono::seconds(30));
+    auto [wec, w] =
+        co_await asio::async_write(stream, asio::buffer(out), net::use_nothrow_awaitable);
+    if (wec || !keep_alive) break;
+  }
+  error_code ignored;
+  stream.socket().shutdown(net::tcp::socket::shutdown_both, ignored);
+}
+
+}  // namespace partita::cloud_gateway

@@ -1,0 +1,87 @@
+// `partita gateway --config gateway.yaml`: the cloud gateway daemon (cloud_gateway/gateway.h).
+// SIGTERM or SIGINT drains in-flight streams for drain_timeout_ms, then exits 0.
+#include <boost/asio/signal_set.hpp>
+#include <cstdio>
+
+#include "cloud_gateway/gateway.h"
+#include "common/log.h"
+#include "net/asio.h"
+#include "sdk/cli/commands.h"
+
+namespace partita::cli {
+
+namespace {
+
+struct GatewayArgs {
+  std::string config;
+  bool check = false;
+};
+
+int RunGateway(const GatewayArgs& a) {
+  Result<cloud_gateway::GatewayConfigPtr> config = cloud_gateway::LoadGatewayConfig(a.config);
+  if (!config.ok()) {
+    std::fprintf(stderr, "%s\n", config.status().message().c_str());
+    PrintError("gateway configuration '" + a.config + "' has errors (see docs/gateway.md)");
+    return 1;
+  }
+  const cloud_gateway::GatewayConfig& c = **config;
+  if (a.check) {
+    std::printf("%s: ok (%zu model(s))\n", a.config.c_str(), c.models.size());
+    return 0;
+  }
+  Result<std::unique_ptr<cloud_gateway::Gateway>> gateway = cloud_gateway::Gateway::Create(*config);
+  if (!gateway.ok()) {
+    PrintError(gateway.status().message());
+    return 1;
+  }
+  cloud_gateway::Gateway& g = **gateway;
+  net::asio::io_context signals_io;
+  net::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+  int signal_number = 0;
+  signals.async_wait([&](const net::error_code& ec, int n) {
+    if (!ec) signal_number = n;
+  });
+  if (Status s = g.Start(); !s.ok()) {
+    PrintError(s.message());
+    return 1;
+  }
+  if (c.tls) std::printf("partita gateway: TLS 1.3 front (mutual auth) on %s (port %u)\n",
+                         c.tls->listen.c_str(), g.tls_port());
+  if (c.plaintext) {
+    std::printf(
+        "partita gateway: PLAINTEXT front on %s (port %u): loopback benchmarking and trusted "
+        "loopback only, no authentication\n",
+        c.plaintext->listen.c_str(), g.plaintext_port());
+  }
+  if (!c.metrics_listen.empty()) {
+    std::printf("partita gateway: metrics and health on http://%s (port %u)\n",
+                c.metrics_listen.c_str(), g.metrics_port());
+  }
+  for (const cloud_gateway::ModelConfig& m : c.models) {
+    std::printf("partita gateway: model %s -> %zu upstream(s), $%g / $%g per 1M tokens in/out\n",
+                m.name.c_str(), m.upstreams.size(), m.input_usd_per_1m_tokens,
+                m.output_usd_per_1m_tokens);
+  }
+  std::printf("partita gateway: ledger %s\n", c.ledger_path.c_str());
+  std::fflush(stdout);
+  signals_io.run();
+  LogInfo("gateway", "signal " + std::to_string(signal_number) + ": draining");
+  g.Drain(c.drain_timeout);
+  LogInfo("gateway", "stopped");
+  return 0;
+}
+
+}  // namespace
+
+void AddGatewayCommands(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<GatewayArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "gateway",
+      "Run the cloud gateway: TLS 1.3 front for devices, budgets, metering ledger, OpenAI-"
+      "compatible upstreams with passive health and retries (gateway.yaml: docs/gateway.md)");
+  cmd->add_option("--config", args->config, "gateway.yaml")->required();
+  cmd->add_flag("--check", args->check, "Check the configuration and exit");
+  cmd->callback([args, &exit_code] { exit_code = RunGateway(*args); });
+}
+
+}  // namespace partita::cli
