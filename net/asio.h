@@ -26,6 +26,7 @@ namespace asio = boost::asio;
 
 namespace partita::net {
 
+namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 using unix_socket = asio::local::stream_protocol;
