@@ -5,6 +5,7 @@
 #include <future>
 
 #include "common/log.h"
+#include "edge_agent/ask.h"
 #include "net/tls_listener.h"
 #include "policies/loader.h"
 #include "proto/convert.h"
@@ -69,6 +70,61 @@ Status Agent::Start() {
   if (!router.ok()) return router.status();
   work_ = std::make_unique<asio::executor_work_guard<asio::io_context::executor_type>>(
       io_.get_executor());
+  if (config_.runtime) {
+    Result<std::unique_ptr<RuntimeTier>> t =
+        RuntimeTier::Create(io_.get_executor(), *config_.runtime, nullptr);
+    if (!t.ok()) return t.status().WithContext("runtime");
+    device_tier_ = std::move(*t);
+  }
+  if (config_.gateway) {
+    Result<net::TlsContextPtr> tls =
+        net::MakeClientTlsContext(config_.tls, {net::PeerKind::kGateway});
+    if (!tls.ok()) return tls.status();
+    Result<std::unique_ptr<RuntimeTier>> t =
+        RuntimeTier::Create(io_.get_executor(), *config_.gateway, *tls);
+    if (!t.ok()) return t.status().WithContext("gateway");
+    cloud_tier_ = std::move(*t);
+  }
+  {
+    Result<net::TlsContextPtr> tls =
+        net::MakeClientTlsContext(config_.tls, {net::PeerKind::kDevice});
+    if (!tls.ok()) return tls.status();
+    phone_tier_ = std::make_unique<PhoneTier>(io_.get_executor(), *tls);
+  }
+  Result<std::unique_ptr<AppServer>> app = AppServer::Create(
+      io_, config_.app_socket,
+      [this](const v1::AskRequest& r, const ChunkFn& on_chunk) { return Ask(r, on_chunk); });
+  if (!app.ok()) return app.status();
+  app_server_ = std::move(*app);
+  if (!config_.peer_listen.empty()) {
+    Result<net::TlsContextPtr> tls =
+        net::MakeServerTlsContext(config_.tls, {net::PeerKind::kDevice});
+    if (!tls.ok()) return tls.status();
+    TierRequest defaults;
+    defaults.ttft_timeout = config_.ttft_timeout;
+    defaults.stall_timeout = config_.stall_timeout;
+    const DeviceClass& own = catalog_->device(profile_);
+    Result<std::unique_ptr<PeerServer>> peer = PeerServer::Create(
+        io_, config_.peer_listen, *tls,
+        [this]() -> std::optional<std::string> {
+          const DeviceState& s = state_->current();
+          const Admission& a = config_.admission;
+          if (!s.charging && s.battery_pct < a.min_battery_pct) {
+            return "battery " + std::to_string(static_cast<int>(s.battery_pct)) + "% < " +
+                   std::to_string(static_cast<int>(a.min_battery_pct)) + "%";
+          }
+          if (s.thermal > a.max_thermal) return "thermal state " + std::string(Name(s.thermal));
+          if (peer_server_ && peer_server_->in_flight() >= a.max_in_flight) {
+            return "busy: " + std::to_string(peer_server_->in_flight()) + " offloads in flight";
+          }
+          return std::nullopt;
+        },
+        device_tier_.get(), defaults, [&own](std::uint32_t ms) {
+          return std::max(0.0, own.active_power_w - own.idle_power_w) * ms / 1000.0;
+        });
+    if (!peer.ok()) return peer.status().WithContext("peer_listen");
+    peer_server_ = std::move(*peer);
+  }
   state_ = std::make_unique<StateMonitor>(io_.get_executor(), config_.state, config_.state_file);
   RouterLinkOptions options;
   options.host = router->first;
@@ -110,6 +166,8 @@ Status Agent::Start() {
   asio::post(io_, [this] {
     state_->Start([this] { link_->HeartbeatNow(); });
     link_->Start();
+    app_server_->Start();
+    if (peer_server_) peer_server_->Start();
   });
   thread_ = std::thread([this] { io_.run(); });
   started_ = true;
@@ -125,6 +183,8 @@ void Agent::Shutdown() {
   asio::post(io_, [&] {
     if (link_) link_->Stop();
     if (state_) state_->Stop();
+    if (app_server_) app_server_->Stop();
+    if (peer_server_) peer_server_->Stop();
     done.set_value();
   });
   done.get_future().wait_for(std::chrono::seconds(5));
@@ -189,6 +249,7 @@ v1::DeviceState Agent::WireState() const {
     if (rt.resident && models_.Contains(rt.model))
       w.add_models_warm(catalog_->model(rt.model).name);
   }
+  w.set_in_flight(peer_server_ ? static_cast<std::uint32_t>(peer_server_->in_flight()) : 0);
   w.mutable_network()->set_type(ToProto(s.network));
   w.mutable_network()->set_rtt_ms(static_cast<float>(s.rtt_ms));
   w.mutable_network()->set_metered(s.metered);
@@ -271,6 +332,34 @@ asio::awaitable<v1::Decision> Agent::Decide(const policy::RequestFacts& features
   if (d.ok()) co_return std::move(*d);
   LogInfo(kLog, "deciding offline: " + d.status().message());
   co_return DecideOffline(features, id, d.status().message());
+}
+
+std::uint8_t Agent::ForbiddenTiers(const policy::RequestFacts& features) const {
+  policy::PolicyPtr p;
+  {
+    std::lock_guard<std::mutex> lock(policy_mu_);
+    p = policy_;
+  }
+  if (!p) return 0;
+  policy::DecisionResult result;
+  policy::Decide(*p, LocalInput(features), result);
+  std::uint8_t forbidden = 0;
+  for (std::size_t g = 0; g < p->guard_count() && g < 32; ++g) {
+    if ((result.guards_applied >> g) & 1u) forbidden |= p->program().guards[g].never;
+  }
+  return forbidden;
+}
+
+std::string Agent::peer_endpoint() const {
+  if (!peer_server_) return "";
+  const net::tcp::endpoint e = peer_server_->endpoint();
+  return e.address().to_string() + ":" + std::to_string(e.port());
+}
+
+asio::awaitable<v1::AskResult> Agent::Ask(const v1::AskRequest& request,
+                                          const ChunkFn& on_chunk) {
+  TierSet tiers{device_tier_.get(), phone_tier_.get(), cloud_tier_.get()};
+  co_return co_await RunAsk(*this, tiers, request, on_chunk);
 }
 
 void Agent::ReportOutcome(v1::Outcome outcome) {

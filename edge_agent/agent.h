@@ -16,7 +16,10 @@
 
 #include "common/status.h"
 #include "device_profiles/catalog_loader.h"
+#include "edge_agent/app_server.h"
 #include "edge_agent/config.h"
+#include "edge_agent/peer_server.h"
+#include "edge_agent/tiers.h"
 #include "edge_agent/router_link.h"
 #include "edge_agent/state_monitor.h"
 #include "net/asio.h"
@@ -52,6 +55,14 @@ class Agent {
   std::size_t unacked_outcomes();
   const AgentConfig& config() const { return config_; }
   const Catalog& catalog() const { return *catalog_; }
+  DeviceClassIndex profile() const { return profile_; }
+  // Tiers the cached policy's guards forbid for a request with these features (bit per Tier);
+  // 0 when no policy is cached. The agent's own check, independent of the router.
+  std::uint8_t ForbiddenTiers(const policy::RequestFacts& features) const;
+  // Where household devices reach this agent's phone tier (peer_listen), once started.
+  std::string peer_endpoint() const;
+  // Answers one app request (the unix socket calls this).
+  asio::awaitable<v1::AskResult> Ask(const v1::AskRequest& request, const ChunkFn& on_chunk);
   asio::io_context& io() { return io_; }
 
   // The device facts policies read, from the current state (device.* and network.*).
@@ -76,6 +87,11 @@ class Agent {
   std::thread thread_;
   std::unique_ptr<StateMonitor> state_;
   std::shared_ptr<RouterLink> link_;
+  std::unique_ptr<TierRunner> device_tier_;
+  std::unique_ptr<TierRunner> phone_tier_;
+  std::unique_ptr<TierRunner> cloud_tier_;
+  std::unique_ptr<AppServer> app_server_;
+  std::unique_ptr<PeerServer> peer_server_;
   mutable std::mutex policy_mu_;
   policy::PolicyPtr policy_;  // guarded by policy_mu_: the last bundle (offline decisions)
   std::atomic<bool> connected_{false};

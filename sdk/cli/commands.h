@@ -8,6 +8,7 @@
 namespace partita::cli {
 
 void AddAgentCommands(CLI::App& app, int& exit_code);
+void AddAskCommands(CLI::App& app, int& exit_code);
 void AddDemoCommands(CLI::App& app, int& exit_code);
 void AddGatewayCommands(CLI::App& app, int& exit_code);
 void AddModeldCommands(CLI::App& app, int& exit_code);

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
 
   int exit_code = 0;
   partita::cli::AddAgentCommands(app, exit_code);
+  partita::cli::AddAskCommands(app, exit_code);
   partita::cli::AddDemoCommands(app, exit_code);
   partita::cli::AddGatewayCommands(app, exit_code);
   partita::cli::AddModeldCommands(app, exit_code);

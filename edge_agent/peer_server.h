@@ -1,0 +1,46 @@
+// The phone side of the phone tier: accepts offloads from other devices of the deployment over
+// TLS 1.3 with mutual authentication, admits or declines each by this device's own state
+// (battery, thermal, requests in flight), and streams the answer from this device's runtime.
+// A decline is immediate (OffloadReply{accepted: false, reason}) so the asking agent falls
+// back at once. Runs on the agent's io_context thread.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "edge_agent/tiers.h"
+#include "net/tls_listener.h"
+
+namespace partita::agent {
+
+class PeerServer {
+ public:
+  // Returns the reason to decline an offload now, or nullopt to accept it.
+  using Admission = std::function<std::optional<std::string>()>;
+
+  static Result<std::unique_ptr<PeerServer>> Create(asio::io_context& io,
+                                                    const std::string& listen,
+                                                    net::TlsContextPtr tls, Admission admission,
+                                                    TierRunner* runtime, TierRequest defaults,
+                                                    std::function<double(std::uint32_t ms)> energy);
+  void Start();
+  void Stop();
+  int in_flight() const { return in_flight_.load(); }
+  net::tcp::endpoint endpoint() const { return listener_->local_endpoint(); }
+
+ private:
+  PeerServer() = default;
+  asio::awaitable<void> Serve(net::TlsStream stream, net::PeerIdentity peer);
+
+  std::unique_ptr<net::TlsListener> listener_;
+  Admission admission_;
+  TierRunner* runtime_ = nullptr;
+  TierRequest defaults_;
+  std::function<double(std::uint32_t)> energy_;
+  std::atomic<int> in_flight_{0};
+};
+
+}  // namespace partita::agent
