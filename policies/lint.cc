@@ -145,7 +145,7 @@ struct FieldSet {
 
 class Analyzer {
  public:
-  explicit Analyzer(const Policy& policy) : policy_(policy), p_(policy.program()) {
+  explicit Analyzer(const Policy& policy) : p_(policy.program()) {
     for (std::size_t f = 0; f < internal::kFieldCount; ++f) {
       const internal::FieldInfo& info = internal::AllFields()[f];
       FieldSet& s = universe_.f[f];
@@ -354,7 +354,6 @@ class Analyzer {
   }
 
  private:
-  const Policy& policy_;
   const Program& p_;
   Conj universe_;
 };
@@ -369,8 +368,7 @@ std::string LineOf(SourceLocation l) { return "line " + std::to_string(l.line); 
 
 class Linter {
  public:
-  Linter(const Policy& policy, Diagnostics& d)
-      : policy_(policy), p_(policy.program()), d_(d), a_(policy) {}
+  Linter(const Policy& policy, Diagnostics& d) : p_(policy.program()), d_(d), a_(policy) {}
 
   void Run() {
     DuplicateNames();
@@ -663,7 +661,6 @@ class Linter {
     }
   }
 
-  const Policy& policy_;
   const Program& p_;
   Diagnostics& d_;
   Analyzer a_;
