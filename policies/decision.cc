@@ -231,7 +231,7 @@ class Decider {
     const Choice choice = ChooseModel(tier, action.models);
     const Prediction pred = PredictAt(policy_, p_, in_, choice.route);
     const Exclusion e = Exclude(choice.route, choice.availability, pred, action.require);
-    Record(choice.route, pred, e, 0);
+    Record(choice.route, pred, e, Score(pred));
     if (e == Exclusion::kNone) Choose(choice.route, pred);
   }
 

@@ -118,7 +118,7 @@ struct Candidate {
   Route route;
   Prediction prediction;
   Exclusion exclusion = Exclusion::kNone;
-  double score = 0;  // objective value (lower is better); route: best only
+  double score = 0;  // objective value (lower is better); route: best picks the lowest
 };
 
 inline constexpr std::size_t kMaxFallback = 4;
