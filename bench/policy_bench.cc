@@ -72,8 +72,9 @@ std::string RulesPolicy(int n) {
             "request.difficulty: {lte: 0.9}, time.hour: " +
             std::to_string(hour) + "}\n      route: " + (i % 2 ? "cloud" : "device") + "\n";
   }
-  text += "    - name: last\n      when: {device.charging: true, time.hour: 12}\n"
-          "      route: cloud\n";
+  text +=
+      "    - name: last\n      when: {device.charging: true, time.hour: 12}\n"
+      "      route: cloud\n";
   return text;
 }
 
@@ -86,8 +87,8 @@ void RunDecisions(benchmark::State& state, const Policy& policy, const DecisionI
     benchmark::DoNotOptimize(result.route);
   }
   const std::uint64_t allocations = g_allocations.load() - before;
-  state.counters["allocs_per_eval"] =
-      benchmark::Counter(static_cast<double>(allocations) / static_cast<double>(state.iterations()));
+  state.counters["allocs_per_eval"] = benchmark::Counter(static_cast<double>(allocations) /
+                                                         static_cast<double>(state.iterations()));
   state.counters["rule"] = result.rule_index;
   state.counters["candidates"] = result.candidate_count;
 }

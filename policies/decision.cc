@@ -16,7 +16,9 @@ using internal::Program;
 using internal::RouteKind;
 using internal::Span;
 
-constexpr std::uint8_t TierBit(Tier t) { return static_cast<std::uint8_t>(1u << static_cast<unsigned>(t)); }
+constexpr std::uint8_t TierBit(Tier t) {
+  return static_cast<std::uint8_t>(1u << static_cast<unsigned>(t));
+}
 
 Availability Check(const Policy& policy, const Program& p, const DecisionInput& in, Tier tier,
                    ModelIndex m) {
@@ -54,8 +56,7 @@ Availability Check(const Policy& policy, const Program& p, const DecisionInput& 
   return Availability::kProfileCannotRun;
 }
 
-Prediction PredictAt(const Policy& policy, const Program& p, const DecisionInput& in,
-                     Route r) {
+Prediction PredictAt(const Policy& policy, const Program& p, const DecisionInput& in, Route r) {
   if (r.model >= p.model_count) return {};
   const Catalog& c = *policy.catalog();
   ExecutionSite site;
@@ -86,8 +87,8 @@ Prediction PredictAt(const Policy& policy, const Program& p, const DecisionInput
       break;
   }
   if (site.runtime == nullptr) return {};
-  return Predict(site, RequestShape{in.request.tokens_in, in.request.tokens_out,
-                                    in.request.difficulty});
+  return Predict(site,
+                 RequestShape{in.request.tokens_in, in.request.tokens_out, in.request.difficulty});
 }
 
 // Models a tier's executor has a runtime for (what route: best enumerates).
@@ -253,8 +254,7 @@ class Decider {
         const Route r{tier, m};
         if (Find(r) >= 0) continue;
         const Prediction pred = PredictAt(policy_, p_, in_, r);
-        const Exclusion e =
-            Exclude(r, Check(policy_, p_, in_, tier, m), pred, action.require);
+        const Exclusion e = Exclude(r, Check(policy_, p_, in_, tier, m), pred, action.require);
         const double score = Score(pred);
         Record(r, pred, e, score);
         if (e == Exclusion::kNone && (!found || score < best_score)) {

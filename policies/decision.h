@@ -39,14 +39,14 @@ class ModelSet {
 
 // device.* in policies. Defaults describe a healthy mains-powered device.
 struct DeviceFacts {
-  std::string_view id;                // device.id
-  DeviceClassIndex profile = 0;       // catalog device class: device.profile and device.class
-  double battery_pct = 100;           // device.battery_pct, 0..100
-  bool charging = true;               // device.charging
+  std::string_view id;                  // device.id
+  DeviceClassIndex profile = 0;         // catalog device class: device.profile and device.class
+  double battery_pct = 100;             // device.battery_pct, 0..100
+  bool charging = true;                 // device.charging
   Thermal thermal = Thermal::kNominal;  // device.thermal
-  double free_mem_mb = 0;             // device.free_mem_mb; 0 = unknown
-  ModelSet models;                    // device.models: installed
-  ModelSet models_warm;               // device.models_warm: loaded in memory now
+  double free_mem_mb = 0;               // device.free_mem_mb; 0 = unknown
+  ModelSet models;                      // device.models: installed
+  ModelSet models_warm;                 // device.models_warm: loaded in memory now
 };
 
 // network.* in policies.
@@ -59,8 +59,8 @@ struct NetworkFacts {
 // request.* in policies: computed on the device, without a network call.
 struct RequestFacts {
   std::uint32_t tokens_in = 0;
-  std::uint32_t tokens_out = 0;        // expected answer tokens (used by the predictor)
-  double difficulty = 0.5;             // 0..1
+  std::uint32_t tokens_out = 0;  // expected answer tokens (used by the predictor)
+  double difficulty = 0.5;       // 0..1
   Privacy privacy = Privacy::kNormal;
   RequestKind kind = RequestKind::kChat;
   std::uint32_t latency_budget_ms = 0;  // 0 = the policy's default deadline
@@ -107,34 +107,34 @@ struct Route {
 // Why a candidate route was not chosen (explain, reports).
 enum class Exclusion : std::uint8_t {
   kNone = 0,
-  kGuard,         // a guard forbids the tier for this request
-  kUnavailable,   // the tier cannot run it (model not installed, phone absent, offline, ...)
-  kRequirement,   // the rule's `require` (quality, latency, cost) is not met
-  kBudget,        // over request.max_cost_usd or fleet.budget_left_usd
-  kNotBest,       // allowed, but another candidate scored better
+  kGuard,        // a guard forbids the tier for this request
+  kUnavailable,  // the tier cannot run it (model not installed, phone absent, offline, ...)
+  kRequirement,  // the rule's `require` (quality, latency, cost) is not met
+  kBudget,       // over request.max_cost_usd or fleet.budget_left_usd
+  kNotBest,      // allowed, but another candidate scored better
 };
 
 struct Candidate {
   Route route;
   Prediction prediction;
   Exclusion exclusion = Exclusion::kNone;
-  double score = 0;  // objective value (lower is better); route: best picks the lowest
+  double score = 0;  // objective value (lower is better) for every candidate
 };
 
 inline constexpr std::size_t kMaxFallback = 4;
 inline constexpr std::size_t kMaxCandidates = 16;
 
 struct DecisionResult {
-  bool ok = false;         // false: no allowed tier can serve the request (see candidates)
+  bool ok = false;  // false: no allowed tier can serve the request (see candidates)
   Route route;
   std::array<Route, kMaxFallback> fallback{};
   std::uint8_t fallback_count = 0;  // guards already applied: never names a forbidden tier
   std::uint32_t deadline_ms = 0;
-  std::int32_t rule_index = -1;     // Policy::rule_name(rule_index); -1 = no rule matched
-  std::uint32_t guards_applied = 0; // bit i set: Policy::guard_name(i) removed a tier
-  Prediction prediction;            // for `route`
+  std::int32_t rule_index = -1;      // Policy::rule_name(rule_index); -1 = no rule matched
+  std::uint32_t guards_applied = 0;  // bit i set: guard i (Policy::guard_name(i)) applied
+  Prediction prediction;             // for `route`
   std::array<Candidate, kMaxCandidates> candidates{};
-  std::uint8_t candidate_count = 0; // every (tier, model) considered, with why it lost
+  std::uint8_t candidate_count = 0;  // every (tier, model) considered, with why it lost
 };
 
 // Decides where the request in `input` runs under `policy`. Never allocates.

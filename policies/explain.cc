@@ -99,8 +99,8 @@ class Tracer {
     const ExprNode& n = p_.nodes[node];
     if (n.op == ExprNode::Op::kLeaf) {
       const FieldId f = p_.conditions[n.a].field;
-      out += " (" + std::string(internal::Field(f).name) + " is " + FieldValueText(c_, in_, f) +
-             ")";
+      out +=
+          " (" + std::string(internal::Field(f).name) + " is " + FieldValueText(c_, in_, f) + ")";
     }
     return out;
   }
@@ -166,10 +166,9 @@ std::string TierSummary(const Policy& policy, const DecisionInput& in, Tier tier
     case Tier::kPhone:
       if (in.network.type == NetworkType::kOffline) return "unreachable: the network is offline";
       if (!in.peer.phone_available) return "no phone available";
-      return ProfileName(c, in.peer.phone_profile) + ", battery " +
-             Num(in.peer.phone_battery_pct) + "%, thermal " +
-             std::string(Name(in.peer.phone_thermal)) + ", rtt " + Num(in.peer.phone_rtt_ms) +
-             " ms, models " + Models(c, in.peer.phone_models);
+      return ProfileName(c, in.peer.phone_profile) + ", battery " + Num(in.peer.phone_battery_pct) +
+             "%, thermal " + std::string(Name(in.peer.phone_thermal)) + ", rtt " +
+             Num(in.peer.phone_rtt_ms) + " ms, models " + Models(c, in.peer.phone_models);
     case Tier::kCloud:
       if (in.network.type == NetworkType::kOffline) return "unreachable: the network is offline";
       return std::string(in.fleet.cloud_healthy ? "healthy" : "UNHEALTHY") + ", load " +
@@ -177,7 +176,7 @@ std::string TierSummary(const Policy& policy, const DecisionInput& in, Tier tier
              Num(in.network.rtt_ms) + " ms" + (in.network.metered ? " (metered)" : "") +
              ", budget left " +
              (std::isinf(in.fleet.budget_left_usd) ? "unlimited"
-                                                    : "$" + Num(in.fleet.budget_left_usd));
+                                                   : "$" + Num(in.fleet.budget_left_usd));
   }
   return "";
 }
@@ -353,8 +352,8 @@ Explanation Explain(const Policy& policy, const DecisionInput& input) {
           break;
         }
         case Exclusion::kUnavailable:
-          t.status = "unavailable: " +
-                     std::string(Describe(CheckAvailability(policy, input, cand.route)));
+          t.status =
+              "unavailable: " + std::string(Describe(CheckAvailability(policy, input, cand.route)));
           break;
         case Exclusion::kRequirement:
           t.status = RequirementFailure(p, res.rule_index, cand.prediction);
@@ -363,8 +362,7 @@ Explanation Explain(const Policy& policy, const DecisionInput& input) {
           t.status = input.request.max_cost_usd > 0 &&
                              cand.prediction.cost_usd > input.request.max_cost_usd
                          ? "budget: over request.max_cost_usd " + Num(input.request.max_cost_usd)
-                         : "budget: over fleet.budget_left_usd " +
-                               Num(input.fleet.budget_left_usd);
+                         : "budget: over fleet.budget_left_usd " + Num(input.fleet.budget_left_usd);
           break;
         case Exclusion::kNotBest: t.status = "not best"; break;
         case Exclusion::kNone: t.status = "allowed, not used"; break;
@@ -402,8 +400,9 @@ std::string ExplanationText(const Policy& policy, const DecisionInput& input,
   for (const GuardTrace& g : e.guards) {
     std::string never;
     for (Tier t : g.never) never += (never.empty() ? "" : ", ") + std::string(Name(t));
-    out += "  " + Pad(g.name, 22) + (g.applied ? "APPLIED, forbids " + never + ": " : "not applied: ") +
-           g.reason + (g.applied ? "" : "  " + Where(policy, g.location)) + "\n";
+    out += "  " + Pad(g.name, 22) +
+           (g.applied ? "APPLIED, forbids " + never + ": " : "not applied: ") + g.reason +
+           (g.applied ? "" : "  " + Where(policy, g.location)) + "\n";
   }
 
   out += "\nrules (first match wins):\n";
@@ -452,10 +451,10 @@ std::string ExplanationText(const Policy& policy, const DecisionInput& input,
   std::vector<std::vector<std::string>> rows;
   for (const CandidateTrace& t : e.candidates) {
     const Prediction& pr = t.candidate.prediction;
-    rows.push_back({std::string(Name(t.candidate.route.tier)), c.model(t.candidate.route.model).name,
-                    Fixed(pr.latency_ms, 0), Fixed(pr.ttft_ms, 0), Fixed(pr.cost_usd, 7),
-                    Fixed(pr.energy_j, 2), Fixed(pr.quality, 3), Fixed(t.candidate.score, 1),
-                    t.status});
+    rows.push_back({std::string(Name(t.candidate.route.tier)),
+                    c.model(t.candidate.route.model).name, Fixed(pr.latency_ms, 0),
+                    Fixed(pr.ttft_ms, 0), Fixed(pr.cost_usd, 7), Fixed(pr.energy_j, 2),
+                    Fixed(pr.quality, 3), Fixed(t.candidate.score, 1), t.status});
   }
   std::vector<std::size_t> widths(headers.size());
   for (std::size_t i = 0; i < headers.size(); ++i) {

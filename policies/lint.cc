@@ -85,9 +85,7 @@ Intervals Union(const Intervals& a, const Intervals& b) {
   return Complement(Intersect(Complement(a), Complement(b)));
 }
 
-bool Subset(const Intervals& a, const Intervals& b) {
-  return Intersect(a, Complement(b)).empty();
-}
+bool Subset(const Intervals& a, const Intervals& b) { return Intersect(a, Complement(b)).empty(); }
 
 // A finite set of strings, or (co) everything except a finite set.
 struct StringSet {
@@ -136,10 +134,10 @@ StringSet Union(const StringSet& a, const StringSet& b) {
 bool Subset(const StringSet& a, const StringSet& b) { return Intersect(a, Complement(b)).Empty(); }
 
 struct FieldSet {
-  Intervals number;              // kNumber
-  std::uint64_t mask = 0;        // enums, bools, profiles, classes
-  StringSet text;                // device.id
-  std::uint64_t required = 0;    // model sets: contains every one of these
+  Intervals number;                    // kNumber
+  std::uint64_t mask = 0;              // enums, bools, profiles, classes
+  StringSet text;                      // device.id
+  std::uint64_t required = 0;          // model sets: contains every one of these
   std::vector<std::uint64_t> not_all;  // model sets: lacks at least one of each
 };
 
@@ -585,14 +583,15 @@ class Linter {
     for (std::size_t g = 0; g < p_.guards.size(); ++g) {
       const internal::Guard& guard = p_.guards[g];
       const std::string& gname = p_.guard_info[g].name;
-      if (internal::IsTier(rule.action.route) && Forbids(guard, internal::TierOf(rule.action.route))) {
+      if (internal::IsTier(rule.action.route) &&
+          Forbids(guard, internal::TierOf(rule.action.route))) {
         const std::string tier(Name(internal::TierOf(rule.action.route)));
         switch (GuardOverlap(handled, guard, i)) {
           case Overlap::kNone: break;
           case Overlap::kAll:
-            d_.Error(info.route_location,
-                     "rule '" + info.name + "' routes to " + tier + ", but guard '" + gname +
-                         "' forbids " + tier + " for every request this rule matches");
+            d_.Error(info.route_location, "rule '" + info.name + "' routes to " + tier +
+                                              ", but guard '" + gname + "' forbids " + tier +
+                                              " for every request this rule matches");
             break;
           case Overlap::kSome:
             d_.Warning(info.route_location,
@@ -617,7 +616,8 @@ class Linter {
           case Overlap::kNone: break;
           case Overlap::kAll:
             d_.Error(where, "rule '" + info.name + "' falls back to " + tier + ", but guard '" +
-                                gname + "' forbids " + tier + " for every request this rule matches" +
+                                gname + "' forbids " + tier +
+                                " for every request this rule matches" +
                                 (info.fallback_inherited
                                      ? " (the fallback comes from defaults.fallback; give the "
                                        "rule its own fallback)"
@@ -626,8 +626,8 @@ class Linter {
           case Overlap::kSome:
             if (!info.fallback_inherited) {
               d_.Warning(where, "rule '" + info.name + "' falls back to " + tier +
-                                    ", which guard '" + gname + "' forbids where " +
-                                    GuardText(g) + "; that entry is skipped for those requests");
+                                    ", which guard '" + gname + "' forbids where " + GuardText(g) +
+                                    "; that entry is skipped for those requests");
             }
             break;
         }
@@ -647,14 +647,14 @@ class Linter {
       switch (GuardOverlap(rest, guard, limit)) {
         case Overlap::kNone: break;
         case Overlap::kAll:
-          d_.Error(p_.defaults_route_location,
-                   "defaults.route is " + tier + ", but guard '" + gname + "' forbids " + tier +
-                       " for every request no rule matches");
+          d_.Error(p_.defaults_route_location, "defaults.route is " + tier + ", but guard '" +
+                                                   gname + "' forbids " + tier +
+                                                   " for every request no rule matches");
           break;
         case Overlap::kSome:
           d_.Warning(p_.defaults_route_location,
-                     "defaults.route is " + tier + ", which guard '" + gname +
-                         "' forbids where " + GuardText(g) +
+                     "defaults.route is " + tier + ", which guard '" + gname + "' forbids where " +
+                         GuardText(g) +
                          "; such requests that no rule matches go to defaults.fallback");
           break;
       }

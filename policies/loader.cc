@@ -34,7 +34,7 @@ constexpr std::size_t kMaxTextChars = 160;
 
 constexpr std::array<std::string_view, 10> kOperators = {
     "eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "contains", "between"};
-constexpr std::array<std::string_view, 6> kCompareOperators = {"eq", "lt", "lte",
+constexpr std::array<std::string_view, 6> kCompareOperators = {"eq", "lt",  "lte",
                                                                "gt", "gte", "between"};
 constexpr std::array<std::string_view, 4> kRouteNames = {"device", "phone", "cloud", "best"};
 constexpr std::array<std::string_view, 3> kCombinators = {"all", "any", "not"};
@@ -77,8 +77,7 @@ std::string_view OperatorSymbol(std::string_view op) {
 }
 
 // Sets a [lo, hi] interval from a comparison operator and its bound.
-void SetBound(std::string_view op, double v, double& lo, double& hi, bool& lo_open,
-              bool& hi_open) {
+void SetBound(std::string_view op, double v, double& lo, double& hi, bool& lo_open, bool& hi_open) {
   if (op == "eq") {
     lo = hi = v;
   } else if (op == "lt") {
@@ -109,8 +108,8 @@ class Compiler {
       if (const Node* n = r.Require("name")) {
         if (auto s = yaml::ReadString(*n, d_, "name")) {
           if (!ValidName(*s)) {
-            d_.Error(n->location, "policy name " + Quote(*s) +
-                                      " must be 1-64 letters, digits, '-', '.' or '_'");
+            d_.Error(n->location,
+                     "policy name " + Quote(*s) + " must be 1-64 letters, digits, '-', '.' or '_'");
           }
           meta.name = *s;
         }
@@ -300,13 +299,13 @@ class Compiler {
 
   void ReadGuards(const Node& list) {
     if (!list.IsSequence()) {
-      d_.Error(list.location, "expected a list of guards for 'guards', got " +
-                                  std::string(list.KindName()));
+      d_.Error(list.location,
+               "expected a list of guards for 'guards', got " + std::string(list.KindName()));
       return;
     }
     if (list.items.size() > kMaxGuards) {
-      d_.Error(list.location, "a policy has at most 32 guards; this one has " +
-                                  std::to_string(list.items.size()));
+      d_.Error(list.location,
+               "a policy has at most 32 guards; this one has " + std::to_string(list.items.size()));
       return;
     }
     for (std::size_t i = 0; i < list.items.size(); ++i) {
@@ -321,8 +320,8 @@ class Compiler {
       if (const Node* n = r.Get("name")) {
         if (auto s = yaml::ReadString(*n, d_, "name")) {
           if (!ValidName(*s)) {
-            d_.Error(n->location, "guard name " + Quote(*s) +
-                                      " must be 1-64 letters, digits, '-', '.' or '_'");
+            d_.Error(n->location,
+                     "guard name " + Quote(*s) + " must be 1-64 letters, digits, '-', '.' or '_'");
           }
           info.name = *s;
         }
@@ -335,8 +334,8 @@ class Compiler {
         std::vector<SourceLocation> locations;
         Span tiers = ReadTierList(*never, "never", &locations);
         for (std::uint32_t k = 0; k < tiers.count; ++k) {
-          guard.never |= static_cast<std::uint8_t>(1u << static_cast<unsigned>(
-                                                       p_.tier_lists[tiers.begin + k]));
+          guard.never |= static_cast<std::uint8_t>(
+              1u << static_cast<unsigned>(p_.tier_lists[tiers.begin + k]));
         }
         if (never->IsSequence() && never->items.empty()) {
           d_.Error(never->location, "'never' lists no tier; name the tiers this guard forbids");
@@ -371,9 +370,9 @@ class Compiler {
 
   void ReadRule(const Node& node, std::size_t index) {
     const std::string what = "rule " + std::to_string(index + 1);
-    yaml::MapReader r(node, d_, what,
-                      {"name", "description", "when", "route", "model", "fallback",
-                       "deadline_ms", "require"});
+    yaml::MapReader r(
+        node, d_, what,
+        {"name", "description", "when", "route", "model", "fallback", "deadline_ms", "require"});
     if (!r.ok()) return;
     internal::Rule rule;
     internal::RuleInfo info;
@@ -447,8 +446,8 @@ class Compiler {
       if (!metric) continue;  // reported by MapReader
       const std::string field = "require." + key.scalar;
       if (!value.IsMap() || value.entries.empty()) {
-        d_.Error(value.location, "expected a comparison for '" + field +
-                                     "', like {gte: 0.6} or {lte: 1500}");
+        d_.Error(value.location,
+                 "expected a comparison for '" + field + "', like {gte: 0.6} or {lte: 1500}");
         continue;
       }
       for (const auto& [op_node, operand] : value.entries) {
@@ -511,8 +510,8 @@ class Compiler {
   // A map of conditions, ANDed. Returns its node, or nullopt after reporting errors.
   std::optional<std::uint32_t> CompileMap(const Node& node, const std::string& what) {
     if (!node.IsMap()) {
-      std::string msg = "expected a map of conditions for " + what + ", got " +
-                        std::string(node.KindName());
+      std::string msg =
+          "expected a map of conditions for " + what + ", got " + std::string(node.KindName());
       if (node.IsSequence()) msg += "; to combine conditions write all: [...] or any: [...]";
       d_.Error(node.location, msg);
       return std::nullopt;
@@ -534,7 +533,8 @@ class Compiler {
         std::vector<std::string_view> names(internal::FieldNames().begin(),
                                             internal::FieldNames().end());
         names.insert(names.end(), kCombinators.begin(), kCombinators.end());
-        d_.Error(key.location, "unknown field " + Quote(key.scalar) + DidYouMean(key.scalar, names) +
+        d_.Error(key.location, "unknown field " + Quote(key.scalar) +
+                                   DidYouMean(key.scalar, names) +
                                    (DidYouMean(key.scalar, names).empty()
                                         ? "; fields are device.*, network.*, request.*, "
                                           "fleet.*, peer.* and time.hour (docs/policies.md)"
@@ -555,8 +555,8 @@ class Compiler {
   std::optional<std::uint32_t> CompileList(const Node& key, const Node& value) {
     const bool any = key.scalar == "any";
     if (!value.IsSequence()) {
-      d_.Error(value.location, "expected a list of condition maps for '" + key.scalar +
-                                   "', got " + std::string(value.KindName()));
+      d_.Error(value.location, "expected a list of condition maps for '" + key.scalar + "', got " +
+                                   std::string(value.KindName()));
       return std::nullopt;
     }
     if (value.items.empty()) {
@@ -624,7 +624,7 @@ class Compiler {
 
   // Operand scalars (a single value, or a list for in / not_in / between / contains).
   std::optional<std::vector<const Node*>> Operands(const Node& operand, const std::string& field,
-                                                  std::string_view op, bool list) {
+                                                   std::string_view op, bool list) {
     std::vector<const Node*> out;
     if (!list) {
       if (!operand.IsScalar()) {
@@ -659,8 +659,8 @@ class Compiler {
     auto hi = yaml::ReadDouble(operand.items[1], d_, field);
     if (!lo || !hi) return std::nullopt;
     if (*lo > *hi) {
-      d_.Error(operand.location, "'between' for '" + field + "' has LOW " + Num(*lo) +
-                                     " above HIGH " + Num(*hi));
+      d_.Error(operand.location,
+               "'between' for '" + field + "' has LOW " + Num(*lo) + " above HIGH " + Num(*hi));
       return std::nullopt;
     }
     return std::make_pair(*lo, *hi);
@@ -697,17 +697,18 @@ class Compiler {
 
     switch (field.type) {
       case ValueType::kNumber: {
-        if (op == "contains") return WrongOperator(field, op, where, "compare it with eq, ne, "
-                                                                     "lt, lte, gt, gte, in, "
-                                                                     "not_in or between");
+        if (op == "contains")
+          return WrongOperator(field, op, where,
+                               "compare it with eq, ne, "
+                               "lt, lte, gt, gte, in, "
+                               "not_in or between");
         if (op == "between") {
           auto range = ReadRange(operand, fname);
           if (!range) return std::nullopt;
           c.test = Test::kRange;
           c.lo = range->first;
           c.hi = range->second;
-          return AddLeaf(c, where,
-                         fname + " between " + Num(c.lo) + " and " + Num(c.hi));
+          return AddLeaf(c, where, fname + " between " + Num(c.lo) + " and " + Num(c.hi));
         }
         auto nodes = Operands(operand, fname, op, list_op);
         if (!nodes) return std::nullopt;
@@ -762,9 +763,9 @@ class Compiler {
           auto hi = ReadName(operand.items[1], fname, names, kind);
           if (!lo || !hi) return std::nullopt;
           for (std::size_t i = *lo; i <= *hi; ++i) c.mask |= value_masks[i];
-          return AddLeaf(c, where,
-                         fname + " between " + std::string(names[*lo]) + " and " +
-                             std::string(names[*hi]));
+          return AddLeaf(
+              c, where,
+              fname + " between " + std::string(names[*lo]) + " and " + std::string(names[*hi]));
         }
         if (field.type == ValueType::kBool && (op == "in" || op == "not_in")) {
           return WrongOperator(field, op, where, "it is true or false; use a value or ne");
@@ -913,8 +914,7 @@ class Compiler {
     return internal::RouteFor(*ParseTier(*s));
   }
 
-  Span ReadTierList(const Node& v, std::string_view field,
-                    std::vector<SourceLocation>* locations) {
+  Span ReadTierList(const Node& v, std::string_view field, std::vector<SourceLocation>* locations) {
     Span span{static_cast<std::uint32_t>(p_.tier_lists.size()), 0};
     std::vector<const Node*> items;
     if (v.IsScalar()) {
@@ -944,8 +944,8 @@ class Compiler {
       for (const Node& item : v.items) items.push_back(&item);
     } else {
       d_.Error(v.location, "expected a model name or a list of model names for '" + field +
-                               "', got " + std::string(v.IsSequence() ? "an empty list"
-                                                                      : v.KindName()));
+                               "', got " +
+                               std::string(v.IsSequence() ? "an empty list" : v.KindName()));
       return false;
     }
     bool ok = true;
@@ -958,11 +958,10 @@ class Compiler {
       }
       auto m = catalog_.FindModel(*s);
       if (!m) {
-        d_.Error(item->location, "unknown model " + Quote(*s) + " for '" + field + "'" +
-                                     DidYouMean(*s, names) +
-                                     (DidYouMean(*s, names).empty()
-                                          ? "; models: " + JoinAlternatives(names)
-                                          : std::string()));
+        d_.Error(item->location,
+                 "unknown model " + Quote(*s) + " for '" + field + "'" + DidYouMean(*s, names) +
+                     (DidYouMean(*s, names).empty() ? "; models: " + JoinAlternatives(names)
+                                                    : std::string()));
         ok = false;
         continue;
       }
@@ -987,11 +986,11 @@ class Compiler {
   void CheckTierRuns(Tier tier, ModelIndex m, SourceLocation where) {
     if (TierRuns(tier, m)) return;
     const std::string& name = catalog_.model(m).name;
-    std::string why = tier == Tier::kCloud  ? "the catalog's cloud section does not serve it"
+    std::string why = tier == Tier::kCloud   ? "the catalog's cloud section does not serve it"
                       : tier == Tier::kPhone ? "no device class that accepts offloads runs it"
                                              : "no device class in the catalog runs it";
-    d_.Error(where, "model '" + name + "' cannot run on the " + std::string(Name(tier)) +
-                        " tier: " + why);
+    d_.Error(where,
+             "model '" + name + "' cannot run on the " + std::string(Name(tier)) + " tier: " + why);
   }
 
   Span AppendModels(const std::vector<ModelIndex>& models) {

@@ -22,7 +22,8 @@ namespace partita::policy {
 // Compiles policy YAML against `catalog` (the default catalog when null). On failure returns
 // nullptr with located errors in `diagnostics`, whose file() names the source in messages and
 // becomes Policy::file().
-PolicyPtr ParsePolicy(std::string_view text, Diagnostics& diagnostics, CatalogPtr catalog = nullptr);
+PolicyPtr ParsePolicy(std::string_view text, Diagnostics& diagnostics,
+                      CatalogPtr catalog = nullptr);
 
 // Reads and compiles a policy file; the error lists every located problem, one per line.
 Result<PolicyPtr> LoadPolicyFile(const std::string& path, CatalogPtr catalog = nullptr);

@@ -42,8 +42,7 @@ class StateReader {
  private:
   static const Node& Or(const Node* n, const Node& fallback) { return n ? *n : fallback; }
 
-  double Integer(const MapReader& r, std::string_view key, double fallback, double lo,
-                 double hi) {
+  double Integer(const MapReader& r, std::string_view key, double fallback, double lo, double hi) {
     const Node* v = r.Get(key);
     if (v == nullptr) return fallback;
     auto i = yaml::ReadInt(*v, d_, key);
@@ -92,11 +91,11 @@ class StateReader {
       if (auto m = c_.FindModel(name)) {
         set.Insert(*m);
       } else {
-        d_.Error(v->items[i].location, "unknown model '" + name + "' in '" + std::string(key) +
-                                           "'" + DidYouMean(name, known) +
-                                           (DidYouMean(name, known).empty()
-                                                ? "; models: " + JoinAlternatives(known)
-                                                : std::string()));
+        d_.Error(v->items[i].location,
+                 "unknown model '" + name + "' in '" + std::string(key) + "'" +
+                     DidYouMean(name, known) +
+                     (DidYouMean(name, known).empty() ? "; models: " + JoinAlternatives(known)
+                                                      : std::string()));
       }
     }
     return set;
@@ -140,8 +139,7 @@ class StateReader {
         } else if (c_.device(dev.profile).device_class != *name) {
           d_.Error(cls->location, "class '" + *name + "' does not match profile '" +
                                       c_.device(dev.profile).name + "', whose class is '" +
-                                      c_.device(dev.profile).device_class +
-                                      "'; give one of them");
+                                      c_.device(dev.profile).device_class + "'; give one of them");
         }
       }
     }

@@ -80,8 +80,9 @@ bool ReadCase(const Node& node, std::size_t index, const Policy& policy, Diagnos
                     {"tier", "rule", "model", "fallback", "ok", "deadline_ms", "guards"});
   if (!e.ok()) return false;
   if (expect->entries.empty()) {
-    d.Error(expect->location, "'expect' is empty; give at least one of tier, rule, model, "
-                              "fallback, ok, deadline_ms or guards");
+    d.Error(expect->location,
+            "'expect' is empty; give at least one of tier, rule, model, "
+            "fallback, ok, deadline_ms or guards");
   }
   TestExpectation& x = out.expect;
   if (const Node* v = e.Get("tier")) {
@@ -195,7 +196,8 @@ Result<TestSuite> LoadTestSuite(const std::string& path, CatalogPtr catalog) {
       if (r.ok()) {
         if (const yaml::Node* kind = r.Get("kind")) {
           if (auto s = yaml::ReadString(*kind, sd, "kind"); s && *s != "PolicyTest") {
-            sd.Error(kind->location, "kind is '" + *s + "'; a policy test file has kind: PolicyTest");
+            sd.Error(kind->location,
+                     "kind is '" + *s + "'; a policy test file has kind: PolicyTest");
           }
         }
         if (const yaml::Node* tests = r.Require("tests")) {
@@ -245,10 +247,10 @@ TestReport RunTests(const Policy& policy, std::span<const TestCase> cases) {
     }
     if (x.fallback) {
       std::vector<Tier> got;
-      for (std::size_t i = 0; i < result.fallback_count; ++i) got.push_back(result.fallback[i].tier);
+      for (std::size_t i = 0; i < result.fallback_count; ++i)
+        got.push_back(result.fallback[i].tier);
       if (got != *x.fallback) {
-        problems.push_back("expected fallback " + TierList(*x.fallback) + ", got " +
-                           TierList(got));
+        problems.push_back("expected fallback " + TierList(*x.fallback) + ", got " + TierList(got));
       }
     }
     if (x.deadline_ms && *x.deadline_ms != result.deadline_ms) {

@@ -91,7 +91,7 @@ constexpr bool IsTier(RouteKind r) {
 // A predicted quantity a `require` entry or the objective reads.
 enum class Metric : std::uint8_t { kQuality, kLatencyMs, kTtftMs, kCostUsd, kEnergyJ };
 inline constexpr std::array<std::string_view, 5> kMetricNames = {"quality", "latency_ms", "ttft_ms",
-                                                                  "cost_usd", "energy_j"};
+                                                                 "cost_usd", "energy_j"};
 
 double MetricOf(const Prediction& p, Metric m);
 
@@ -115,9 +115,9 @@ struct Span {
 // What a rule (or `defaults`, when no rule matches) does.
 struct Action {
   RouteKind route = RouteKind::kNone;
-  Span models;       // into Program::model_lists; empty = defaults.models / best quality
-  Span fallback;     // into Program::tier_lists (already resolved: the rule's or the defaults')
-  Span require;      // into Program::requirements
+  Span models;    // into Program::model_lists; empty = defaults.models / best quality
+  Span fallback;  // into Program::tier_lists (already resolved: the rule's or the defaults')
+  Span require;   // into Program::requirements
   std::uint32_t deadline_ms = 0;
 };
 

@@ -129,8 +129,7 @@ int Explain(const PolicyArgs& args) {
   if (args.json) {
     std::printf("%s\n", policy::ExplanationJson(**p, input, e).c_str());
   } else {
-    std::printf("state %s\n%s", args.state.c_str(),
-                policy::ExplanationText(**p, input, e).c_str());
+    std::printf("state %s\n%s", args.state.c_str(), policy::ExplanationText(**p, input, e).c_str());
   }
   return 0;
 }
@@ -147,8 +146,7 @@ void AddPolicyCommands(CLI::App& app, int& exit_code) {
       "lint",
       "Check policy files; print every problem as FILE:LINE:COL: error|warning: ... and exit 1 "
       "on any error");
-  lint->add_option("files", args->files, "Policy YAML files")->required()->check(
-      CLI::ExistingFile);
+  lint->add_option("files", args->files, "Policy YAML files")->required()->check(CLI::ExistingFile);
   lint->add_option("--catalog", args->catalog,
                    "Catalog YAML file (default: the catalog built into partita)");
   lint->callback([args, &exit_code] { exit_code = Lint(*args); });
@@ -172,9 +170,10 @@ void AddPolicyCommands(CLI::App& app, int& exit_code) {
   explain->add_option("--policy", args->policy, "Policy YAML file")
       ->required()
       ->check(CLI::ExistingFile);
-  explain->add_option("--state", args->state,
-                      "State YAML file (device, network, request, fleet, peer, time; missing "
-                      "keys take the defaults in docs/policies.md)")
+  explain
+      ->add_option("--state", args->state,
+                   "State YAML file (device, network, request, fleet, peer, time; missing "
+                   "keys take the defaults in docs/policies.md)")
       ->required()
       ->check(CLI::ExistingFile);
   explain->add_flag("--json", args->json, "Print one JSON object instead of the report");

@@ -148,8 +148,7 @@ constexpr const char* kGuardViolating = R"(  guards:
 
 TEST_CASE("Guards are enforced when deciding, even for a policy lint would reject") {
   PolicyPtr p = Load(PolicyText(kGuardViolating));
-  DecisionResult r =
-      Run(*p, State("request: {privacy: private}\npeer: {phone_available: true}"));
+  DecisionResult r = Run(*p, State("request: {privacy: private}\npeer: {phone_available: true}"));
   REQUIRE(r.ok);
   CHECK(r.rule_index == 0);
   CHECK(r.route.tier == Tier::kPhone);
@@ -178,9 +177,10 @@ TEST_CASE("Regression: no decision for a guarded request ever names the forbidde
     const std::string state =
         "device: {profile: " + std::string(profiles[rng() % 5]) +
         ", battery_pct: " + std::to_string(int(unit(rng) * 100)) +
-        ", charging: " + (coin(rng) ? "true" : "false") + "}\nnetwork: {type: " +
-        networks[rng() % 4] + "}\nrequest: {privacy: private, difficulty: " +
-        std::to_string(unit(rng)) + "}\nfleet: {cloud_healthy: " + (coin(rng) ? "true" : "false") +
+        ", charging: " + (coin(rng) ? "true" : "false") +
+        "}\nnetwork: {type: " + networks[rng() % 4] +
+        "}\nrequest: {privacy: private, difficulty: " + std::to_string(unit(rng)) +
+        "}\nfleet: {cloud_healthy: " + (coin(rng) ? "true" : "false") +
         "}\npeer: {phone_available: " + (coin(rng) ? "true" : "false") + "}\n";
     DecisionResult r = Run(*p, State(state));
     CHECK((r.guards_applied & 1u) == 1u);
@@ -276,8 +276,9 @@ TEST_CASE("Fallback entries use defaults.models in order of preference") {
 }
 
 TEST_CASE("Without defaults.models a tier runs its best-quality available model") {
-  PolicyPtr p = Load(PolicyText("  rules:\n    - {name: c, route: cloud}\n"
-                                "    - {name: p, route: phone}\n"));
+  PolicyPtr p =
+      Load(PolicyText("  rules:\n    - {name: c, route: cloud}\n"
+                      "    - {name: p, route: phone}\n"));
   // gpt-4o-mini has the highest quality score the cloud serves.
   CHECK(Run(*p, State("{}")).route == Route{Tier::kCloud, Model("gpt-4o-mini")});
   PolicyPtr phone = Load(PolicyText("  rules:\n    - {name: p, route: phone}\n"));
@@ -343,8 +344,7 @@ TEST_CASE("Availability: offline, unhealthy cloud, phone, installed models and m
         Availability::kOffline);
   CHECK(check("network: {type: offline}", device) == Availability::kAvailable);
   CHECK(check("fleet: {cloud_healthy: false}", cloud) == Availability::kCloudUnhealthy);
-  CHECK(check("{}", Route{Tier::kCloud, Model("milm-1.3b")}) ==
-        Availability::kNotServedByCloud);
+  CHECK(check("{}", Route{Tier::kCloud, Model("milm-1.3b")}) == Availability::kNotServedByCloud);
   CHECK(check("{}", phone) == Availability::kNoPhone);
   CHECK(check("peer: {phone_available: true}", phone) == Availability::kAvailable);
   CHECK(check("peer: {phone_available: true, phone_profile: smart-speaker}", phone) ==
@@ -370,7 +370,8 @@ TEST_CASE("Availability: offline, unhealthy cloud, phone, installed models and m
 
 std::string BestPolicy(const std::string& objective, const std::string& require = "",
                        const std::string& fallback = "[device]") {
-  return PolicyText("  objective: " + objective + "\n  rules:\n    - name: best\n      route: best\n" +
+  return PolicyText("  objective: " + objective +
+                    "\n  rules:\n    - name: best\n      route: best\n" +
                     (require.empty() ? "" : "      require: " + require + "\n") +
                     "      fallback: " + fallback + "\n");
 }

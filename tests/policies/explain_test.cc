@@ -62,7 +62,8 @@ TEST_CASE("Explain traces guards, skipped and matched rules, and candidates") {
                   "(device.battery_pct is 85)  [test.yaml:13:35]") != std::string::npos);
   CHECK(text.find("2. hard         MATCHED") != std::string::npos);
   CHECK(text.find("decision: device / milm-1.3b  (rule hard)") != std::string::npos);
-  for (const char* column : {"latency_ms", "ttft_ms", "cost_usd", "energy_j", "quality", "status"}) {
+  for (const char* column :
+       {"latency_ms", "ttft_ms", "cost_usd", "energy_j", "quality", "status"}) {
     CHECK_MESSAGE(text.find(column) != std::string::npos, column);
   }
 }

@@ -46,8 +46,9 @@ TEST_CASE("Duplicate rule and guard names") {
     - {name: a, when: {time.hour: 4}, route: device}
     - {name: rest, route: device}
 )"));
-  CHECK(Has(out, "p.yaml:10:7: error: duplicate rule name 'a' (first at line 9); decision logs "
-                 "and metrics count rules by name"));
+  CHECK(Has(out,
+            "p.yaml:10:7: error: duplicate rule name 'a' (first at line 9); decision logs "
+            "and metrics count rules by name"));
   CHECK(Has(out, "p.yaml:7:7: error: duplicate guard name 'g' (first at line 6)"));
 }
 
@@ -62,13 +63,16 @@ TEST_CASE("Unreachable rules: after a catch-all, implied by an earlier rule, cov
     - {name: not-private, when: {request.privacy: {ne: private}}, route: device}
     - {name: anything, when: {time.hour: 3}, route: device}
 )"));
-  CHECK(Has(out, "p.yaml:7:7: error: rule 'lower' can never match: rule 'low' (line 6) matches "
-                 "every request it would"));
-  CHECK(Has(out, "p.yaml:9:7: error: rule 'wifi' can never match: rule 'wifi-or-wired' (line 8) "
-                 "matches every request it would"));
+  CHECK(Has(out,
+            "p.yaml:7:7: error: rule 'lower' can never match: rule 'low' (line 6) matches "
+            "every request it would"));
+  CHECK(Has(out,
+            "p.yaml:9:7: error: rule 'wifi' can never match: rule 'wifi-or-wired' (line 8) "
+            "matches every request it would"));
   CHECK(!Has(out, "'not-so-low' can never match"));  // battery 20..30 still reaches it
-  CHECK(Has(out, "p.yaml:13:7: error: rule 'anything' can never match: the rules above it "
-                 "together match every request it would"));
+  CHECK(Has(out,
+            "p.yaml:13:7: error: rule 'anything' can never match: the rules above it "
+            "together match every request it would"));
   // The last two rules together are a catch-all: no "no catch-all" error.
   CHECK(!Has(out, "no rule matches every request"));
 
@@ -76,8 +80,9 @@ TEST_CASE("Unreachable rules: after a catch-all, implied by an earlier rule, cov
     - {name: all, route: device}
     - {name: never, when: {time.hour: 3}, route: cloud}
 )"));
-  CHECK(after == "p.yaml:7:7: error: rule 'never' can never match: rule 'all' (line 6) matches "
-                 "every request\n");
+  CHECK(after ==
+        "p.yaml:7:7: error: rule 'never' can never match: rule 'all' (line 6) matches "
+        "every request\n");
 }
 
 TEST_CASE("Rules whose own conditions contradict, and a condition always true over its range") {
@@ -87,16 +92,20 @@ TEST_CASE("Rules whose own conditions contradict, and a condition always true ov
     - {name: f, when: {any: [{device.thermal: {lt: nominal}}, {time.hour: {gt: 30}}]}, route: device}
     - {name: everything, when: {device.battery_pct: {gte: 0}}, route: device}
 )"));
-  CHECK(Has(out, "p.yaml:6:7: error: rule 'd' can never match: its conditions on "
-                 "device.battery_pct are never true together"));
-  CHECK(Has(out, "p.yaml:7:45: warning: 'request.difficulty > 1' is never true "
-                 "(request.difficulty is between 0 and 1)"));
+  CHECK(Has(out,
+            "p.yaml:6:7: error: rule 'd' can never match: its conditions on "
+            "device.battery_pct are never true together"));
+  CHECK(Has(out,
+            "p.yaml:7:45: warning: 'request.difficulty > 1' is never true "
+            "(request.difficulty is between 0 and 1)"));
   CHECK(Has(out, "p.yaml:7:7: error: rule 'e' can never match"));
-  CHECK(Has(out, "p.yaml:8:7: error: rule 'f' can never match: its conditions are never true "
-                 "together"));
+  CHECK(Has(out,
+            "p.yaml:8:7: error: rule 'f' can never match: its conditions are never true "
+            "together"));
   CHECK(Has(out, "warning: 'device.thermal < nominal' is never true"));
-  CHECK(Has(out, "p.yaml:9:54: warning: 'device.battery_pct >= 0' is always true "
-                 "(device.battery_pct is between 0 and 100)"));
+  CHECK(Has(out,
+            "p.yaml:9:54: warning: 'device.battery_pct >= 0' is always true "
+            "(device.battery_pct is between 0 and 100)"));
   // The always-true rule is a catch-all.
   CHECK(!Has(out, "no rule matches every request"));
 }
@@ -127,10 +136,12 @@ TEST_CASE("A rule that only matches guarded requests and routes to a forbidden t
       fallback: [phone, cloud]
     - {name: rest, route: device, fallback: []}
 )"));
-  CHECK(Has(out, "p.yaml:12:14: error: rule 'leak' routes to cloud, but guard 'private-home' "
-                 "forbids cloud for every request this rule matches"));
-  CHECK(Has(out, "p.yaml:13:25: error: rule 'leak' falls back to cloud, but guard "
-                 "'private-home' forbids cloud for every request this rule matches"));
+  CHECK(Has(out,
+            "p.yaml:12:14: error: rule 'leak' routes to cloud, but guard 'private-home' "
+            "forbids cloud for every request this rule matches"));
+  CHECK(Has(out,
+            "p.yaml:13:25: error: rule 'leak' falls back to cloud, but guard "
+            "'private-home' forbids cloud for every request this rule matches"));
 }
 
 TEST_CASE("A rule that merely overlaps a guard gets a warning; an earlier rule can shadow it") {
@@ -141,11 +152,13 @@ TEST_CASE("A rule that merely overlaps a guard gets a warning; an earlier rule c
       fallback: [cloud, phone]
     - {name: rest, route: device, fallback: []}
 )"));
-  CHECK(Has(overlap, "p.yaml:12:14: warning: rule 'low-battery' routes to cloud, which guard "
-                     "'private-home' forbids when request.privacy == private; such requests it "
-                     "matches go to its fallback instead"));
-  CHECK(Has(overlap, "p.yaml:13:18: warning: rule 'low-battery' falls back to cloud, which "
-                     "guard 'private-home' forbids where request.privacy == private"));
+  CHECK(Has(overlap,
+            "p.yaml:12:14: warning: rule 'low-battery' routes to cloud, which guard "
+            "'private-home' forbids when request.privacy == private; such requests it "
+            "matches go to its fallback instead"));
+  CHECK(Has(overlap,
+            "p.yaml:13:18: warning: rule 'low-battery' falls back to cloud, which "
+            "guard 'private-home' forbids where request.privacy == private"));
   CHECK(!Has(overlap, "error"));
 
   // Private requests are caught first: nothing guarded ever reaches the cloud rule.
@@ -164,14 +177,16 @@ TEST_CASE("A rule that merely overlaps a guard gets a warning; an earlier rule c
 }
 
 TEST_CASE("Inherited fallbacks and defaults are checked against guards too") {
-  const std::string inherited = Lint(PolicyText(std::string(kGuard) + R"(  defaults: {fallback: [cloud, device]}
+  const std::string inherited =
+      Lint(PolicyText(std::string(kGuard) + R"(  defaults: {fallback: [cloud, device]}
   rules:
     - {name: private, when: {request.privacy: private}, route: device}
     - {name: rest, route: cloud}
 )"));
-  CHECK(Has(inherited, "p.yaml:11:7: error: rule 'private' falls back to cloud, but guard "
-                       "'private-home' forbids cloud for every request this rule matches (the "
-                       "fallback comes from defaults.fallback; give the rule its own fallback)"));
+  CHECK(Has(inherited,
+            "p.yaml:11:7: error: rule 'private' falls back to cloud, but guard "
+            "'private-home' forbids cloud for every request this rule matches (the "
+            "fallback comes from defaults.fallback; give the rule its own fallback)"));
   // Overlap through an inherited fallback is the normal case: guards filter it, no warning.
   CHECK(!Has(inherited, "'rest' falls back"));
 
@@ -181,15 +196,17 @@ TEST_CASE("Inherited fallbacks and defaults are checked against guards too") {
   rules:
     - {name: rest, route: device}
 )"));
-  CHECK(Has(always, "p.yaml:7:32: error: defaults.fallback names cloud, which guard 'air-gapped' "
-                    "forbids for every request"));
+  CHECK(Has(always,
+            "p.yaml:7:32: error: defaults.fallback names cloud, which guard 'air-gapped' "
+            "forbids for every request"));
 
   const std::string route = Lint(PolicyText(std::string(kGuard) + R"(  defaults: {route: cloud}
   rules:
     - {name: public, when: {request.privacy: public}, route: device}
 )"));
-  CHECK(Has(route, "p.yaml:9:21: warning: defaults.route is cloud, which guard 'private-home' "
-                   "forbids where request.privacy == private"));
+  CHECK(Has(route,
+            "p.yaml:9:21: warning: defaults.route is cloud, which guard 'private-home' "
+            "forbids where request.privacy == private"));
 }
 
 TEST_CASE("Guards that never apply or forbid everything, and objective and fallback hints") {
@@ -215,11 +232,13 @@ TEST_CASE("Lint checks the test cases kept in the file") {
   - name: empty
     expect: {}
 )");
-  CHECK(Has(out, "p.yaml:9:22: error: unknown key 'batery_pct' in device; did you mean "
-                 "'battery_pct'?"));
+  CHECK(Has(out,
+            "p.yaml:9:22: error: unknown key 'batery_pct' in device; did you mean "
+            "'battery_pct'?"));
   CHECK(Has(out, "p.yaml:10:31: error: unknown value 'clod' for 'tier'"));
-  CHECK(Has(out, "p.yaml:10:20: error: 'rule' names rule 'res', which the policy does not have; "
-                 "did you mean 'rest'?"));
+  CHECK(Has(out,
+            "p.yaml:10:20: error: 'rule' names rule 'res', which the policy does not have; "
+            "did you mean 'rest'?"));
   CHECK(Has(out, "p.yaml:12:13: error: 'expect' is empty"));
 }
 

@@ -49,17 +49,20 @@ TEST_CASE("Test cases pass and fail by every expectation, with counts and locati
   CHECK(report.failed == 3);
   REQUIRE(report.failures.size() == 3);
   CHECK(report.failures[0].ToString() ==
-        path + ":19:5: error: test 'wrong tier' failed: expected tier device, got cloud "
-               "(decision: cloud milm-70b-moe, rule 'hard')");
+        path +
+            ":19:5: error: test 'wrong tier' failed: expected tier device, got cloud "
+            "(decision: cloud milm-70b-moe, rule 'hard')");
   CHECK(report.failures[1].ToString() ==
-        path + ":22:5: error: test 'wrong rule and model' failed: expected rule 'hard', got "
-               "'rest'; expected model milm-7b-moe, got milm-1.3b (decision: device milm-1.3b, "
-               "rule 'rest')");
+        path +
+            ":22:5: error: test 'wrong rule and model' failed: expected rule 'hard', got "
+            "'rest'; expected model milm-7b-moe, got milm-1.3b (decision: device milm-1.3b, "
+            "rule 'rest')");
   CHECK(report.failures[2].ToString() ==
-        path + ":24:5: error: test 'wrong fallback, guards, deadline and ok' failed: expected "
-               "ok: false, got true; expected fallback [cloud], got []; expected deadline_ms "
-               "10, got 3000; expected guards [], got [private-home] (decision: device "
-               "milm-1.3b, rule 'private')");
+        path +
+            ":24:5: error: test 'wrong fallback, guards, deadline and ok' failed: expected "
+            "ok: false, got true; expected fallback [cloud], got []; expected deadline_ms "
+            "10, got 3000; expected guards [], got [private-home] (decision: device "
+            "milm-1.3b, rule 'private')");
 }
 
 TEST_CASE("A sibling NAME.test.yaml is found from the policy or named directly") {
