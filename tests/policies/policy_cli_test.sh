@@ -45,7 +45,7 @@ cat > "$work/drained-phone.yaml" <<'STATE'
 device: {profile: phone-mid, battery_pct: 12, charging: false}
 request: {difficulty: 0.5}
 STATE
-expect "explain shows the matched rule" 0 "2\. private-at-home +skipped: 'request.privacy == private' is false" \
+expect "explain says why a rule was skipped" 0 "2\. private-at-home +skipped: 'request.privacy == private' is false" \
   -- "$partita" policy explain --policy "$src/policies/library/balanced.yaml" --state "$work/drained-phone.yaml"
 expect "explain shows the predictions table" 0 "cloud +milm-70b-moe +[0-9]+ +[0-9]+ .* chosen" \
   -- "$partita" policy explain --policy "$src/policies/library/balanced.yaml" --state "$work/drained-phone.yaml"
@@ -61,6 +61,27 @@ expect "test refuses a policy without cases" 1 "no test cases; add a 'tests:' li
   -- "$partita" policy test "$work/no-tests.yaml"
 expect "a missing file is a usage error" 2 "does not exist" \
   -- "$partita" policy lint "$work/nope.yaml"
+
+# --catalog: the example catalog of docs/catalog.md has models 'tiny' and 'big' only.
+awk '/^```yaml$/{on=1; next} /^```$/{if (on) exit} on' "$src/docs/catalog.md" > "$work/catalog.yaml"
+cat > "$work/tiny.yaml" <<'POLICY'
+apiVersion: partita/v1
+kind: Policy
+metadata: {name: tiny}
+spec:
+  defaults: {models: {device: tiny, cloud: big}}
+  rules:
+    - {name: easy, when: {request.difficulty: {lt: 0.5}}, route: device}
+    - {name: rest, route: cloud}
+tests:
+  - {name: hard, state: {device: {profile: kitchen-speaker}, request: {difficulty: 0.9}}, expect: {tier: cloud, model: big}}
+POLICY
+expect "lint --catalog checks names against that catalog" 0 "tiny.yaml: ok" \
+  -- "$partita" policy lint --catalog "$work/catalog.yaml" "$work/tiny.yaml"
+expect "test --catalog decides with that catalog" 0 "^1 passed, 0 failed$" \
+  -- "$partita" policy test --catalog "$work/catalog.yaml" "$work/tiny.yaml"
+expect "the built-in catalog does not know 'tiny'" 1 "tiny.yaml:5:31: error: unknown model 'tiny' for 'defaults.models.device'" \
+  -- "$partita" policy lint "$work/tiny.yaml"
 
 if [[ $failures -gt 0 ]]; then
   echo "$failures failure(s)"
