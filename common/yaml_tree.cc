@@ -14,6 +14,13 @@
 
 namespace partita::yaml {
 
+Node::Node() = default;
+Node::~Node() = default;
+Node::Node(const Node&) = default;
+Node::Node(Node&&) noexcept = default;
+Node& Node::operator=(const Node&) = default;
+Node& Node::operator=(Node&&) noexcept = default;
+
 const Node* Node::Find(std::string_view key) const {
   if (kind != Kind::kMap) return nullptr;
   for (const auto& [k, v] : entries) {

@@ -22,6 +22,15 @@ namespace partita::yaml {
 struct Node {
   enum class Kind : unsigned char { kNull, kScalar, kSequence, kMap };
 
+  // Declared here, defaulted in yaml_tree.cc: clang 14 with libstdc++ 12 cannot instantiate
+  // the implicit ones while std::pair<Node, Node> is still incomplete.
+  Node();
+  ~Node();
+  Node(const Node&);
+  Node(Node&&) noexcept;
+  Node& operator=(const Node&);
+  Node& operator=(Node&&) noexcept;
+
   Kind kind = Kind::kNull;
   bool quoted = false;  // scalar was written in quotes ("20" is the string 20, not a number)
   SourceLocation location;

@@ -122,14 +122,14 @@ class Decider {
     FieldValues values;
     values.Gather(in_);
     for (std::size_t g = 0; g < p_.guards.size(); ++g) {
-      if (internal::Evaluate(p_, p_.guards[g].root, values)) {
+      if (internal::Evaluate(p_, p_.guards[g].when, values)) {
         forbidden_ |= p_.guards[g].never;
         out_.guards_applied |= std::uint32_t{1} << g;
       }
     }
     const Action* action = &p_.defaults;
     for (std::size_t r = 0; r < p_.rules.size(); ++r) {
-      if (internal::Evaluate(p_, p_.rules[r].root, values)) {
+      if (internal::Evaluate(p_, p_.rules[r].when, values)) {
         action = &p_.rules[r].action;
         out_.rule_index = static_cast<std::int32_t>(r);
         break;
@@ -232,7 +232,7 @@ class Decider {
     const Choice choice = ChooseModel(tier, action.models);
     const Prediction pred = PredictAt(policy_, p_, in_, choice.route);
     const Exclusion e = Exclude(choice.route, choice.availability, pred, action.require);
-    Record(choice.route, pred, e, 0);
+    Record(choice.route, pred, e, Score(pred));
     if (e == Exclusion::kNone) Choose(choice.route, pred);
   }
 

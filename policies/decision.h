@@ -118,7 +118,7 @@ struct Candidate {
   Route route;
   Prediction prediction;
   Exclusion exclusion = Exclusion::kNone;
-  double score = 0;  // objective value (lower is better); route: best only
+  double score = 0;  // objective value (lower is better) for every candidate
 };
 
 inline constexpr std::size_t kMaxFallback = 4;
@@ -131,7 +131,7 @@ struct DecisionResult {
   std::uint8_t fallback_count = 0;  // guards already applied: never names a forbidden tier
   std::uint32_t deadline_ms = 0;
   std::int32_t rule_index = -1;      // Policy::rule_name(rule_index); -1 = no rule matched
-  std::uint32_t guards_applied = 0;  // bit i set: Policy::guard_name(i) removed a tier
+  std::uint32_t guards_applied = 0;  // bit i set: guard i (Policy::guard_name(i)) applied
   Prediction prediction;             // for `route`
   std::array<Candidate, kMaxCandidates> candidates{};
   std::uint8_t candidate_count = 0;  // every (tier, model) considered, with why it lost

@@ -90,7 +90,7 @@ class Tracer {
     values_.Gather(in);
   }
 
-  bool Holds(std::uint32_t node) const { return internal::Evaluate(p_, node, values_); }
+  bool Holds(std::uint32_t node) const { return internal::EvaluateNode(p_, node, values_); }
 
   // "TEXT is true|false (FIELD is VALUE)" for a node with the given outcome.
   std::string Because(std::uint32_t node, bool outcome) const {
@@ -294,7 +294,7 @@ Explanation Explain(const Policy& policy, const DecisionInput& input) {
     for (std::size_t tier = 0; tier < kTierCount; ++tier) {
       if (p.guards[g].never & (1u << tier)) t.never.push_back(static_cast<Tier>(tier));
     }
-    const std::uint32_t root = p.guards[g].root;
+    const std::uint32_t root = p.guards[g].when.root;
     if (t.applied) {
       t.reason = tracer.WhyTrue(root);
     } else {
@@ -312,13 +312,13 @@ Explanation Explain(const Policy& policy, const DecisionInput& input) {
     const std::int32_t matched = e.result.rule_index;
     if (matched == static_cast<std::int32_t>(r)) {
       t.status = RuleTrace::Status::kMatched;
-      const std::uint32_t root = p.rules[r].root;
+      const std::uint32_t root = p.rules[r].when.root;
       t.reason = root == kNoNode ? "no conditions" : tracer.Because(root, true);
     } else if (matched >= 0 && static_cast<std::size_t>(matched) < r) {
       t.status = RuleTrace::Status::kNotEvaluated;
     } else {
       t.status = RuleTrace::Status::kSkipped;
-      const std::uint32_t failing = tracer.FirstFailing(p.rules[r].root);
+      const std::uint32_t failing = tracer.FirstFailing(p.rules[r].when.root);
       t.reason = tracer.Because(failing, false);
       t.location = tracer.Location(failing);
     }

@@ -143,7 +143,7 @@ struct FieldSet {
 
 class Analyzer {
  public:
-  explicit Analyzer(const Policy& policy) : policy_(policy), p_(policy.program()) {
+  explicit Analyzer(const Policy& policy) : p_(policy.program()) {
     for (std::size_t f = 0; f < internal::kFieldCount; ++f) {
       const internal::FieldInfo& info = internal::AllFields()[f];
       FieldSet& s = universe_.f[f];
@@ -352,7 +352,6 @@ class Analyzer {
   }
 
  private:
-  const Policy& policy_;
   const Program& p_;
   Conj universe_;
 };
@@ -367,8 +366,7 @@ std::string LineOf(SourceLocation l) { return "line " + std::to_string(l.line); 
 
 class Linter {
  public:
-  Linter(const Policy& policy, Diagnostics& d)
-      : policy_(policy), p_(policy.program()), d_(d), a_(policy) {}
+  Linter(const Policy& policy, Diagnostics& d) : p_(policy.program()), d_(d), a_(policy) {}
 
   void Run() {
     DuplicateNames();
@@ -411,7 +409,7 @@ class Linter {
       const internal::Guard& guard = p_.guards[g];
       const internal::GuardInfo& info = p_.guard_info[g];
       Conj c = a_.universe();
-      a_.Restrict(c, guard.root, false);
+      a_.Restrict(c, guard.when.root, false);
       if (Analyzer::Empty(c)) {
         d_.Warning(info.location,
                    "guard '" + info.name + "' can never apply: its conditions are never true");
@@ -421,7 +419,7 @@ class Linter {
                    "guard '" + info.name +
                        "' forbids every tier: the requests it covers can never be served");
       }
-      if (guard.root != kNoNode) continue;
+      if (guard.when.root != kNoNode) continue;
       // A guard for every request: defaults.fallback must not name what it forbids.
       for (std::uint32_t k = 0; k < p_.defaults.fallback.count; ++k) {
         const Tier t = p_.tier_lists[p_.defaults.fallback.begin + k];
@@ -505,9 +503,9 @@ class Linter {
       const internal::Rule& rule = p_.rules[i];
       const internal::RuleInfo& info = p_.rule_info[i];
       own[i] = a_.universe();
-      a_.Restrict(own[i], rule.root, false);
+      a_.Restrict(own[i], rule.when.root, false);
       effective[i] = rest;
-      a_.Restrict(effective[i], rule.root, false);
+      a_.Restrict(effective[i], rule.when.root, false);
 
       if (Analyzer::Empty(own[i])) {
         const auto field = Analyzer::EmptyField(own[i]);
@@ -524,7 +522,7 @@ class Linter {
         reachable[i] = false;
       } else {
         for (std::size_t j = 0; j < i && reachable[i]; ++j) {
-          if (a_.Implies(own[i], p_.rules[j].root)) {
+          if (a_.Implies(own[i], p_.rules[j].when.root)) {
             d_.Error(info.location, "rule '" + info.name + "' can never match: rule '" +
                                         p_.rule_info[j].name + "' (" +
                                         LineOf(p_.rule_info[j].location) +
@@ -539,8 +537,8 @@ class Linter {
           reachable[i] = false;
         }
       }
-      if (reachable[i] && !catch_all && a_.Implies(a_.universe(), rule.root)) catch_all = i;
-      a_.Restrict(rest, rule.root, true);
+      if (reachable[i] && !catch_all && a_.Implies(a_.universe(), rule.when.root)) catch_all = i;
+      a_.Restrict(rest, rule.when.root, true);
       if (reachable[i]) GuardConflicts(i, effective[i]);
     }
     if (!catch_all && !p_.defaults_has_route && !Analyzer::Empty(rest)) {
@@ -555,7 +553,7 @@ class Linter {
   // Is every request in `handled` that a guard covers also caught by an earlier rule?
   bool Shadowed(const Conj& handled_and_guarded, std::size_t rule_limit) const {
     for (std::size_t j = 0; j < rule_limit; ++j) {
-      if (a_.Implies(handled_and_guarded, p_.rules[j].root)) return true;
+      if (a_.Implies(handled_and_guarded, p_.rules[j].when.root)) return true;
     }
     return false;
   }
@@ -565,13 +563,13 @@ class Linter {
   Overlap GuardOverlap(const Conj& handled, const internal::Guard& guard,
                        std::size_t rule_limit) const {
     Conj both = handled;
-    a_.Restrict(both, guard.root, false);
+    a_.Restrict(both, guard.when.root, false);
     if (Analyzer::Empty(both) || Shadowed(both, rule_limit)) return Overlap::kNone;
-    return a_.Implies(handled, guard.root) ? Overlap::kAll : Overlap::kSome;
+    return a_.Implies(handled, guard.when.root) ? Overlap::kAll : Overlap::kSome;
   }
 
   std::string GuardText(std::size_t g) const {
-    const std::uint32_t root = p_.guards[g].root;
+    const std::uint32_t root = p_.guards[g].when.root;
     return root == kNoNode ? "every request" : p_.node_info[root].text;
   }
 
@@ -604,7 +602,7 @@ class Linter {
             break;
         }
       }
-      if (guard.root == kNoNode && info.fallback_inherited) continue;  // reported on defaults
+      if (guard.when.root == kNoNode && info.fallback_inherited) continue;  // reported on defaults
       std::uint8_t seen = 0;
       for (std::uint32_t k = 0; k < rule.action.fallback.count; ++k) {
         const Tier t = p_.tier_lists[rule.action.fallback.begin + k];
@@ -663,7 +661,6 @@ class Linter {
     }
   }
 
-  const Policy& policy_;
   const Program& p_;
   Diagnostics& d_;
   Analyzer a_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cmath>
 #include <optional>
 #include <vector>
 
@@ -117,12 +118,82 @@ class Compiler {
     }
     BuildCatalogTables();
     if (const Node* spec = top.Require("spec")) ReadSpec(*spec);
-    return !d_.has_errors();
+    if (d_.has_errors()) return false;
+    Finalize();
+    return true;
   }
 
   Program& program() { return p_; }
 
  private:
+  // Builds the evaluation-ready conditions and each `when`'s fast path.
+  void Finalize() {
+    p_.flat.reserve(p_.conditions.size());
+    for (const Condition& c : p_.conditions) {
+      using Kind = internal::FlatCondition::Kind;
+      internal::FlatCondition f;
+      f.field = c.field;
+      f.negate = c.negate;
+      f.begin = c.begin;
+      f.count = c.count;
+      switch (c.test) {
+        case Test::kRange:
+          f.lo = c.lo_open ? std::nextafter(c.lo, internal::kInf) : c.lo;
+          f.hi = c.hi_open ? std::nextafter(c.hi, -internal::kInf) : c.hi;
+          break;
+        case Test::kMaskAny: f.mask = ~c.mask; break;
+        case Test::kMaskAll:
+          f.flip = ~std::uint64_t{0};
+          f.mask = c.mask;
+          break;
+        case Test::kPoints: f.kind = Kind::kPoints; break;
+        case Test::kStrings: f.kind = Kind::kStrings; break;
+      }
+      p_.flat.push_back(f);
+    }
+    for (internal::Rule& r : p_.rules) r.when = MatchFor(r.when.root);
+    for (internal::Guard& g : p_.guards) g.when = MatchFor(g.when.root);
+  }
+
+  // A `when` that is one condition or an AND of conditions skips the tree: bool and enum
+  // tests fold into Match::forbidden, the rest are copied to Program::conjunctions.
+  internal::Match MatchFor(std::uint32_t root) {
+    internal::Match m;
+    m.root = root;
+    m.rest.begin = static_cast<std::uint32_t>(p_.conjunctions.size());
+    if (root == internal::kNoNode) return m;
+    std::vector<std::uint32_t> leaves;
+    const ExprNode& n = p_.nodes[root];
+    if (n.op == ExprNode::Op::kLeaf) {
+      leaves.push_back(n.a);
+    } else if (n.op == ExprNode::Op::kAll) {
+      for (std::uint32_t i = 0; i < n.n; ++i) {
+        const ExprNode& child = p_.nodes[p_.children[n.a + i]];
+        if (child.op != ExprNode::Op::kLeaf) {
+          m.tree = true;
+          return m;
+        }
+        leaves.push_back(child.a);
+      }
+    } else {
+      m.tree = true;
+      return m;
+    }
+    for (std::uint32_t leaf : leaves) {
+      const Condition& c = p_.conditions[leaf];
+      const int offset = internal::OneHotOffset(c.field);
+      if (offset >= 0 && c.test == Test::kMaskAny) {
+        const std::size_t values = internal::Field(c.field).names.size();
+        const std::uint64_t all = (std::uint64_t{1} << values) - 1;
+        m.forbidden |= (all & ~c.mask) << offset;
+      } else {
+        p_.conjunctions.push_back(p_.flat[leaf]);
+        ++m.rest.count;
+      }
+    }
+    return m;
+  }
+
   void CheckHeader(const yaml::MapReader& top) {
     if (const Node* v = top.Require("apiVersion")) {
       if (auto s = yaml::ReadString(*v, d_, "apiVersion"); s && *s != "partita/v1") {
@@ -256,7 +327,7 @@ class Compiler {
         }
       }
       if (const Node* w = r.Get("when")) {
-        if (auto root = CompileMap(*w, "the guard's 'when'")) guard.root = *root;
+        if (auto root = CompileMap(*w, "the guard's 'when'")) guard.when.root = *root;
       }
       if (const Node* never = r.Require("never")) {
         info.never_location = never->location;
@@ -319,7 +390,7 @@ class Compiler {
     info.description = r.String("description", "");
     if (const Node* w = r.Get("when")) {
       info.when_location = w->location;
-      if (auto root = CompileMap(*w, "'when' of rule '" + info.name + "'")) rule.root = *root;
+      if (auto root = CompileMap(*w, "'when' of rule '" + info.name + "'")) rule.when.root = *root;
     }
     if (const Node* v = r.Require("route")) {
       info.route_location = v->location;

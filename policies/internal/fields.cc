@@ -156,7 +156,26 @@ constexpr std::uint64_t EnumBit(E e) {
   return Bit(static_cast<std::size_t>(e));
 }
 
+constexpr bool OneHot(ValueType t) {
+  return t == ValueType::kBool || t == ValueType::kEnum || t == ValueType::kOrderedEnum;
+}
+
+const std::array<int, kFieldCount> kOneHotOffsets = [] {
+  std::array<int, kFieldCount> offsets{};
+  int next = 0;
+  for (std::size_t i = 0; i < kFieldCount; ++i) {
+    offsets[i] = -1;
+    if (OneHot(kFields[i].type)) {
+      offsets[i] = next;
+      next += static_cast<int>(kFields[i].names.size());
+    }
+  }
+  return offsets;
+}();
+
 }  // namespace
+
+int OneHotOffset(FieldId f) { return kOneHotOffsets[static_cast<std::size_t>(f)]; }
 
 std::span<const FieldInfo> AllFields() { return kFields; }
 const FieldInfo& Field(FieldId id) { return kFields[static_cast<std::size_t>(id)]; }
@@ -202,6 +221,10 @@ void FieldValues::Gather(const DecisionInput& in) {
   set(FieldId::kPeerPhoneBatteryPct, in.peer.phone_battery_pct, 0);
   set(FieldId::kPeerPhoneModels, 0, in.peer.phone_models.bits());
   set(FieldId::kTimeHour, in.time.hour, 0);
+  onehot = 0;
+  for (std::size_t f = 0; f < kFieldCount; ++f) {
+    if (kOneHotOffsets[f] >= 0) onehot |= bits[f] << kOneHotOffsets[f];
+  }
 }
 
 }  // namespace partita::policy::internal

@@ -69,11 +69,17 @@ const FieldInfo& Field(FieldId id);
 const FieldInfo* FindField(std::string_view name);
 std::span<const std::string_view> FieldNames();
 
+// Bools and enums each own a few bits of one 64-bit word, one bit per value: the field's
+// first bit, or -1 for other fields. A value v of field f sets bit OneHotOffset(f) + v.
+int OneHotOffset(FieldId f);
+
 // Every field's value for one input, gathered once per decision: numbers as doubles, small
-// values (enums, bools, profiles) as a one-bit mask, model sets as their bits.
+// values (enums, bools, profiles) as a one-bit mask, model sets as their bits, and every bool
+// and enum together in `onehot`.
 struct FieldValues {
   double number[kFieldCount];
   std::uint64_t bits[kFieldCount];
+  std::uint64_t onehot;
   std::string_view device_id;
 
   void Gather(const DecisionInput& in);

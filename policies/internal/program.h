@@ -46,6 +46,25 @@ struct Condition {
   std::uint64_t mask = 0;
 };
 
+// A condition ready to evaluate. Ranges, enum/bool/profile/class masks and model-set
+// `contains` share one branch-free test on the field's gathered number x and bits b:
+//   lo <= x <= hi  and  ((b ^ flip) & mask) == 0
+// (open range ends become closed ones: x < 20 is x <= the largest double below 20; a
+// one-of mask M is flip 0, mask ~M; contains M is flip ~0, mask M). Point lists and
+// device.id strings take the slow path.
+struct FlatCondition {
+  enum class Kind : std::uint8_t { kFast, kPoints, kStrings };
+  double lo = -kInf;
+  double hi = kInf;
+  std::uint64_t flip = 0;
+  std::uint64_t mask = 0;
+  FieldId field = FieldId::kDeviceId;
+  Kind kind = Kind::kFast;
+  bool negate = false;
+  std::uint32_t begin = 0;
+  std::uint32_t count = 0;
+};
+
 struct ExprNode {
   enum class Op : std::uint8_t { kLeaf, kAll, kAny, kNot };
   Op op = Op::kAll;
@@ -102,14 +121,25 @@ struct Action {
   std::uint32_t deadline_ms = 0;
 };
 
-struct Rule {
+// The fast path for the common shape of `when`, a plain AND of conditions. Conditions on
+// one-valued small fields (bools and enums) fold into one word: the input's one-hot word
+// (FieldValues::onehot) must not have any bit of `forbidden`. The others are copied,
+// contiguous, to Program::conjunctions[rest]. `tree` means: evaluate the tree at `root`.
+struct Match {
   std::uint32_t root = kNoNode;  // kNoNode: no `when`, matches everything
+  bool tree = false;
+  std::uint64_t forbidden = 0;
+  Span rest;
+};
+
+struct Rule {
+  Match when;
   Action action;
 };
 
 struct Guard {
-  std::uint32_t root = kNoNode;  // kNoNode: applies to every request
-  std::uint8_t never = 0;        // bit per Tier
+  Match when;
+  std::uint8_t never = 0;  // bit per Tier
 };
 
 struct Objective {
@@ -139,6 +169,8 @@ struct GuardInfo {
 struct Program {
   // Hot data.
   std::vector<Condition> conditions;
+  std::vector<FlatCondition> flat;          // parallel to conditions
+  std::vector<FlatCondition> conjunctions;  // Match::rest of every fast-path `when`
   std::vector<double> points;
   std::vector<std::string> strings;
   std::vector<ExprNode> nodes;

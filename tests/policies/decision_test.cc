@@ -2,9 +2,11 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <random>
 
 #include "policies/availability.h"
+#include "policies/internal/evaluate.h"
 #include "tests/policies/policy_testing.h"
 
 namespace partita::policy {
@@ -516,6 +518,64 @@ TEST_CASE("A DecisionResult reused across calls holds only the latest decision")
   CHECK(r.fallback_count == 0);
   CHECK(r.rule_index == 2);
   CHECK(r.guards_applied == 0u);
+}
+
+TEST_CASE("Regression: the fast path and the expression tree agree on every rule and guard") {
+  std::vector<PolicyPtr> policies;
+  for (const char* name :
+       {"balanced", "battery-saver", "cost-min", "latency-first", "privacy-first"}) {
+    Result<PolicyPtr> p =
+        LoadPolicyFile(std::string(PARTITA_SOURCE_DIR) + "/policies/library/" + name + ".yaml");
+    REQUIRE_MESSAGE(p.ok(), p.status().message());
+    policies.push_back(*p);
+  }
+  policies.push_back(Load(PolicyText(R"(  guards:
+    - {when: {device.thermal: {gte: serious}, network.metered: true}, never: [phone]}
+  rules:
+    - {name: a, when: {device.class: phone, device.charging: {ne: true}, time.hour: {lt: 7}}, route: cloud}
+    - {name: b, when: {device.profile: {in: [car, watch]}, request.kind: {not_in: [chat]}}, route: cloud}
+    - {name: c, when: {request.privacy: {between: [normal, private]}, time.hour: {in: [1, 2, 3]}}, route: device}
+    - {name: d, when: {device.models: {contains: [milm-1.3b, milm-7b-moe]}, fleet.cloud_load: {gt: 0.5}}, route: device}
+    - {name: e, when: {device.id: {not_in: [x, y]}, request.difficulty: {between: [0.2, 0.4]}}, route: device}
+    - {name: f, when: {network.type: {ne: offline}, device.battery_pct: {gte: 50, lt: 70}}, route: device}
+    - {name: g, route: best}
+)")));
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<double> unit(0, 1);
+  const char* ids[] = {"x", "y", "z"};
+  int checked = 0;
+  for (int i = 0; i < 2000; ++i) {
+    DecisionInput in;
+    in.device.id = ids[rng() % 3];
+    in.device.profile = static_cast<DeviceClassIndex>(rng() % 5);
+    in.device.battery_pct = std::floor(unit(rng) * 101);
+    in.device.charging = rng() % 2;
+    in.device.thermal = static_cast<Thermal>(rng() % 4);
+    if (rng() % 2) in.device.models.Insert(Model("milm-1.3b"));
+    if (rng() % 2) in.device.models.Insert(Model("milm-7b-moe"));
+    in.network.type = static_cast<NetworkType>(rng() % 4);
+    in.network.metered = rng() % 2;
+    in.request.difficulty = std::round(unit(rng) * 10) / 10;
+    in.request.privacy = static_cast<Privacy>(rng() % 3);
+    in.request.kind = static_cast<RequestKind>(rng() % 3);
+    in.fleet.cloud_load = unit(rng);
+    in.fleet.budget_left_usd = unit(rng) * 10;
+    in.peer.phone_available = rng() % 2;
+    in.time.hour = static_cast<int>(rng() % 24);
+    internal::FieldValues v;
+    v.Gather(in);
+    for (const PolicyPtr& p : policies) {
+      const internal::Program& prog = p->program();
+      for (const internal::Rule& r : prog.rules) {
+        CHECK(internal::Evaluate(prog, r.when, v) == internal::EvaluateNode(prog, r.when.root, v));
+        ++checked;
+      }
+      for (const internal::Guard& g : prog.guards) {
+        CHECK(internal::Evaluate(prog, g.when, v) == internal::EvaluateNode(prog, g.when.root, v));
+      }
+    }
+  }
+  CHECK(checked > 10000);
 }
 
 }  // namespace

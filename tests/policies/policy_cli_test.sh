@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Runs the real `partita policy lint|test|explain` on files in a temp dir and checks exit codes
+# and output. Usage: policy_cli_test.sh PARTITA SOURCE_DIR
+set -uo pipefail
+partita=$1
+src=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+
+expect() {  # expect NAME WANT_EXIT PATTERN -- COMMAND...
+  local name=$1 want=$2 pattern=$3
+  shift 4
+  local out
+  out=$("$@" 2>&1)
+  local got=$?
+  if [[ $got -ne $want ]]; then
+    echo "FAIL $name: exit $got, want $want"; echo "$out"; failures=$((failures + 1)); return
+  fi
+  if ! grep -qE -- "$pattern" <<<"$out"; then
+    echo "FAIL $name: output does not match /$pattern/"; echo "$out"; failures=$((failures + 1))
+    return
+  fi
+  echo "ok   $name"
+}
+
+# The operator's journey: copy balanced, make a typo, lint; fix it, change the threshold, test.
+cp "$src/policies/library/balanced.yaml" "$work/mine.yaml"
+sed -i 's/device.battery_pct: {lt: 20}/device.batery_pct: {lt: 30}/' "$work/mine.yaml"
+expect "lint locates a typo with a did-you-mean" 1 \
+  "^$work/mine.yaml:[0-9]+:9: error: unknown field 'device.batery_pct'; did you mean 'device.battery_pct'\?" \
+  -- "$partita" policy lint "$work/mine.yaml"
+expect "lint ends with a count on stderr" 1 "partita: error: 1 error and 0 warnings in 1 file" \
+  -- "$partita" policy lint "$work/mine.yaml"
+sed -i 's/device.batery_pct: {lt: 30}/device.battery_pct: {lt: 10}/' "$work/mine.yaml"
+expect "lint passes a fixed file" 0 "mine.yaml: ok \(6 rules, 1 guard\)" \
+  -- "$partita" policy lint "$work/mine.yaml"
+expect "test reports a located failure and the counts" 1 \
+  "mine.yaml:[0-9]+:5: error: test 'a drained phone offloads to the cloud' failed: expected rule 'low-battery-offload', got 'default'" \
+  -- "$partita" policy test "$work/mine.yaml"
+expect "test ends with N passed, M failed" 1 "^7 passed, 2 failed$" \
+  -- "$partita" policy test "$work/mine.yaml"
+
+cat > "$work/drained-phone.yaml" <<'STATE'
+device: {profile: phone-mid, battery_pct: 12, charging: false}
+request: {difficulty: 0.5}
+STATE
+expect "explain says why a rule was skipped" 0 "2\. private-at-home +skipped: 'request.privacy == private' is false" \
+  -- "$partita" policy explain --policy "$src/policies/library/balanced.yaml" --state "$work/drained-phone.yaml"
+expect "explain shows the predictions table" 0 "cloud +milm-70b-moe +[0-9]+ +[0-9]+ .* chosen" \
+  -- "$partita" policy explain --policy "$src/policies/library/balanced.yaml" --state "$work/drained-phone.yaml"
+expect "explain --json prints the decision" 0 \
+  '^\{"policy":\{"name":"balanced".*"tier":"cloud","model":"milm-70b-moe","rule":"low-battery-offload","fallback":\[\],"deadline_ms":4000,"guards":\[\],"prediction":\{"latency_ms":' \
+  -- "$partita" policy explain --json --policy "$src/policies/library/balanced.yaml" --state "$work/drained-phone.yaml"
+
+echo "device: {battery_pct: 150}" > "$work/bad-state.yaml"
+expect "explain locates a bad state" 1 "bad-state.yaml:1:23: error: 'battery_pct' is 150" \
+  -- "$partita" policy explain --policy "$src/policies/library/balanced.yaml" --state "$work/bad-state.yaml"
+printf 'apiVersion: partita/v1\nkind: Policy\nmetadata: {name: x}\nspec:\n  rules: [{name: a, route: device}]\n' > "$work/no-tests.yaml"
+expect "test refuses a policy without cases" 1 "no test cases; add a 'tests:' list" \
+  -- "$partita" policy test "$work/no-tests.yaml"
+expect "a missing file is a usage error" 2 "does not exist" \
+  -- "$partita" policy lint "$work/nope.yaml"
+
+# --catalog: the example catalog of docs/catalog.md has models 'tiny' and 'big' only.
+awk '/^```yaml$/{on=1; next} /^```$/{if (on) exit} on' "$src/docs/catalog.md" > "$work/catalog.yaml"
+cat > "$work/tiny.yaml" <<'POLICY'
+apiVersion: partita/v1
+kind: Policy
+metadata: {name: tiny}
+spec:
+  defaults: {models: {device: tiny, cloud: big}}
+  rules:
+    - {name: easy, when: {request.difficulty: {lt: 0.5}}, route: device}
+    - {name: rest, route: cloud}
+tests:
+  - {name: hard, state: {device: {profile: kitchen-speaker}, request: {difficulty: 0.9}}, expect: {tier: cloud, model: big}}
+POLICY
+expect "lint --catalog checks names against that catalog" 0 "tiny.yaml: ok" \
+  -- "$partita" policy lint --catalog "$work/catalog.yaml" "$work/tiny.yaml"
+expect "test --catalog decides with that catalog" 0 "^1 passed, 0 failed$" \
+  -- "$partita" policy test --catalog "$work/catalog.yaml" "$work/tiny.yaml"
+expect "the built-in catalog does not know 'tiny'" 1 "tiny.yaml:5:31: error: unknown model 'tiny' for 'defaults.models.device'" \
+  -- "$partita" policy lint "$work/tiny.yaml"
+
+if [[ $failures -gt 0 ]]; then
+  echo "$failures failure(s)"
+  exit 1
+fi
