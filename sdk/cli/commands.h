@@ -10,6 +10,7 @@ namespace partita::cli {
 void AddDemoCommands(CLI::App& app, int& exit_code);
 void AddPkiCommands(CLI::App& app, int& exit_code);
 void AddProfilesCommands(CLI::App& app, int& exit_code);
+void AddReportCommands(CLI::App& app, int& exit_code);
 
 // Prints "partita: error: MESSAGE" to stderr.
 void PrintError(const std::string& message);

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   partita::cli::AddDemoCommands(app, exit_code);
   partita::cli::AddPkiCommands(app, exit_code);
   partita::cli::AddProfilesCommands(app, exit_code);
+  partita::cli::AddReportCommands(app, exit_code);
 
   app.parse_complete_callback([&] {
     partita::LogLevel level;
