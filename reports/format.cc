@@ -51,8 +51,8 @@ std::string FormatUsd(double usd) {
   const double a = std::fabs(usd);
   std::string sign = usd < 0 ? "-" : "";
   if (a >= 100) return sign + "$" + FormatFixed(a, 0);
-  if (a >= 0.01 || a == 0) return sign + "$" + FormatFixed(a, 2);
-  // Two significant digits below a cent.
+  if (a >= 0.095 || a == 0) return sign + "$" + FormatFixed(a, 2);
+  // Two significant digits below ten cents: "$0.011", "$0.0059".
   const int decimals = std::min(8, 1 - static_cast<int>(std::floor(std::log10(a))));
   return sign + "$" + Printf(("%." + std::to_string(decimals) + "f").c_str(), a);
 }
@@ -66,6 +66,14 @@ std::string FormatShare(double fraction) {
   std::string s = FormatFixed(pct, 1);
   if (s.size() > 2 && s.compare(s.size() - 2, 2, ".0") == 0) s.resize(s.size() - 2);
   return s + "%";
+}
+
+std::string FormatShareFixed(double fraction) {
+  const double pct = fraction * 100.0;
+  const double a = std::fabs(pct);
+  if (a == 0) return "0%";
+  if (a < 0.1 || (a >= 99.95 && a < 100)) return FormatFixed(pct, 2) + "%";
+  return FormatFixed(pct, 1) + "%";
 }
 
 std::string FormatWh(double wh) {

@@ -19,10 +19,13 @@ std::string FormatCount(std::uint64_t n);
 std::string FormatFixed(double v, int decimals);
 // Milliseconds: "0.42 ms", "12.3 ms", "812 ms", "1,234 ms"; 10 s and over "12.3 s".
 std::string FormatMs(double ms);
-// US dollars: "$1,234", "$12.34", "$0.42", "$0.0031" (two significant digits under a cent).
+// US dollars: "$1,234", "$12.34", "$0.42", "$0.011", "$0.0031" (two significant digits under
+// ten cents).
 std::string FormatUsd(double usd);
 // A fraction as a percentage: 0.123 -> "12.3%", 0.5 -> "50%", 0.00042 -> "0.04%".
 std::string FormatShare(double fraction);
+// The same with one decimal kept, for table columns: "46.0%", "12.3%", "0.05%", "0%".
+std::string FormatShareFixed(double fraction);
 // Watt-hours: "1.23 Wh", "12.3 Wh", "0.042 Wh".
 std::string FormatWh(double wh);
 // A 0..1 quality score: "0.84".

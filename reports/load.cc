@@ -1,6 +1,7 @@
 // Loading runs: one streaming pass over `requests` (split by rowid range over threads), one over
 // `battery`, then `run_metrics`; percentiles and CDF points from the collected latencies.
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <thread>
@@ -14,13 +15,6 @@ namespace {
 
 constexpr std::int64_t kRowsPerThreadMin = 250'000;
 constexpr int kMaxThreads = 4;
-
-int TierIndex(std::string_view s) {
-  if (s == "device") return 0;
-  if (s == "phone") return 1;
-  if (s == "cloud") return 2;
-  return -1;
-}
 
 // What one thread collects for one run.
 struct Accumulator {
@@ -121,42 +115,56 @@ constexpr const char* kRequestsSql =
     "cost_usd, energy_j, quality, fallback_cause, deadline_missed, decided_offline "
     "FROM requests WHERE rowid BETWEEN ?1 AND ?2";
 
+// The tier of a NUL-terminated column value, -1 for anything else (or NULL).
+int TierIndex(const unsigned char* s) {
+  if (s == nullptr) return -1;
+  const char* c = reinterpret_cast<const char*>(s);
+  switch (c[0]) {
+    case 'd': return std::strcmp(c, "device") == 0 ? 0 : -1;
+    case 'p': return std::strcmp(c, "phone") == 0 ? 1 : -1;
+    case 'c': return std::strcmp(c, "cloud") == 0 ? 2 : -1;
+    default: return -1;
+  }
+}
+
+// The hot loop: raw sqlite3_column_* calls, as few as possible per row (reports over millions
+// of rows spend most of their time here).
 Status ScanRequests(storage::Database& db, std::int64_t lo, std::int64_t hi, RunMap& out) {
   Result<storage::Statement> s = db.Prepare(kRequestsSql);
   if (!s.ok()) return s.status();
   s->Bind(1, lo).Bind(2, hi);
+  sqlite3_stmt* st = s->handle();
   for (;;) {
     Result<bool> row = s->Step();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    Accumulator& a = out.Get(s->Int(0));
+    Accumulator& a = out.Get(sqlite3_column_int64(st, 0));
     ++a.requests;
-    const int decided = TierIndex(s->Text(2));
+    const int decided = TierIndex(sqlite3_column_text(st, 2));
     if (decided >= 0) ++a.decided[static_cast<std::size_t>(decided)];
-    if (!s->Text(3).empty()) ++a.guard_hits;
-    if (s->Int(14) != 0) ++a.decided_offline;
-    if (s->IsNull(4)) continue;  // in flight: no outcome yet
+    if (sqlite3_column_bytes(st, 3) > 0) ++a.guard_hits;
+    if (sqlite3_column_int(st, 14) != 0) ++a.decided_offline;
+    if (sqlite3_column_type(st, 4) == SQLITE_NULL) continue;  // in flight: no outcome yet
     ++a.completed;
-    const std::int64_t hour = std::clamp<std::int64_t>(s->Int(1), 0, 23);
-    const int final_tier = TierIndex(s->Text(5));
+    const auto hour = static_cast<std::size_t>(std::clamp(sqlite3_column_int(st, 1), 0, 23));
+    const int final_tier = TierIndex(sqlite3_column_text(st, 5));
     const std::size_t slot = final_tier >= 0 ? static_cast<std::size_t>(final_tier) : kUnanswered;
     ++a.answered[slot];
-    ++a.by_hour[static_cast<std::size_t>(hour)][slot];
-    if (s->Int(4) != 0) {
+    ++a.by_hour[hour][slot];
+    if (sqlite3_column_int(st, 4) != 0) {
       ++a.succeeded;
-      a.latency[slot].push_back(static_cast<float>(s->Double(8)));
-      a.ttft.push_back(static_cast<float>(s->Double(7)));
+      a.latency[slot].push_back(static_cast<float>(sqlite3_column_double(st, 8)));
+      a.ttft.push_back(static_cast<float>(sqlite3_column_double(st, 7)));
     }
-    if (s->Int(6) != 0) ++a.truncated;
-    a.cost += s->Double(9);
-    a.energy += s->Double(10);
-    if (slot != kUnanswered) a.quality += s->Double(11);
-    const std::string_view cause = s->Text(12);
-    if (!cause.empty()) {
+    if (sqlite3_column_int(st, 6) != 0) ++a.truncated;
+    a.cost += sqlite3_column_double(st, 9);
+    a.energy += sqlite3_column_double(st, 10);
+    if (slot != kUnanswered) a.quality += sqlite3_column_double(st, 11);
+    if (sqlite3_column_bytes(st, 12) > 0) {
       ++a.fell_back;
-      a.AddCause(cause, 1);
+      a.AddCause(reinterpret_cast<const char*>(sqlite3_column_text(st, 12)), 1);
     }
-    if (s->Int(13) != 0) ++a.deadline_missed;
+    if (sqlite3_column_int(st, 13) != 0) ++a.deadline_missed;
   }
   return Status::Ok();
 }
@@ -166,19 +174,20 @@ Status ScanBattery(storage::Database& db, std::int64_t lo, std::int64_t hi, RunM
       "SELECT run_id, battery_pct, charging FROM battery WHERE rowid BETWEEN ?1 AND ?2");
   if (!s.ok()) return s.status();
   s->Bind(1, lo).Bind(2, hi);
+  sqlite3_stmt* st = s->handle();
   for (;;) {
     Result<bool> row = s->Step();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    Accumulator& a = out.Get(s->Int(0));
-    const double pct = std::clamp(s->Double(1), 0.0, 100.0);
+    Accumulator& a = out.Get(sqlite3_column_int64(st, 0));
+    const double pct = std::clamp(sqlite3_column_double(st, 1), 0.0, 100.0);
     BatteryFigures& b = a.battery;
     ++b.samples;
     const auto bucket = std::min<std::size_t>(kBatteryBuckets - 1, static_cast<std::size_t>(pct / 5));
     ++b.buckets[bucket];
     if (pct <= 0) ++b.empty;
     if (pct < 20) ++b.below_20;
-    if (s->Int(2) != 0) ++b.charging;
+    if (sqlite3_column_int(st, 2) != 0) ++b.charging;
     a.battery_sum += pct;
   }
   return Status::Ok();
@@ -190,8 +199,11 @@ using ScanFn = Status (*)(storage::Database&, std::int64_t, std::int64_t, RunMap
 // each with its own read-only connection; merges into `out`.
 Status ParallelScan(const std::string& path, storage::Database& db, std::string_view table,
                     int threads, ScanFn scan, RunMap& out) {
-  Result<storage::Statement> range =
-      db.Prepare("SELECT min(rowid), max(rowid) FROM " + std::string(table));
+  // Two subqueries: SQLite answers each from the b-tree's ends (min and max together would
+  // scan an index).
+  const std::string name(table);
+  Result<storage::Statement> range = db.Prepare("SELECT (SELECT min(rowid) FROM " + name +
+                                                "), (SELECT max(rowid) FROM " + name + ")");
   if (!range.ok()) return range.status();
   Result<bool> row = range->Step();
   if (!row.ok()) return row.status();
@@ -391,14 +403,26 @@ Result<std::vector<RunFigures>> LoadRuns(const std::string& path, int threads) {
   }
   const bool has_metrics = HasTable(db, "run_metrics");
 
-  std::vector<RunFigures> runs;
+  std::vector<RunFigures> runs(infos->size());
+  {
+    // Sorting latencies is the rest of the work: one run per thread.
+    const std::size_t width = std::max(1u, std::thread::hardware_concurrency());
+    for (std::size_t first = 0; first < runs.size(); first += width) {
+      std::vector<std::thread> workers;
+      for (std::size_t i = first; i < std::min(runs.size(), first + width); ++i) {
+        Accumulator& acc = accumulators.Get((*infos)[i].run_id);
+        workers.emplace_back([&acc, &run = runs[i]] { Finish(acc, run); });
+      }
+      for (std::thread& t : workers) t.join();
+    }
+  }
   std::uint64_t total_requests = 0;
-  for (const storage::RunInfo& info : *infos) {
-    RunFigures r;
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const storage::RunInfo& info = (*infos)[i];
+    RunFigures& r = runs[i];
     r.file = path;
     r.info = info;
     r.name = info.label.empty() ? "run " + std::to_string(info.run_id) : info.label;
-    Finish(accumulators.Get(info.run_id), r);
     if (has_metrics) {
       Result<std::vector<std::pair<std::string, double>>> m =
           storage::ReadRunMetrics(db, info.run_id);
@@ -407,7 +431,6 @@ Result<std::vector<RunFigures>> LoadRuns(const std::string& path, int threads) {
     }
     Derive(r);
     total_requests += r.requests;
-    runs.push_back(std::move(r));
   }
   if (total_requests == 0) {
     return InvalidArgument("'" + path + "' has " + std::to_string(runs.size()) +

@@ -98,13 +98,13 @@ std::vector<SummaryRow> SummaryRows(const Report& report) {
     b.Numbers(
         "Answered on " + std::string(kTierNames[t]),
         "Share of completed requests whose answer came from this tier",
-        [t](const RunFigures& r) { return Share(r.answered[t], r.completed); }, FormatShare,
+        [t](const RunFigures& r) { return Share(r.answered[t], r.completed); }, FormatShareFixed,
         Best::kNone);
   }
   b.Numbers(
       "Unanswered", "Share of completed requests that no tier answered",
       [](const RunFigures& r) { return Share(r.answered[kUnanswered], r.completed); },
-      FormatShare, Best::kLower);
+      FormatShareFixed, Best::kLower);
 
   b.Group("Latency of answers");
   b.Numbers(
@@ -174,14 +174,14 @@ std::vector<SummaryRow> SummaryRows(const Report& report) {
   b.Numbers(
       "Samples under 20%", "Share of battery samples below 20%",
       [](const RunFigures& r) { return Share(r.battery.below_20, r.battery.samples); },
-      FormatShare, Best::kLower);
+      FormatShareFixed, Best::kLower);
   b.Numbers(
       "Mean battery level", "Mean of the battery samples",
       [](const RunFigures& r) -> std::optional<double> {
         if (r.battery.samples == 0) return std::nullopt;
         return r.battery.mean_pct / 100.0;
       },
-      FormatShare, Best::kHigher);
+      FormatShareFixed, Best::kHigher);
 
   b.Group("Quality and reliability");
   b.Numbers(
@@ -189,18 +189,18 @@ std::vector<SummaryRow> SummaryRows(const Report& report) {
       [](const RunFigures& r) { return r.mean_quality; }, FormatQuality, Best::kHigher);
   b.Numbers(
       "Success rate", "Completed requests answered in full",
-      [](const RunFigures& r) { return r.success_rate; }, FormatShare, Best::kHigher);
+      [](const RunFigures& r) { return r.success_rate; }, FormatShareFixed, Best::kHigher);
   b.Numbers(
       "Truncated", "Answers cut off after the first tokens",
-      [](const RunFigures& r) { return Share(r.truncated, r.completed); }, FormatShare,
+      [](const RunFigures& r) { return Share(r.truncated, r.completed); }, FormatShareFixed,
       Best::kLower);
   b.Numbers(
       "Deadline misses", "Requests that passed their deadline",
-      [](const RunFigures& r) { return Share(r.deadline_missed, r.completed); }, FormatShare,
+      [](const RunFigures& r) { return Share(r.deadline_missed, r.completed); }, FormatShareFixed,
       Best::kLower);
   b.Numbers(
       "Fallbacks", "Requests whose first attempt failed",
-      [](const RunFigures& r) { return Share(r.fell_back, r.completed); }, FormatShare,
+      [](const RunFigures& r) { return Share(r.fell_back, r.completed); }, FormatShareFixed,
       Best::kLower);
   std::vector<std::string> causes;
   for (const RunFigures& r : report.runs) {
@@ -219,16 +219,16 @@ std::vector<SummaryRow> SummaryRows(const Report& report) {
           }
           return Share(n, r.completed);
         },
-        FormatShare, Best::kNone);
+        FormatShareFixed, Best::kNone);
   }
   b.Numbers(
       "Guard hits", "Decisions where a guard removed a tier",
-      [](const RunFigures& r) { return Share(r.guard_hits, r.requests); }, FormatShare,
+      [](const RunFigures& r) { return Share(r.guard_hits, r.requests); }, FormatShareFixed,
       Best::kNone);
   if (any_offline) {
     b.Numbers(
         "Decided offline", "Decisions the agent made with its cached policy",
-        [](const RunFigures& r) { return Share(r.decided_offline, r.requests); }, FormatShare,
+        [](const RunFigures& r) { return Share(r.decided_offline, r.requests); }, FormatShareFixed,
         Best::kNone);
   }
   b.Text("On the Pareto frontier", "Not both dearer and slower at p95 than another policy",

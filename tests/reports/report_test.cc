@@ -55,6 +55,35 @@ TEST_CASE("Every run of every file is compared; repeated labels are told apart b
   CHECK(dominance);
 }
 
+TEST_CASE("The worked example of docs/reports.md: a tradeoff against the baseline") {
+  testing::TempDir tmp;
+  const std::string path = tmp.File("runs.db");
+  REQUIRE(fixture::WriteRuns(path, {fixture::Balanced(), fixture::BatterySaver()}).ok());
+  Result<Report> report = BuildReport({path}, {});
+  REQUIRE(report.ok());
+  std::vector<std::string> tradeoffs;
+  for (const Finding& f : report->findings) {
+    if (f.kind == Finding::Kind::kTradeoff) tradeoffs.push_back(f.text);
+  }
+  REQUIRE(tradeoffs.size() == 1);
+  CHECK(tradeoffs[0] ==
+        "battery-saver uses 78% less device energy, answers more requests (100% vs 90%) and "
+        "gives better answers (quality 0.84 vs 0.70) than balanced for +1,100 ms p95 and "
+        "+$2.00 per 1,000 requests. Worth it where battery life, reliability and answer quality "
+        "matter more than latency and cloud spend.");
+  const std::string doc = testing::ReadSourceFile("docs/reports.md");
+  std::string flat;
+  for (std::size_t i = 0; i < doc.size(); ++i) {
+    if (doc.compare(i, 3, "\n> ") == 0) {
+      flat += ' ';
+      i += 2;
+    } else {
+      flat += doc[i];
+    }
+  }
+  CHECK(flat.find(tradeoffs[0]) != std::string::npos);
+}
+
 TEST_CASE("Two runs with one label in one file are told apart by run id") {
   testing::TempDir tmp;
   const std::string path = tmp.File("router.db");
