@@ -42,14 +42,20 @@ int main(int argc, char** argv) {
   int threads = 0;
   std::string db;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--requests") == 0) requests = std::strtoull(argv[i + 1], nullptr, 10);
-    else if (std::strcmp(argv[i], "--devices") == 0) devices = static_cast<std::uint32_t>(std::atoi(argv[i + 1]));
-    else if (std::strcmp(argv[i], "--repeat") == 0) repeat = std::atoi(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--threads") == 0) threads = std::atoi(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--db") == 0) db = argv[i + 1];
+    if (std::strcmp(argv[i], "--requests") == 0)
+      requests = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (std::strcmp(argv[i], "--devices") == 0)
+      devices = static_cast<std::uint32_t>(std::atoi(argv[i + 1]));
+    else if (std::strcmp(argv[i], "--repeat") == 0)
+      repeat = std::atoi(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--threads") == 0)
+      threads = std::atoi(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--db") == 0)
+      db = argv[i + 1];
     else {
-      std::fprintf(stderr, "usage: reports_bench [--requests N] [--devices N] [--repeat R] "
-                           "[--threads T] [--db PATH]\n");
+      std::fprintf(stderr,
+                   "usage: reports_bench [--requests N] [--devices N] [--repeat R] "
+                   "[--threads T] [--db PATH]\n");
       return 2;
     }
   }
@@ -102,12 +108,13 @@ int main(int argc, char** argv) {
     best = std::min(best, total);
     std::uint64_t rows = 0;
     for (const auto& in : report->inputs) rows += in.requests;
-    std::printf("run %d: %s requests in %zu run(s): load and aggregate %.2f s, render 4 formats "
-                "%.3f s (%zu KB), total %.2f s wall, %.2f s CPU (%s requests/s)\n",
-                r + 1, reports::FormatCount(rows).c_str(), report->runs.size(), load, render,
-                bytes / 1024, total, CpuSeconds() - cpu_start,
-                reports::FormatCount(static_cast<std::uint64_t>(static_cast<double>(rows) / total))
-                    .c_str());
+    std::printf(
+        "run %d: %s requests in %zu run(s): load and aggregate %.2f s, render 4 formats "
+        "%.3f s (%zu KB), total %.2f s wall, %.2f s CPU (%s requests/s)\n",
+        r + 1, reports::FormatCount(rows).c_str(), report->runs.size(), load, render, bytes / 1024,
+        total, CpuSeconds() - cpu_start,
+        reports::FormatCount(static_cast<std::uint64_t>(static_cast<double>(rows) / total))
+            .c_str());
   }
   std::printf("best: %.2f s for a report over %s requests (target: 5 s)\n", best,
               reports::FormatCount(requests).c_str());

@@ -45,8 +45,8 @@ class Svg {
  public:
   Svg(std::string_view name, double width, double height, std::string_view label)
       : width_(width), height_(height) {
-    out_ = "<svg class=\"chart\" data-chart=\"" + Escape(name) + "\" viewBox=\"0 0 " +
-           Num(width) + " " + Num(height) + "\" role=\"img\" aria-label=\"" + Escape(label) +
+    out_ = "<svg class=\"chart\" data-chart=\"" + Escape(name) + "\" viewBox=\"0 0 " + Num(width) +
+           " " + Num(height) + "\" role=\"img\" aria-label=\"" + Escape(label) +
            "\" xmlns=\"http://www.w3.org/2000/svg\">";
   }
   double width() const { return width_; }
@@ -132,7 +132,8 @@ std::vector<double> NiceTicks(double& lo, double& hi, int target) {
   lo = std::floor(lo / step + 1e-9) * step;
   hi = std::ceil(hi / step - 1e-9) * step;
   std::vector<double> ticks;
-  for (double v = lo; v <= hi + step / 2; v += step) ticks.push_back(std::fabs(v) < step / 1e6 ? 0 : v);
+  for (double v = lo; v <= hi + step / 2; v += step)
+    ticks.push_back(std::fabs(v) < step / 1e6 ? 0 : v);
   return ticks;
 }
 
@@ -166,7 +167,8 @@ std::vector<double> LogTicks(double& lo, double& hi) {
 }
 
 std::string MsTick(double ms) {
-  if (ms >= 1000) return FormatFixed(ms / 1000, ms >= 10000 || std::fmod(ms, 1000) == 0 ? 0 : 1) + " s";
+  if (ms >= 1000)
+    return FormatFixed(ms / 1000, ms >= 10000 || std::fmod(ms, 1000) == 0 ? 0 : 1) + " s";
   if (ms >= 1) return FormatFixed(ms, 0) + " ms";
   return FormatFixed(ms, 2) + " ms";
 }
@@ -209,7 +211,7 @@ struct ScatterPoint {
 struct ScatterSpec {
   std::string name, aria, x_title, y_title;
   std::function<std::string(double)> x_label, y_label;
-  bool frontier = false;             // draw the Pareto staircase through the filled points
+  bool frontier = false;  // draw the Pareto staircase through the filled points
   bool y_higher_is_better = false;
 };
 
@@ -266,8 +268,8 @@ std::string ScatterChart(const ScatterSpec& spec, const std::vector<ScatterPoint
         line += " L" + Num(x(front[i]->x)) + " " + Num(y(front[i]->y));
       }
       line += " L" + Num(plot.right) + " " + Num(y(front.back()->y));
-      svg.Path(line + " L" + Num(plot.right) + " " + Num(plot.top) + " Z",
-               "class=\"dominated\"", "Dominated: slower and dearer than a frontier policy");
+      svg.Path(line + " L" + Num(plot.right) + " " + Num(plot.top) + " Z", "class=\"dominated\"",
+               "Dominated: slower and dearer than a frontier policy");
       svg.Path(line, "class=\"frontier\"", "Pareto frontier");
       // Labels keep off the frontier's lines.
       for (std::size_t i = 0; i < front.size(); ++i) {
@@ -414,8 +416,7 @@ std::string CostLatencyChart(const Report& report) {
   for (std::size_t i = 0; i < report.runs.size(); ++i) {
     const RunFigures& r = report.runs[i];
     if (r.latency_ms.count == 0 || !r.cost_per_1k_usd) continue;
-    points.push_back({r.latency_ms.p95, *r.cost_per_1k_usd, r.name, PolicyColour(i),
-                      !r.on_frontier,
+    points.push_back({r.latency_ms.p95, *r.cost_per_1k_usd, r.name, PolicyColour(i), !r.on_frontier,
                       r.name + ": p95 " + FormatMs(r.latency_ms.p95) + ", " +
                           FormatUsd(*r.cost_per_1k_usd) + " per 1,000 requests" +
                           (r.on_frontier ? " (on the frontier)" : " (dominated)")});
@@ -541,8 +542,8 @@ std::string BatteryChart(const Report& report) {
     if (r.battery.samples == 0) continue;
     any = true;
     for (std::uint64_t b : r.battery.buckets) {
-      max_share = std::max(max_share,
-                           static_cast<double>(b) / static_cast<double>(r.battery.samples));
+      max_share =
+          std::max(max_share, static_cast<double>(b) / static_cast<double>(r.battery.samples));
     }
   }
   if (!any) return "";
@@ -569,8 +570,7 @@ std::string BatteryChart(const Report& report) {
     for (std::size_t b = 0; b < kBatteryBuckets; ++b) {
       const double share =
           static_cast<double>(r.battery.buckets[b]) / static_cast<double>(r.battery.samples);
-      d += (b == 0 ? "M" : " L") + Num(x(2.5 + 5.0 * static_cast<double>(b))) + " " +
-           Num(y(share));
+      d += (b == 0 ? "M" : " L") + Num(x(2.5 + 5.0 * static_cast<double>(b))) + " " + Num(y(share));
     }
     svg.Path(d,
              "fill=\"none\" stroke=\"" + std::string(PolicyColour(i)) +

@@ -47,8 +47,7 @@ const std::vector<Measure>& Measures() {
        [](double a, double b) { return RelativeTie(a, b, 0.01, 0.005); },
        [](double a, double b) { return "costs " + FormatUsd(b - a) + " less per 1,000 requests"; },
        [](double a, double b) { return "+" + FormatUsd(a - b) + " per 1,000 requests"; },
-       "cloud spend", "Cheapest",
-       [](double v) { return FormatUsd(v) + " per 1,000 requests"; }},
+       "cloud spend", "Cheapest", [](double v) { return FormatUsd(v) + " per 1,000 requests"; }},
       {true, [](const RunFigures& r) { return r.energy_wh_per_device_day; },
        [](double a, double b) { return RelativeTie(a, b, 0.01, 0.0005); },
        [](double a, double b) {
@@ -125,8 +124,7 @@ Comparison CompareRuns(const RunFigures& a, const RunFigures& b) {
 
 // Dominance needs latency and cost on both sides.
 bool Comparable(const RunFigures& a, const RunFigures& b) {
-  return a.latency_ms.count > 0 && b.latency_ms.count > 0 && a.cost_per_1k_usd &&
-         b.cost_per_1k_usd;
+  return a.latency_ms.count > 0 && b.latency_ms.count > 0 && a.cost_per_1k_usd && b.cost_per_1k_usd;
 }
 
 std::string TierMixText(const RunFigures& r) {
@@ -134,8 +132,9 @@ std::string TierMixText(const RunFigures& r) {
   const std::uint64_t answered = r.completed - r.answered[kUnanswered];
   if (answered == 0) return "";
   for (std::size_t t = 0; t < kTierCount; ++t) {
-    parts.push_back(std::string(kTierNames[t]) + " " +
-                    FormatShare(static_cast<double>(r.answered[t]) / static_cast<double>(answered)));
+    parts.push_back(
+        std::string(kTierNames[t]) + " " +
+        FormatShare(static_cast<double>(r.answered[t]) / static_cast<double>(answered)));
   }
   return JoinAnd(parts);
 }
@@ -163,8 +162,8 @@ void Winners(const std::vector<RunFigures>& runs, std::vector<Finding>& out) {
     if (tied.size() == static_cast<std::size_t>(known)) {
       sentences.push_back(std::string(m.winner) + ": a tie (" + m.value(bv) + ")");
     } else if (tied.size() > 1) {
-      sentences.push_back(std::string(m.winner) + ": " + JoinAnd(tied) + " (about " +
-                          m.value(bv) + ")");
+      sentences.push_back(std::string(m.winner) + ": " + JoinAnd(tied) + " (about " + m.value(bv) +
+                          ")");
     } else {
       sentences.push_back(std::string(m.winner) + ": " + tied[0] + " (" + m.value(bv) + ")");
     }
@@ -203,8 +202,9 @@ void Frontier(const std::vector<RunFigures>& runs, const std::vector<std::size_t
            FormatUsd(*runs[frontier[0]].cost_per_1k_usd) + " per 1,000 requests, p95 " +
            FormatMs(runs[frontier[0]].latency_ms.p95) + ").";
   } else {
-    text = "On cost against p95 latency, the Pareto frontier runs from the cheapest to the "
-           "fastest: ";
+    text =
+        "On cost against p95 latency, the Pareto frontier runs from the cheapest to the "
+        "fastest: ";
     for (std::size_t k = 0; k < on.size(); ++k) text += (k ? " \u2192 " : "") + on[k];
     text += ". ";
     text += JoinAnd(off) + (off.size() == 1 ? " is" : " are") +
@@ -228,8 +228,8 @@ std::vector<Finding> WriteFindings(const std::vector<RunFigures>& runs,
       if (r.latency_ms.count > 0) text += ", with p95 latency " + FormatMs(r.latency_ms.p95);
       text += ", " + FormatUsd(*r.cost_per_1k_usd) + " per 1,000 requests";
       if (r.energy_wh_per_device_day) {
-        text += " and " + FormatWh(*r.energy_wh_per_device_day) +
-                " of device energy per device-day";
+        text +=
+            " and " + FormatWh(*r.energy_wh_per_device_day) + " of device energy per device-day";
       }
       out.push_back({Finding::Kind::kSummary, text + "."});
     }
@@ -267,8 +267,8 @@ std::vector<Finding> WriteFindings(const std::vector<RunFigures>& runs,
                          " perform the same within measurement tolerance on every measure."});
       continue;
     }
-    std::string text = r.name + " " + JoinAnd(c.gains) + " than " + base.name + " for " +
-                       JoinAnd(c.losses) + ".";
+    std::string text =
+        r.name + " " + JoinAnd(c.gains) + " than " + base.name + " for " + JoinAnd(c.losses) + ".";
     text += " Worth it where " + JoinAnd(c.gain_cares) +
             (c.gain_cares.size() == 1 ? " matters" : " matter") + " more than " +
             JoinAnd(c.loss_cares) + ".";
@@ -306,8 +306,7 @@ std::vector<Finding> WriteFindings(const std::vector<RunFigures>& runs,
           {Finding::Kind::kAttention,
            r.name + " fell back on " + FormatShare(static_cast<double>(r.fell_back) / completed) +
                " of requests, mostly after " + r.fallback_causes[0].first + " (" +
-               FormatShare(static_cast<double>(r.fallback_causes[0].second) / completed) +
-               ")."});
+               FormatShare(static_cast<double>(r.fallback_causes[0].second) / completed) + ")."});
     }
   }
 
@@ -332,8 +331,7 @@ std::vector<Finding> WriteFindings(const std::vector<RunFigures>& runs,
     }
     if (r.in_flight() > 0) {
       out.push_back({Finding::Kind::kData,
-                     r.name + ": " + FormatCount(r.in_flight()) + " of " +
-                         FormatCount(r.requests) +
+                     r.name + ": " + FormatCount(r.in_flight()) + " of " + FormatCount(r.requests) +
                          " requests have no outcome yet (in flight) and are left out of the "
                          "latency, cost, energy and quality figures."});
     }

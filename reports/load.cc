@@ -170,8 +170,8 @@ Status ScanRequests(storage::Database& db, std::int64_t lo, std::int64_t hi, Run
 }
 
 Status ScanBattery(storage::Database& db, std::int64_t lo, std::int64_t hi, RunMap& out) {
-  Result<storage::Statement> s = db.Prepare(
-      "SELECT run_id, battery_pct, charging FROM battery WHERE rowid BETWEEN ?1 AND ?2");
+  Result<storage::Statement> s =
+      db.Prepare("SELECT run_id, battery_pct, charging FROM battery WHERE rowid BETWEEN ?1 AND ?2");
   if (!s.ok()) return s.status();
   s->Bind(1, lo).Bind(2, hi);
   sqlite3_stmt* st = s->handle();
@@ -183,7 +183,8 @@ Status ScanBattery(storage::Database& db, std::int64_t lo, std::int64_t hi, RunM
     const double pct = std::clamp(sqlite3_column_double(st, 1), 0.0, 100.0);
     BatteryFigures& b = a.battery;
     ++b.samples;
-    const auto bucket = std::min<std::size_t>(kBatteryBuckets - 1, static_cast<std::size_t>(pct / 5));
+    const auto bucket =
+        std::min<std::size_t>(kBatteryBuckets - 1, static_cast<std::size_t>(pct / 5));
     ++b.buckets[bucket];
     if (pct <= 0) ++b.empty;
     if (pct < 20) ++b.below_20;
@@ -211,9 +212,9 @@ Status ParallelScan(const std::string& path, storage::Database& db, std::string_
   const std::int64_t lo = range->Int(0);
   const std::int64_t hi = range->Int(1);
   const std::int64_t span = hi - lo + 1;
-  int n = threads > 0 ? threads
-                      : std::min<int>(kMaxThreads,
-                                      std::max(1u, std::thread::hardware_concurrency()));
+  int n = threads > 0
+              ? threads
+              : std::min<int>(kMaxThreads, std::max(1u, std::thread::hardware_concurrency()));
   n = static_cast<int>(std::clamp<std::int64_t>(span / kRowsPerThreadMin, 1, n));
   if (threads > 0) n = threads;
   if (n <= 1) return scan(db, lo, hi, out);
@@ -314,10 +315,9 @@ void Finish(Accumulator& a, RunFigures& r) {
   r.answered = a.answered;
   r.by_hour = a.by_hour;
   r.fallback_causes = std::move(a.causes);
-  std::sort(r.fallback_causes.begin(), r.fallback_causes.end(),
-            [](const auto& x, const auto& y) {
-              return x.second != y.second ? x.second > y.second : x.first < y.first;
-            });
+  std::sort(r.fallback_causes.begin(), r.fallback_causes.end(), [](const auto& x, const auto& y) {
+    return x.second != y.second ? x.second > y.second : x.first < y.first;
+  });
   r.cost_usd = a.cost;
   r.energy_j = a.energy;
   r.quality_sum = a.quality;
@@ -361,7 +361,8 @@ std::optional<double> RunFigures::Metric(std::string_view metric) const {
 Result<std::vector<RunFigures>> LoadRuns(const std::string& path, int threads) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
-    return NotFound("'" + path + "' does not exist. Give a run database written by `partita sim "
+    return NotFound("'" + path +
+                    "' does not exist. Give a run database written by `partita sim "
                     "--out RUN.db` or a router's decision log");
   }
   if (!std::filesystem::is_regular_file(path, ec)) {

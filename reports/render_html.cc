@@ -220,7 +220,8 @@ std::string Meta(const Report& report) {
   std::vector<std::string> parts;
   for (const std::string& f : fleets) parts.push_back("fleet " + f);
   if (devices > 0) parts.push_back(FormatCount(static_cast<std::uint64_t>(devices)) + " devices");
-  if (hours > 0) parts.push_back(FormatFixed(hours, hours == std::floor(hours) ? 0 : 1) + " h simulated");
+  if (hours > 0)
+    parts.push_back(FormatFixed(hours, hours == std::floor(hours) ? 0 : 1) + " h simulated");
   if (seeds.size() == 1) parts.push_back("seed " + std::to_string(*seeds.begin()));
   if (any_router) parts.push_back("production decision log");
   parts.push_back(FormatCount(requests) + " requests");
@@ -243,11 +244,11 @@ void SummaryTable(const Report& report, std::string& out) {
   for (const SummaryRow& row : SummaryRows(report)) {
     if (row.group != group) {
       group = row.group;
-      out += "<tr class=\"group\"><th colspan=\"" + std::to_string(report.runs.size() + 1) +
-             "\">" + Escape(group) + "</th></tr>";
+      out += "<tr class=\"group\"><th colspan=\"" + std::to_string(report.runs.size() + 1) + "\">" +
+             Escape(group) + "</th></tr>";
     }
-    out += "<tr><td class=\"label\" title=\"" + Escape(row.note) + "\">" + Escape(row.label) +
-           "</td>";
+    out +=
+        "<tr><td class=\"label\" title=\"" + Escape(row.note) + "\">" + Escape(row.label) + "</td>";
     for (std::size_t i = 0; i < row.cells.size(); ++i) {
       std::string cls;
       if (row.best[i]) cls = "best";
@@ -272,8 +273,8 @@ void InputsTable(const Report& report, std::string& out) {
       {"Source",
        [](const RunFigures& r) {
          return r.info.source == "router" ? std::string("router decision log")
-                                          : r.info.source == "sim" ? std::string("simulation")
-                                                                   : r.info.source;
+                : r.info.source == "sim"  ? std::string("simulation")
+                                          : r.info.source;
        },
        false},
       {"Policy", [](const RunFigures& r) { return r.info.policy_name; }, false},
@@ -349,14 +350,15 @@ std::string RenderHtml(const Report& report) {
          Escape(Title(report)) + "</title>" + kErrorHook + "<style>" + kCss +
          "</style></head><body>\n";
 
-  out += "<header class=\"top\"><div class=\"wrap\"><p class=\"eyebrow\">Partita tradeoff "
-         "report</p><h1>" +
-         Escape(Title(report)) + "</h1><p class=\"meta\">" + Escape(Meta(report)) + "</p>" +
-         PolicyLegend(report) +
-         "<nav><a href=\"#findings\">Findings</a><a href=\"#summary\">Summary</a><a "
-         "href=\"#latency\">Latency</a><a href=\"#tradeoffs\">Cost and quality</a><a "
-         "href=\"#tiers\">Tiers</a><a href=\"#battery\">Battery</a><a "
-         "href=\"#inputs\">Inputs</a></nav></div></header>\n<main class=\"wrap\">\n";
+  out +=
+      "<header class=\"top\"><div class=\"wrap\"><p class=\"eyebrow\">Partita tradeoff "
+      "report</p><h1>" +
+      Escape(Title(report)) + "</h1><p class=\"meta\">" + Escape(Meta(report)) + "</p>" +
+      PolicyLegend(report) +
+      "<nav><a href=\"#findings\">Findings</a><a href=\"#summary\">Summary</a><a "
+      "href=\"#latency\">Latency</a><a href=\"#tradeoffs\">Cost and quality</a><a "
+      "href=\"#tiers\">Tiers</a><a href=\"#battery\">Battery</a><a "
+      "href=\"#inputs\">Inputs</a></nav></div></header>\n<main class=\"wrap\">\n";
 
   out += "<section id=\"findings\"><h2>Findings</h2><ul class=\"findings\">";
   for (const Finding& f : report.findings) {
@@ -366,28 +368,31 @@ std::string RenderHtml(const Report& report) {
   if (report.findings.empty()) out += "<li><span>No findings: nothing was completed.</span></li>";
   out += "</ul></section>\n";
 
-  out += "<section id=\"summary\"><h2>Summary</h2><p class=\"lede\">One column per run. "
-         "Latency and cost count completed requests; &#9733; marks the best value of a "
-         "row. Hover a row name for its definition; docs/reports.md defines every "
-         "figure.</p>";
+  out +=
+      "<section id=\"summary\"><h2>Summary</h2><p class=\"lede\">One column per run. "
+      "Latency and cost count completed requests; &#9733; marks the best value of a "
+      "row. Hover a row name for its definition; docs/reports.md defines every "
+      "figure.</p>";
   SummaryTable(report, out);
   out += "</section>\n";
 
-  out += "<section id=\"latency\"><h2>Latency</h2><p class=\"lede\">How long answers took: "
-         "the share of successful answers that arrived within each time. Further left is "
-         "faster; the dashed lines mark p95 and p99.</p>" +
-         PolicyLegend(report);
+  out +=
+      "<section id=\"latency\"><h2>Latency</h2><p class=\"lede\">How long answers took: "
+      "the share of successful answers that arrived within each time. Further left is "
+      "faster; the dashed lines mark p95 and p99.</p>" +
+      PolicyLegend(report);
   Figure(out, LatencyCdfChart(report),
          "Empirical cumulative distribution of the total latency (request to last token) of "
          "successful answers, log scale.");
   out += "</section>\n";
 
-  out += "<section id=\"tradeoffs\"><h2>Cost, latency and quality</h2><p class=\"lede\">Lower "
-         "left is better on the first chart, upper left on the second.</p><div "
-         "class=\"grid2\"><div><h3>Cost against p95 latency</h3><div class=\"legend\">"
-         "<span><i class=\"dot\" style=\"background:#52606d\"></i>on the Pareto frontier</span>"
-         "<span><i class=\"dot\"></i>dominated</span><span><i class=\"dash\"></i>frontier</span>"
-         "<span><i class=\"shade\"></i>slower and dearer</span></div>";
+  out +=
+      "<section id=\"tradeoffs\"><h2>Cost, latency and quality</h2><p class=\"lede\">Lower "
+      "left is better on the first chart, upper left on the second.</p><div "
+      "class=\"grid2\"><div><h3>Cost against p95 latency</h3><div class=\"legend\">"
+      "<span><i class=\"dot\" style=\"background:#52606d\"></i>on the Pareto frontier</span>"
+      "<span><i class=\"dot\"></i>dominated</span><span><i class=\"dash\"></i>frontier</span>"
+      "<span><i class=\"shade\"></i>slower and dearer</span></div>";
   Figure(out, CostLatencyChart(report),
          "A policy is on the frontier when no other is both cheaper and faster at p95.");
   out += "</div><div><h3>Quality against cost</h3>" + PolicyLegend(report);
@@ -396,17 +401,18 @@ std::string RenderHtml(const Report& report) {
          "requests.");
   out += "</div></div></section>\n";
 
-  out += "<section id=\"tiers\"><h2>Where answers came from</h2><p class=\"lede\">The tier "
-         "that produced each answer (after any fallback), overall and by local hour of "
-         "day.</p>" +
-         TierLegend();
+  out +=
+      "<section id=\"tiers\"><h2>Where answers came from</h2><p class=\"lede\">The tier "
+      "that produced each answer (after any fallback), overall and by local hour of "
+      "day.</p>" +
+      TierLegend();
   Figure(out, TierMixChart(report),
          "Unanswered requests are the red sliver on the right; hover a bar for its count.");
   out += "<div class=\"grid3\">";
   for (std::size_t i = 0; i < report.runs.size(); ++i) {
-    out += "<figure><h3><i class=\"swatch\" style=\"background:" +
-           std::string(PolicyColour(i)) + "\"></i>" + Escape(report.runs[i].name) + "</h3>" +
-           TierMixByHourChart(report, i) + "</figure>";
+    out += "<figure><h3><i class=\"swatch\" style=\"background:" + std::string(PolicyColour(i)) +
+           "\"></i>" + Escape(report.runs[i].name) + "</h3>" + TierMixByHourChart(report, i) +
+           "</figure>";
   }
   out += "</div></section>\n";
 
@@ -416,15 +422,18 @@ std::string RenderHtml(const Report& report) {
     if (r.battery.samples == 0) missing.push_back(r.name);
   }
   if (battery_svg.empty()) {
-    out += "<p class=\"note\">Battery levels are not recorded in these inputs: battery samples "
-           "come from simulation runs; router decision logs carry none.</p>";
+    out +=
+        "<p class=\"note\">Battery levels are not recorded in these inputs: battery samples "
+        "come from simulation runs; router decision logs carry none.</p>";
   } else {
-    out += "<p class=\"lede\">How charged battery-powered devices were, over every sample of "
-           "the run. More weight on the right is better; the shaded band is under 20%.</p>" +
-           PolicyLegend(report) + "<div class=\"grid2\"><div>";
+    out +=
+        "<p class=\"lede\">How charged battery-powered devices were, over every sample of "
+        "the run. More weight on the right is better; the shaded band is under 20%.</p>" +
+        PolicyLegend(report) + "<div class=\"grid2\"><div>";
     Figure(out, battery_svg, "Share of battery samples in each 5% band of charge.");
-    out += "</div><div><table><thead><tr><th></th><th>Mean level</th><th>Under 20%</th>"
-           "<th>Empty</th><th>Battery-empty events</th></tr></thead><tbody>";
+    out +=
+        "</div><div><table><thead><tr><th></th><th>Mean level</th><th>Under 20%</th>"
+        "<th>Empty</th><th>Battery-empty events</th></tr></thead><tbody>";
     for (std::size_t i = 0; i < report.runs.size(); ++i) {
       const RunFigures& r = report.runs[i];
       out += "<tr><td><i class=\"swatch\" style=\"background:" + std::string(PolicyColour(i)) +
@@ -437,10 +446,10 @@ std::string RenderHtml(const Report& report) {
                FormatShareFixed(static_cast<double>(r.battery.below_20) / n) + "</td><td>" +
                FormatShareFixed(static_cast<double>(r.battery.empty) / n) + "</td>";
       }
-      out += r.battery_empty_events
-                 ? "<td>" + FormatCount(static_cast<std::uint64_t>(*r.battery_empty_events)) +
-                       "</td>"
-                 : "<td class=\"nr\">not recorded</td>";
+      out +=
+          r.battery_empty_events
+              ? "<td>" + FormatCount(static_cast<std::uint64_t>(*r.battery_empty_events)) + "</td>"
+              : "<td class=\"nr\">not recorded</td>";
       out += "</tr>";
     }
     out += "</tbody></table>";
@@ -454,9 +463,10 @@ std::string RenderHtml(const Report& report) {
   }
   out += "</section>\n";
 
-  out += "<section id=\"inputs\"><h2>Inputs</h2><p class=\"lede\">What was compared, so anyone "
-         "can check it and run it again. Hashes are SHA-256 of the files (hover for the full "
-         "hash).</p>";
+  out +=
+      "<section id=\"inputs\"><h2>Inputs</h2><p class=\"lede\">What was compared, so anyone "
+      "can check it and run it again. Hashes are SHA-256 of the files (hover for the full "
+      "hash).</p>";
   InputsTable(report, out);
   out += "<h3 style=\"margin-top:16px\">To reproduce</h3><pre><code>";
   for (const std::string& cmd : report.rerun) out += Escape(cmd) + "\n";

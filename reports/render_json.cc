@@ -89,8 +89,8 @@ json::object RunJson(const RunFigures& r) {
   } else {
     json::array bins;
     for (std::uint64_t b : r.battery.buckets) bins.push_back(b);
-    o["battery"] = json::object{{"samples", r.battery.samples},  {"bins_5pct", std::move(bins)},
-                                {"empty", r.battery.empty},      {"below_20", r.battery.below_20},
+    o["battery"] = json::object{{"samples", r.battery.samples},   {"bins_5pct", std::move(bins)},
+                                {"empty", r.battery.empty},       {"below_20", r.battery.below_20},
                                 {"charging", r.battery.charging}, {"mean_pct", r.battery.mean_pct}};
   }
   json::object metrics;

@@ -3,9 +3,9 @@
 #include <array>
 #include <cctype>
 #include <cstdio>
-#include <functional>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "reports/format.h"
 #include "reports/render.h"
@@ -49,8 +49,8 @@ std::optional<double> CdfAt(const RunFigures& r, double fraction) {
 }
 
 constexpr std::pair<const char*, double> kCdfRows[] = {
-    {"fastest", 0},  {"p10", 0.10}, {"p25", 0.25},  {"p50", 0.50},  {"p75", 0.75},
-    {"p90", 0.90},   {"p95", 0.95}, {"p99", 0.99},  {"p99.9", 0.999}, {"slowest", 1.0}};
+    {"fastest", 0}, {"p10", 0.10}, {"p25", 0.25}, {"p50", 0.50},    {"p75", 0.75},
+    {"p90", 0.90},  {"p95", 0.95}, {"p99", 0.99}, {"p99.9", 0.999}, {"slowest", 1.0}};
 
 std::string CsvField(std::string_view s) {
   if (s.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(s);
@@ -76,8 +76,8 @@ class CsvWriter {
     out_ += CsvField(run) + "," + std::string(figure) + "," + std::string(tier) + "," +
             std::string(hour) + "," + CsvField(key) + "," + value + "\n";
   }
-  void Num(const std::string& run, std::string_view figure, double v,
-           std::string_view tier = {}, std::string_view hour = {}, std::string_view key = {}) {
+  void Num(const std::string& run, std::string_view figure, double v, std::string_view tier = {},
+           std::string_view hour = {}, std::string_view key = {}) {
     Row(run, figure, tier, hour, key, CsvNumber(v));
   }
   void Opt(const std::string& run, std::string_view figure, const std::optional<double>& v) {
@@ -135,8 +135,8 @@ std::string Render(const Report& report, Format format) {
 std::string RenderMarkdown(const Report& report) {
   std::string out = "# Partita tradeoff report\n\n";
   for (const InputFile& f : report.inputs) {
-    out += "- `" + f.path + "`: " + std::to_string(f.runs) + " run(s), " +
-           FormatCount(f.requests) + " requests\n";
+    out += "- `" + f.path + "`: " + std::to_string(f.runs) + " run(s), " + FormatCount(f.requests) +
+           " requests\n";
   }
   out += "\n## Findings\n\n";
   for (const Finding& f : report.findings) {
@@ -154,22 +154,23 @@ std::string RenderMarkdown(const Report& report) {
     }
     out += "| " + MdCell(row.label) + " |";
     for (std::size_t i = 0; i < row.cells.size(); ++i) {
-      out += row.best[i] ? " **" + MdCell(row.cells[i]) + "** |" : " " + MdCell(row.cells[i]) + " |";
+      out +=
+          row.best[i] ? " **" + MdCell(row.cells[i]) + "** |" : " " + MdCell(row.cells[i]) + " |";
     }
     out += "\n";
   }
 
-  out += "\n## Latency distribution\n\nTotal latency of successful answers at each "
-         "percentile (nearest rank).\n\n" +
-         MdHeader(report, "percentile");
+  out +=
+      "\n## Latency distribution\n\nTotal latency of successful answers at each "
+      "percentile (nearest rank).\n\n" +
+      MdHeader(report, "percentile");
   for (const auto& [label, fraction] : kCdfRows) {
     out += std::string("| ") + label + " |";
     for (const RunFigures& r : report.runs) {
-      const std::optional<double> v = fraction == 0 ? (r.latency_cdf.empty()
-                                                           ? std::nullopt
-                                                           : std::optional<double>(
-                                                                 r.latency_cdf.front().ms))
-                                                     : CdfAt(r, fraction);
+      const std::optional<double> v =
+          fraction == 0 ? (r.latency_cdf.empty() ? std::nullopt
+                                                 : std::optional<double>(r.latency_cdf.front().ms))
+                        : CdfAt(r, fraction);
       out += " " + (v ? FormatMs(*v) : std::string("\u2013")) + " |";
     }
     out += "\n";
@@ -186,10 +187,12 @@ std::string RenderMarkdown(const Report& report) {
     }
   }
 
-  out += "\n## Tier mix by hour of day\n\nShare of completed requests by the tier that "
-         "answered, by local hour.\n";
+  out +=
+      "\n## Tier mix by hour of day\n\nShare of completed requests by the tier that "
+      "answered, by local hour.\n";
   for (const RunFigures& r : report.runs) {
-    out += "\n### " + r.name + "\n\n| hour | requests | device | phone | cloud | unanswered |\n"
+    out += "\n### " + r.name +
+           "\n\n| hour | requests | device | phone | cloud | unanswered |\n"
            "|---:|---:|---:|---:|---:|---:|\n";
     for (std::size_t h = 0; h < 24; ++h) {
       std::uint64_t total = 0;
@@ -198,11 +201,12 @@ std::string RenderMarkdown(const Report& report) {
       std::snprintf(hour, sizeof hour, "%02zu", h);
       out += std::string("| ") + hour + " | " + FormatCount(total) + " |";
       for (std::size_t s = 0; s < kOutcomeSlots; ++s) {
-        out += " " +
-               (total == 0 ? std::string("\u2013")
-                           : FormatShare(static_cast<double>(r.by_hour[h][s]) /
-                                         static_cast<double>(total))) +
-               " |";
+        out +=
+            " " +
+            (total == 0
+                 ? std::string("\u2013")
+                 : FormatShare(static_cast<double>(r.by_hour[h][s]) / static_cast<double>(total))) +
+            " |";
       }
       out += "\n";
     }
@@ -219,10 +223,9 @@ std::string RenderMarkdown(const Report& report) {
       out += "| " + std::to_string(b * 5) + "\u2013" + std::to_string(b * 5 + 5) + "% |";
       for (const RunFigures& r : report.runs) {
         out += " " +
-               (r.battery.samples == 0
-                    ? std::string(kNotRecorded)
-                    : FormatShare(static_cast<double>(r.battery.buckets[b]) /
-                                  static_cast<double>(r.battery.samples))) +
+               (r.battery.samples == 0 ? std::string(kNotRecorded)
+                                       : FormatShare(static_cast<double>(r.battery.buckets[b]) /
+                                                     static_cast<double>(r.battery.samples))) +
                " |";
       }
       out += "\n";
@@ -321,7 +324,8 @@ std::string RenderCsv(const Report& report) {
     for (std::size_t s = 0; s < kOutcomeSlots; ++s) {
       w.Num(n, "answered", static_cast<double>(r.answered[s]), kSlotNames[s]);
     }
-    for (std::size_t t = 0; t < kTierCount; ++t) pct("latency", r.tier_latency_ms[t], kSlotNames[t]);
+    for (std::size_t t = 0; t < kTierCount; ++t)
+      pct("latency", r.tier_latency_ms[t], kSlotNames[t]);
     for (const auto& [cause, count] : r.fallback_causes) {
       w.Num(n, "fallback", static_cast<double>(count), {}, {}, cause);
     }

@@ -62,8 +62,8 @@ std::vector<std::string> RerunCommands(const std::vector<RunFigures>& runs) {
   for (std::size_t i = 0; i < runs.size(); ++i) {
     const storage::RunInfo& a = runs[i].info;
     if (done[i] || a.source != "sim") continue;
-    std::string cmd = "partita sim --fleet " + (a.fleet_name.empty() ? "FLEET" : a.fleet_name) +
-                      ".yaml";
+    std::string cmd =
+        "partita sim --fleet " + (a.fleet_name.empty() ? "FLEET" : a.fleet_name) + ".yaml";
     for (std::size_t j = i; j < runs.size(); ++j) {
       const storage::RunInfo& b = runs[j].info;
       if (done[j] || b.source != "sim" || runs[j].file != runs[i].file ||

@@ -70,26 +70,26 @@ struct RunFigures {
   std::vector<std::pair<std::string, std::uint64_t>> fallback_causes;
   std::array<std::array<std::uint64_t, kOutcomeSlots>, 24> by_hour{};  // completed rows
 
-  Percentiles latency_ms;  // total_ms of successful requests
+  Percentiles latency_ms;                               // total_ms of successful requests
   std::array<Percentiles, kTierCount> tier_latency_ms;  // by final tier
-  Percentiles ttft_ms;     // time to first token of successful requests
+  Percentiles ttft_ms;                // time to first token of successful requests
   std::vector<CdfPoint> latency_cdf;  // of latency_ms, from the fastest to the slowest answer
 
-  double cost_usd = 0;  // sum over completed rows
-  double energy_j = 0;  // household device energy, sum over completed rows
+  double cost_usd = 0;     // sum over completed rows
+  double energy_j = 0;     // household device energy, sum over completed rows
   double quality_sum = 0;  // over answered rows (a final tier)
   BatteryFigures battery;
   std::vector<std::pair<std::string, double>> metrics;  // run_metrics as stored
 
   // Derived figures; std::nullopt when the inputs do not record them.
-  std::optional<double> success_rate;             // succeeded / completed
-  std::optional<double> cost_per_1k_usd;          // cost_usd / completed * 1000
-  std::optional<double> device_days;              // run_metrics device_days
-  std::optional<double> cost_per_device_day_usd;  // cost_usd / device_days
+  std::optional<double> success_rate;              // succeeded / completed
+  std::optional<double> cost_per_1k_usd;           // cost_usd / completed * 1000
+  std::optional<double> device_days;               // run_metrics device_days
+  std::optional<double> cost_per_device_day_usd;   // cost_usd / device_days
   std::optional<double> energy_wh_per_device_day;  // energy_j / 3600 / device_days
-  std::optional<double> battery_empty_events;     // run_metrics battery_empty_events
-  std::optional<double> mean_quality;             // mean quality of answered requests
-  bool on_frontier = false;                       // cost vs p95 Pareto frontier
+  std::optional<double> battery_empty_events;      // run_metrics battery_empty_events
+  std::optional<double> mean_quality;              // mean quality of answered requests
+  bool on_frontier = false;                        // cost vs p95 Pareto frontier
 
   std::uint64_t in_flight() const { return requests - completed; }
   std::optional<double> Metric(std::string_view name) const;
@@ -97,12 +97,12 @@ struct RunFigures {
 
 struct Finding {
   enum class Kind {
-    kSummary,     // who wins what
-    kFrontier,    // the cost / p95 Pareto frontier
-    kDominance,   // A is at least as good as B on every measure and better on some
-    kTradeoff,    // A gains on some measures and pays on others
-    kAttention,   // something an operator should look at (battery-empty, deadline misses)
-    kData,        // about the inputs (in-flight rows, figures not recorded)
+    kSummary,    // who wins what
+    kFrontier,   // the cost / p95 Pareto frontier
+    kDominance,  // A is at least as good as B on every measure and better on some
+    kTradeoff,   // A gains on some measures and pays on others
+    kAttention,  // something an operator should look at (battery-empty, deadline misses)
+    kData,       // about the inputs (in-flight rows, figures not recorded)
   };
   Kind kind = Kind::kSummary;
   std::string text;
@@ -119,10 +119,10 @@ struct Report {
   std::string partita_version;  // of the partita that built the report
   std::string command;          // the command line that built it (for the inputs section)
   std::vector<InputFile> inputs;
-  std::vector<RunFigures> runs;        // in input order, then run_id order
-  std::vector<std::size_t> frontier;   // indexes into runs on the frontier, cheapest first
+  std::vector<RunFigures> runs;       // in input order, then run_id order
+  std::vector<std::size_t> frontier;  // indexes into runs on the frontier, cheapest first
   std::vector<Finding> findings;
-  std::vector<std::string> rerun;      // commands that reproduce the simulation runs
+  std::vector<std::string> rerun;  // commands that reproduce the simulation runs
 };
 
 struct BuildOptions {

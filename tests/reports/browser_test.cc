@@ -26,7 +26,8 @@ constexpr const char* kFlags =
     " --enable-logging=stderr --v=0";
 
 std::string FindChromium() {
-  for (const char* p : {"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"}) {
+  for (const char* p :
+       {"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"}) {
     if (access(p, X_OK) == 0) return p;
   }
   return "";
@@ -69,14 +70,16 @@ TEST_CASE("The HTML report renders in headless Chromium: every chart has a size,
   options.policies = 3;
   const std::string db = tmp.File("city.db");
   REQUIRE(fixture::WriteScaleFixture(db, options).ok());
-  Result<Report> report = BuildReport({db}, {"0.1.0", "partita report city.db --out report.html", 0});
+  Result<Report> report =
+      BuildReport({db}, {"0.1.0", "partita report city.db --out report.html", 0});
   REQUIRE(report.ok());
   const std::string html = tmp.File("report.html");
   REQUIRE(WriteFile(html, RenderHtml(*report)).ok());
   const std::string url = "file://" + html;
 
-  const int dumped = Chromium(chromium, tmp, "profile-dom", "--window-size=1280,900 --dump-dom " + url,
-                              tmp.File("dom.html"), tmp.File("dom.log"));
+  const int dumped =
+      Chromium(chromium, tmp, "profile-dom", "--window-size=1280,900 --dump-dom " + url,
+               tmp.File("dom.html"), tmp.File("dom.log"));
   const std::string dom = Slurp(tmp.File("dom.html"));
   const std::string dom_log = Slurp(tmp.File("dom.log"));
   INFO("chromium log:\n" << dom_log);
@@ -89,8 +92,8 @@ TEST_CASE("The HTML report renders in headless Chromium: every chart has a size,
   INFO("chart sizes: " << sizes);
   const std::regex one(R"(([a-z0-9-]+):(\d+)x(\d+):(\d+))");
   int charts = 0;
-  for (auto it = std::sregex_iterator(sizes.begin(), sizes.end(), one); it != std::sregex_iterator();
-       ++it) {
+  for (auto it = std::sregex_iterator(sizes.begin(), sizes.end(), one);
+       it != std::sregex_iterator(); ++it) {
     ++charts;
     CHECK_MESSAGE(std::stoi((*it)[2]) > 100, (*it)[1]);  // wide enough to read
     CHECK_MESSAGE(std::stoi((*it)[3]) > 50, (*it)[1]);
@@ -112,7 +115,8 @@ TEST_CASE("The HTML report renders in headless Chromium: every chart has a size,
   const auto be32 = [&](std::size_t at) {
     return (static_cast<unsigned char>(image[at]) << 24) |
            (static_cast<unsigned char>(image[at + 1]) << 16) |
-           (static_cast<unsigned char>(image[at + 2]) << 8) | static_cast<unsigned char>(image[at + 3]);
+           (static_cast<unsigned char>(image[at + 2]) << 8) |
+           static_cast<unsigned char>(image[at + 3]);
   };
   CHECK(be32(16) == 1280);
   CHECK(be32(20) == 5600);

@@ -108,17 +108,20 @@ TEST_CASE("Findings name what needs attention and what the inputs do not record"
   const auto has = [](const std::vector<std::string>& v, const std::string& s) {
     return std::find(v.begin(), v.end(), s) != v.end();
   };
-  CHECK(has(attention, "battery-saver let batteries run flat 12 times (12.0 per 1,000 "
-                       "device-days)."));
+  CHECK(has(attention,
+            "battery-saver let batteries run flat 12 times (12.0 per 1,000 "
+            "device-days)."));
   CHECK(has(attention, "battery-saver failed 3% of requests (3,000)."));
   CHECK(has(attention, "battery-saver missed the deadline on 2% of requests (2,000)."));
   CHECK(has(attention,
             "battery-saver fell back on 6% of requests, mostly after no_first_token (4%)."));
   const std::vector<std::string> data = Texts(findings, Finding::Kind::kData);
-  CHECK(has(data, "production: 42 of 100,042 requests have no outcome yet (in flight) and are "
-                  "left out of the latency, cost, energy and quality figures."));
-  CHECK(has(data, "production records no device-days (a router decision log): cost and energy "
-                  "per device-day, battery levels and battery-empty events are not recorded."));
+  CHECK(has(data,
+            "production: 42 of 100,042 requests have no outcome yet (in flight) and are "
+            "left out of the latency, cost, energy and quality figures."));
+  CHECK(has(data,
+            "production records no device-days (a router decision log): cost and energy "
+            "per device-day, battery levels and battery-empty events are not recorded."));
   // Energy is not compared when one side does not record it: the tradeoff leaves it out.
   const std::vector<std::string> tradeoffs = Texts(findings, Finding::Kind::kDominance);
   REQUIRE(tradeoffs.size() == 1);
@@ -139,8 +142,8 @@ TEST_CASE("Runs from different worlds are flagged") {
 
 TEST_CASE("The Pareto frontier keeps every point no other beats on both cost and latency") {
   // (cost, p95)
-  const std::vector<std::pair<double, double>> points = {
-      {1.0, 900}, {2.0, 700}, {1.5, 950}, {3.0, 700}, {0.5, 2000}, {2.0, 700}};
+  const std::vector<std::pair<double, double>> points = {{1.0, 900}, {2.0, 700},  {1.5, 950},
+                                                         {3.0, 700}, {0.5, 2000}, {2.0, 700}};
   // (1.5, 950) loses to (1.0, 900); (3.0, 700) to (2.0, 700); equal points both stay.
   CHECK(ParetoFrontier(points) == std::vector<std::size_t>{4, 0, 1, 5});
   CHECK(ParetoFrontier({}).empty());

@@ -105,9 +105,9 @@ Result<std::unique_ptr<storage::Database>> CreateBulk(const std::string& path, b
 }
 
 Status FinishBulk(storage::Database& db) {
-  PARTITA_RETURN_IF_ERROR(
-      db.Exec("CREATE UNIQUE INDEX IF NOT EXISTS requests_key ON requests(run_id, device_id, request_id); "
-              "CREATE INDEX IF NOT EXISTS battery_run ON battery(run_id, t_ms); PRAGMA journal_mode=WAL"));
+  PARTITA_RETURN_IF_ERROR(db.Exec(
+      "CREATE UNIQUE INDEX IF NOT EXISTS requests_key ON requests(run_id, device_id, request_id); "
+      "CREATE INDEX IF NOT EXISTS battery_run ON battery(run_id, t_ms); PRAGMA journal_mode=WAL"));
   return Status::Ok();
 }
 
@@ -198,7 +198,8 @@ Status WriteRuns(const std::string& path, std::vector<Run> runs) {
       ++id;
       const storage::DecisionRecord d = Decision(run.info.run_id, id, row);
       if (row.outcome) {
-        PARTITA_RETURN_IF_ERROR(storage::InsertRequest(db, d, Outcome(run.info.run_id, id, row, d)));
+        PARTITA_RETURN_IF_ERROR(
+            storage::InsertRequest(db, d, Outcome(run.info.run_id, id, row, d)));
       } else {
         PARTITA_RETURN_IF_ERROR(storage::InsertDecision(db, d));
       }
@@ -351,11 +352,11 @@ Status WriteScaleFixture(const std::string& path, const ScaleOptions& options) {
       energy += kEnergy[tier] * std::exp(0.3 * z(rng));
       energy_total += energy;
       static const double kQuality[] = {0.58, 0.74, 0.0};
-      const double quality =
-          answered ? std::clamp((tier == 2 ? prof.cloud_quality : kQuality[tier]) +
-                                    0.05 * (u(rng) - 0.5),
-                                0.0, 1.0)
-                   : 0;
+      const double quality = answered
+                                 ? std::clamp((tier == 2 ? prof.cloud_quality : kQuality[tier]) +
+                                                  0.05 * (u(rng) - 0.5),
+                                              0.0, 1.0)
+                                 : 0;
 
       d.request_id = i + 1;
       d.device_id = device_ids[dev];
@@ -400,14 +401,16 @@ Status WriteScaleFixture(const std::string& path, const ScaleOptions& options) {
       o.quality = quality;
       o.attempts = cause.empty() ? 1 : 2;
       o.fallback_cause = cause;
-      o.trail = cause.empty() ? std::string(kTierNames3[tier]) + ":ok:" +
-                                    std::to_string(static_cast<int>(total))
-                              : std::string(kTierNames3[decided]) + ":" + cause + ":" +
-                                    std::to_string(static_cast<int>(spent)) + ">" +
-                                    kTierNames3[tier] + ":ok:" +
-                                    std::to_string(static_cast<int>(total - spent));
+      o.trail =
+          cause.empty()
+              ? std::string(kTierNames3[tier]) + ":ok:" + std::to_string(static_cast<int>(total))
+              : std::string(kTierNames3[decided]) + ":" + cause + ":" +
+                    std::to_string(static_cast<int>(spent)) + ">" + kTierNames3[tier] +
+                    ":ok:" + std::to_string(static_cast<int>(total - spent));
       o.deadline_missed = missed;
-      o.error = success ? "" : missed ? "deadline passed" : "every tier in the fallback chain failed";
+      o.error = success  ? ""
+                : missed ? "deadline passed"
+                         : "every tier in the fallback chain failed";
       PARTITA_RETURN_IF_ERROR(storage::InsertRequest(db, d, o));
     }
 

@@ -21,8 +21,7 @@ TEST_CASE("Every run of every file is compared; repeated labels are told apart b
   testing::TempDir tmp;
   const std::string a = tmp.File("a.db"), b = tmp.File("b.db");
   REQUIRE(fixture::WriteRuns(a, {fixture::Balanced(), fixture::BatterySaver()}).ok());
-  REQUIRE(fixture::WriteRuns(b, {fixture::SlowAndDear(), fixture::Balanced(),
-                                 fixture::RouterLog()})
+  REQUIRE(fixture::WriteRuns(b, {fixture::SlowAndDear(), fixture::Balanced(), fixture::RouterLog()})
               .ok());
   Result<Report> report = BuildReport({a, b}, {"9.9.9", "partita report a.db b.db", 0});
   REQUIRE(report.ok());
@@ -41,12 +40,14 @@ TEST_CASE("Every run of every file is compared; repeated labels are told apart b
   CHECK_FALSE(report->runs[2].on_frontier);
   // One `partita sim` command per file's simulation runs; router runs have none.
   REQUIRE(report->rerun.size() == 2);
-  CHECK(report->rerun[0] == "partita sim --fleet tiny.yaml --policy balanced.yaml --policy "
-                            "battery-saver.yaml --hours 24 --seed 1 --out " +
-                                a);
-  CHECK(report->rerun[1] == "partita sim --fleet tiny.yaml --policy slow-and-dear.yaml "
-                            "--policy balanced.yaml --hours 24 --seed 1 --out " +
-                                b);
+  CHECK(report->rerun[0] ==
+        "partita sim --fleet tiny.yaml --policy balanced.yaml --policy "
+        "battery-saver.yaml --hours 24 --seed 1 --out " +
+            a);
+  CHECK(report->rerun[1] ==
+        "partita sim --fleet tiny.yaml --policy slow-and-dear.yaml "
+        "--policy balanced.yaml --hours 24 --seed 1 --out " +
+            b);
   CHECK(report->partita_version == "9.9.9");
   bool dominance = false;
   for (const Finding& f : report->findings) {
@@ -109,8 +110,8 @@ TEST_CASE("Bad inputs get errors that name the file and say what to do") {
     Result<Report> r = BuildReport({path}, {});
     REQUIRE_FALSE(r.ok());
     CHECK(r.status().message().find("'" + path +
-                                     "' is not a Partita run database: it is not an SQLite "
-                                     "file") == 0);
+                                    "' is not a Partita run database: it is not an SQLite "
+                                    "file") == 0);
   }
   SUBCASE("SQLite but not Partita") {
     const std::string path = tmp.File("other.db");
