@@ -355,14 +355,21 @@ std::string Escape(std::string_view text) {
   return out;
 }
 
-std::string LatencyCdfChart(const Report& report) {
-  Svg svg("latency-cdf", 1000, 380, "Latency distribution of successful answers per policy");
-  const Box plot{64, 16, 980, 322};
+std::string LatencyCdfChart(const Report& report, bool tail) {
+  const double from = tail ? 0.9 : 0.0;
+  Svg svg(tail ? "latency-tail" : "latency-cdf", 520, 380,
+          tail ? "The slowest 10% of successful answers per policy"
+               : "Latency distribution of successful answers per policy");
+  const Box plot{64, 16, 504, 322};
   double lo = 1e18, hi = 0;
   for (const RunFigures& r : report.runs) {
-    if (r.latency_cdf.empty()) continue;
-    lo = std::min(lo, r.latency_cdf.front().ms);
-    hi = std::max(hi, r.latency_cdf.back().ms);
+    for (const CdfPoint& p : r.latency_cdf) {
+      if (p.fraction >= from) {
+        lo = std::min(lo, p.ms);
+        break;
+      }
+    }
+    if (!r.latency_cdf.empty()) hi = std::max(hi, r.latency_cdf.back().ms);
   }
   if (hi <= 0) {
     lo = 10;
@@ -371,8 +378,11 @@ std::string LatencyCdfChart(const Report& report) {
   lo = std::max(lo, 0.1);
   const std::vector<double> xticks = LogTicks(lo, hi);
   const LogScale x{lo, hi, plot.left, plot.right};
-  const LinearScale y{0, 1, plot.bottom, plot.top};
-  YGrid(svg, plot, y, {0, 0.2, 0.4, 0.6, 0.8, 1.0}, PctTick);
+  const LinearScale y{from, 1, plot.bottom, plot.top};
+  YGrid(svg, plot, y,
+        tail ? std::vector<double>{0.9, 0.92, 0.94, 0.96, 0.98, 1.0}
+             : std::vector<double>{0, 0.2, 0.4, 0.6, 0.8, 1.0},
+        PctTick);
   double last_label = -1e9;
   for (double t : xticks) {
     svg.Line(x(t), plot.top, x(t), plot.bottom, "grid");
@@ -382,16 +392,26 @@ std::string LatencyCdfChart(const Report& report) {
   }
   for (double q : {0.95, 0.99}) {
     svg.Line(plot.left, y(q), plot.right, y(q), "reference");
-    // p99 above its line, p95 below its own: the two lines are only 4% apart.
-    svg.Text(plot.left + 6, q == 0.95 ? y(q) + 12 : y(q) - 3, q == 0.95 ? "p95" : "p99", "start",
+    // On the full chart the two lines are only 4% apart: p99 above its line, p95 below.
+    const bool below = !tail && q == 0.95;
+    svg.Text(plot.left + 6, below ? y(q) + 12 : y(q) - 3, q == 0.95 ? "p95" : "p99", "start",
              "reference-label");
   }
   Frame(svg, plot);
   for (std::size_t i = 0; i < report.runs.size(); ++i) {
     const RunFigures& r = report.runs[i];
     if (r.latency_cdf.empty()) continue;
-    std::string d = "M" + Num(x(r.latency_cdf.front().ms)) + " " + Num(y(0));
-    for (const CdfPoint& p : r.latency_cdf) d += " L" + Num(x(p.ms)) + " " + Num(y(p.fraction));
+    std::string d;
+    for (std::size_t k = 0; k < r.latency_cdf.size(); ++k) {
+      const CdfPoint& p = r.latency_cdf[k];
+      const bool next_in = k + 1 < r.latency_cdf.size() && r.latency_cdf[k + 1].fraction >= from;
+      if (p.fraction < from && !next_in) continue;
+      if (d.empty()) {
+        d = "M" + Num(x(p.ms)) + " " + Num(y(from));
+        if (p.fraction < from) continue;
+      }
+      d += " L" + Num(x(p.ms)) + " " + Num(y(std::max(p.fraction, from)));
+    }
     svg.Path(d,
              "fill=\"none\" stroke=\"" + std::string(PolicyColour(i)) +
                  "\" stroke-width=\"2.4\" stroke-linejoin=\"round\"",

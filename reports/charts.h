@@ -1,4 +1,5 @@
-// Inline SVG charts for the HTML report, drawn from a Report: latency CDF (log x), scatter plots
+// Inline SVG charts for the HTML report, drawn from a Report: latency CDF (log x) and its tail,
+// scatter plots
 // (cost against p95 with the Pareto frontier; quality against cost), tier mix by hour of day
 // (100% stacked bars per run), the overall tier mix, and the battery level distribution.
 // Every chart is an <svg class="chart" data-chart="NAME"> with a viewBox, so it scales with the
@@ -22,7 +23,8 @@ std::string_view TierColour(std::size_t slot);
 // XML/HTML text escaping (&, <, >, ", ').
 std::string Escape(std::string_view text);
 
-std::string LatencyCdfChart(const Report& report);
+// The whole distribution, or (tail) only from 90% to 100%, where p95 and p99 live.
+std::string LatencyCdfChart(const Report& report, bool tail = false);
 std::string CostLatencyChart(const Report& report);
 std::string QualityCostChart(const Report& report);
 std::string TierMixByHourChart(const Report& report, std::size_t run_index);

@@ -340,7 +340,7 @@ void Figure(std::string& out, const std::string& svg, const std::string& caption
 
 std::string RenderHtml(const Report& report) {
   const std::string battery_svg = BatteryChart(report);
-  const std::size_t charts = 3 + report.runs.size() + 1 + (battery_svg.empty() ? 0 : 1);
+  const std::size_t charts = 4 + report.runs.size() + 1 + (battery_svg.empty() ? 0 : 1);
 
   std::string out;
   out.reserve(256 * 1024);
@@ -381,9 +381,14 @@ std::string RenderHtml(const Report& report) {
       "the share of successful answers that arrived within each time. Further left is "
       "faster; the dashed lines mark p95 and p99.</p>" +
       PolicyLegend(report);
-  Figure(out, LatencyCdfChart(report),
+  out += "<div class=\"grid2\"><div><h3>All answers</h3>";
+  Figure(out, LatencyCdfChart(report, false),
          "Empirical cumulative distribution of the total latency (request to last token) of "
-         "successful answers, log scale.");
+         "successful answers.");
+  out += "</div><div><h3>The slowest 10%</h3>";
+  Figure(out, LatencyCdfChart(report, true),
+         "The same curves from 90% up: where each line crosses a dashed line is its p95 or p99.");
+  out += "</div></div>";
   out += "</section>\n";
 
   out +=

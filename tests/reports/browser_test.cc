@@ -85,7 +85,7 @@ TEST_CASE("The HTML report renders in headless Chromium: every chart has a size,
   INFO("chromium log:\n" << dom_log);
   REQUIRE(dumped == 0);
   const std::string expected = Attribute(dom, "data-charts-expected");
-  CHECK(expected == "8");  // CDF, 2 scatter plots, tier mix, 3 tier-by-hour, battery
+  CHECK(expected == "9");  // 2 CDFs, 2 scatter plots, tier mix, 3 tier-by-hour, battery
   CHECK(Attribute(dom, "data-charts-rendered") == expected);
   CHECK(Attribute(dom, "data-page-errors") == "<absent>");
   const std::string sizes = Attribute(dom, "data-chart-sizes");
@@ -99,7 +99,7 @@ TEST_CASE("The HTML report renders in headless Chromium: every chart has a size,
     CHECK_MESSAGE(std::stoi((*it)[3]) > 50, (*it)[1]);
     CHECK_MESSAGE(std::stoi((*it)[4]) > 3, (*it)[1]);  // something was drawn
   }
-  CHECK(charts == 8);
+  CHECK(charts == 9);
   CHECK(dom_log.find(":CONSOLE(") == std::string::npos);
 
   const std::string png = tmp.File("report.png");

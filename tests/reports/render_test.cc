@@ -80,11 +80,11 @@ TEST_CASE("The HTML report is one self-contained page with every chart and figur
   testing::TempDir tmp;
   const Report report = MakeReport(tmp);
   const std::string html = RenderHtml(report);
-  // 3 runs: CDF, 2 scatter plots, overall tier mix, one tier-by-hour chart per run, battery.
-  CHECK(html.find("data-charts-expected=\"8\"") != std::string::npos);
-  CHECK(Count(html, "<svg class=\"chart\"") == 8);
-  for (const char* chart : {"latency-cdf", "cost-latency", "quality-cost", "tier-mix",
-                            "tier-mix-by-hour-1", "tier-mix-by-hour-3", "battery"}) {
+  // 3 runs: 2 CDFs, 2 scatter plots, overall tier mix, one tier-by-hour chart per run, battery.
+  CHECK(html.find("data-charts-expected=\"9\"") != std::string::npos);
+  CHECK(Count(html, "<svg class=\"chart\"") == 9);
+  for (const char* chart : {"latency-cdf", "latency-tail", "cost-latency", "quality-cost",
+                            "tier-mix", "tier-mix-by-hour-1", "tier-mix-by-hour-3", "battery"}) {
     CHECK_MESSAGE(html.find("data-chart=\"" + std::string(chart) + "\"") != std::string::npos,
                   chart);
   }
