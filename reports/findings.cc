@@ -127,14 +127,14 @@ bool Comparable(const RunFigures& a, const RunFigures& b) {
   return a.latency_ms.count > 0 && b.latency_ms.count > 0 && a.cost_per_1k_usd && b.cost_per_1k_usd;
 }
 
+// "device 46.5%, phone 19.3% and cloud 33.9%": shares of completed requests, as in the tables.
 std::string TierMixText(const RunFigures& r) {
   std::vector<std::string> parts;
-  const std::uint64_t answered = r.completed - r.answered[kUnanswered];
-  if (answered == 0) return "";
+  if (r.completed == 0) return "";
   for (std::size_t t = 0; t < kTierCount; ++t) {
     parts.push_back(
         std::string(kTierNames[t]) + " " +
-        FormatShare(static_cast<double>(r.answered[t]) / static_cast<double>(answered)));
+        FormatShare(static_cast<double>(r.answered[t]) / static_cast<double>(r.completed)));
   }
   return JoinAnd(parts);
 }

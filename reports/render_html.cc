@@ -55,6 +55,7 @@ td.best{font-weight:700}
 td.best::after{content:" \2605";color:#d97706;font-size:11px}
 td.nr{color:var(--faint);font-style:italic}
 td.label{color:#323f4b}
+table.compact th{white-space:normal}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
 pre{background:#f3f5f8;padding:10px 14px;border-radius:6px;overflow-x:auto;font-size:12.5px;margin:8px 0 0;white-space:pre-wrap;word-break:break-all}
 figure{margin:0}
@@ -437,7 +438,8 @@ std::string RenderHtml(const Report& report) {
         PolicyLegend(report) + "<div class=\"grid2\"><div>";
     Figure(out, battery_svg, "Share of battery samples in each 5% band of charge.");
     out +=
-        "</div><div><table><thead><tr><th></th><th>Mean level</th><th>Under 20%</th>"
+        "</div><div class=\"scroll\"><table class=\"compact\"><thead><tr><th></th><th>Mean "
+        "level</th><th>Under 20%</th>"
         "<th>Empty</th><th>Battery-empty events</th></tr></thead><tbody>";
     for (std::size_t i = 0; i < report.runs.size(); ++i) {
       const RunFigures& r = report.runs[i];
