@@ -1,5 +1,6 @@
 #include "reports/summary_table.h"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 

@@ -41,6 +41,14 @@ int RunReport(const ReportArgs& args) {
       return 1;
     }
   }
+  for (const std::string& in : args.inputs) {
+    std::error_code ec;
+    if (args.out != "-" && std::filesystem::equivalent(in, args.out, ec)) {
+      PrintError("--out '" + args.out +
+                 "' is one of the inputs; choose another file for the report");
+      return 1;
+    }
+  }
   std::string command = "partita report";
   for (const std::string& in : args.inputs) command += " " + Quote(in);
   command += " --out " + Quote(args.out);

@@ -85,6 +85,11 @@ TEST_CASE("partita report explains bad inputs and exits 1") {
   CHECK(not_db.output.find("is not a Partita run database") != std::string::npos);
   CHECK_FALSE(std::ifstream(tmp.File("r.html")).good());
 
+  Run clobber = Partita("report " + db + " --out " + db + " --format html");
+  CHECK(clobber.exit_code == 1);
+  CHECK(clobber.output == "partita: error: --out '" + db +
+                              "' is one of the inputs; choose another file for the report\n");
+
   Run no_out = Partita("report " + db);
   CHECK(no_out.exit_code == 2);
   CHECK(no_out.output.find("--out is required") != std::string::npos);
