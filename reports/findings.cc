@@ -44,12 +44,12 @@ const std::vector<Measure>& Measures() {
        [](double a, double b) { return "+" + FormatMs(a - b) + " p95"; }, "latency",
        "Fastest at p95", [](double v) { return FormatMs(v); }},
       {true, [](const RunFigures& r) { return r.cost_per_1k_usd; },
-       [](double a, double b) { return RelativeTie(a, b, 0.01, 0.005); },
+       [](double a, double b) { return RelativeTie(a, b, 0.01, 1e-9); },
        [](double a, double b) { return "costs " + FormatUsd(b - a) + " less per 1,000 requests"; },
        [](double a, double b) { return "+" + FormatUsd(a - b) + " per 1,000 requests"; },
        "cloud spend", "Cheapest", [](double v) { return FormatUsd(v) + " per 1,000 requests"; }},
       {true, [](const RunFigures& r) { return r.energy_wh_per_device_day; },
-       [](double a, double b) { return RelativeTie(a, b, 0.01, 0.0005); },
+       [](double a, double b) { return RelativeTie(a, b, 0.01, 1e-9); },
        [](double a, double b) {
          return "uses " + FormatRelative((b - a) / b) + " less device energy";
        },
@@ -275,20 +275,32 @@ std::vector<Finding> WriteFindings(const std::vector<RunFigures>& runs,
     out.push_back({Finding::Kind::kTradeoff, text});
   }
 
-  // What needs attention.
+  // What needs attention. Batteries first, in one sentence when several runs let them run flat.
+  std::vector<std::pair<std::string, std::string>> flat;  // run name, "12 times (...)"
+  for (const RunFigures& r : runs) {
+    if (!r.battery_empty_events || *r.battery_empty_events <= 0) continue;
+    const double n = *r.battery_empty_events;
+    std::string text = FormatCount(static_cast<std::uint64_t>(n)) + (n == 1 ? " time" : " times");
+    if (r.device_days) {
+      text += " (" + FormatFixed(n / *r.device_days * 1000.0, 1) + " per 1,000 device-days)";
+    }
+    flat.emplace_back(r.name, text);
+  }
+  if (flat.size() == 1) {
+    out.push_back({Finding::Kind::kAttention,
+                   flat[0].first + " let batteries run flat " + flat[0].second + "."});
+  } else if (!flat.empty()) {
+    std::vector<std::string> items;
+    for (const auto& [name, text] : flat) items.push_back(name + " " + text);
+    out.push_back(
+        {Finding::Kind::kAttention,
+         "Batteries ran flat under " +
+             std::string(flat.size() == runs.size() ? "every policy" : "several policies") + ": " +
+             JoinAnd(items) + "."});
+  }
   for (const RunFigures& r : runs) {
     if (r.completed == 0) continue;
     const double completed = static_cast<double>(r.completed);
-    if (r.battery_empty_events && *r.battery_empty_events > 0) {
-      std::string text = r.name + " let batteries run flat " +
-                         FormatCount(static_cast<std::uint64_t>(*r.battery_empty_events)) +
-                         (*r.battery_empty_events == 1 ? " time" : " times");
-      if (r.device_days) {
-        text += " (" + FormatFixed(*r.battery_empty_events / *r.device_days * 1000.0, 1) +
-                " per 1,000 device-days)";
-      }
-      out.push_back({Finding::Kind::kAttention, text + "."});
-    }
     const double failed = completed - static_cast<double>(r.succeeded);
     if (failed / completed >= 0.01) {
       out.push_back({Finding::Kind::kAttention,

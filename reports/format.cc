@@ -40,7 +40,9 @@ std::string FormatFixed(double v, int decimals) {
 
 std::string FormatMs(double ms) {
   const double a = std::fabs(ms);
-  if (a >= 10'000) return FormatFixed(ms / 1000.0, 1) + " s";
+  if (a >= 99'950) return FormatFixed(ms / 1000.0, 0) + " s";
+  if (a >= 9'995) return FormatFixed(ms / 1000.0, 1) + " s";
+  if (a >= 999.5) return FormatFixed(ms / 1000.0, 2) + " s";
   if (a >= 100) return FormatFixed(ms, 0) + " ms";
   if (a >= 1) return FormatFixed(ms, 1) + " ms";
   if (a == 0) return "0 ms";

@@ -17,7 +17,8 @@ inline constexpr std::string_view kMinus = "\u2212";  // a real minus sign for d
 std::string FormatCount(std::uint64_t n);
 // A plain number with thousands separators and `decimals` decimals: 12345.6 -> "12,345.6".
 std::string FormatFixed(double v, int decimals);
-// Milliseconds: "0.42 ms", "12.3 ms", "812 ms", "1,234 ms"; 10 s and over "12.3 s".
+// Milliseconds: "0.42 ms", "12.3 ms", "812 ms"; from a second on, seconds with three
+// significant digits: "1.23 s", "12.3 s", "123 s".
 std::string FormatMs(double ms);
 // US dollars: "$1,234", "$12.34", "$0.42", "$0.011", "$0.0031" (two significant digits under
 // ten cents).

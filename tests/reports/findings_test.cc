@@ -129,6 +129,24 @@ TEST_CASE("Findings name what needs attention and what the inputs do not record"
   CHECK(tradeoffs[0].find("energy") == std::string::npos);
 }
 
+TEST_CASE("Battery-empty events of several runs are one sentence; tiny costs still differ") {
+  std::vector<RunFigures> runs = {Figures("a", 800, 0.0014, 0.03, 0.99, 0.80),
+                                  Figures("b", 700, 0.0026, 0.03, 0.99, 0.80)};
+  runs[0].battery_empty_events = 3;
+  runs[1].battery_empty_events = 5;
+  const std::vector<Finding> findings = Findings(runs);
+  const std::vector<std::string> attention = Texts(findings, Finding::Kind::kAttention);
+  REQUIRE(attention.size() == 3);  // then "a failed 1% of requests", "b failed ..."
+  CHECK(attention[0] ==
+        "Batteries ran flat under every policy: a 3 times (3.0 per 1,000 device-days) and b 5 "
+        "times (5.0 per 1,000 device-days).");
+  const std::vector<std::string> tradeoffs = Texts(findings, Finding::Kind::kTradeoff);
+  REQUIRE(tradeoffs.size() == 1);
+  CHECK(tradeoffs[0] ==
+        "b is 100 ms faster at p95 than a for +$0.0012 per 1,000 requests. Worth it where latency "
+        "matters more than cloud spend.");
+}
+
 TEST_CASE("Runs from different worlds are flagged") {
   std::vector<RunFigures> runs = {Figures("a", 800, 1.20, 2.0, 0.99, 0.80),
                                   Figures("b", 900, 1.00, 2.0, 0.99, 0.80)};

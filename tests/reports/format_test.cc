@@ -13,7 +13,9 @@ TEST_CASE("Numbers are formatted for people") {
   CHECK(FormatMs(0.42) == "0.42 ms");
   CHECK(FormatMs(12.34) == "12.3 ms");
   CHECK(FormatMs(812.4) == "812 ms");
-  CHECK(FormatMs(1234) == "1,234 ms");
+  CHECK(FormatMs(999.4) == "999 ms");
+  CHECK(FormatMs(1234) == "1.23 s");
+  CHECK(FormatMs(123456) == "123 s");
   CHECK(FormatMs(12345) == "12.3 s");
   CHECK(FormatUsd(0.42) == "$0.42");
   CHECK(FormatUsd(0.8) == "$0.80");

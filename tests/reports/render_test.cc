@@ -125,11 +125,11 @@ TEST_CASE("Markdown carries the summary, the findings, the distributions and the
   testing::TempDir tmp;
   const std::string md = RenderMarkdown(MakeReport(tmp));
   CHECK(md.find("| figure | balanced | battery-saver | production |") != std::string::npos);
-  CHECK(md.find("| p95 | **900 ms** | 2,000 ms | **900 ms** |") != std::string::npos);
+  CHECK(md.find("| p95 | **900 ms** | 2.00 s | **900 ms** |") != std::string::npos);
   CHECK(md.find("| Per 1,000 requests | **$0.40** | $2.40 | $1.50 |") != std::string::npos);
   CHECK(md.find("| Device energy per device-day | 0.045 Wh | **0.010 Wh** | not recorded |") !=
         std::string::npos);
-  CHECK(md.find("| p50 | 500 ms | 1,000 ms | 500 ms |") != std::string::npos);
+  CHECK(md.find("| p50 | 500 ms | 1.00 s | 500 ms |") != std::string::npos);
   CHECK(md.find("- **tradeoff**: battery-saver") != std::string::npos);
   CHECK(md.find("### balanced\n") != std::string::npos);
   CHECK(md.find("| 09 | 1 | 0% | 0% | 0% | 100% |") != std::string::npos);
