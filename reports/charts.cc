@@ -173,6 +173,39 @@ std::string MsTick(double ms) {
   return FormatFixed(ms, 2) + " ms";
 }
 
+// Decimals that tell ticks `step` apart (step 0.5 -> 1, 0.0005 -> 4, 200 -> 0).
+int StepDecimals(double step) {
+  if (step <= 0) return 0;
+  return std::clamp(static_cast<int>(std::ceil(-std::log10(step) - 1e-9)), 0, 8);
+}
+
+// Labels for a linear axis of milliseconds: seconds when the axis reaches a second.
+std::vector<std::string> MsLabels(const std::vector<double>& ticks) {
+  std::vector<std::string> out;
+  const double step = ticks.size() > 1 ? ticks[1] - ticks[0] : 1;
+  const bool seconds = !ticks.empty() && ticks.back() >= 1000;
+  for (double t : ticks) {
+    out.push_back(seconds ? FormatFixed(t / 1000, StepDecimals(step / 1000)) + " s"
+                          : FormatFixed(t, StepDecimals(step)) + " ms");
+  }
+  return out;
+}
+
+std::vector<std::string> UsdLabels(const std::vector<double>& ticks) {
+  std::vector<std::string> out;
+  const double step = ticks.size() > 1 ? ticks[1] - ticks[0] : 1;
+  const int decimals = std::max(2, StepDecimals(step));
+  for (double t : ticks) out.push_back("$" + FormatFixed(t, decimals));
+  return out;
+}
+
+std::vector<std::string> FixedLabels(const std::vector<double>& ticks) {
+  std::vector<std::string> out;
+  const double step = ticks.size() > 1 ? ticks[1] - ticks[0] : 1;
+  for (double t : ticks) out.push_back(FormatFixed(t, StepDecimals(step)));
+  return out;
+}
+
 std::string PctTick(double fraction) { return FormatFixed(fraction * 100, 0) + "%"; }
 
 void YAxisTitle(Svg& svg, const Box& plot, std::string_view title) {
@@ -195,6 +228,15 @@ void YGrid(Svg& svg, const Box& plot, const LinearScale& y, const std::vector<do
   }
 }
 
+void YGridLabels(Svg& svg, const Box& plot, const LinearScale& y, const std::vector<double>& ticks,
+                 const std::vector<std::string>& labels) {
+  for (std::size_t i = 0; i < ticks.size(); ++i) {
+    const double py = y(ticks[i]);
+    svg.Line(plot.left, py, plot.right, py, "grid");
+    svg.Text(plot.left - 6, py + 4, labels[i], "end", "tick");
+  }
+}
+
 void Frame(Svg& svg, const Box& plot) {
   svg.Line(plot.left, plot.bottom, plot.right, plot.bottom, "axis");
   svg.Line(plot.left, plot.top, plot.left, plot.bottom, "axis");
@@ -210,7 +252,7 @@ struct ScatterPoint {
 
 struct ScatterSpec {
   std::string name, aria, x_title, y_title;
-  std::function<std::string(double)> x_label, y_label;
+  std::function<std::vector<std::string>(const std::vector<double>&)> x_labels, y_labels;
   bool frontier = false;  // draw the Pareto staircase through the filled points
   bool y_higher_is_better = false;
 };
@@ -234,7 +276,7 @@ std::pair<double, double> PaddedRange(const std::vector<double>& values, bool fr
 
 std::string ScatterChart(const ScatterSpec& spec, const std::vector<ScatterPoint>& points) {
   Svg svg(spec.name, 520, 380, spec.aria);
-  const Box plot{78, 18, 500, 322};
+  const Box plot{80, 18, 488, 322};
   std::vector<double> xs, ys;
   for (const ScatterPoint& p : points) {
     xs.push_back(p.x);
@@ -247,10 +289,11 @@ std::string ScatterChart(const ScatterSpec& spec, const std::vector<ScatterPoint
   const std::vector<double> yticks = NiceTicks(y0, y1, 5);
   const LinearScale x{x0, x1, plot.left, plot.right};
   const LinearScale y{y0, y1, plot.bottom, plot.top};
-  YGrid(svg, plot, y, yticks, spec.y_label);
-  for (double t : xticks) {
-    svg.Line(x(t), plot.top, x(t), plot.bottom, "grid");
-    svg.Text(x(t), plot.bottom + 18, spec.x_label(t), "middle", "tick");
+  YGridLabels(svg, plot, y, yticks, spec.y_labels(yticks));
+  const std::vector<std::string> xlabels = spec.x_labels(xticks);
+  for (std::size_t i = 0; i < xticks.size(); ++i) {
+    svg.Line(x(xticks[i]), plot.top, x(xticks[i]), plot.bottom, "grid");
+    svg.Text(x(xticks[i]), plot.bottom + 18, xlabels[i], "middle", "tick");
   }
 
   std::vector<Box> frontier_boxes;
@@ -383,12 +426,14 @@ std::string LatencyCdfChart(const Report& report, bool tail) {
         tail ? std::vector<double>{0.9, 0.92, 0.94, 0.96, 0.98, 1.0}
              : std::vector<double>{0, 0.2, 0.4, 0.6, 0.8, 1.0},
         PctTick);
-  double last_label = -1e9;
+  double last_right = -1e9;  // right end of the last label drawn
   for (double t : xticks) {
     svg.Line(x(t), plot.top, x(t), plot.bottom, "grid");
-    if (x(t) - last_label < 44) continue;
-    last_label = x(t);
-    svg.Text(x(t), plot.bottom + 18, MsTick(t), "middle", "tick");
+    const std::string label = MsTick(t);
+    const double half = TextWidth(label) / 2;
+    if (x(t) - half < last_right + 10) continue;
+    last_right = x(t) + half;
+    svg.Text(x(t), plot.bottom + 18, label, "middle", "tick");
   }
   for (double q : {0.95, 0.99}) {
     svg.Line(plot.left, y(q), plot.right, y(q), "reference");
@@ -428,8 +473,8 @@ std::string CostLatencyChart(const Report& report) {
                    "Cost per 1,000 requests against p95 latency, with the Pareto frontier",
                    "p95 latency of successful answers",
                    "Cost per 1,000 requests",
-                   [](double v) { return MsTick(v); },
-                   [](double v) { return FormatUsd(v); },
+                   MsLabels,
+                   UsdLabels,
                    true,
                    false};
   std::vector<ScatterPoint> points;
@@ -450,8 +495,8 @@ std::string QualityCostChart(const Report& report) {
                    "Mean answer quality against cost per 1,000 requests",
                    "Cost per 1,000 requests",
                    "Mean quality of answers (0..1)",
-                   [](double v) { return FormatUsd(v); },
-                   [](double v) { return FormatFixed(v, 2); },
+                   UsdLabels,
+                   FixedLabels,
                    false,
                    true};
   std::vector<ScatterPoint> points;
