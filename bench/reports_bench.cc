@@ -1,5 +1,5 @@
 // How long `partita report` takes over a big run database: by default 5,000,000 requests (two
-// policies of 2,500,000 over 100,000 devices, with battery samples every 30 minutes). The
+// policies of 2,500,000 over 100,000 devices, with hourly battery samples). The
 // database is generated once through the request-log API (tests/reports/fixture.h) and cached
 // in the build directory; each repetition then loads and aggregates it and renders every format.
 //
@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
     }
   }
   if (db.empty()) {
-    db = std::string(PARTITA_BINARY_DIR) + "/bench/reports-" + std::to_string(requests) + "-" +
+    db = std::string(PARTITA_BINARY_DIR) + "/bench/reports-v2-" + std::to_string(requests) + "-" +
          std::to_string(devices) + ".db";
   }
   if (!std::filesystem::exists(db)) {

@@ -260,21 +260,36 @@ Percentiles FromSorted(const std::vector<float>& v) {
   return p;
 }
 
-// Percentiles without a full sort: nth_element for each rank, in increasing order.
-Percentiles Select(std::vector<float>& v) {
-  Percentiles p;
-  p.count = v.size();
-  if (v.empty()) return p;
-  double* out[] = {&p.p50, &p.p95, &p.p99};
-  const std::uint64_t ranks[] = {500, 950, 990};
-  auto first = v.begin();
-  for (int i = 0; i < 3; ++i) {
-    auto nth = v.begin() + static_cast<std::ptrdiff_t>(RankIndex(v.size(), ranks[i]));
-    std::nth_element(first, nth, v.end());
-    *out[i] = *nth;
-    first = nth;
+// Sorts floats by their bits (LSD radix, 3 passes of 11 bits): several times faster than
+// std::sort on millions of latencies. The key maps IEEE order onto unsigned order.
+void RadixSort(std::vector<float>& v) {
+  if (v.size() < 4096) {
+    std::sort(v.begin(), v.end());
+    return;
   }
-  return p;
+  std::vector<std::uint32_t> keys(v.size()), tmp(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    std::uint32_t b;
+    std::memcpy(&b, &v[i], sizeof b);
+    keys[i] = (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+  }
+  for (int shift = 0; shift < 32; shift += 11) {
+    std::array<std::size_t, 2049> count{};
+    for (std::uint32_t k : keys) ++count[((k >> shift) & 0x7FF) + 1];
+    for (std::size_t i = 1; i < count.size(); ++i) count[i] += count[i - 1];
+    for (std::uint32_t k : keys) tmp[count[(k >> shift) & 0x7FF]++] = k;
+    keys.swap(tmp);
+  }
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const std::uint32_t k = keys[i];
+    const std::uint32_t b = (k & 0x80000000u) ? (k & 0x7FFFFFFFu) : ~k;
+    std::memcpy(&v[i], &b, sizeof b);
+  }
+}
+
+Percentiles Select(std::vector<float>& v) {
+  RadixSort(v);
+  return FromSorted(v);
 }
 
 std::vector<CdfPoint> CdfFromSorted(const std::vector<float>& v) {
@@ -321,16 +336,16 @@ void Finish(Accumulator& a, RunFigures& r) {
   r.cost_usd = a.cost;
   r.energy_j = a.energy;
   r.quality_sum = a.quality;
+  // Sort each tier's latencies, then merge them: the overall sample, sorted.
   for (std::size_t t = 0; t < kTierCount; ++t) r.tier_latency_ms[t] = Select(a.latency[t]);
-  std::vector<float> all;
-  std::size_t total = 0;
-  for (const auto& v : a.latency) total += v.size();
-  all.reserve(total);
+  RadixSort(a.latency[kUnanswered]);  // successes from a tier this version does not know
+  std::vector<float> all, part;
   for (auto& v : a.latency) {
-    all.insert(all.end(), v.begin(), v.end());
+    part.resize(all.size() + v.size());
+    std::merge(all.begin(), all.end(), v.begin(), v.end(), part.begin());
+    all.swap(part);
     std::vector<float>().swap(v);
   }
-  std::sort(all.begin(), all.end());
   r.latency_ms = FromSorted(all);
   r.latency_cdf = CdfFromSorted(all);
   r.ttft_ms = Select(a.ttft);

@@ -414,26 +414,27 @@ Status WriteScaleFixture(const std::string& path, const ScaleOptions& options) {
       PARTITA_RETURN_IF_ERROR(storage::InsertRequest(db, d, o));
     }
 
-    // Battery: 60% of devices run on battery, sampled every 30 minutes.
+    // Battery: 60% of devices run on battery, sampled every hour (as the shipped city fleet
+    // does) from t = 0 to the end.
     std::uint64_t empty_events = 0, battery_devices = 0;
     if (options.battery) {
-      const int samples = static_cast<int>(options.hours * 2);
+      const int samples = static_cast<int>(options.hours) + 1;
       for (std::uint32_t dev = 0; dev < options.devices; ++dev) {
         if (dev % 5 >= 3) continue;
         ++battery_devices;
         double level = 40 + 60 * u(rng);
         for (int s = 0; s < samples; ++s) {
-          const int hour = (s / 2) % 24;
+          const int hour = s % 24;
           const bool charging = hour < 7 || u(rng) < 0.12;
           if (charging) {
-            level = std::min(100.0, level + 6 + 6 * u(rng));
+            level = std::min(100.0, level + 12 + 12 * u(rng));
           } else {
             const double before = level;
-            level = std::max(0.0, level - prof.drain * (0.4 + 1.2 * u(rng)));
+            level = std::max(0.0, level - 2 * prof.drain * (0.4 + 1.2 * u(rng)));
             if (before > 0 && level <= 0) ++empty_events;
           }
           PARTITA_RETURN_IF_ERROR(storage::InsertBatterySample(
-              db, info.run_id, device_ids[dev], kOrigin + s * 1'800'000LL, level, charging));
+              db, info.run_id, device_ids[dev], kOrigin + s * 3'600'000LL, level, charging));
         }
       }
     }

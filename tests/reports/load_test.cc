@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "reports/report.h"
+#include "storage/sqlite.h"
 #include "tests/reports/fixture.h"
 #include "tests/testing/temp_dir.h"
 
@@ -128,7 +129,7 @@ TEST_CASE("Scanning on several threads gives the same figures as one thread") {
   testing::TempDir tmp;
   const std::string path = tmp.File("scale.db");
   fixture::ScaleOptions options;
-  options.requests_per_run = 6'000;
+  options.requests_per_run = 12'000;
   options.devices = 300;
   options.policies = 2;
   REQUIRE(fixture::WriteScaleFixture(path, options).ok());
@@ -140,7 +141,7 @@ TEST_CASE("Scanning on several threads gives the same figures as one thread") {
   for (std::size_t i = 0; i < 2; ++i) {
     const RunFigures& a = (*one)[i];
     const RunFigures& b = (*four)[i];
-    CHECK(a.requests == 6'000);
+    CHECK(a.requests == 12'000);
     CHECK(a.requests == b.requests);
     CHECK(a.answered == b.answered);
     CHECK(a.by_hour == b.by_hour);
@@ -150,10 +151,34 @@ TEST_CASE("Scanning on several threads gives the same figures as one thread") {
     CHECK(a.fallback_causes == b.fallback_causes);
     CHECK(a.cost_usd == doctest::Approx(b.cost_usd));
     CHECK(a.battery.buckets == b.battery.buckets);
-    CHECK(a.battery.samples == 300 / 5 * 3 * 48);
+    CHECK(a.battery.samples == 300 / 5 * 3 * 25);  // hourly, 0 h to 24 h
     REQUIRE(a.latency_cdf.size() == b.latency_cdf.size());
     CHECK(a.latency_cdf.back().ms == b.latency_cdf.back().ms);
+    for (std::size_t k = 1; k < a.latency_cdf.size(); ++k) {
+      CHECK(a.latency_cdf[k - 1].ms < a.latency_cdf[k].ms);
+      CHECK(a.latency_cdf[k - 1].fraction < a.latency_cdf[k].fraction);
+    }
   }
+  // Percentiles agree with SQLite sorting the same rows (nearest rank).
+  auto db = storage::Database::Open(path);
+  REQUIRE(db.ok());
+  const auto nth = [&](const std::string& column, const std::string& where, std::uint64_t count,
+                       std::uint64_t permille) {
+    const std::uint64_t rank = (permille * count + 999) / 1000;
+    auto s = (*db)->Prepare("SELECT " + column + " FROM requests WHERE run_id = 1 AND success = 1" +
+                            where + " ORDER BY " + column + " LIMIT 1 OFFSET " +
+                            std::to_string(rank - 1));
+    REQUIRE(s.ok());
+    REQUIRE(*s->Step());
+    return static_cast<double>(static_cast<float>(s->Double(0)));
+  };
+  const RunFigures& r = (*one)[0];
+  CHECK(r.latency_ms.count > 4096);  // large enough for the radix sort
+  CHECK(r.latency_ms.p50 == nth("total_ms", "", r.latency_ms.count, 500));
+  CHECK(r.latency_ms.p99 == nth("total_ms", "", r.latency_ms.count, 990));
+  CHECK(r.ttft_ms.p95 == nth("ttft_ms", "", r.ttft_ms.count, 950));
+  CHECK(r.tier_latency_ms[2].p95 ==
+        nth("total_ms", " AND final_tier = 'cloud'", r.tier_latency_ms[2].count, 950));
 }
 
 }  // namespace
