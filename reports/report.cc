@@ -67,14 +67,17 @@ std::vector<std::string> RerunCommands(const std::vector<RunFigures>& runs) {
     for (std::size_t j = i; j < runs.size(); ++j) {
       const storage::RunInfo& b = runs[j].info;
       if (done[j] || b.source != "sim" || runs[j].file != runs[i].file ||
-          b.fleet_name != a.fleet_name || b.seed != a.seed || b.hours != a.hours) {
+          b.fleet_name != a.fleet_name || b.seed != a.seed || b.hours != a.hours ||
+          b.devices != a.devices) {
         continue;
       }
       done[j] = true;
       cmd += " --policy " + (b.policy_name.empty() ? b.label : b.policy_name) + ".yaml";
     }
-    cmd += " --hours " + HoursText(a.hours) + " --seed " + std::to_string(a.seed) + " --out " +
-           runs[i].file;
+    cmd += " --hours " + HoursText(a.hours) + " --seed " + std::to_string(a.seed);
+    // The fleet may have been scaled (`partita sim --devices N`); the device count says to what.
+    if (a.devices > 0) cmd += " --devices " + std::to_string(a.devices);
+    cmd += " --out " + runs[i].file;
     out.push_back(std::move(cmd));
   }
   return out;

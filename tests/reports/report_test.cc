@@ -42,11 +42,11 @@ TEST_CASE("Every run of every file is compared; repeated labels are told apart b
   REQUIRE(report->rerun.size() == 2);
   CHECK(report->rerun[0] ==
         "partita sim --fleet tiny.yaml --policy balanced.yaml --policy "
-        "battery-saver.yaml --hours 24 --seed 1 --out " +
+        "battery-saver.yaml --hours 24 --seed 1 --devices 4 --out " +
             a);
   CHECK(report->rerun[1] ==
         "partita sim --fleet tiny.yaml --policy slow-and-dear.yaml "
-        "--policy balanced.yaml --hours 24 --seed 1 --out " +
+        "--policy balanced.yaml --hours 24 --seed 1 --devices 4 --out " +
             b);
   CHECK(report->partita_version == "9.9.9");
   bool dominance = false;
