@@ -15,6 +15,7 @@ void AddModeldCommands(CLI::App& app, int& exit_code);
 void AddPkiCommands(CLI::App& app, int& exit_code);
 void AddPolicyCommands(CLI::App& app, int& exit_code);
 void AddProfilesCommands(CLI::App& app, int& exit_code);
+void AddReportCommands(CLI::App& app, int& exit_code);
 void AddRouterCommands(CLI::App& app, int& exit_code);
 void AddSimCommands(CLI::App& app, int& exit_code);
 

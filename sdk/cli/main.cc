@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   partita::cli::AddPkiCommands(app, exit_code);
   partita::cli::AddPolicyCommands(app, exit_code);
   partita::cli::AddProfilesCommands(app, exit_code);
+  partita::cli::AddReportCommands(app, exit_code);
   partita::cli::AddRouterCommands(app, exit_code);
   partita::cli::AddSimCommands(app, exit_code);
 
