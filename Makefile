@@ -57,6 +57,7 @@ format:
 
 format-check:
 	@clang-format --dry-run --Werror $(SOURCES) && echo "format-check: all files formatted"
+	@! grep -rn 'TEST_CASE("[^"]*;' tests/ || (echo "format-check: a ';' in a test name splits it in two ctest tests" && false)
 
 clean:
 	rm -rf build build-asan build-bench build-fuzz

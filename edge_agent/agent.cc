@@ -139,7 +139,12 @@ Status Agent::Start() {
     h.set_profile(config_.profile);
     h.set_household(config_.household);
     h.set_agent_version(PARTITA_VERSION);
-    h.set_peer_endpoint(config_.peer_advertise);
+    // The configured advertisement, or where the offload server really listens (port 0).
+    std::string advertise = config_.peer_advertise;
+    if (peer_server_ && (advertise.empty() || advertise.ends_with(":0"))) {
+      advertise = peer_endpoint();
+    }
+    h.set_peer_endpoint(advertise);
     *h.mutable_state() = WireState();
     return h;
   };

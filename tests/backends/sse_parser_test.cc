@@ -107,7 +107,7 @@ TEST_CASE("an event without data is not dispatched") {
   CHECK(events[0].id == "3");
 }
 
-TEST_CASE("only one space after the colon is removed; unknown fields are ignored") {
+TEST_CASE("only one space after the colon is removed, unknown fields are ignored") {
   const std::vector<SseEvent> events = ParseWhole("data:  two\nretry: 100\nfoo: bar\n\n");
   REQUIRE(events.size() == 1);
   CHECK(events[0].data == " two");

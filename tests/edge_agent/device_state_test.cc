@@ -41,7 +41,7 @@ TEST_CASE("A machine without battery or thermal zones reads as mains powered and
   CHECK(s.thermal == Thermal::kNominal);
 }
 
-TEST_CASE("Overrides replace readings; a state file gets located errors") {
+TEST_CASE("Overrides replace readings, a state file gets located errors") {
   Diagnostics d("state.yaml");
   auto o = ParseStateOverrides("battery_pct: 12\nthermal: serious\nnetwork: {type: cellular}\n", d);
   REQUIRE_MESSAGE(o, d.ToString());

@@ -24,7 +24,7 @@ TEST_CASE("Kinds are inferred from the prompt") {
                   "given the position we discussed yesterday") == RequestKind::kChat);
 }
 
-TEST_CASE("Difficulty grows with the kind, reasoning markers and length; caller options win") {
+TEST_CASE("Difficulty grows with the kind, reasoning markers and length, caller options win") {
   const auto command = ComputeRequestFeatures("turn on the lights", {});
   const auto chat = ComputeRequestFeatures("tell me about Lisbon", {});
   const auto reasoning = ComputeRequestFeatures("explain step by step why 17*23 = 391", {});

@@ -186,7 +186,7 @@ TEST_CASE("A device refuses a server whose certificate is not of the expected ki
   CHECK(reply.status().message().find("not of an accepted kind") != std::string::npos);
 }
 
-TEST_CASE("A silent client and a non-TLS client are refused; the server keeps serving") {
+TEST_CASE("A silent client and a non-TLS client are refused, the server keeps serving") {
   Pki pki;
   EchoServer server(pki, 200ms);
   asio::io_context io;

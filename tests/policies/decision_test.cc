@@ -255,7 +255,7 @@ TEST_CASE("An unavailable route walks the fallback chain in order") {
   CHECK(up.fallback[1] == Route{Tier::kDevice, Model("milm-1.3b")});
 }
 
-TEST_CASE("A rule's own fallback replaces the defaults; an empty one means none") {
+TEST_CASE("A rule's own fallback replaces the defaults, an empty one means none") {
   PolicyPtr p = Load(PolicyText(kFallbackPolicy));
   DecisionResult r = Run(*p, State("request: {kind: command}"));  // no phone
   REQUIRE(r.ok);
@@ -469,7 +469,7 @@ TEST_CASE("route: best respects request.max_cost_usd and fleet.budget_left_usd")
   CHECK(broke.route.tier == Tier::kDevice);
 }
 
-TEST_CASE("route: best may be limited to some models; guards remove tiers") {
+TEST_CASE("route: best may be limited to some models, guards remove tiers") {
   PolicyPtr p = Load(PolicyText(R"(  guards:
     - {name: no-cloud-when-metered, when: {network.metered: true}, never: [cloud]}
   objective: {latency_ms: 1}

@@ -144,7 +144,7 @@ TEST_CASE("A rule that only matches guarded requests and routes to a forbidden t
             "'private-home' forbids cloud for every request this rule matches"));
 }
 
-TEST_CASE("A rule that merely overlaps a guard gets a warning; an earlier rule can shadow it") {
+TEST_CASE("A rule that merely overlaps a guard gets a warning, an earlier rule can shadow it") {
   const std::string overlap = Lint(PolicyText(std::string(kGuard) + R"(  rules:
     - name: low-battery
       when: {device.battery_pct: {lt: 20}}

@@ -129,7 +129,7 @@ TEST_CASE("Findings name what needs attention and what the inputs do not record"
   CHECK(tradeoffs[0].find("energy") == std::string::npos);
 }
 
-TEST_CASE("Battery-empty events of several runs are one sentence; tiny costs still differ") {
+TEST_CASE("Battery-empty events of several runs are one sentence, tiny costs still differ") {
   std::vector<RunFigures> runs = {Figures("a", 800, 0.0014, 0.03, 0.99, 0.80),
                                   Figures("b", 700, 0.0026, 0.03, 0.99, 0.80)};
   runs[0].battery_empty_events = 3;

@@ -17,7 +17,7 @@ std::vector<std::string> Names(const Report& report) {
   return out;
 }
 
-TEST_CASE("Every run of every file is compared; repeated labels are told apart by file") {
+TEST_CASE("Every run of every file is compared, repeated labels are told apart by file") {
   testing::TempDir tmp;
   const std::string a = tmp.File("a.db"), b = tmp.File("b.db");
   REQUIRE(fixture::WriteRuns(a, {fixture::Balanced(), fixture::BatterySaver()}).ok());

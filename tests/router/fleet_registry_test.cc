@@ -35,7 +35,7 @@ TEST_CASE("The household phone is the fullest online phone of the household, nev
   CHECK(r.known() == 4);
 }
 
-TEST_CASE("A reconnect owns the entry; the old session's disconnect does not mark it offline") {
+TEST_CASE("A reconnect owns the entry, the old session's disconnect does not mark it offline") {
   FleetRegistry r({}, {});
   auto e = r.Register(Device("phone", "home", true, 50), 1);
   r.Register(Device("phone", "home", true, 50), 2);
@@ -45,7 +45,7 @@ TEST_CASE("A reconnect owns the entry; the old session's disconnect does not mar
   CHECK_FALSE(r.Find("phone")->Snapshot().online);
 }
 
-TEST_CASE("Silent devices expire; configured households win; revocation is remembered") {
+TEST_CASE("Silent devices expire, configured households win, revocation is remembered") {
   FleetRegistry r({"bad"}, {{"speaker", "configured"}});
   auto e = r.Register(Device("speaker", "claimed", false, 100), 1);
   CHECK(e->Snapshot().household == "configured");

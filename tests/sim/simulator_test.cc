@@ -78,7 +78,7 @@ std::vector<RunSummary> Simulate(const SimulationOptions& options) {
   return *r;
 }
 
-TEST_CASE("The same inputs and seed give a byte-identical run database; another seed differs") {
+TEST_CASE("The same inputs and seed give a byte-identical run database, another seed differs") {
   testing::TempDir tmp;
   SimulationOptions o;
   o.fleet = Fleet("sim/fleets/household-100.yaml");

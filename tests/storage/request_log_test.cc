@@ -71,7 +71,7 @@ TEST_CASE("The request log keeps runs, decisions and their outcomes") {
   CHECK((*runs)[0].label == "production");
 }
 
-TEST_CASE("Simulation rows carry decision and outcome together; battery samples are kept") {
+TEST_CASE("Simulation rows carry decision and outcome together, battery samples are kept") {
   testing::TempDir tmp;
   auto db = Database::Open(tmp.File("sim.db"));
   REQUIRE(db.ok());

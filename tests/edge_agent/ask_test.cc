@@ -1,0 +1,259 @@
+// "Answer this" end to end over real sockets: the SDK over the agent's unix socket, the router
+// over mutual TLS, the device tier on a local modeld over HTTP, the household phone's agent over
+// mutual TLS, and the cloud gateway over HTTPS in front of a modeld upstream.
+#include <doctest/doctest.h>
+
+#include "cloud_gateway/config.h"
+#include "cloud_gateway/gateway.h"
+#include "sdk/client.h"
+#include "storage/sqlite.h"
+#include "tests/backends/test_servers.h"
+#include "tests/router/fixture.h"
+
+extern "C" int partita_c_api_checks(const char* socket_path, char* error, unsigned long error_size);
+
+namespace partita::agent {
+namespace {
+
+using namespace std::chrono_literals;
+using backends::testing::ModeldFixture;
+
+backends::ModelServerOptions Runtime(const std::string& model) {
+  backends::ModelServerOptions o;
+  o.model = model;
+  o.rate_scale = 2000;
+  o.default_max_tokens = 12;
+  return o;
+}
+
+class World {
+ public:
+  World() {
+    cp.StartRouter();
+    const std::string pki = cp.dir.File("pki");
+    const std::string text =
+        "listen: 127.0.0.1:0\n"
+        "tls: {ca: " + pki + "/ca.crt, cert: " + pki + "/gateway.crt, key: " + pki +
+        "/gateway.key}\n"
+        "ledger: " + cp.dir.File("ledger.db") + "\n"
+        "timeouts: {first_token_ms: 20000, between_chunks_ms: 20000}\n"
+        "models:\n"
+        "  - name: milm-70b-moe\n"
+        "    upstreams: [{name: big, url: '" + cloud.url() + "'}]\n"
+        "  - name: milm-7b-moe\n"
+        "    upstreams: [{name: mid, url: '" + cloud.url() + "'}]\n";
+    Diagnostics d("gateway.yaml");
+    cloud_gateway::GatewayConfigPtr config =
+        cloud_gateway::ParseGatewayConfig(text, d, cp.dir.path(), *DefaultCatalog());
+    REQUIRE_MESSAGE(config, d.ToString());
+    auto gw = cloud_gateway::Gateway::Create(config);
+    REQUIRE_MESSAGE(gw.ok(), gw.status().ToString());
+    gateway = std::move(*gw);
+    REQUIRE(gateway->Start().ok());
+  }
+  ~World() {
+    for (auto& a : cp.agents) a->Shutdown();
+    cp.agents.clear();
+    gateway->Stop();
+  }
+
+  AgentConfig Config(const std::string& id, const std::string& profile, ModeldFixture& runtime) {
+    AgentConfig c = cp.AgentConfig(id, profile);
+    c.runtime = RuntimeEndpoint{runtime.url(), "", ""};
+    c.gateway = RuntimeEndpoint{
+        "https://127.0.0.1:" + std::to_string(gateway->tls_port()) + "/v1", "", ""};
+    c.ttft_timeout = 1500ms;
+    c.stall_timeout = 300ms;
+    return c;
+  }
+
+  Agent& StartSpeaker() { return cp.StartAgent(Config("speaker", "smart-speaker", speaker_runtime)); }
+
+  Agent& StartPhone(const std::string& state = "battery_pct: 80\ncharging: true\n") {
+    AgentConfig c = Config("phone", "phone-mid", phone_runtime);
+    c.peer_listen = "127.0.0.1:0";
+    c.state = {};
+    c.state.network = NetworkType::kWifi;
+    c.state_file = cp.dir.File("phone-state.yaml");
+    testing::WriteAtomically(c.state_file, state);
+    return cp.StartAgent(c);
+  }
+
+  Client SpeakerClient() { return Client(cp.dir.File("speaker.sock")); }
+
+  std::int64_t LedgerRows() {
+    REQUIRE(gateway->FlushLedger().ok());
+    auto db = storage::Database::Open(cp.dir.File("ledger.db"));
+    REQUIRE(db.ok());
+    return (*db)->QueryInt("SELECT count(*) FROM gateway_requests").value();
+  }
+
+  testing::ControlPlane cp;
+  ModeldFixture speaker_runtime{Runtime("milm-1.3b")};
+  ModeldFixture phone_runtime{Runtime("milm-7b-moe")};
+  ModeldFixture cloud{Runtime("milm-70b-moe")};
+  std::unique_ptr<cloud_gateway::Gateway> gateway;
+};
+
+std::string Results(const Answer& a) {
+  std::string out;
+  for (const AttemptInfo& t : a.trail) {
+    if (!out.empty()) out += ">";
+    out += std::string(t.tier ? Name(*t.tier) : "?") + ":" + t.result;
+  }
+  return out;
+}
+
+const AskOptions kHard = [] {
+  AskOptions o;
+  o.kind = RequestKind::kReasoning;
+  o.max_tokens = 12;
+  return o;
+}();
+
+TEST_CASE("Each tier answers: a command on the device, a hard question in the cloud, a private one on the phone") {
+  World w;
+  w.StartPhone();
+  w.StartSpeaker();
+  Client client = w.SpeakerClient();
+
+  Result<Answer> command = client.Ask("Turn off the kitchen lights");
+  REQUIRE_MESSAGE(command.ok(), command.status().ToString());
+  CHECK(command->tier == Tier::kDevice);
+  CHECK(command->model == "milm-1.3b");
+  CHECK(command->rule == "easy-commands-stay-local");
+  CHECK(command->simulated);
+  CHECK(command->text.rfind("[simulated]", 0) == 0);
+  CHECK(Results(*command) == "device:ok");
+  CHECK(command->energy_j > 0);
+
+  std::string streamed;
+  Result<Answer> hard = client.AskStream("Explain step by step why the sky is blue", kHard,
+                                         [&](std::string_view t) { streamed += t; });
+  REQUIRE_MESSAGE(hard.ok(), hard.status().ToString());
+  CHECK(hard->tier == Tier::kCloud);
+  CHECK(hard->rule == "hard-to-cloud");
+  CHECK(streamed == hard->text);
+  CHECK(hard->tokens_out == 12);
+  CHECK(hard->cost_usd > 0);
+  CHECK(w.LedgerRows() == 1);
+
+  AskOptions priv = kHard;
+  priv.privacy = Privacy::kPrivate;
+  Result<Answer> secret = client.Ask("Explain why my test results worry me", priv);
+  REQUIRE_MESSAGE(secret.ok(), secret.status().ToString());
+  CHECK(secret->tier == Tier::kPhone);
+  CHECK(secret->rule == "private-at-home");
+  CHECK(Results(*secret) == "phone:ok");
+  CHECK(w.LedgerRows() == 1);  // it never reached the cloud
+}
+
+TEST_CASE("Before the first token a failed tier only shows in the trail") {
+  World w;
+  w.StartPhone();
+  w.StartSpeaker();
+  Client client = w.SpeakerClient();
+
+  SUBCASE("error status") {
+    w.cloud.server().SetFault(*backends::ParseFaultSpec("status=503"));
+    Result<Answer> a = client.Ask("Explain why tides happen", kHard);
+    REQUIRE_MESSAGE(a.ok(), a.status().ToString());
+    CHECK(a->tier == Tier::kPhone);
+    CHECK(Results(*a) == "cloud:error_status>phone:ok");
+    CHECK_FALSE(a->truncated);
+  }
+  SUBCASE("refused") {
+    w.gateway->Stop();
+    Result<Answer> a = client.Ask("Explain why tides happen", kHard);
+    REQUIRE_MESSAGE(a.ok(), a.status().ToString());
+    CHECK(Results(*a) == "cloud:refused>phone:ok");
+  }
+  SUBCASE("no first token in time") {
+    w.cloud.server().SetFault(*backends::ParseFaultSpec("stall-after=0"));
+    Result<Answer> a = client.Ask("Explain why tides happen", kHard);
+    REQUIRE_MESSAGE(a.ok(), a.status().ToString());
+    CHECK(Results(*a) == "cloud:no_first_token>phone:ok");
+    CHECK(a->trail[0].elapsed_ms >= 1400);
+  }
+  SUBCASE("a declined offload") {
+    testing::WriteAtomically(w.cp.dir.File("phone-state.yaml"), "battery_pct: 9\ncharging: false\n");
+    w.cp.agents[0]->RefreshStateBlocking();
+    AskOptions priv = kHard;
+    priv.privacy = Privacy::kPrivate;
+    Result<Answer> a = client.Ask("Explain my diagnosis", priv);
+    REQUIRE_MESSAGE(a.ok(), a.status().ToString());
+    CHECK(Results(*a) == "phone:declined>device:ok");
+    CHECK(a->trail[0].detail.find("battery 9% < 20%") != std::string::npos);
+  }
+}
+
+TEST_CASE("After the first token the next tier continues the answer, or it returns truncated") {
+  World w;
+  w.StartPhone();
+  w.StartSpeaker();
+  Client client = w.SpeakerClient();
+  w.cloud.server().SetFault(*backends::ParseFaultSpec("stall-after=4"));
+  std::string streamed;
+  Result<Answer> a = client.AskStream("Explain how vaccines work", kHard,
+                                      [&](std::string_view t) { streamed += t; });
+  REQUIRE_MESSAGE(a.ok(), a.status().ToString());
+  CHECK(Results(*a) == "cloud:stalled>phone:ok");
+  CHECK(a->tier == Tier::kPhone);
+  CHECK_FALSE(a->truncated);
+  CHECK(a->trail[0].result == "stalled");
+  CHECK(streamed == a->text);
+  CHECK(a->text.size() > 0);
+
+  // With the phone gone and the device failing, nothing can continue: truncated, not clean.
+  w.cp.agents[0]->Shutdown();
+  w.speaker_runtime.server().SetFault(*backends::ParseFaultSpec("status=500"));
+  Result<Answer> cut = client.Ask("Explain how vaccines work", kHard);
+  REQUIRE_FALSE(cut.ok());
+  CHECK(cut.status().message().find("truncated") != std::string::npos);
+  CHECK(cut.status().message().find("cloud: stalled") != std::string::npos);
+}
+
+TEST_CASE("A private request never reaches the cloud, whatever fails") {
+  World w;
+  w.StartPhone("battery_pct: 5\ncharging: false\n");  // declines offloads
+  w.StartSpeaker();
+  w.speaker_runtime.server().SetFault(*backends::ParseFaultSpec("status=500"));
+  Client client = w.SpeakerClient();
+  AskOptions priv = kHard;
+  priv.privacy = Privacy::kPrivate;
+  const std::uint64_t cloud_before = w.cloud.server().stats().requests.load();
+  for (int i = 0; i < 3; ++i) {
+    Result<Answer> a = client.Ask("Explain my bank statement", priv);
+    REQUIRE_FALSE(a.ok());
+    CHECK(a.status().message().find("cloud") == std::string::npos);
+  }
+  // Router gone too: the offline decision still keeps it home.
+  w.cp.StopRouter();
+  REQUIRE(w.cp.agents[1]->WaitConnected(false, 5s));
+  Result<Answer> offline = client.Ask("Explain my bank statement", priv);
+  REQUIRE_FALSE(offline.ok());
+  CHECK(w.cloud.server().stats().requests.load() == cloud_before);
+  CHECK(w.LedgerRows() == 0);
+}
+
+TEST_CASE("The C ABI asks from plain C") {
+  World w;
+  w.StartSpeaker();
+  char error[512] = {0};
+  const int failures =
+      partita_c_api_checks(w.cp.dir.File("speaker.sock").c_str(), error, sizeof error);
+  CHECK_MESSAGE(failures == 0, error);
+}
+
+TEST_CASE("The SDK says clearly when no agent is running") {
+  testing::TempDir tmp;
+  Client client(tmp.File("nobody.sock"));
+  Result<Answer> a = client.Ask("hello");
+  REQUIRE_FALSE(a.ok());
+  CHECK(a.status().code() == StatusCode::kUnavailable);
+  CHECK(a.status().message().find("no Partita agent at " + tmp.File("nobody.sock")) == 0);
+  CHECK(a.status().message().find("partita agent --config") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace partita::agent
