@@ -80,8 +80,8 @@ int main(int argc, char** argv) {
   const std::string agent_yaml = dir + "/speaker.yaml";
   std::ofstream(agent_yaml) << "apiVersion: partita/v1\nkind: AgentConfig\ndevice_id: speaker\n"
                                "profile: smart-speaker\npki_dir: pki\nrouter: 127.0.0.1:"
-                            << (*router)->agent_endpoint().port()
-                            << "\napp_socket: " << dir << "/speaker.sock\n";
+                            << (*router)->agent_endpoint().port() << "\napp_socket: " << dir
+                            << "/speaker.sock\n";
   const pid_t pid = fork();
   if (pid == 0) {
     execl(partita.c_str(), partita.c_str(), "--log-level", "warn", "agent", "--config",
@@ -104,10 +104,11 @@ int main(int argc, char** argv) {
   (*router)->Shutdown();
   std::printf("agent idle for %.0f s with a 5 s heartbeat (connected: %s)\n", wall,
               connected ? "yes" : "NO");
-  std::printf("resident memory (VmRSS) %.1f MB, of which private %.1f MB; PSS %.1f MB "
-              "(shared library pages counted once per sharer)\n",
-              static_cast<double>(rss) / 1024.0, static_cast<double>(anon) / 1024.0,
-              static_cast<double>(pss) / 1024.0);
+  std::printf(
+      "resident memory (VmRSS) %.1f MB, of which private %.1f MB; PSS %.1f MB "
+      "(shared library pages counted once per sharer)\n",
+      static_cast<double>(rss) / 1024.0, static_cast<double>(anon) / 1024.0,
+      static_cast<double>(pss) / 1024.0);
   std::printf("CPU %.3f%% of one core   exit status %d\n", 100.0 * cpu / wall,
               WIFEXITED(status) ? WEXITSTATUS(status) : -1);
   std::filesystem::remove_all(dir);

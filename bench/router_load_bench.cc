@@ -71,8 +71,9 @@ asio::awaitable<void> Agent(int index, std::string pki, std::uint16_t port, cons
     v1::DecideRequest* r = e.mutable_decide_request();
     r->set_request_id(next_id);
     v1::RequestFeatures* f = r->mutable_features();
-    f->set_kind(next_id % 3 == 0 ? v1::KIND_REASONING : next_id % 3 == 1 ? v1::KIND_COMMAND
-                                                                          : v1::KIND_CHAT);
+    f->set_kind(next_id % 3 == 0   ? v1::KIND_REASONING
+                : next_id % 3 == 1 ? v1::KIND_COMMAND
+                                   : v1::KIND_CHAT);
     f->set_difficulty(static_cast<float>((next_id * 37) % 100) / 100.0f);
     f->set_tokens_in(20 + static_cast<std::uint32_t>(next_id % 200));
     f->set_tokens_out(30);
@@ -127,10 +128,14 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const std::string value = argv[i + 1];
-    if (flag == "--connections") o.connections = std::stoi(value);
-    else if (flag == "--window") o.window = std::stoi(value);
-    else if (flag == "--seconds") o.seconds = std::stod(value);
-    else if (flag == "--io-threads") o.io_threads = std::stoi(value);
+    if (flag == "--connections")
+      o.connections = std::stoi(value);
+    else if (flag == "--window")
+      o.window = std::stoi(value);
+    else if (flag == "--seconds")
+      o.seconds = std::stod(value);
+    else if (flag == "--io-threads")
+      o.io_threads = std::stoi(value);
     else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       return 2;
@@ -189,8 +194,8 @@ int main(int argc, char** argv) {
   for (auto& v : shared.latencies_us) all.insert(all.end(), v.begin(), v.end());
   auto db = storage::Database::Open(config.decision_log);
   const std::int64_t rows = db.ok() ? (*db)->QueryInt("SELECT count(*) FROM requests").value() : 0;
-  std::printf("connections %d, window %d, router io threads %d, %.1f s measured\n",
-              o.connections, o.window, o.io_threads, secs);
+  std::printf("connections %d, window %d, router io threads %d, %.1f s measured\n", o.connections,
+              o.window, o.io_threads, secs);
   std::printf("decisions/s %.0f   latency p50 %.0f us  p99 %.0f us  p99.9 %.0f us   errors %llu\n",
               static_cast<double>(n) / secs, Percentile(all, 50), Percentile(all, 99),
               Percentile(all, 99.9), static_cast<unsigned long long>(shared.errors.load()));

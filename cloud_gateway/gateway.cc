@@ -24,8 +24,7 @@ void LogSessionException(std::exception_ptr e) {
   }
 }
 
-Result<std::unique_ptr<net::tcp::acceptor>> Listen(asio::io_context& io,
-                                                   const std::string& address,
+Result<std::unique_ptr<net::tcp::acceptor>> Listen(asio::io_context& io, const std::string& address,
                                                    std::string_view what) {
   Result<net::tcp::endpoint> ep = net::ParseListenAddress(address);
   if (!ep.ok()) return ep.status();
@@ -43,8 +42,7 @@ Result<std::unique_ptr<net::tcp::acceptor>> Listen(asio::io_context& io,
 }
 
 // Accepts plaintext device connections (spread over the workers) or metrics connections.
-asio::awaitable<void> AcceptLoop(Gateway::Core& core, net::tcp::acceptor& acceptor,
-                                 bool metrics) {
+asio::awaitable<void> AcceptLoop(Gateway::Core& core, net::tcp::acceptor& acceptor, bool metrics) {
   std::size_t next = 0;
   for (;;) {
     Worker& target = metrics ? *core.workers[0] : *core.workers[next++ % core.workers.size()];
@@ -308,8 +306,7 @@ Status Gateway::Start() {
     asio::co_spawn(first.io, AcceptLoop(c, *c.plaintext_acceptor, false), LogSessionException);
   }
   if (!cfg.metrics_listen.empty()) {
-    Result<std::unique_ptr<net::tcp::acceptor>> a =
-        Listen(first.io, cfg.metrics_listen, "metrics");
+    Result<std::unique_ptr<net::tcp::acceptor>> a = Listen(first.io, cfg.metrics_listen, "metrics");
     if (!a.ok()) return a.status();
     c.metrics_acceptor = std::move(*a);
     c.metrics_port = c.metrics_acceptor->local_endpoint().port();
@@ -361,8 +358,8 @@ void Gateway::Drain(std::chrono::milliseconds timeout) {
   };
   for_each_session(&SessionBase::CloseIfIdle);
   const std::int64_t at_start = c.in_flight.load();
-  LogInfo("gateway", "draining: " + std::to_string(at_start) +
-                         " request(s) in flight, up to " + std::to_string(timeout.count()) + " ms");
+  LogInfo("gateway", "draining: " + std::to_string(at_start) + " request(s) in flight, up to " +
+                         std::to_string(timeout.count()) + " ms");
   std::unique_lock<std::mutex> lock(c.drain_mu);
   const auto idle = [&] { return c.in_flight.load(std::memory_order_acquire) <= 0; };
   if (!c.drain_cv.wait_for(lock, timeout, idle)) {

@@ -81,7 +81,7 @@ struct Gateway::Core {
   GatewayConfigPtr config;
   std::vector<std::unique_ptr<ModelRuntime>> models;
   std::vector<UpstreamRuntime*> upstreams;  // flattened
-  mutable BudgetBook budgets;  // thread-safe; read by const health queries
+  mutable BudgetBook budgets;               // thread-safe; read by const health queries
   RetryBudget retry;
   GatewayMetrics metrics;
   std::unique_ptr<Ledger> ledger;

@@ -119,7 +119,8 @@ Status Agent::Start() {
           }
           return std::nullopt;
         },
-        device_tier_.get(), defaults, [&own](std::uint32_t ms) {
+        device_tier_.get(), defaults,
+        [&own](std::uint32_t ms) {
           return std::max(0.0, own.active_power_w - own.idle_power_w) * ms / 1000.0;
         });
     if (!peer.ok()) return peer.status().WithContext("peer_listen");
@@ -361,8 +362,7 @@ std::string Agent::peer_endpoint() const {
   return e.address().to_string() + ":" + std::to_string(e.port());
 }
 
-asio::awaitable<v1::AskResult> Agent::Ask(const v1::AskRequest& request,
-                                          const ChunkFn& on_chunk) {
+asio::awaitable<v1::AskResult> Agent::Ask(const v1::AskRequest& request, const ChunkFn& on_chunk) {
   TierSet tiers{device_tier_.get(), phone_tier_.get(), cloud_tier_.get()};
   co_return co_await RunAsk(*this, tiers, request, on_chunk);
 }

@@ -19,9 +19,9 @@
 #include "edge_agent/app_server.h"
 #include "edge_agent/config.h"
 #include "edge_agent/peer_server.h"
-#include "edge_agent/tiers.h"
 #include "edge_agent/router_link.h"
 #include "edge_agent/state_monitor.h"
+#include "edge_agent/tiers.h"
 #include "net/asio.h"
 #include "policies/policy.h"
 

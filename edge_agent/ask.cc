@@ -52,8 +52,8 @@ asio::awaitable<v1::AskResult> RunAsk(Agent& agent, const TierSet& tiers,
   tier_request.ttft_timeout = agent.config().ttft_timeout;
   tier_request.stall_timeout = agent.config().stall_timeout;
   tier_request.first_token_by =
-      start + std::chrono::milliseconds(decision.deadline_ms() > 0 ? decision.deadline_ms()
-                                                                    : 3'600'000);
+      start +
+      std::chrono::milliseconds(decision.deadline_ms() > 0 ? decision.deadline_ms() : 3'600'000);
 
   std::string text;
   bool first_token_seen = false;

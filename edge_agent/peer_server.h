@@ -21,8 +21,7 @@ class PeerServer {
   // Returns the reason to decline an offload now, or nullopt to accept it.
   using Admission = std::function<std::optional<std::string>()>;
 
-  static Result<std::unique_ptr<PeerServer>> Create(asio::io_context& io,
-                                                    const std::string& listen,
+  static Result<std::unique_ptr<PeerServer>> Create(asio::io_context& io, const std::string& listen,
                                                     net::TlsContextPtr tls, Admission admission,
                                                     TierRunner* runtime, TierRequest defaults,
                                                     std::function<double(std::uint32_t ms)> energy);

@@ -20,8 +20,8 @@ std::uint32_t Millis(Clock::duration d) {
 // deadline comes first (then a miss is a deadline, not a slow tier).
 std::pair<std::chrono::milliseconds, bool> FirstTokenLimit(const TierRequest& r) {
   if (!r.deadline_applies) return {r.ttft_timeout, false};
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(r.first_token_by -
-                                                                          Clock::now());
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(r.first_token_by - Clock::now());
   if (left < r.ttft_timeout) return {std::max(left, std::chrono::milliseconds(1)), true};
   return {r.ttft_timeout, false};
 }
@@ -96,8 +96,8 @@ asio::awaitable<TierResult> RuntimeTier::Run(const TierRequest& request, const v
   timeouts.between_chunks = request.stall_timeout;
   timeouts.total = std::chrono::minutes(10);
   const auto start = Clock::now();
-  backends::ChatOutcome out = co_await backends::Complete(
-      *client_, body, true, timeouts, [&](std::string_view text) {
+  backends::ChatOutcome out =
+      co_await backends::Complete(*client_, body, true, timeouts, [&](std::string_view text) {
         r.text.append(text);
         if (on_chunk) on_chunk(text);
       });
@@ -113,8 +113,8 @@ asio::awaitable<TierResult> RuntimeTier::Run(const TierRequest& request, const v
   r.result = FromBackendError(out.error, deadline_bound);
   if (!out.ok()) {
     r.detail = out.error.message;
-    if (out.error.http_status > 0 && r.detail.find(std::to_string(out.error.http_status)) ==
-                                         std::string::npos) {
+    if (out.error.http_status > 0 &&
+        r.detail.find(std::to_string(out.error.http_status)) == std::string::npos) {
       r.detail = "HTTP " + std::to_string(out.error.http_status) + ": " + r.detail;
     }
   }
@@ -151,9 +151,8 @@ asio::awaitable<TierResult> PhoneTier::Run(const TierRequest& request, const v1:
       net::PeerIdentityOf(stream->native_handle(), net::PeerRole::kServer);
   if (!peer.ok() || peer->kind != net::PeerKind::kDevice ||
       (!route.target_device_id().empty() && peer->id != route.target_device_id())) {
-    co_return finish(v1::ATTEMPT_REFUSED,
-                     "the phone at " + route.endpoint() + " is not '" +
-                         route.target_device_id() + "'");
+    co_return finish(v1::ATTEMPT_REFUSED, "the phone at " + route.endpoint() + " is not '" +
+                                              route.target_device_id() + "'");
   }
   net::FramedConnectionOptions fo;
   fo.idle_timeout = first_token;
@@ -174,10 +173,10 @@ asio::awaitable<TierResult> PhoneTier::Run(const TierRequest& request, const v1:
     if (ec) {
       conn->Close("phone read ended");
       if (ec == asio::error::timed_out) {
-        co_return finish(got_first ? v1::ATTEMPT_STALLED
-                                   : (deadline_bound ? v1::ATTEMPT_DEADLINE
-                                                     : v1::ATTEMPT_NO_FIRST_TOKEN),
-                         got_first ? "the phone stopped streaming" : "no first token from the phone");
+        co_return finish(
+            got_first ? v1::ATTEMPT_STALLED
+                      : (deadline_bound ? v1::ATTEMPT_DEADLINE : v1::ATTEMPT_NO_FIRST_TOKEN),
+            got_first ? "the phone stopped streaming" : "no first token from the phone");
       }
       co_return finish(got_first ? v1::ATTEMPT_STALLED : v1::ATTEMPT_REFUSED,
                        "phone connection ended: " + ec.message());

@@ -35,14 +35,14 @@ struct TierRequest {
 
 struct TierResult {
   v1::AttemptResult result = v1::ATTEMPT_UNAVAILABLE;
-  std::string detail;        // human-readable reason, never prompt text
-  std::string text;          // what this attempt produced
-  std::string model;         // the model that answered
+  std::string detail;         // human-readable reason, never prompt text
+  std::string text;           // what this attempt produced
+  std::string model;          // the model that answered
   std::uint32_t ttft_ms = 0;  // 0 = no token arrived
   std::uint32_t elapsed_ms = 0;
   std::uint32_t tokens_in = 0;
   std::uint32_t tokens_out = 0;
-  double energy_j = 0;       // reported by a phone for its own compute
+  double energy_j = 0;  // reported by a phone for its own compute
   bool simulated = false;
   bool ok() const { return result == v1::ATTEMPT_OK; }
 };

@@ -44,7 +44,9 @@ void CloudState::AddSpend(double usd, std::int64_t unix_ms) {
 double CloudState::BudgetLeft(std::int64_t unix_ms) const {
   std::lock_guard<std::mutex> lock(mu_);
   const std::int64_t day = unix_ms / 86'400'000;
-  return budget_usd_per_day_ - (day == day_ ? spent_today_ : 0);
+  const double own = budget_usd_per_day_ - (day == day_ ? spent_today_ : 0);
+  const double gateway = gateway_budget_left_.load();
+  return gateway >= 0 ? std::min(own, gateway) : own;
 }
 
 void FillRoute(const policy::Policy& policy, const policy::Route& route,

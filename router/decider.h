@@ -32,11 +32,14 @@ class CloudState {
   bool healthy() const { return healthy_.load(); }
   double load() const { return load_.load(); }
   void AddSpend(double usd, std::int64_t unix_ms);
+  // The lesser of the router's own tally and what the gateway reports (its ledger is exact).
   double BudgetLeft(std::int64_t unix_ms) const;
+  void SetGatewayBudgetLeft(double usd) { gateway_budget_left_.store(usd); }
 
  private:
   std::atomic<bool> healthy_;
   std::atomic<double> load_;
+  std::atomic<double> gateway_budget_left_{-1};  // -1: not reported
   const double budget_usd_per_day_;
   mutable std::mutex mu_;
   std::int64_t day_ = -1;   // guarded by mu_

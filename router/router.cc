@@ -201,6 +201,16 @@ Status Router::Start() {
   metrics_.AddCallbackGauge("partita_router_decision_log_commits", "Group commits so far",
                             [this] { return static_cast<double>(log_->stats().commits); });
 
+  if (!config_.cloud.health_url.empty()) {
+    Result<net::TlsContextPtr> health_tls =
+        net::MakeClientTlsContext(config_.tls, {net::PeerKind::kGateway});
+    if (!health_tls.ok()) return health_tls.status();
+    Result<std::unique_ptr<CloudHealthPoller>> poller = CloudHealthPoller::Create(
+        config_.cloud.health_url, config_.cloud.poll_interval, *health_tls, *cloud_);
+    if (!poller.ok()) return poller.status();
+    health_poller_ = std::move(*poller);
+    asio::co_spawn(*contexts_[0], health_poller_->Run(), asio::detached);
+  }
   listener_->Start();
   asio::co_spawn(*contexts_[0], PolicyWatchLoop(), asio::detached);
   asio::co_spawn(*contexts_[0], HousekeepingLoop(), asio::detached);
@@ -221,6 +231,7 @@ void Router::Shutdown(std::chrono::milliseconds deadline) {
   if (!contexts_.empty()) {
     std::promise<void> stopped_accepting;
     asio::post(*contexts_[0], [&] {
+      if (health_poller_) health_poller_->Stop();
       if (listener_) listener_->Stop();
       if (metrics_endpoint_) metrics_endpoint_->Stop();
       stopped_accepting.set_value();

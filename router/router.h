@@ -23,6 +23,7 @@
 #include "net/http_endpoint.h"
 #include "net/tls_listener.h"
 #include "policies/policy_store.h"
+#include "router/cloud_health.h"
 #include "router/completions.h"
 #include "router/config.h"
 #include "router/decider.h"
@@ -99,6 +100,7 @@ class Router {
   std::vector<std::unique_ptr<asio::executor_work_guard<asio::io_context::executor_type>>> work_;
   std::vector<std::thread> threads_;
   std::unique_ptr<CompletionQueue> completions_;
+  std::unique_ptr<CloudHealthPoller> health_poller_;
   std::unique_ptr<net::TlsListener> listener_;
   std::unique_ptr<net::HttpEndpoint> metrics_endpoint_;
   net::TlsContextPtr tls_;

@@ -68,8 +68,7 @@ partita_status Ask(partita_client* c, const char* prompt, const partita_ask_opti
     if (on_chunk != nullptr) {
       cb = [on_chunk, user](std::string_view t) { on_chunk(t.data(), t.size(), user); };
     }
-    partita::Result<partita::Answer> r =
-        c->client.AskStream(prompt, ToOptions(options), cb);
+    partita::Result<partita::Answer> r = c->client.AskStream(prompt, ToOptions(options), cb);
     if (!r.ok()) {
       c->last_error = r.status().message();
       return FromStatus(r.status());
@@ -99,8 +98,7 @@ void partita_ask_options_init(partita_ask_options* o) {
 
 partita_client* partita_client_new(const char* socket_path) {
   auto* c = new (std::nothrow) partita_client{
-      partita::Client(socket_path != nullptr ? socket_path
-                                             : partita::Client::DefaultSocketPath()),
+      partita::Client(socket_path != nullptr ? socket_path : partita::Client::DefaultSocketPath()),
       ""};
   return c;
 }
@@ -131,9 +129,7 @@ const char* partita_answer_rule(const partita_answer* a) { return a ? a->answer.
 double partita_answer_ttft_ms(const partita_answer* a) { return a ? a->answer.ttft_ms : 0; }
 double partita_answer_total_ms(const partita_answer* a) { return a ? a->answer.total_ms : 0; }
 uint32_t partita_answer_tokens_in(const partita_answer* a) { return a ? a->answer.tokens_in : 0; }
-uint32_t partita_answer_tokens_out(const partita_answer* a) {
-  return a ? a->answer.tokens_out : 0;
-}
+uint32_t partita_answer_tokens_out(const partita_answer* a) { return a ? a->answer.tokens_out : 0; }
 double partita_answer_cost_usd(const partita_answer* a) { return a ? a->answer.cost_usd : 0; }
 double partita_answer_energy_j(const partita_answer* a) { return a ? a->answer.energy_j : 0; }
 int partita_answer_truncated(const partita_answer* a) { return a && a->answer.truncated; }

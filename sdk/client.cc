@@ -141,9 +141,8 @@ Result<Answer> Client::AskStream(std::string_view prompt, const AskOptions& opti
         std::string trail;
         for (const v1::Attempt& a : r.attempts()) {
           const AttemptInfo info = ToAttempt(a);
-          trail += (trail.empty() ? "" : " > ") +
-                   std::string(info.tier ? Name(*info.tier) : "?") + ": " + info.result +
-                   (info.detail.empty() ? "" : " (" + info.detail + ")");
+          trail += (trail.empty() ? "" : " > ") + std::string(info.tier ? Name(*info.tier) : "?") +
+                   ": " + info.result + (info.detail.empty() ? "" : " (" + info.detail + ")");
         }
         return trail.empty() ? s : Status(s.code(), s.message() + "; tried " + trail);
       }
@@ -168,7 +167,8 @@ Result<Answer> Client::AskStream(std::string_view prompt, const AskOptions& opti
     if (e != net::FrameError::kNeedMore) {
       return Internal(std::string("bad reply from the agent: ") + net::FrameErrorName(e));
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) {
       return DeadlineExceeded("no answer within " + std::to_string(options.timeout.count()) +
                               " ms");

@@ -26,11 +26,11 @@
 namespace partita {
 
 struct AskOptions {
-  Privacy privacy = Privacy::kNormal;    // private: policies keep it off the cloud
-  std::uint32_t latency_budget_ms = 0;   // 0 = the policy's deadline
-  double max_cost_usd = 0;               // 0 = no limit
-  std::optional<RequestKind> kind;       // inferred from the prompt when absent
-  std::uint32_t max_tokens = 0;          // 0 = the kind's typical answer length
+  Privacy privacy = Privacy::kNormal;         // private: policies keep it off the cloud
+  std::uint32_t latency_budget_ms = 0;        // 0 = the policy's deadline
+  double max_cost_usd = 0;                    // 0 = no limit
+  std::optional<RequestKind> kind;            // inferred from the prompt when absent
+  std::uint32_t max_tokens = 0;               // 0 = the kind's typical answer length
   std::chrono::milliseconds timeout{120000};  // the whole call
 };
 
@@ -38,26 +38,26 @@ struct AskOptions {
 struct AttemptInfo {
   std::optional<Tier> tier;
   std::string model;
-  std::string result;   // ok, refused, error_status, declined, no_first_token, stalled, ...
-  std::string detail;   // a human-readable reason
+  std::string result;  // ok, refused, error_status, declined, no_first_token, stalled, ...
+  std::string detail;  // a human-readable reason
   std::uint32_t elapsed_ms = 0;
 };
 
 struct Answer {
   std::string text;
-  Tier tier = Tier::kDevice;   // the tier that produced (the end of) the answer
+  Tier tier = Tier::kDevice;  // the tier that produced (the end of) the answer
   std::string model;
-  double ttft_ms = 0;          // time to first token
+  double ttft_ms = 0;  // time to first token
   double total_ms = 0;
   std::uint32_t tokens_in = 0;
   std::uint32_t tokens_out = 0;
   double cost_usd = 0;
-  double energy_j = 0;         // device energy estimate (this device and the phone)
-  std::string rule;            // the policy rule that decided
+  double energy_j = 0;  // device energy estimate (this device and the phone)
+  std::string rule;     // the policy rule that decided
   std::string policy_version;
-  bool decided_offline = false;  // the router was unreachable; the agent decided alone
-  bool truncated = false;        // the answer stopped early and says so
-  bool simulated = false;        // produced by Partita's simulated model server
+  bool decided_offline = false;    // the router was unreachable; the agent decided alone
+  bool truncated = false;          // the answer stopped early and says so
+  bool simulated = false;          // produced by Partita's simulated model server
   std::vector<AttemptInfo> trail;  // the fallback trail
 };
 

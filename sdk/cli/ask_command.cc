@@ -73,12 +73,12 @@ int RunAsk(const AskArgs& args) {
   options.max_cost_usd = args.max_cost_usd;
   options.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(args.timeout_s * 1000));
   Client client(args.socket.empty() ? Client::DefaultSocketPath() : args.socket);
-  Result<Answer> answer =
-      args.json ? client.Ask(args.text, options)
-                : client.AskStream(args.text, options, [](std::string_view chunk) {
-                    std::fwrite(chunk.data(), 1, chunk.size(), stdout);
-                    std::fflush(stdout);
-                  });
+  Result<Answer> answer = args.json
+                              ? client.Ask(args.text, options)
+                              : client.AskStream(args.text, options, [](std::string_view chunk) {
+                                  std::fwrite(chunk.data(), 1, chunk.size(), stdout);
+                                  std::fflush(stdout);
+                                });
   if (!answer.ok()) {
     if (!args.json) std::printf("\n");
     PrintError(answer.status().message());
@@ -93,8 +93,8 @@ int RunAsk(const AskArgs& args) {
               a.simulated ? "simulated answer" : "answered", std::string(Name(a.tier)).c_str(),
               a.model.c_str(), a.rule.c_str(), a.decided_offline ? ", decided offline" : "");
   std::printf("  first token %s ms, total %s ms, %u tokens in / %u out, $%s, %s J\n",
-              FormatNumber(a.ttft_ms, 0).c_str(), FormatNumber(a.total_ms, 0).c_str(),
-              a.tokens_in, a.tokens_out, FormatNumber(a.cost_usd, 6).c_str(),
+              FormatNumber(a.ttft_ms, 0).c_str(), FormatNumber(a.total_ms, 0).c_str(), a.tokens_in,
+              a.tokens_out, FormatNumber(a.cost_usd, 6).c_str(),
               FormatNumber(a.energy_j, 2).c_str());
   if (a.trail.size() > 1) std::printf("  fallback trail: %s\n", Trail(a).c_str());
   return 0;

@@ -82,7 +82,7 @@ partita_status partita_ask_stream(partita_client* client, const char* prompt,
                                   void* user_data, partita_answer** answer);
 
 const char* partita_answer_text(const partita_answer* answer);
-const char* partita_answer_tier(const partita_answer* answer);  /* "device", "phone", "cloud" */
+const char* partita_answer_tier(const partita_answer* answer); /* "device", "phone", "cloud" */
 const char* partita_answer_model(const partita_answer* answer);
 const char* partita_answer_rule(const partita_answer* answer);
 double partita_answer_ttft_ms(const partita_answer* answer);

@@ -33,15 +33,21 @@ class World {
     const std::string pki = cp.dir.File("pki");
     const std::string text =
         "listen: 127.0.0.1:0\n"
-        "tls: {ca: " + pki + "/ca.crt, cert: " + pki + "/gateway.crt, key: " + pki +
+        "tls: {ca: " +
+        pki + "/ca.crt, cert: " + pki + "/gateway.crt, key: " + pki +
         "/gateway.key}\n"
-        "ledger: " + cp.dir.File("ledger.db") + "\n"
+        "ledger: " +
+        cp.dir.File("ledger.db") +
+        "\n"
         "timeouts: {first_token_ms: 20000, between_chunks_ms: 20000}\n"
         "models:\n"
         "  - name: milm-70b-moe\n"
-        "    upstreams: [{name: big, url: '" + cloud.url() + "'}]\n"
+        "    upstreams: [{name: big, url: '" +
+        cloud.url() +
+        "'}]\n"
         "  - name: milm-7b-moe\n"
-        "    upstreams: [{name: mid, url: '" + cloud.url() + "'}]\n";
+        "    upstreams: [{name: mid, url: '" +
+        cloud.url() + "'}]\n";
     Diagnostics d("gateway.yaml");
     cloud_gateway::GatewayConfigPtr config =
         cloud_gateway::ParseGatewayConfig(text, d, cp.dir.path(), *DefaultCatalog());
@@ -60,14 +66,16 @@ class World {
   AgentConfig Config(const std::string& id, const std::string& profile, ModeldFixture& runtime) {
     AgentConfig c = cp.AgentConfig(id, profile);
     c.runtime = RuntimeEndpoint{runtime.url(), "", ""};
-    c.gateway = RuntimeEndpoint{
-        "https://127.0.0.1:" + std::to_string(gateway->tls_port()) + "/v1", "", ""};
+    c.gateway =
+        RuntimeEndpoint{"https://127.0.0.1:" + std::to_string(gateway->tls_port()) + "/v1", "", ""};
     c.ttft_timeout = 1500ms;
     c.stall_timeout = 300ms;
     return c;
   }
 
-  Agent& StartSpeaker() { return cp.StartAgent(Config("speaker", "smart-speaker", speaker_runtime)); }
+  Agent& StartSpeaker() {
+    return cp.StartAgent(Config("speaker", "smart-speaker", speaker_runtime));
+  }
 
   Agent& StartPhone(const std::string& state = "battery_pct: 80\ncharging: true\n") {
     AgentConfig c = Config("phone", "phone-mid", phone_runtime);
@@ -111,7 +119,9 @@ const AskOptions kHard = [] {
   return o;
 }();
 
-TEST_CASE("Each tier answers: a command on the device, a hard question in the cloud, a private one on the phone") {
+TEST_CASE(
+    "Each tier answers: a command on the device, a hard question in the cloud, a private one on "
+    "the phone") {
   World w;
   w.StartPhone();
   w.StartSpeaker();
@@ -176,7 +186,8 @@ TEST_CASE("Before the first token a failed tier only shows in the trail") {
     CHECK(a->trail[0].elapsed_ms >= 1400);
   }
   SUBCASE("a declined offload") {
-    testing::WriteAtomically(w.cp.dir.File("phone-state.yaml"), "battery_pct: 9\ncharging: false\n");
+    testing::WriteAtomically(w.cp.dir.File("phone-state.yaml"),
+                             "battery_pct: 9\ncharging: false\n");
     w.cp.agents[0]->RefreshStateBlocking();
     AskOptions priv = kHard;
     priv.privacy = Privacy::kPrivate;

@@ -1,0 +1,127 @@
+#include "router/cloud_health.h"
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/url/parse.hpp>
+
+#include "common/log.h"
+#include "net/tls_listener.h"
+
+namespace partita::router {
+
+namespace http = net::beast::http;
+
+Result<HealthSample> ParseHealth(std::string_view body) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(body, ec);
+  if (ec || !v.is_object()) return InvalidArgument("health body is not a JSON object");
+  const boost::json::object& o = v.as_object();
+  HealthSample s;
+  const boost::json::value* healthy = o.if_contains("healthy");
+  if (healthy == nullptr || !healthy->is_bool()) {
+    return InvalidArgument("health body has no boolean 'healthy'");
+  }
+  s.healthy = healthy->as_bool();
+  if (const boost::json::value* load = o.if_contains("load"); load && load->is_number()) {
+    s.load = std::clamp(load->to_number<double>(), 0.0, 1.0);
+  }
+  if (const boost::json::value* b = o.if_contains("fleet_budget_left_usd"); b && b->is_number()) {
+    s.budget_left_usd = b->to_number<double>();
+  }
+  return s;
+}
+
+Result<std::unique_ptr<CloudHealthPoller>> CloudHealthPoller::Create(
+    std::string url, std::chrono::milliseconds interval, net::TlsContextPtr tls,
+    CloudState& cloud) {
+  boost::system::result<boost::urls::url_view> u = boost::urls::parse_absolute_uri(url);
+  if (!u) return InvalidArgument("cloud.health_url '" + url + "' is not a URL");
+  std::unique_ptr<CloudHealthPoller> p(new CloudHealthPoller(cloud));
+  const std::string scheme(u->scheme());
+  if (scheme != "http" && scheme != "https") {
+    return InvalidArgument("cloud.health_url must be http:// or https://");
+  }
+  p->https_ = scheme == "https";
+  p->host_ = std::string(u->host());
+  p->port_ = u->has_port() ? u->port_number() : (p->https_ ? 443 : 80);
+  p->target_ = std::string(u->encoded_path());
+  if (p->target_.empty()) p->target_ = "/v1/partita/health";
+  p->interval_ = interval;
+  p->tls_ = std::move(tls);
+  return p;
+}
+
+asio::awaitable<Result<std::string>> CloudHealthPoller::Fetch() {
+  auto executor = co_await asio::this_coro::executor;
+  const auto timeout = std::min(interval_, std::chrono::milliseconds(2000));
+  http::request<http::empty_body> req(http::verb::get, target_, 11);
+  req.set(http::field::host, host_);
+  req.set(http::field::user_agent, "partita-router");
+  net::beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(64 * 1024);
+  if (https_) {
+    Result<net::TlsStream> stream =
+        co_await net::ConnectTls(executor, host_, port_, tls_, timeout);
+    if (!stream.ok()) co_return stream.status();
+    net::beast::get_lowest_layer(*stream).expires_after(timeout);
+    auto [wec, wn] = co_await http::async_write(*stream, req, net::use_nothrow_awaitable);
+    if (wec) co_return Unavailable(wec.message());
+    auto [rec, rn] = co_await http::async_read(*stream, buffer, parser, net::use_nothrow_awaitable);
+    if (rec) co_return Unavailable(rec.message());
+  } else {
+    net::tcp::resolver resolver(executor);
+    auto [ec, results] =
+        co_await resolver.async_resolve(host_, std::to_string(port_), net::use_nothrow_awaitable);
+    if (ec) co_return Unavailable(ec.message());
+    net::beast::tcp_stream stream(executor);
+    stream.expires_after(timeout);
+    auto [cec, ep] = co_await stream.async_connect(results, net::use_nothrow_awaitable);
+    if (cec) co_return Unavailable(cec.message());
+    auto [wec, wn] = co_await http::async_write(stream, req, net::use_nothrow_awaitable);
+    if (wec) co_return Unavailable(wec.message());
+    auto [rec, rn] = co_await http::async_read(stream, buffer, parser, net::use_nothrow_awaitable);
+    if (rec) co_return Unavailable(rec.message());
+  }
+  if (parser.get().result_int() != 200) {
+    co_return Unavailable("HTTP " + std::to_string(parser.get().result_int()));
+  }
+  co_return std::move(parser.get().body());
+}
+
+asio::awaitable<void> CloudHealthPoller::Run() {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (!stopped_) {
+    Result<std::string> body = co_await Fetch();
+    bool healthy = false;
+    double load = 1.0;
+    std::string why;
+    if (body.ok()) {
+      Result<HealthSample> s = ParseHealth(*body);
+      if (s.ok()) {
+        healthy = s->healthy;
+        load = s->load;
+        if (s->budget_left_usd >= 0) cloud_.SetGatewayBudgetLeft(s->budget_left_usd);
+        if (!healthy) why = "the gateway reports no healthy upstream";
+      } else {
+        why = s.status().message();
+      }
+    } else {
+      why = "gateway health unreachable: " + body.status().message();
+    }
+    cloud_.Set(healthy, load);
+    if (healthy != last_healthy_) {
+      last_healthy_ = healthy;
+      if (healthy) {
+        LogInfo("router", "cloud healthy again");
+      } else {
+        LogWarn("router", "cloud unhealthy: " + why);
+      }
+    }
+    timer.expires_after(interval_);
+    co_await timer.async_wait(net::use_nothrow_awaitable);
+  }
+}
+
+}  // namespace partita::router
