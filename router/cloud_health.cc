@@ -62,8 +62,7 @@ asio::awaitable<Result<std::string>> CloudHealthPoller::Fetch() {
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 * 1024);
   if (https_) {
-    Result<net::TlsStream> stream =
-        co_await net::ConnectTls(executor, host_, port_, tls_, timeout);
+    Result<net::TlsStream> stream = co_await net::ConnectTls(executor, host_, port_, tls_, timeout);
     if (!stream.ok()) co_return stream.status();
     net::beast::get_lowest_layer(*stream).expires_after(timeout);
     auto [wec, wn] = co_await http::async_write(*stream, req, net::use_nothrow_awaitable);
