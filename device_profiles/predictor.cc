@@ -49,10 +49,11 @@ PredictionDetail PredictDetail(const ExecutionSite& site, const RequestShape& re
   p.latency_ms = p.ttft_ms + (decode_ms - d.decode_ms_per_token);
   p.cost_usd = request.tokens_in * model.price_usd_per_1m_input_tokens / 1e6 +
                request.tokens_out * model.price_usd_per_1m_output_tokens / 1e6;
-  if (site.executor != nullptr) {
+  // Energy counts what is drawn from batteries: a mains-powered device's work is free.
+  if (site.executor != nullptr && !site.executor->OnMains()) {
     d.compute_power_w = std::max(0.0, site.executor->active_power_w - site.executor->idle_power_w);
   }
-  if (site.tier != Tier::kDevice && site.asker != nullptr) {
+  if (site.tier != Tier::kDevice && site.asker != nullptr && !site.asker->OnMains()) {
     d.radio_power_w = site.asker->radio_power_w;
   }
   const double compute_s = (d.cold_ms + d.prefill_ms + decode_ms) / 1000.0;

@@ -10,9 +10,10 @@
 //                + 1 / decode_speed
 //   latency_ms = ttft_ms + (tokens_out - 1) / decode_speed
 //   cost_usd   = tokens_in x input price + tokens_out x output price (per token)
-//   energy_j   = compute energy on the household device that runs it
+//   energy_j   = battery energy: compute energy on the household device that runs it
 //                ((active_power_w - idle_power_w) x compute time) + the asking device's radio
-//                energy while it waits on a remote tier (radio_power_w x latency)
+//                energy while it waits on a remote tier (radio_power_w x latency), each
+//                counted only when that device runs on battery (mains power is free)
 //   quality    = QualityFor(model score, difficulty)
 // Pure functions, no allocation: safe on hot paths and from any thread.
 #pragma once
@@ -74,8 +75,8 @@ struct PredictionDetail {
   double cold_ms = 0;
   double prefill_ms = 0;
   double decode_ms_per_token = 0;
-  double compute_power_w = 0;  // executor's active - idle power; 0 for the cloud
-  double radio_power_w = 0;    // asking device's radio power; 0 on the device tier
+  double compute_power_w = 0;  // executor's active - idle power; 0 for the cloud or on mains
+  double radio_power_w = 0;    // asker's radio power; 0 on the device tier or on mains
 };
 PredictionDetail PredictDetail(const ExecutionSite& site, const RequestShape& request);
 

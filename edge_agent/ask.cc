@@ -104,14 +104,15 @@ asio::awaitable<v1::AskResult> RunAsk(Agent& agent, const TierSet& tiers,
     text += r.text;
     tokens_out += r.tokens_out;
     if (r.simulated) result.set_simulated(true);
-    // Energy on this household's devices: compute on this device, or the radio while it waits
-    // on a remote tier plus what a phone reports for its own compute.
+    // Battery energy of this household's devices (as the predictor counts it): compute on
+    // this device, or its radio while it waits on a remote tier, when it runs on battery; plus
+    // what a phone reports for its own compute.
     const double seconds = r.elapsed_ms / 1000.0;
-    if (*tier == Tier::kDevice) {
-      energy_j += std::max(0.0, own_class.active_power_w - own_class.idle_power_w) * seconds;
-    } else {
-      energy_j += own_class.radio_power_w * seconds + r.energy_j;
-    }
+    const double own_w = own_class.OnMains() ? 0.0
+                         : *tier == Tier::kDevice
+                             ? std::max(0.0, own_class.active_power_w - own_class.idle_power_w)
+                             : own_class.radio_power_w;
+    energy_j += own_w * seconds + r.energy_j;
     if (std::optional<ModelIndex> m = catalog.FindModel(route.model())) {
       const ModelSpec& spec = catalog.model(*m);
       cost_usd += (r.tokens_in > 0 ? r.tokens_in : features.tokens_in) *
