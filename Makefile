@@ -46,7 +46,7 @@ bench: deps
 	./scripts/run-benchmarks build-bench
 
 fuzz: deps
-	@cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	@cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Release \
 	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DPARTITA_BUILD_FUZZ=ON \
 	  -DPARTITA_BUILD_TESTS=OFF $(CMAKE_FLAGS) > /dev/null
 	@cmake --build build-fuzz -j $(JOBS)

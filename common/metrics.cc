@@ -143,7 +143,9 @@ void MetricsRegistry::AddCallbackGauge(const std::string& name, const std::strin
 std::string MetricsRegistry::Render() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::string out;
-  for (const auto& [name, f] : families_) {
+  for (const auto& entry : families_) {
+    const std::string& name = entry.first;
+    const Family& f = entry.second;
     out += "# HELP " + name + " " + f.help + "\n# TYPE " + name + " " + f.type + "\n";
     auto series = [&](const std::string& key) {
       return key.empty() ? name : name + "{" + key + "}";

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <vector>
 
 #include "common/did_you_mean.h"
@@ -228,6 +229,31 @@ std::optional<std::string> MapReader::RequireString(std::string_view key) const 
   const Node* v = Require(key);
   if (v == nullptr) return std::nullopt;
   return ReadString(*v, d_, std::string(key));
+}
+
+std::string ResolvePath(const std::string& base_dir, const std::string& path) {
+  if (path.empty() || path.front() == '/' || base_dir.empty()) return path;
+  return (std::filesystem::path(base_dir) / path).lexically_normal().string();
+}
+
+std::chrono::milliseconds MapReader::Millis(std::string_view key,
+                                            std::chrono::milliseconds fallback, double lo,
+                                            double hi) const {
+  return std::chrono::milliseconds(
+      static_cast<std::int64_t>(DoubleIn(key, static_cast<double>(fallback.count()), lo, hi)));
+}
+
+void MapReader::RequireHeader(std::string_view kind) const {
+  if (const Node* v = Require("apiVersion")) {
+    if (auto s = ReadString(*v, d_, "apiVersion"); s && *s != "partita/v1") {
+      d_.Error(v->location, "unsupported apiVersion '" + *s + "'; expected partita/v1");
+    }
+  }
+  if (const Node* v = Require("kind")) {
+    if (auto s = ReadString(*v, d_, "kind"); s && *s != kind) {
+      d_.Error(v->location, "kind is '" + *s + "'; this file must have kind: " + std::string(kind));
+    }
+  }
 }
 
 }  // namespace partita::yaml

@@ -6,6 +6,7 @@
 // Not thread-safe (writes to the Diagnostics it is given).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
@@ -38,6 +39,10 @@ std::optional<std::vector<std::string>> ReadStringList(const Node& node, Diagnos
 // Whether a scalar spells null (~, null, or empty) in YAML's core schema.
 bool IsNullLike(const Node& node);
 
+// A path from a file the user wrote, relative to that file's directory (absolute paths and ""
+// stay as they are).
+std::string ResolvePath(const std::string& base_dir, const std::string& path);
+
 // Reads one YAML map whose keys are known in advance.
 class MapReader {
  public:
@@ -65,6 +70,12 @@ class MapReader {
   std::optional<double> RequireDouble(std::string_view key) const;
   std::optional<double> RequireDoubleIn(std::string_view key, double lo, double hi) const;
   std::optional<std::string> RequireString(std::string_view key) const;
+
+  // A duration in milliseconds (`key_ms: 5000`) within [lo, hi] ms; absent -> `fallback`.
+  std::chrono::milliseconds Millis(std::string_view key, std::chrono::milliseconds fallback,
+                                   double lo, double hi) const;
+  // The `apiVersion: partita/v1` and `kind: KIND` every Partita file starts with.
+  void RequireHeader(std::string_view kind) const;
 
  private:
   const Node& node_;

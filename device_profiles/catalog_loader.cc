@@ -32,7 +32,7 @@ class CatalogBuilder {
     yaml::MapReader top(root, d_, "the catalog",
                         {"apiVersion", "kind", "metadata", "models", "devices", "cloud"});
     if (!top.ok()) return;
-    CheckHeader(top);
+    top.RequireHeader("Catalog");
     if (const yaml::Node* meta = top.Get("metadata")) {
       yaml::MapReader m(*meta, d_, "metadata", {"name", "description"});
       c.name_ = m.String("name", "");
@@ -40,19 +40,6 @@ class CatalogBuilder {
     if (const yaml::Node* models = top.Require("models")) ReadModels(*models, c);
     if (const yaml::Node* devices = top.Require("devices")) ReadDevices(*devices, c);
     if (const yaml::Node* cloud = top.Require("cloud")) ReadCloud(*cloud, c);
-  }
-
-  void CheckHeader(const yaml::MapReader& top) {
-    if (const yaml::Node* v = top.Require("apiVersion")) {
-      if (auto s = yaml::ReadString(*v, d_, "apiVersion"); s && *s != "partita/v1") {
-        d_.Error(v->location, "unsupported apiVersion '" + *s + "'; expected partita/v1");
-      }
-    }
-    if (const yaml::Node* v = top.Require("kind")) {
-      if (auto s = yaml::ReadString(*v, d_, "kind"); s && *s != "Catalog") {
-        d_.Error(v->location, "kind is '" + *s + "'; a catalog file has kind: Catalog");
-      }
-    }
   }
 
   static bool ValidName(const std::string& s) {

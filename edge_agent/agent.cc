@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "edge_agent/ask.h"
+#include "edge_agent/request_features.h"
 #include "net/tls_listener.h"
 #include "policies/loader.h"
 #include "proto/convert.h"
@@ -325,14 +326,7 @@ asio::awaitable<v1::Decision> Agent::Decide(const policy::RequestFacts& features
   const std::uint64_t id = next_request_id_++;
   v1::DecideRequest req;
   req.set_request_id(id);
-  v1::RequestFeatures* f = req.mutable_features();
-  f->set_tokens_in(features.tokens_in);
-  f->set_tokens_out(features.tokens_out);
-  f->set_difficulty(static_cast<float>(features.difficulty));
-  f->set_privacy(ToProto(features.privacy));
-  f->set_kind(ToProto(features.kind));
-  f->set_latency_budget_ms(features.latency_budget_ms);
-  f->set_max_cost_usd(features.max_cost_usd);
+  *req.mutable_features() = ToWire(features);
   *req.mutable_state() = WireState();
   Result<v1::Decision> d = co_await link_->Decide(std::move(req), config_.decide_timeout);
   if (d.ok()) co_return std::move(*d);

@@ -179,14 +179,7 @@ asio::awaitable<v1::AskResult> RunAsk(Agent& agent, const TierSet& tiers,
   outcome.set_energy_j(energy_j);
   outcome.set_truncated(result.truncated());
   outcome.set_success(success);
-  v1::RequestFeatures* f = outcome.mutable_features();
-  f->set_tokens_in(features.tokens_in);
-  f->set_tokens_out(features.tokens_out);
-  f->set_difficulty(static_cast<float>(features.difficulty));
-  f->set_privacy(ToProto(features.privacy));
-  f->set_kind(ToProto(features.kind));
-  f->set_latency_budget_ms(features.latency_budget_ms);
-  f->set_max_cost_usd(features.max_cost_usd);
+  *outcome.mutable_features() = ToWire(features);
   agent.ReportOutcome(std::move(outcome));
   co_return result;
 }

@@ -5,22 +5,13 @@
 #include "common/yaml_reader.h"
 #include "common/yaml_tree.h"
 #include "net/identity.h"
+#include "net/pki.h"
+#include "net/tls_config.h"
 #include "net/tls_listener.h"
 
 namespace partita::agent {
 
 namespace {
-
-std::string Resolve(const std::string& base, const std::string& path) {
-  if (path.empty() || path.front() == '/' || base.empty()) return path;
-  return (std::filesystem::path(base) / path).lexically_normal().string();
-}
-
-std::chrono::milliseconds Millis(const yaml::MapReader& r, std::string_view key,
-                                 std::chrono::milliseconds fallback, double lo, double hi) {
-  return std::chrono::milliseconds(
-      static_cast<std::int64_t>(r.DoubleIn(key, static_cast<double>(fallback.count()), lo, hi)));
-}
 
 std::optional<RuntimeEndpoint> ReadEndpoint(const yaml::Node& node, Diagnostics& d,
                                             const std::string& what) {
@@ -78,16 +69,7 @@ std::optional<AgentConfig> ParseAgentConfig(std::string_view yaml_text, Diagnost
   if (!r.ok()) return std::nullopt;
   AgentConfig c;
   c.file = d.file();
-  if (const yaml::Node* v = r.Require("apiVersion")) {
-    if (auto s = yaml::ReadString(*v, d, "apiVersion"); s && *s != "partita/v1") {
-      d.Error(v->location, "unsupported apiVersion '" + *s + "'; expected partita/v1");
-    }
-  }
-  if (const yaml::Node* v = r.Require("kind")) {
-    if (auto s = yaml::ReadString(*v, d, "kind"); s && *s != "AgentConfig") {
-      d.Error(v->location, "kind is '" + *s + "'; an agent config has kind: AgentConfig");
-    }
-  }
+  r.RequireHeader("AgentConfig");
   if (const yaml::Node* v = r.Require("device_id")) {
     if (auto s = yaml::ReadString(*v, d, "device_id")) {
       if (!net::IsValidIdentityName(*s)) {
@@ -98,41 +80,26 @@ std::optional<AgentConfig> ParseAgentConfig(std::string_view yaml_text, Diagnost
   }
   c.profile = r.RequireString("profile").value_or("");
   c.household = r.String("household", "");
-  const yaml::Node* tls = r.Get("tls");
-  const yaml::Node* pki = r.Get("pki_dir");
-  if (tls != nullptr && pki != nullptr) {
-    d.Error(pki->location, "give either 'tls' or 'pki_dir', not both");
-  } else if (pki != nullptr) {
-    if (auto dir = yaml::ReadString(*pki, d, "pki_dir")) {
-      const std::string p = Resolve(base_dir, *dir);
-      c.tls = {p + "/ca.crt", p + "/devices/" + c.device_id + ".crt",
-               p + "/devices/" + c.device_id + ".key"};
-    }
-  } else if (tls != nullptr) {
-    yaml::MapReader t(*tls, d, "tls", {"ca", "cert", "key"});
-    c.tls.ca_file = Resolve(base_dir, t.RequireString("ca").value_or(""));
-    c.tls.cert_file = Resolve(base_dir, t.RequireString("cert").value_or(""));
-    c.tls.key_file = Resolve(base_dir, t.RequireString("key").value_or(""));
-  } else {
-    d.Error(root->location, "missing 'pki_dir' (or 'tls: {ca, cert, key}') in the agent config");
-  }
+  c.tls = net::ReadTlsFiles(r, d, base_dir, [&](const std::string& pki) {
+    return net::DeviceTlsFiles(pki, c.device_id);
+  });
   c.router = r.RequireString("router").value_or("");
   CheckHostPort(r, "router", d);
-  c.app_socket = Resolve(base_dir, r.RequireString("app_socket").value_or(""));
-  c.catalog_file = Resolve(base_dir, r.String("catalog", ""));
+  c.app_socket = yaml::ResolvePath(base_dir, r.RequireString("app_socket").value_or(""));
+  c.catalog_file = yaml::ResolvePath(base_dir, r.String("catalog", ""));
   if (const yaml::Node* m = r.Get("models")) {
     if (auto list = yaml::ReadStringList(*m, d, "models")) c.models = *list;
   }
   if (const yaml::Node* s = r.Get("state")) {
     if (auto o = ReadStateOverrides(*s, d)) c.state = *o;
   }
-  c.state_file = Resolve(base_dir, r.String("state_file", ""));
-  c.offline_policy = Resolve(base_dir, r.String("offline_policy", ""));
-  c.heartbeat_interval = Millis(r, "heartbeat_interval_ms", c.heartbeat_interval, 100, 3.6e6);
-  c.decide_timeout = Millis(r, "decide_timeout_ms", c.decide_timeout, 1, 600000);
-  c.connect_timeout = Millis(r, "connect_timeout_ms", c.connect_timeout, 10, 600000);
-  c.ttft_timeout = Millis(r, "ttft_timeout_ms", c.ttft_timeout, 10, 3.6e6);
-  c.stall_timeout = Millis(r, "stall_timeout_ms", c.stall_timeout, 10, 3.6e6);
+  c.state_file = yaml::ResolvePath(base_dir, r.String("state_file", ""));
+  c.offline_policy = yaml::ResolvePath(base_dir, r.String("offline_policy", ""));
+  c.heartbeat_interval = r.Millis("heartbeat_interval_ms", c.heartbeat_interval, 100, 3.6e6);
+  c.decide_timeout = r.Millis("decide_timeout_ms", c.decide_timeout, 1, 600000);
+  c.connect_timeout = r.Millis("connect_timeout_ms", c.connect_timeout, 10, 600000);
+  c.ttft_timeout = r.Millis("ttft_timeout_ms", c.ttft_timeout, 10, 3.6e6);
+  c.stall_timeout = r.Millis("stall_timeout_ms", c.stall_timeout, 10, 3.6e6);
   if (const yaml::Node* n = r.Get("runtime")) c.runtime = ReadEndpoint(*n, d, "runtime");
   if (const yaml::Node* n = r.Get("gateway")) c.gateway = ReadEndpoint(*n, d, "gateway");
   c.peer_listen = r.String("peer_listen", "");

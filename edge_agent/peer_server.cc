@@ -2,6 +2,7 @@
 
 #include "common/log.h"
 #include "net/framed_connection.h"
+#include "proto/convert.h"
 
 namespace partita::agent {
 

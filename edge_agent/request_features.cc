@@ -5,6 +5,8 @@
 #include <cctype>
 #include <string>
 
+#include "proto/convert.h"
+
 namespace partita::agent {
 
 namespace {
@@ -103,6 +105,18 @@ policy::RequestFacts ComputeRequestFeatures(std::string_view prompt,
   difficulty += 0.1 * std::min(2, ReasoningMarkers(lower));
   difficulty += std::min(0.2, static_cast<double>(f.tokens_in) / 2000.0);
   f.difficulty = std::clamp(difficulty, 0.0, 1.0);
+  return f;
+}
+
+v1::RequestFeatures ToWire(const policy::RequestFacts& features) {
+  v1::RequestFeatures f;
+  f.set_tokens_in(features.tokens_in);
+  f.set_tokens_out(features.tokens_out);
+  f.set_difficulty(static_cast<float>(features.difficulty));
+  f.set_privacy(ToProto(features.privacy));
+  f.set_kind(ToProto(features.kind));
+  f.set_latency_budget_ms(features.latency_budget_ms);
+  f.set_max_cost_usd(features.max_cost_usd);
   return f;
 }
 

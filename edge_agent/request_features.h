@@ -10,6 +10,7 @@
 
 #include "common/vocabulary.h"
 #include "policies/decision.h"
+#include "proto/partita.pb.h"
 
 namespace partita::agent {
 
@@ -27,5 +28,8 @@ std::uint32_t EstimateTokens(std::string_view text);
 RequestKind InferKind(std::string_view prompt);
 
 policy::RequestFacts ComputeRequestFeatures(std::string_view prompt, const FeatureOptions& options);
+
+// The features as they travel in DecideRequest and Outcome.
+v1::RequestFeatures ToWire(const policy::RequestFacts& features);
 
 }  // namespace partita::agent

@@ -6,6 +6,7 @@
 #include "net/framed_connection.h"
 #include "net/identity.h"
 #include "net/tls_listener.h"
+#include "proto/convert.h"
 
 namespace partita::agent {
 
@@ -47,13 +48,6 @@ v1::AttemptResult FromBackendError(const backends::CallError& e, bool deadline_b
 }
 
 }  // namespace
-
-std::string AttemptResultName(v1::AttemptResult r) {
-  std::string s = v1::AttemptResult_Name(r);
-  if (s.rfind("ATTEMPT_", 0) == 0) s = s.substr(8);
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::string ChatBody(const TierRequest& request, const std::string& model) {
   backends::ChatParams p;

@@ -89,7 +89,4 @@ class PhoneTier : public TierRunner {
   net::TlsContextPtr tls_;
 };
 
-// "ATTEMPT_NO_FIRST_TOKEN" -> "no_first_token".
-std::string AttemptResultName(v1::AttemptResult r);
-
 }  // namespace partita::agent

@@ -1,5 +1,7 @@
 #include "proto/convert.h"
 
+#include <cctype>
+
 namespace partita {
 
 v1::Tier ToProto(Tier t) {
@@ -91,6 +93,13 @@ std::optional<RequestKind> FromProto(v1::RequestKind k) {
     case v1::KIND_REASONING: return RequestKind::kReasoning;
     default: return std::nullopt;
   }
+}
+
+std::string AttemptResultName(v1::AttemptResult result) {
+  std::string s = v1::AttemptResult_Name(result);
+  if (s.rfind("ATTEMPT_", 0) == 0) s = s.substr(8);
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
 }
 
 }  // namespace partita

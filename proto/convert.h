@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 
 #include "common/vocabulary.h"
 #include "proto/partita.pb.h"
@@ -24,5 +25,8 @@ Privacy FromProto(v1::Privacy p);
 
 v1::RequestKind ToProto(RequestKind k);
 std::optional<RequestKind> FromProto(v1::RequestKind k);  // nullopt for KIND_UNSPECIFIED
+
+// ATTEMPT_NO_FIRST_TOKEN -> "no_first_token": the spelling logs, trails and reports use.
+std::string AttemptResultName(v1::AttemptResult result);
 
 }  // namespace partita

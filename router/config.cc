@@ -5,22 +5,13 @@
 #include "common/yaml_reader.h"
 #include "common/yaml_tree.h"
 #include "net/identity.h"
+#include "net/pki.h"
+#include "net/tls_config.h"
 #include "net/tls_listener.h"
 
 namespace partita::router {
 
 namespace {
-
-std::string Resolve(const std::string& base, const std::string& path) {
-  if (path.empty() || path.front() == '/' || base.empty()) return path;
-  return (std::filesystem::path(base) / path).lexically_normal().string();
-}
-
-std::chrono::milliseconds Millis(const yaml::MapReader& r, std::string_view key,
-                                 std::chrono::milliseconds fallback, double lo, double hi) {
-  return std::chrono::milliseconds(
-      static_cast<std::int64_t>(r.DoubleIn(key, static_cast<double>(fallback.count()), lo, hi)));
-}
 
 void CheckAddress(const yaml::MapReader& r, std::string_view key, Diagnostics& d) {
   const yaml::Node* n = r.Get(key);
@@ -62,46 +53,21 @@ std::optional<RouterConfig> ParseRouterConfig(std::string_view yaml_text, Diagno
   if (!r.ok()) return std::nullopt;
   RouterConfig c;
   c.file = d.file();
-  if (const yaml::Node* v = r.Require("apiVersion")) {
-    if (auto s = yaml::ReadString(*v, d, "apiVersion"); s && *s != "partita/v1") {
-      d.Error(v->location, "unsupported apiVersion '" + *s + "'; expected partita/v1");
-    }
-  }
-  if (const yaml::Node* v = r.Require("kind")) {
-    if (auto s = yaml::ReadString(*v, d, "kind"); s && *s != "RouterConfig") {
-      d.Error(v->location, "kind is '" + *s + "'; a router config has kind: RouterConfig");
-    }
-  }
+  r.RequireHeader("RouterConfig");
   c.listen = r.String("listen", c.listen);
   CheckAddress(r, "listen", d);
   c.metrics_listen = r.String("metrics_listen", c.metrics_listen);
   CheckAddress(r, "metrics_listen", d);
-  const yaml::Node* tls = r.Get("tls");
-  const yaml::Node* pki = r.Get("pki_dir");
-  if (tls != nullptr && pki != nullptr) {
-    d.Error(pki->location, "give either 'tls' or 'pki_dir', not both");
-  } else if (pki != nullptr) {
-    if (auto dir = yaml::ReadString(*pki, d, "pki_dir")) {
-      const std::string p = Resolve(base_dir, *dir);
-      c.tls = {p + "/ca.crt", p + "/router.crt", p + "/router.key"};
-    }
-  } else if (tls != nullptr) {
-    yaml::MapReader t(*tls, d, "tls", {"ca", "cert", "key"});
-    c.tls.ca_file = Resolve(base_dir, t.RequireString("ca").value_or(""));
-    c.tls.cert_file = Resolve(base_dir, t.RequireString("cert").value_or(""));
-    c.tls.key_file = Resolve(base_dir, t.RequireString("key").value_or(""));
-  } else {
-    d.Error(root->location, "missing 'pki_dir' (or 'tls: {ca, cert, key}') in the router config");
-  }
-  c.policy_file = Resolve(base_dir, r.RequireString("policy").value_or(""));
-  c.catalog_file = Resolve(base_dir, r.String("catalog", ""));
-  c.decision_log = Resolve(base_dir, r.RequireString("decision_log").value_or(""));
+  c.tls = net::ReadTlsFiles(r, d, base_dir, net::RouterTlsFiles);
+  c.policy_file = yaml::ResolvePath(base_dir, r.RequireString("policy").value_or(""));
+  c.catalog_file = yaml::ResolvePath(base_dir, r.String("catalog", ""));
+  c.decision_log = yaml::ResolvePath(base_dir, r.RequireString("decision_log").value_or(""));
   c.io_threads = static_cast<int>(r.DoubleIn("io_threads", 2, 1, 64));
-  c.heartbeat_interval = Millis(r, "heartbeat_interval_ms", c.heartbeat_interval, 100, 3.6e6);
-  c.offline_after = Millis(r, "offline_after_ms", c.offline_after, 100, 3.6e6);
-  c.handshake_timeout = Millis(r, "handshake_timeout_ms", c.handshake_timeout, 10, 600000);
-  c.idle_timeout = Millis(r, "idle_timeout_ms", c.idle_timeout, 100, 3.6e6);
-  c.policy_poll = Millis(r, "policy_poll_ms", c.policy_poll, 10, 60000);
+  c.heartbeat_interval = r.Millis("heartbeat_interval_ms", c.heartbeat_interval, 100, 3.6e6);
+  c.offline_after = r.Millis("offline_after_ms", c.offline_after, 100, 3.6e6);
+  c.handshake_timeout = r.Millis("handshake_timeout_ms", c.handshake_timeout, 10, 600000);
+  c.idle_timeout = r.Millis("idle_timeout_ms", c.idle_timeout, 100, 3.6e6);
+  c.policy_poll = r.Millis("policy_poll_ms", c.policy_poll, 10, 60000);
   c.max_frame_bytes =
       static_cast<std::uint32_t>(r.DoubleIn("max_frame_bytes", c.max_frame_bytes, 1024, 64 << 20));
   c.budget_usd_per_day = r.DoubleIn("budget_usd_per_day", c.budget_usd_per_day, 0, 1e15);
@@ -111,7 +77,7 @@ std::optional<RouterConfig> ParseRouterConfig(std::string_view yaml_text, Diagno
     c.cloud.healthy = cr.Bool("healthy", true);
     c.cloud.load = cr.DoubleIn("load", 0, 0, 1);
     c.cloud.health_url = cr.String("health_url", "");
-    c.cloud.poll_interval = Millis(cr, "poll_interval_ms", c.cloud.poll_interval, 100, 3.6e6);
+    c.cloud.poll_interval = cr.Millis("poll_interval_ms", c.cloud.poll_interval, 100, 3.6e6);
   }
   if (const yaml::Node* hh = r.Get("households")) {
     if (!hh->IsMap()) {

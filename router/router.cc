@@ -538,9 +538,7 @@ asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentit
         outcome->attempts = static_cast<std::uint32_t>(o.attempts_size());
         for (int i = 0; i < o.attempts_size(); ++i) {
           const v1::Attempt& a = o.attempts(i);
-          std::string result = v1::AttemptResult_Name(a.result());
-          if (result.rfind("ATTEMPT_", 0) == 0) result = result.substr(8);
-          for (char& c : result) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+          const std::string result = AttemptResultName(a.result());
           if (a.result() != v1::ATTEMPT_OK && outcome->fallback_cause.empty()) {
             outcome->fallback_cause = result;
           }

@@ -69,10 +69,7 @@ AttemptInfo ToAttempt(const v1::Attempt& a) {
   AttemptInfo info;
   info.tier = FromProto(a.tier());
   info.model = a.model();
-  std::string r = v1::AttemptResult_Name(a.result());
-  if (r.rfind("ATTEMPT_", 0) == 0) r = r.substr(8);
-  for (char& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  info.result = r;
+  info.result = AttemptResultName(a.result());
   info.detail = a.detail();
   info.elapsed_ms = a.elapsed_ms();
   return info;

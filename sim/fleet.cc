@@ -38,16 +38,7 @@ class FleetBuilder {
   void ReadRoot(const yaml::Node& root, FleetSpec& f) {
     yaml::MapReader top(root, d_, "the fleet file", {"apiVersion", "kind", "metadata", "spec"});
     if (!top.ok()) return;
-    if (const yaml::Node* v = top.Require("apiVersion")) {
-      if (auto s = yaml::ReadString(*v, d_, "apiVersion"); s && *s != "partita/v1") {
-        d_.Error(v->location, "unsupported apiVersion '" + *s + "'; expected partita/v1");
-      }
-    }
-    if (const yaml::Node* v = top.Require("kind")) {
-      if (auto s = yaml::ReadString(*v, d_, "kind"); s && *s != "Fleet") {
-        d_.Error(v->location, "kind is '" + *s + "'; a fleet file has kind: Fleet");
-      }
-    }
+    top.RequireHeader("Fleet");
     if (const yaml::Node* meta = top.Require("metadata")) {
       yaml::MapReader m(*meta, d_, "metadata", {"name", "description"});
       f.name = m.RequireString("name").value_or("");

@@ -107,7 +107,7 @@ TEST_CASE("Malformed catalogs get located errors") {
   CHECK(ErrorsFor(Replace(kMinimal, "ram_mb: 1024", "ram_mb: 100")) ==
         "cat.yaml:25:9: error: model 'tiny' needs 500 MB but device class 'box' has 100 MB\n");
   CHECK(ErrorsFor(Replace(kMinimal, "kind: Catalog", "kind: Policy")) ==
-        "cat.yaml:2:7: error: kind is 'Policy'; a catalog file has kind: Catalog\n");
+        "cat.yaml:2:7: error: kind is 'Policy'; this file must have kind: Catalog\n");
   CHECK(ErrorsFor("models: [\n").find("cat.yaml:2:1: error: YAML syntax") == 0);
 }
 
