@@ -97,15 +97,19 @@ int main(int argc, char** argv) {
     p.messages = {{"user", "Turn off the kitchen lights"}};
     p.max_tokens = 8;
     const std::string body = backends::BuildChatRequestBody(p);
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-      for (int i = 0; i < requests + 100; ++i) {
-        const auto t0 = Clock::now();
-        co_await backends::Complete(**client, body, true, backends::Timeouts{});
-        if (i >= 100) {
-          direct_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-        }
-      }
-    }, asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          for (int i = 0; i < requests + 100; ++i) {
+            const auto t0 = Clock::now();
+            co_await backends::Complete(**client, body, true, backends::Timeouts{});
+            if (i >= 100) {
+              direct_ms.push_back(
+                  std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+            }
+          }
+        },
+        asio::detached);
     io.run();
   }
 
@@ -118,18 +122,21 @@ int main(int argc, char** argv) {
     const auto t0 = Clock::now();
     Result<Answer> a = client.Ask("Turn off the kitchen lights", options);
     if (!a.ok() || a->tier != Tier::kDevice) ++failures;
-    if (i >= 100) ask_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    if (i >= 100)
+      ask_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
   }
 
-  std::printf("%d requests each, after 100 warm-up (runtime: modeld milm-1.3b, rates x1e6, 8 tokens)\n",
-              requests);
+  std::printf(
+      "%d requests each, after 100 warm-up (runtime: modeld milm-1.3b, rates x1e6, 8 tokens)\n",
+      requests);
   std::printf("direct to the runtime      p50 %.3f ms  p90 %.3f ms  p99 %.3f ms\n",
               Pct(direct_ms, 50), Pct(direct_ms, 90), Pct(direct_ms, 99));
   std::printf("partita ask (device tier)  p50 %.3f ms  p90 %.3f ms  p99 %.3f ms   failures %d\n",
               Pct(ask_ms, 50), Pct(ask_ms, 90), Pct(ask_ms, 99), failures);
-  std::printf("added by Partita at p50: %.3f ms (SDK socket, agent, router decision logged to "
-              "SQLite, fallback bookkeeping)\n",
-              Pct(ask_ms, 50) - Pct(direct_ms, 50));
+  std::printf(
+      "added by Partita at p50: %.3f ms (SDK socket, agent, router decision logged to "
+      "SQLite, fallback bookkeeping)\n",
+      Pct(ask_ms, 50) - Pct(direct_ms, 50));
   (*agent)->Shutdown();
   (*router)->Shutdown();
   (*model)->Stop();

@@ -73,7 +73,7 @@ TEST_CASE("Cloud latency adds the RTT and a queue that grows with load") {
   CHECK(full.latency_ms - idle.latency_ms == doctest::Approx(250 * 0.95 / 0.05));
   CHECK(idle.energy_j == 0);  // a speaker on mains draws no battery while it waits
   CHECK(idle.quality > 0.7);
-  site.asker = &f.phone;       // a phone on battery pays its radio while it waits
+  site.asker = &f.phone;  // a phone on battery pays its radio while it waits
   site.cloud_load = 0;
   const Prediction from_phone = Predict(site, req);
   CHECK(from_phone.energy_j == doctest::Approx(1.0 * from_phone.latency_ms / 1000));

@@ -156,7 +156,7 @@ TEST_CASE(
   CHECK(secret->rule == "private-at-home");
   CHECK(Results(*secret) == "phone:ok");
   CHECK(secret->energy_j > 0);  // the phone computed on battery
-  CHECK(w.LedgerRows() == 1);  // it never reached the cloud
+  CHECK(w.LedgerRows() == 1);   // it never reached the cloud
 }
 
 TEST_CASE("Before the first token a failed tier only shows in the trail") {
