@@ -14,6 +14,7 @@ CMAKE_FLAGS ?=
 # Let ccache reuse objects across clones in different directories.
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
+export CCACHE_MAXSIZE ?= 20G
 
 SOURCES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null)
 
@@ -26,7 +27,9 @@ build: deps
 	@cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) > /dev/null
 	@cmake --build build -j $(JOBS)
 
-demo: build
+demo: deps
+	@cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) > /dev/null
+	@cmake --build build -j $(JOBS) --target partita
 	./build/sdk/cli/partita demo
 
 test: build
