@@ -7,6 +7,7 @@
 #include "sdk/cli/commands.h"
 #include "sdk/cli/progress_bar.h"
 #include "sdk/cli/text_table.h"
+#include "sim/replay.h"
 #include "sim/run.h"
 
 namespace partita::cli {
@@ -15,6 +16,7 @@ namespace {
 
 struct SimArgs {
   std::string fleet;
+  std::string replay;
   std::vector<std::string> policies;
   double hours = 24;
   std::uint64_t seed = 1;
@@ -30,11 +32,45 @@ std::string Pct(std::uint64_t part, std::uint64_t whole) {
   return FormatNumber(100.0 * static_cast<double>(part) / static_cast<double>(whole), 1) + "%";
 }
 
+int RunReplayCommand(const SimArgs& args, const CatalogPtr& catalog) {
+  sim::ReplayOptions options;
+  options.log_path = args.replay;
+  options.out_path = args.out;
+  for (const std::string& path : args.policies) {
+    Result<policy::PolicyPtr> p = policy::LoadPolicyFile(path, catalog);
+    if (!p.ok()) {
+      PrintError(p.status().message());
+      return 1;
+    }
+    options.policies.push_back(*p);
+  }
+  Result<std::vector<sim::ReplaySummary>> runs = sim::RunReplay(options);
+  if (!runs.ok()) {
+    PrintError(runs.status().message());
+    return 1;
+  }
+  if (!args.quiet) {
+    TextTable table({"run", "requests", "answered", "decided elsewhere than production"});
+    for (const sim::ReplaySummary& r : *runs) {
+      table.AddRow({r.label, WithThousands(r.requests), Pct(r.answered, r.requests),
+                    r.label.rfind("production", 0) == 0 ? "-" : Pct(r.changed, r.requests)});
+    }
+    std::printf("%swrote %s\nnext: partita report %s --out report.html\n", table.ToString().c_str(),
+                args.out.c_str(), args.out.c_str());
+  }
+  return 0;
+}
+
 int RunSim(const SimArgs& args) {
   Result<CatalogPtr> catalog = LoadCatalogOrDefault(args.catalog);
   if (!catalog.ok()) {
     PrintError(catalog.status().message());
     return 1;
+  }
+  if (!args.replay.empty()) return RunReplayCommand(args, *catalog);
+  if (args.fleet.empty()) {
+    PrintError("--fleet is required (or --replay ROUTER.db to re-decide a production log)");
+    return 2;
   }
   Result<sim::FleetPtr> fleet = sim::LoadFleetFile(args.fleet, **catalog);
   if (!fleet.ok()) {
@@ -128,10 +164,16 @@ void AddSimCommands(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<SimArgs>();
   CLI::App* sim = app.add_subcommand(
       "sim",
-      "Simulate a fleet under one or more policies (same world for each) into a run database");
-  sim->add_option("--fleet", args->fleet, "Fleet YAML (e.g. sim/fleets/city-100k.yaml)")
-      ->required()
-      ->check(CLI::ExistingFile);
+      "Simulate a fleet under one or more policies (same world for each) into a run database, "
+      "or replay a production decision log under other policies");
+  CLI::Option* fleet =
+      sim->add_option("--fleet", args->fleet, "Fleet YAML (e.g. sim/fleets/city-100k.yaml)")
+          ->check(CLI::ExistingFile);
+  sim->add_option("--replay", args->replay,
+                  "Instead of a fleet: re-decide the requests of a router decision log under "
+                  "each --policy and predict their outcomes (counterfactual replay)")
+      ->check(CLI::ExistingFile)
+      ->excludes(fleet);
   sim->add_option("--policy", args->policies, "Policy YAML; repeat to compare policies")
       ->required()
       ->check(CLI::ExistingFile);

@@ -1,0 +1,274 @@
+#include "sim/replay.h"
+
+#include "common/hash.h"
+#include "device_profiles/predictor.h"
+#include "policies/availability.h"
+#include "policies/decision.h"
+#include "sim/run_database.h"
+#include "storage/sqlite.h"
+
+namespace partita::sim {
+
+namespace {
+
+// One logged request: the decision columns the replay needs, and the outcome as it happened.
+struct Logged {
+  storage::DecisionRecord decision;
+  storage::OutcomeRecord outcome;
+  bool has_outcome = false;
+};
+
+constexpr const char* kSelect =
+    "SELECT q.run_id, request_id, device_id, device_profile, household, t_ms, hour, kind, privacy, "
+    "tokens_in, tokens_out_expected, difficulty, latency_budget_ms, max_cost_usd, battery_pct, "
+    "charging, thermal, network, rtt_ms, cloud_load, cloud_healthy, phone_available, "
+    "policy_version, rule, tier, model, fallback, guards, deadline_ms, decided_offline, decide_us, "
+    "pred_latency_ms, pred_ttft_ms, pred_cost_usd, pred_energy_j, pred_quality, outcome_t_ms, "
+    "final_tier, final_model, success, truncated, ttft_ms, total_ms, tokens_out, cost_usd, "
+    "energy_j, quality, attempts, fallback_cause, trail, deadline_missed, error "
+    "FROM requests q JOIN runs r USING (run_id) WHERE r.source = 'router' "
+    "ORDER BY t_ms, q.rowid";
+
+Result<std::vector<Logged>> ReadLog(const std::string& path) {
+  storage::OpenOptions ro;
+  ro.read_only = true;
+  Result<std::unique_ptr<storage::Database>> db = storage::Database::Open(path, ro);
+  if (!db.ok()) return db.status();
+  Result<storage::Statement> s = (*db)->Prepare(kSelect);
+  if (!s.ok()) {
+    return InvalidArgument("'" + path + "' is not a Partita decision log: " +
+                           s.status().message());
+  }
+  std::vector<Logged> out;
+  for (;;) {
+    Result<bool> row = s->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    Logged l;
+    storage::DecisionRecord& d = l.decision;
+    int c = 0;
+    d.run_id = s->Int(c++);
+    d.request_id = static_cast<std::uint64_t>(s->Int(c++));
+    d.device_id = s->Text(c++);
+    d.device_profile = s->Text(c++);
+    d.household = s->Text(c++);
+    d.t_ms = s->Int(c++);
+    d.hour = static_cast<int>(s->Int(c++));
+    d.kind = s->Text(c++);
+    d.privacy = s->Text(c++);
+    d.tokens_in = static_cast<std::uint32_t>(s->Int(c++));
+    d.tokens_out = static_cast<std::uint32_t>(s->Int(c++));
+    d.difficulty = s->Double(c++);
+    d.latency_budget_ms = static_cast<std::uint32_t>(s->Int(c++));
+    d.max_cost_usd = s->Double(c++);
+    d.battery_pct = s->Double(c++);
+    d.charging = s->Int(c++) != 0;
+    d.thermal = s->Text(c++);
+    d.network = s->Text(c++);
+    d.rtt_ms = s->Double(c++);
+    d.cloud_load = s->Double(c++);
+    d.cloud_healthy = s->Int(c++) != 0;
+    d.phone_available = s->Int(c++) != 0;
+    d.policy_version = s->Text(c++);
+    d.rule = s->Text(c++);
+    d.tier = s->Text(c++);
+    d.model = s->Text(c++);
+    d.fallback = s->Text(c++);
+    d.guards = s->Text(c++);
+    d.deadline_ms = static_cast<std::uint32_t>(s->Int(c++));
+    d.decided_offline = s->Int(c++) != 0;
+    d.decide_us = s->Double(c++);
+    d.pred_latency_ms = s->Double(c++);
+    d.pred_ttft_ms = s->Double(c++);
+    d.pred_cost_usd = s->Double(c++);
+    d.pred_energy_j = s->Double(c++);
+    d.pred_quality = s->Double(c++);
+    storage::OutcomeRecord& o = l.outcome;
+    l.has_outcome = !s->IsNull(c);
+    o.run_id = d.run_id;
+    o.request_id = d.request_id;
+    o.device_id = d.device_id;
+    o.t_ms = s->Int(c++);
+    o.final_tier = s->Text(c++);
+    o.final_model = s->Text(c++);
+    o.success = s->Int(c++) != 0;
+    o.truncated = s->Int(c++) != 0;
+    o.ttft_ms = s->Double(c++);
+    o.total_ms = s->Double(c++);
+    o.tokens_out = static_cast<std::uint32_t>(s->Int(c++));
+    o.cost_usd = s->Double(c++);
+    o.energy_j = s->Double(c++);
+    o.quality = s->Double(c++);
+    o.attempts = static_cast<std::uint32_t>(s->Int(c++));
+    o.fallback_cause = s->Text(c++);
+    o.trail = s->Text(c++);
+    o.deadline_missed = s->Int(c++) != 0;
+    o.error = s->Text(c++);
+    out.push_back(std::move(l));
+  }
+  if (out.empty()) {
+    return InvalidArgument("'" + path + "' has no router decisions to replay");
+  }
+  return out;
+}
+
+// The facts the router logged, as the decision function's input.
+bool ToInput(const Logged& l, const Catalog& catalog, DeviceClassIndex phone_profile,
+             policy::DecisionInput& in) {
+  const storage::DecisionRecord& d = l.decision;
+  std::optional<DeviceClassIndex> profile = catalog.FindDevice(d.device_profile);
+  if (!profile) return false;
+  in = {};
+  in.device.id = d.device_id;
+  in.device.profile = *profile;
+  in.device.battery_pct = d.battery_pct;
+  in.device.charging = d.charging;
+  in.device.thermal = ParseThermal(d.thermal).value_or(Thermal::kNominal);
+  for (const ModelRuntime& rt : catalog.device(*profile).runtimes) {
+    in.device.models.Insert(rt.model);
+    if (rt.resident) in.device.models_warm.Insert(rt.model);
+  }
+  in.network.type = ParseNetworkType(d.network).value_or(NetworkType::kWifi);
+  in.network.rtt_ms = d.rtt_ms;
+  in.network.metered = in.network.type == NetworkType::kCellular;
+  in.request.tokens_in = d.tokens_in;
+  in.request.tokens_out = d.tokens_out;
+  in.request.difficulty = d.difficulty;
+  in.request.privacy = ParsePrivacy(d.privacy).value_or(Privacy::kNormal);
+  in.request.kind = ParseRequestKind(d.kind).value_or(RequestKind::kChat);
+  in.request.latency_budget_ms = d.latency_budget_ms;
+  in.request.max_cost_usd = d.max_cost_usd;
+  in.fleet.cloud_healthy = d.cloud_healthy;
+  in.fleet.cloud_load = d.cloud_load;
+  in.peer.phone_available = d.phone_available;
+  in.peer.phone_profile = phone_profile;
+  for (const ModelRuntime& rt : catalog.device(phone_profile).runtimes) {
+    in.peer.phone_models.Insert(rt.model);
+    if (rt.resident) in.peer.phone_models_warm.Insert(rt.model);
+  }
+  in.time.hour = d.hour;
+  return true;
+}
+
+}  // namespace
+
+Result<std::vector<ReplaySummary>> RunReplay(const ReplayOptions& options) {
+  if (options.policies.empty()) return InvalidArgument("--replay needs at least one --policy");
+  Result<std::vector<Logged>> log = ReadLog(options.log_path);
+  if (!log.ok()) return log.status();
+  const Catalog& catalog = *options.policies[0]->catalog();
+  DeviceClassIndex phone_profile = 0;
+  for (std::size_t i = 0; i < catalog.devices().size(); ++i) {
+    if (catalog.devices()[i].accepts_offload) {
+      phone_profile = static_cast<DeviceClassIndex>(i);
+      break;
+    }
+  }
+  Result<std::unique_ptr<RunDatabase>> db = RunDatabase::Create(options.out_path);
+  if (!db.ok()) return db.status();
+  std::vector<ReplaySummary> summaries;
+
+  // The production run, as logged.
+  storage::RunInfo production;
+  production.source = "router";
+  production.label = "production (as logged)";
+  production.partita_version = PARTITA_VERSION;
+  PARTITA_RETURN_IF_ERROR((*db)->BeginRun(production));
+  ReplaySummary prod{production.label, 0, 0, 0};
+  for (const Logged& l : *log) {
+    storage::DecisionRecord d = l.decision;
+    storage::OutcomeRecord o = l.outcome;
+    d.run_id = o.run_id = production.run_id;
+    if (!l.has_outcome) o = storage::OutcomeRecord{production.run_id, d.request_id, d.device_id};
+    (*db)->AddRequest(d, o);
+    ++prod.requests;
+    if (o.success) ++prod.answered;
+  }
+  summaries.push_back(prod);
+
+  for (const policy::PolicyPtr& p : options.policies) {
+    storage::RunInfo run;
+    run.source = "replay";
+    run.label = p->name() + " (replayed)";
+    run.policy_name = p->name();
+    run.policy_hash = Sha256Hex(p->source());
+    run.catalog_hash = p->catalog()->content_hash();
+    run.partita_version = PARTITA_VERSION;
+    PARTITA_RETURN_IF_ERROR((*db)->BeginRun(run));
+    ReplaySummary summary{run.label, 0, 0, 0};
+    const std::string version = p->version().substr(0, storage::kPolicyVersionChars);
+    policy::DecisionResult result;
+    for (const Logged& l : *log) {
+      policy::DecisionInput in;
+      if (!ToInput(l, catalog, phone_profile, in)) continue;
+      policy::Decide(*p, in, result);
+      storage::DecisionRecord d = l.decision;
+      d.run_id = run.run_id;
+      d.policy_version = version;
+      d.rule = std::string(p->rule_name(result.rule_index));
+      d.tier = result.ok ? std::string(Name(result.route.tier)) : "";
+      d.model = result.ok ? catalog.model(result.route.model).name : "";
+      d.fallback.clear();
+      for (int i = 0; i < result.fallback_count; ++i) {
+        if (i > 0) d.fallback += ',';
+        d.fallback += Name(result.fallback[static_cast<std::size_t>(i)].tier);
+      }
+      d.guards.clear();
+      for (std::size_t g = 0; g < p->guard_count() && g < 32; ++g) {
+        if ((result.guards_applied >> g) & 1u) {
+          if (!d.guards.empty()) d.guards += ',';
+          d.guards += p->guard_name(g);
+        }
+      }
+      d.deadline_ms = result.deadline_ms;
+      d.decided_offline = false;
+      d.decide_us = 0;
+      d.pred_latency_ms = result.prediction.latency_ms;
+      d.pred_ttft_ms = result.prediction.ttft_ms;
+      d.pred_cost_usd = result.prediction.cost_usd;
+      d.pred_energy_j = result.prediction.energy_j;
+      d.pred_quality = result.prediction.quality;
+      // The predicted outcome: the first route of the chain the logged facts make available.
+      storage::OutcomeRecord o{run.run_id, d.request_id, d.device_id};
+      o.t_ms = d.t_ms;
+      std::string trail;
+      for (int i = 0; result.ok && i <= result.fallback_count; ++i) {
+        const policy::Route r =
+            i == 0 ? result.route : result.fallback[static_cast<std::size_t>(i - 1)];
+        const policy::Availability a = policy::CheckAvailability(*p, in, r);
+        ++o.attempts;
+        if (!trail.empty()) trail += '>';
+        trail += std::string(Name(r.tier)) + ":";
+        if (a != policy::Availability::kAvailable) {
+          trail += "unavailable:0";
+          if (o.fallback_cause.empty()) o.fallback_cause = "unavailable";
+          continue;
+        }
+        const Prediction pr = policy::PredictRoute(*p, in, r);
+        trail += "ok:" + std::to_string(static_cast<long long>(pr.latency_ms));
+        o.success = true;
+        o.final_tier = Name(r.tier);
+        o.final_model = catalog.model(r.model).name;
+        o.ttft_ms = pr.ttft_ms;
+        o.total_ms = pr.latency_ms;
+        o.tokens_out = d.tokens_out;
+        o.cost_usd = pr.cost_usd;
+        o.energy_j = pr.energy_j;
+        o.quality = pr.quality;
+        o.deadline_missed = d.deadline_ms > 0 && pr.ttft_ms > d.deadline_ms;
+        break;
+      }
+      o.trail = trail;
+      if (!o.success) o.error = result.ok ? "all_tiers_failed" : "no_allowed_tier";
+      (*db)->AddRequest(d, o);
+      ++summary.requests;
+      if (o.success) ++summary.answered;
+      if (d.tier != l.decision.tier) ++summary.changed;
+    }
+    summaries.push_back(summary);
+  }
+  PARTITA_RETURN_IF_ERROR((*db)->Finish());
+  return summaries;
+}
+
+}  // namespace partita::sim
