@@ -75,6 +75,11 @@ Status Agent::Start() {
     Result<std::unique_ptr<RuntimeTier>> t =
         RuntimeTier::Create(io_.get_executor(), *config_.runtime, nullptr);
     if (!t.ok()) return t.status().WithContext("runtime");
+    (*t)->set_on_ran([this](const std::string& model) {
+      if (std::optional<ModelIndex> m = catalog_->FindModel(model)) {
+        warm_until_[*m] = std::chrono::steady_clock::now() + config_.warm_minutes;
+      }
+    });
     device_tier_ = std::move(*t);
   }
   if (config_.gateway) {
@@ -252,9 +257,9 @@ v1::DeviceState Agent::WireState() const {
   for (std::size_t i = 0; i < catalog_->models().size(); ++i) {
     if (models_.Contains(static_cast<ModelIndex>(i))) w.add_models(catalog_->models()[i].name);
   }
-  for (const ModelRuntime& rt : catalog_->device(profile_).runtimes) {
-    if (rt.resident && models_.Contains(rt.model))
-      w.add_models_warm(catalog_->model(rt.model).name);
+  const policy::ModelSet warm = WarmModels();
+  for (std::size_t i = 0; i < catalog_->models().size(); ++i) {
+    if (warm.Contains(static_cast<ModelIndex>(i))) w.add_models_warm(catalog_->models()[i].name);
   }
   w.set_in_flight(peer_server_ ? static_cast<std::uint32_t>(peer_server_->in_flight()) : 0);
   w.mutable_network()->set_type(ToProto(s.network));
@@ -274,9 +279,7 @@ policy::DecisionInput Agent::LocalInput(const policy::RequestFacts& features) co
   in.device.thermal = s.thermal;
   in.device.free_mem_mb = s.free_mem_mb;
   in.device.models = models_;
-  for (const ModelRuntime& rt : catalog_->device(profile_).runtimes) {
-    if (rt.resident && models_.Contains(rt.model)) in.device.models_warm.Insert(rt.model);
-  }
+  in.device.models_warm = WarmModels();
   in.network.type = s.network;
   in.network.rtt_ms = s.rtt_ms;
   in.network.metered = s.metered;
@@ -332,6 +335,18 @@ asio::awaitable<v1::Decision> Agent::Decide(const policy::RequestFacts& features
   if (d.ok()) co_return std::move(*d);
   LogInfo(kLog, "deciding offline: " + d.status().message());
   co_return DecideOffline(features, id, d.status().message());
+}
+
+policy::ModelSet Agent::WarmModels() const {
+  policy::ModelSet warm;
+  for (const ModelRuntime& rt : catalog_->device(profile_).runtimes) {
+    if (rt.resident && models_.Contains(rt.model)) warm.Insert(rt.model);
+  }
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& [model, until] : warm_until_) {
+    if (until > now) warm.Insert(model);
+  }
+  return warm;
 }
 
 std::uint8_t Agent::ForbiddenTiers(const policy::RequestFacts& features) const {

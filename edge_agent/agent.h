@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -91,6 +92,9 @@ class Agent {
   std::unique_ptr<TierRunner> phone_tier_;
   std::unique_ptr<TierRunner> cloud_tier_;
   std::unique_ptr<AppServer> app_server_;
+  // Models the local runtime ran recently (agent thread only): reported as warm.
+  std::map<ModelIndex, std::chrono::steady_clock::time_point> warm_until_;
+  policy::ModelSet WarmModels() const;
   std::unique_ptr<PeerServer> peer_server_;
   mutable std::mutex policy_mu_;
   policy::PolicyPtr policy_;  // guarded by policy_mu_: the last bundle (offline decisions)

@@ -100,6 +100,7 @@ std::optional<AgentConfig> ParseAgentConfig(std::string_view yaml_text, Diagnost
   c.connect_timeout = r.Millis("connect_timeout_ms", c.connect_timeout, 10, 600000);
   c.ttft_timeout = r.Millis("ttft_timeout_ms", c.ttft_timeout, 10, 3.6e6);
   c.stall_timeout = r.Millis("stall_timeout_ms", c.stall_timeout, 10, 3.6e6);
+  c.warm_minutes = std::chrono::minutes(static_cast<int>(r.DoubleIn("warm_minutes", 10, 0, 1440)));
   if (const yaml::Node* n = r.Get("runtime")) c.runtime = ReadEndpoint(*n, d, "runtime");
   if (const yaml::Node* n = r.Get("gateway")) c.gateway = ReadEndpoint(*n, d, "gateway");
   c.peer_listen = r.String("peer_listen", "");

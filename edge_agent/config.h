@@ -51,6 +51,7 @@ struct AgentConfig {
   Admission admission;
   std::chrono::milliseconds ttft_timeout{4000};   // per tier: no first token by then, fall back
   std::chrono::milliseconds stall_timeout{2000};  // no chunk for this long mid-stream
+  std::chrono::minutes warm_minutes{10};  // a model the runtime ran counts as loaded this long
 };
 
 std::optional<AgentConfig> ParseAgentConfig(std::string_view yaml_text, Diagnostics& d,

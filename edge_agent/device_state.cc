@@ -72,6 +72,17 @@ Thermal ThermalFromCelsius(double celsius) {
   return Thermal::kNominal;
 }
 
+NetworkType NetworkFromInterface(std::string_view name) {
+  if (name.empty()) return NetworkType::kOffline;
+  if (name.starts_with("wl")) return NetworkType::kWifi;
+  if (name.starts_with("eth") || name.starts_with("en")) return NetworkType::kEthernet;
+  if (name.starts_with("wwan") || name.starts_with("rmnet") || name.starts_with("ccmni") ||
+      name.starts_with("ppp")) {
+    return NetworkType::kCellular;
+  }
+  return NetworkType::kWifi;
+}
+
 DeviceState ReadSystemState(const SystemPaths& paths) {
   DeviceState s;
   std::error_code ec;
@@ -101,6 +112,22 @@ DeviceState ReadSystemState(const SystemPaths& paths) {
     }
   }
   s.thermal = ThermalFromCelsius(s.max_temp_c);
+  // Network: the interface of the default route (destination 00000000) in /proc/net/route.
+  {
+    std::ifstream route(paths.route);
+    std::string line;
+    std::string iface;
+    std::getline(route, line);  // header
+    while (std::getline(route, line)) {
+      std::istringstream fields(line);
+      std::string name, destination;
+      if (fields >> name >> destination && destination == "00000000") {
+        iface = name;
+        break;
+      }
+    }
+    if (route.is_open()) s.network = NetworkFromInterface(iface);
+  }
   // Memory: MemAvailable in kB.
   std::ifstream meminfo(paths.meminfo);
   std::string line;

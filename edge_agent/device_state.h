@@ -20,6 +20,7 @@ struct SystemPaths {
   std::string power_supply = "/sys/class/power_supply";
   std::string thermal = "/sys/class/thermal";
   std::string meminfo = "/proc/meminfo";
+  std::string route = "/proc/net/route";
 };
 
 struct DeviceState {
@@ -48,6 +49,10 @@ struct StateOverrides {
 // Thermal state from a temperature: nominal below 60 C, fair below 75, serious below 90,
 // critical from 90 (typical mobile SoC skin/junction limits; docs/agent.md).
 Thermal ThermalFromCelsius(double celsius);
+
+// Network type from the interface of the default route: wl* wifi; eth*/en* ethernet;
+// wwan*/rmnet*/ccmni*/ppp* cellular; no default route: offline; anything else: wifi.
+NetworkType NetworkFromInterface(std::string_view name);
 
 DeviceState ReadSystemState(const SystemPaths& paths = {});
 void ApplyOverrides(const StateOverrides& overrides, DeviceState& state);

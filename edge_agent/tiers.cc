@@ -105,6 +105,7 @@ asio::awaitable<TierResult> RuntimeTier::Run(const TierRequest& request, const v
     r.tokens_out = static_cast<std::uint32_t>(out.content_chunks);
   }
   r.result = FromBackendError(out.error, deadline_bound);
+  if (out.ttft.count() >= 0 && on_ran_) on_ran_(route.model());
   if (!out.ok()) {
     r.detail = out.error.message;
     if (out.error.http_status > 0 &&

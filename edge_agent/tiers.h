@@ -68,12 +68,16 @@ class RuntimeTier : public TierRunner {
                                                      net::TlsContextPtr tls);
   asio::awaitable<TierResult> Run(const TierRequest& request, const v1::Route& route,
                                   const ChunkFn& on_chunk) override;
+  // Called with the catalog model's name after the runtime produced tokens with it (the agent
+  // tracks which models are loaded: warm).
+  void set_on_ran(std::function<void(const std::string& model)> fn) { on_ran_ = std::move(fn); }
 
  private:
   RuntimeTier(RuntimeEndpoint endpoint, std::unique_ptr<backends::ChatClient> client)
       : endpoint_(std::move(endpoint)), client_(std::move(client)) {}
   RuntimeEndpoint endpoint_;
   std::unique_ptr<backends::ChatClient> client_;
+  std::function<void(const std::string& model)> on_ran_;
 };
 
 class PhoneTier : public TierRunner {

@@ -36,8 +36,7 @@ Result<std::vector<Logged>> ReadLog(const std::string& path) {
   if (!db.ok()) return db.status();
   Result<storage::Statement> s = (*db)->Prepare(kSelect);
   if (!s.ok()) {
-    return InvalidArgument("'" + path + "' is not a Partita decision log: " +
-                           s.status().message());
+    return InvalidArgument("'" + path + "' is not a Partita decision log: " + s.status().message());
   }
   std::vector<Logged> out;
   for (;;) {

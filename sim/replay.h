@@ -19,7 +19,7 @@
 namespace partita::sim {
 
 struct ReplayOptions {
-  std::string log_path;   // the router's decision log (any request-log database)
+  std::string log_path;  // the router's decision log (any request-log database)
   std::vector<policy::PolicyPtr> policies;
   std::string out_path;
 };
@@ -27,7 +27,7 @@ struct ReplayOptions {
 struct ReplaySummary {
   std::string label;
   std::uint64_t requests = 0;
-  std::uint64_t changed = 0;   // decided on another tier than production did
+  std::uint64_t changed = 0;  // decided on another tier than production did
   std::uint64_t answered = 0;
 };
 

@@ -156,7 +156,13 @@ TEST_CASE(
   CHECK(secret->rule == "private-at-home");
   CHECK(Results(*secret) == "phone:ok");
   CHECK(secret->energy_j > 0);  // the phone computed on battery
-  CHECK(w.LedgerRows() == 1);   // it never reached the cloud
+  // The phone's runtime has now loaded milm-7b-moe (not resident): it reports it warm.
+  policy::RequestFacts f;
+  f.kind = RequestKind::kCommand;
+  w.cp.agents[0]->DecideBlocking(f);  // carries the phone's fresh state to the router
+  const ModelIndex moe = *DefaultCatalog()->FindModel("milm-7b-moe");
+  CHECK(w.cp.router->registry().Find("phone")->Snapshot().models_warm.Contains(moe));
+  CHECK(w.LedgerRows() == 1);  // it never reached the cloud
 }
 
 TEST_CASE("Before the first token a failed tier only shows in the trail") {
@@ -185,6 +191,16 @@ TEST_CASE("Before the first token a failed tier only shows in the trail") {
     REQUIRE_MESSAGE(a.ok(), a.status().ToString());
     CHECK(Results(*a) == "cloud:no_first_token>phone:ok");
     CHECK(a->trail[0].elapsed_ms >= 1400);
+  }
+  SUBCASE("the deadline") {
+    w.cloud.server().SetFault(*backends::ParseFaultSpec("stall-after=0"));
+    AskOptions o = kHard;
+    o.latency_budget_ms = 300;  // the app's budget shortens the policy's deadline
+    Result<Answer> a = client.Ask("Explain why tides happen", o);
+    REQUIRE_MESSAGE(!a.ok(), Results(*a));
+    CHECK(a.status().code() == StatusCode::kDeadlineExceeded);
+    CHECK(a.status().message().find("within the deadline of 300 ms") != std::string::npos);
+    CHECK(a.status().message().find("cloud: deadline") != std::string::npos);
   }
   SUBCASE("a declined offload") {
     testing::WriteAtomically(w.cp.dir.File("phone-state.yaml"),

@@ -18,7 +18,11 @@ TEST_CASE("Battery, charging, thermal and memory are read from sysfs and procfs 
   tmp.Write("th/thermal_zone1/temp", "78500\n");
   tmp.Write("th/cooling_device0/temp", "99000\n");  // not a zone
   tmp.Write("meminfo", "MemTotal:  8000000 kB\nMemFree: 1 kB\nMemAvailable:  2097152 kB\n");
-  SystemPaths paths{tmp.File("ps"), tmp.File("th"), tmp.File("meminfo")};
+  tmp.Write("route",
+            "Iface\tDestination\tGateway\tFlags\n"
+            "docker0\t000011AC\t00000000\t0001\n"
+            "wlan0\t00000000\t0101A8C0\t0003\n");
+  SystemPaths paths{tmp.File("ps"), tmp.File("th"), tmp.File("meminfo"), tmp.File("route")};
   DeviceState s = ReadSystemState(paths);
   CHECK(s.has_battery);
   CHECK(s.battery_pct == 42);
@@ -26,6 +30,11 @@ TEST_CASE("Battery, charging, thermal and memory are read from sysfs and procfs 
   CHECK(s.max_temp_c == doctest::Approx(78.5));
   CHECK(s.thermal == Thermal::kSerious);
   CHECK(s.free_mem_mb == doctest::Approx(2048));
+  CHECK(s.network == NetworkType::kWifi);
+  tmp.Write("route", "Iface\tDestination\tGateway\tFlags\nrmnet_data0\t00000000\t0\t3\n");
+  CHECK(ReadSystemState(paths).network == NetworkType::kCellular);
+  tmp.Write("route", "Iface\tDestination\tGateway\tFlags\n");
+  CHECK(ReadSystemState(paths).network == NetworkType::kOffline);
 
   tmp.Write("ps/AC/online", "1\n");
   CHECK(ReadSystemState(paths).charging);
@@ -33,7 +42,7 @@ TEST_CASE("Battery, charging, thermal and memory are read from sysfs and procfs 
 
 TEST_CASE("A machine without battery or thermal zones reads as mains powered and nominal") {
   testing::TempDir tmp;
-  SystemPaths paths{tmp.File("none"), tmp.File("none"), tmp.File("none")};
+  SystemPaths paths{tmp.File("none"), tmp.File("none"), tmp.File("none"), tmp.File("none")};
   DeviceState s = ReadSystemState(paths);
   CHECK_FALSE(s.has_battery);
   CHECK(s.battery_pct == 100);
