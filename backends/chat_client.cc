@@ -18,8 +18,8 @@ namespace partita::backends {
 
 namespace http = net::beast::http;
 using Clock = std::chrono::steady_clock;
-using net::asio::awaitable;
 using net::error_code;
+using net::asio::awaitable;
 
 namespace {
 
@@ -34,9 +34,7 @@ std::chrono::microseconds Since(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
 }
 
-bool HasLineBreak(std::string_view s) {
-  return s.find_first_of("\r\n") != std::string_view::npos;
-}
+bool HasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
 
 bool ClosedBeforeResponse(const error_code& ec) {
   return ec == http::error::end_of_stream || ec == net::asio::error::connection_reset ||
@@ -246,9 +244,8 @@ awaitable<const StreamChunk*> ChatCall::Next() {
     }
 
     const Clock::time_point now = Clock::now();
-    Clock::time_point deadline = stats_.content_chunks == 0
-                                     ? im.start + im.timeouts.first_token
-                                     : now + im.timeouts.between_chunks;
+    Clock::time_point deadline = stats_.content_chunks == 0 ? im.start + im.timeouts.first_token
+                                                            : now + im.timeouts.between_chunks;
     if (done_seen_) deadline = now + kAfterDoneWait;
     const bool total_bound = im.total_deadline <= deadline;
     if (total_bound) deadline = im.total_deadline;
@@ -273,9 +270,8 @@ awaitable<const StreamChunk*> ChatCall::Next() {
           Fail(ErrorKind::kDeadline, "the response did not finish within " +
                                          std::to_string(im.timeouts.total.count()) + " ms");
         } else if (stats_.content_chunks == 0) {
-          Fail(ErrorKind::kNoFirstToken, "no first token within " +
-                                             std::to_string(im.timeouts.first_token.count()) +
-                                             " ms");
+          Fail(ErrorKind::kNoFirstToken,
+               "no first token within " + std::to_string(im.timeouts.first_token.count()) + " ms");
         } else {
           Fail(ErrorKind::kStalled, "no event for " +
                                         std::to_string(im.timeouts.between_chunks.count()) +
@@ -324,12 +320,12 @@ Result<ParsedUrl> ParseUrl(std::string_view url) {
   std::string_view authority = rest.substr(0, slash);
   std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
   if (authority.empty()) return InvalidArgument("URL '" + std::string(url) + "' has no host");
-  const bool has_port = authority.starts_with('[')
-                            ? authority.find("]:") != std::string_view::npos
-                            : authority.find(':') != std::string_view::npos;
+  const bool has_port = authority.starts_with('[') ? authority.find("]:") != std::string_view::npos
+                                                   : authority.find(':') != std::string_view::npos;
   if (has_port) {
     Result<std::pair<std::string, std::uint16_t>> hp = net::SplitHostPort(authority);
-    if (!hp.ok()) return InvalidArgument("URL '" + std::string(url) + "': " + hp.status().message());
+    if (!hp.ok())
+      return InvalidArgument("URL '" + std::string(url) + "': " + hp.status().message());
     out.host = hp->first;
     out.port = hp->second;
   } else {
@@ -463,10 +459,9 @@ awaitable<std::unique_ptr<ChatClient::Connection>> ChatClient::Connect(Clock::ti
                                                      net::use_nothrow_awaitable);
     if (hec) {
       error = {ErrorKind::kRefused, 0, "",
-               hec == net::beast::error::timeout
-                   ? "TLS handshake with " + where + " timed out"
-                   : "TLS handshake with " + where +
-                         " failed: " + net::DescribeHandshakeFailure(hec, ssl)};
+               hec == net::beast::error::timeout ? "TLS handshake with " + where + " timed out"
+                                                 : "TLS handshake with " + where + " failed: " +
+                                                       net::DescribeHandshakeFailure(hec, ssl)};
       co_return nullptr;
     }
   }
@@ -517,8 +512,8 @@ awaitable<std::unique_ptr<ChatCall>> ChatClient::Start(std::string_view body, bo
     }
     if (!reused) {
       CallError error;
-      im.conn = co_await Connect(std::min(Clock::now() + timeouts.connect, im.total_deadline),
-                                 error);
+      im.conn =
+          co_await Connect(std::min(Clock::now() + timeouts.connect, im.total_deadline), error);
       if (!im.conn) {
         call->error_ = std::move(error);
         call->finished_ = true;
@@ -534,9 +529,8 @@ awaitable<std::unique_ptr<ChatCall>> ChatClient::Start(std::string_view body, bo
     im.conn->lowest().expires_at(header_deadline);
     const std::array<net::asio::const_buffer, 2> out{net::asio::buffer(im.head),
                                                      net::asio::buffer(body.data(), body.size())};
-    auto [wec, written] = co_await im.conn->With([&](auto& s) {
-      return net::asio::async_write(s, out, net::use_nothrow_awaitable);
-    });
+    auto [wec, written] = co_await im.conn->With(
+        [&](auto& s) { return net::asio::async_write(s, out, net::use_nothrow_awaitable); });
     if (wec) {
       if (may_retry && wec != net::beast::error::timeout) {
         ++stats_.stale_retries;
@@ -569,12 +563,13 @@ awaitable<std::unique_ptr<ChatCall>> ChatClient::Start(std::string_view body, bo
                                                    std::to_string(timeouts.first_token.count()) +
                                                    " ms");
         }
-      } else if (ClosedBeforeResponse(rec) || rec.category() != error_code(http::error::end_of_stream).category()) {
+      } else if (ClosedBeforeResponse(rec) ||
+                 rec.category() != error_code(http::error::end_of_stream).category()) {
         call->Fail(ErrorKind::kRefused,
                    authority_ + " closed the connection before responding (" + rec.message() + ")");
       } else {
-        call->Fail(ErrorKind::kMalformed, "bad HTTP response from " + authority_ + ": " +
-                                              rec.message());
+        call->Fail(ErrorKind::kMalformed,
+                   "bad HTTP response from " + authority_ + ": " + rec.message());
       }
       co_return call;
     }
@@ -589,8 +584,8 @@ awaitable<std::unique_ptr<ChatCall>> ChatClient::Start(std::string_view body, bo
   if (call->status_ < 200 || call->status_ > 299) {
     // Read the (bounded) error body for its message and code.
     im.parser->body_limit(kErrorBodyLimit);
-    im.conn->lowest().expires_at(std::min(Clock::now() + timeouts.between_chunks,
-                                          im.total_deadline));
+    im.conn->lowest().expires_at(
+        std::min(Clock::now() + timeouts.between_chunks, im.total_deadline));
     std::string error_body;
     while (!im.parser->is_done()) {
       auto [ec, n] = co_await im.ReadSome();

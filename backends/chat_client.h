@@ -62,9 +62,9 @@ const char* ErrorKindName(ErrorKind kind);
 
 struct CallError {
   ErrorKind kind = ErrorKind::kNone;
-  int http_status = 0;     // for kErrorStatus and kBudget (429); 0 otherwise
-  std::string code;        // the server's error code ("budget_exceeded", "upstream_failed")
-  std::string message;     // one line for logs and users; never contains prompt text
+  int http_status = 0;             // for kErrorStatus and kBudget (429); 0 otherwise
+  std::string code;                // the server's error code ("budget_exceeded", "upstream_failed")
+  std::string message;             // one line for logs and users; never contains prompt text
   bool after_first_token = false;  // some content had already been delivered
 };
 
@@ -89,9 +89,9 @@ struct ClientConfig {
   // Check the server certificate's host name against the URL's (always on for the public
   // context; off by default with a Partita context, whose identity check replaces it).
   bool verify_host_name = false;
-  std::size_t max_idle_connections = 64;             // pooled keep-alive connections kept
-  std::chrono::milliseconds idle_timeout{30000};     // a pooled connection older is not reused
-  std::size_t max_response_bytes = 8u << 20;         // non-streaming bodies and error bodies
+  std::size_t max_idle_connections = 64;          // pooled keep-alive connections kept
+  std::chrono::milliseconds idle_timeout{30000};  // a pooled connection older is not reused
+  std::size_t max_response_bytes = 8u << 20;      // non-streaming bodies and error bodies
   SseLimits sse_limits;
 };
 
@@ -100,19 +100,19 @@ Result<net::TlsContextPtr> MakePublicTlsContext(const std::string& ca_file = "")
 
 // One event of a streaming response; valid until the next ChatCall::Next().
 struct StreamChunk {
-  std::string_view data;        // the event's data as sent ("{...}" or "[DONE]")
+  std::string_view data;            // the event's data as sent ("{...}" or "[DONE]")
   const ChunkInfo* info = nullptr;  // the data interpreted
-  bool first_token = false;     // this chunk carried the response's first content
+  bool first_token = false;         // this chunk carried the response's first content
 };
 
 struct CallStats {
-  std::chrono::microseconds ttft{-1};   // to the first content token; -1 when none arrived
-                                        // (non-streaming: the time to the complete body)
-  std::chrono::microseconds elapsed{0}; // start to the end of the response (or the error)
-  std::int64_t content_chunks = 0;      // events that carried content: the counted tokens
-  std::optional<Usage> usage;           // the server's usage object, when it sent one
+  std::chrono::microseconds ttft{-1};    // to the first content token; -1 when none arrived
+                                         // (non-streaming: the time to the complete body)
+  std::chrono::microseconds elapsed{0};  // start to the end of the response (or the error)
+  std::int64_t content_chunks = 0;       // events that carried content: the counted tokens
+  std::optional<Usage> usage;            // the server's usage object, when it sent one
   std::string finish_reason;
-  std::string model;                    // "model" as the server reported it
+  std::string model;  // "model" as the server reported it
   bool reused_connection = false;
 };
 
@@ -212,9 +212,8 @@ class ChatClient {
  private:
   friend class ChatCall;
   ChatClient(asio::any_io_executor executor, ClientConfig config);
-  asio::awaitable<std::unique_ptr<Connection>> Connect(std::chrono::steady_clock::time_point
-                                                           deadline,
-                                                       CallError& error);
+  asio::awaitable<std::unique_ptr<Connection>> Connect(
+      std::chrono::steady_clock::time_point deadline, CallError& error);
   void Release(std::unique_ptr<Connection> connection);
 
   asio::any_io_executor executor_;

@@ -18,8 +18,8 @@ namespace partita::backends {
 
 namespace http = net::beast::http;
 using Clock = std::chrono::steady_clock;
-using net::asio::awaitable;
 using net::error_code;
+using net::asio::awaitable;
 
 namespace {
 
@@ -29,11 +29,11 @@ constexpr std::chrono::seconds kWriteTimeout{30};
 constexpr std::chrono::minutes kStallHold{10};
 
 constexpr std::string_view kWords[] = {
-    "lorem",  "ipsum",      "dolor",  "sit",    "amet",   "consectetur", "adipiscing",
-    "elit",   "sed",        "do",     "eiusmod", "tempor", "incididunt", "ut",
-    "labore", "et",         "dolore", "magna",  "aliqua", "enim",        "minim",
-    "veniam", "quis",       "nostrud", "ullamco", "laboris", "nisi",     "aliquip",
-    "ex",     "ea",         "commodo", "placeholder", "simulated", "tokens"};
+    "lorem",  "ipsum", "dolor",   "sit",         "amet",      "consectetur", "adipiscing",
+    "elit",   "sed",   "do",      "eiusmod",     "tempor",    "incididunt",  "ut",
+    "labore", "et",    "dolore",  "magna",       "aliqua",    "enim",        "minim",
+    "veniam", "quis",  "nostrud", "ullamco",     "laboris",   "nisi",        "aliquip",
+    "ex",     "ea",    "commodo", "placeholder", "simulated", "tokens"};
 
 bool ParseInt(std::string_view text, int& out) {
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
@@ -202,7 +202,8 @@ class Session {
       parser.header_limit(kHeaderLimit);
       parser.body_limit(sh_->options.max_body_bytes);
       stream_.expires_after(kIdleTimeout);
-      auto [ec, n] = co_await http::async_read(stream_, buffer_, parser, net::use_nothrow_awaitable);
+      auto [ec, n] =
+          co_await http::async_read(stream_, buffer_, parser, net::use_nothrow_awaitable);
       if (ec) {
         if (ec == http::error::body_limit) {
           co_await SendError(413, "request_too_large",
@@ -228,16 +229,17 @@ class Session {
           auto fault_header = req.find("X-Partita-Fault");
           std::string_view fault_text;
           if (fault_header != req.end()) {
-            fault_text = std::string_view(fault_header->value().data(), fault_header->value().size());
+            fault_text =
+                std::string_view(fault_header->value().data(), fault_header->value().size());
           }
           go_on = co_await Chat(req.body(), fault_header != req.end(), fault_text, keep_alive);
         }
       } else if (target == "/health" && req.method() == http::verb::get) {
-        go_on = co_await SendJson(200,
-                                  "{\"status\":\"ok\",\"model\":\"" +
-                                      JsonEscape(sh_->options.model) +
-                                      "\",\"partita_simulated\":true}",
-                                  keep_alive);
+        go_on =
+            co_await SendJson(200,
+                              "{\"status\":\"ok\",\"model\":\"" + JsonEscape(sh_->options.model) +
+                                  "\",\"partita_simulated\":true}",
+                              keep_alive);
       } else if (target == "/v1/models" && req.method() == http::verb::get) {
         go_on = co_await SendJson(
             200,
@@ -275,8 +277,8 @@ class Session {
   awaitable<bool> SendError(int status, std::string_view code, const std::string& message,
                             bool keep_alive) {
     if (status < 500) sh_->stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
-    std::string body = ErrorJson(status < 500 ? "invalid_request_error" : "server_error", code,
-                                 message);
+    std::string body =
+        ErrorJson(status < 500 ? "invalid_request_error" : "server_error", code, message);
     body.insert(body.size() - 1, ",\"partita_simulated\":true");
     co_return co_await SendJson(status, body, keep_alive);
   }
@@ -294,8 +296,8 @@ class Session {
     char byte;
     stream_.expires_after(kStallHold);
     for (;;) {
-      auto [ec, n] = co_await stream_.async_read_some(net::asio::buffer(&byte, 1),
-                                                      net::use_nothrow_awaitable);
+      auto [ec, n] =
+          co_await stream_.async_read_some(net::asio::buffer(&byte, 1), net::use_nothrow_awaitable);
       if (ec) break;
     }
   }
@@ -378,10 +380,11 @@ class Session {
             ? std::min<std::int64_t>(fault.stall_after, n_tokens)
             : (fault.drop_after >= 0 ? std::min<std::int64_t>(fault.drop_after, n_tokens) : -1);
 
-    chunk_prefix_ = "{\"id\":\"chatcmpl-sim-" + Hex64(hash) +
-                    "\",\"object\":\"chat.completion.chunk\",\"created\":" +
-                    std::to_string(UnixSeconds()) + ",\"model\":\"" + sh_->served_name_json +
-                    "\",\"partita_simulated\":true,\"choices\":[{\"index\":0,\"delta\":{";
+    chunk_prefix_ =
+        "{\"id\":\"chatcmpl-sim-" + Hex64(hash) +
+        "\",\"object\":\"chat.completion.chunk\",\"created\":" + std::to_string(UnixSeconds()) +
+        ",\"model\":\"" + sh_->served_name_json +
+        "\",\"partita_simulated\":true,\"choices\":[{\"index\":0,\"delta\":{";
 
     if (!info->stream) {
       if (stop_at >= 0) {
@@ -392,12 +395,13 @@ class Session {
       if (!co_await WaitUntil(token_time(n_tokens))) co_return false;
       std::string text;
       for (const std::string& t : tokens) text += t;
-      std::string json = "{\"id\":\"chatcmpl-sim-" + Hex64(hash) +
-                         "\",\"object\":\"chat.completion\",\"created\":" +
-                         std::to_string(UnixSeconds()) + ",\"model\":\"" + sh_->served_name_json +
-                         "\",\"partita_simulated\":true,\"choices\":[{\"index\":0,\"message\":{"
-                         "\"role\":\"assistant\",\"content\":\"" +
-                         JsonEscape(text) + "\"},\"finish_reason\":\"" + finish + "\"}]";
+      std::string json =
+          "{\"id\":\"chatcmpl-sim-" + Hex64(hash) +
+          "\",\"object\":\"chat.completion\",\"created\":" + std::to_string(UnixSeconds()) +
+          ",\"model\":\"" + sh_->served_name_json +
+          "\",\"partita_simulated\":true,\"choices\":[{\"index\":0,\"message\":{"
+          "\"role\":\"assistant\",\"content\":\"" +
+          JsonEscape(text) + "\"},\"finish_reason\":\"" + finish + "\"}]";
       if (!fault.no_usage) json += ",\"usage\":" + UsageJson(prompt_tokens, n_tokens);
       json += "}";
       stats.tokens_out.fetch_add(static_cast<std::uint64_t>(n_tokens), std::memory_order_relaxed);
@@ -490,7 +494,8 @@ Result<std::unique_ptr<ModelServer>> ModelServer::Create(
   std::optional<ModelIndex> model = catalog->FindModel(options.model);
   if (!model) {
     std::string names;
-    for (std::string_view n : catalog->ModelNames()) names += (names.empty() ? "" : ", ") + std::string(n);
+    for (std::string_view n : catalog->ModelNames())
+      names += (names.empty() ? "" : ", ") + std::string(n);
     return NotFound("unknown model '" + options.model + "'; the catalog has: " + names);
   }
   const ModelRuntime* runtime = nullptr;
@@ -514,7 +519,8 @@ Result<std::unique_ptr<ModelServer>> ModelServer::Create(
       }
     }
   }
-  if (runtime == nullptr || runtime->prefill_tokens_per_s <= 0 || runtime->decode_tokens_per_s <= 0) {
+  if (runtime == nullptr || runtime->prefill_tokens_per_s <= 0 ||
+      runtime->decode_tokens_per_s <= 0) {
     return NotFound("model '" + options.model + "' has no runtime with rates in the catalog");
   }
   auto shared = std::make_shared<Shared>(*contexts.front());

@@ -55,8 +55,8 @@ struct ModelServerOptions {
   // Device class whose runtime gives the rates ("phone-mid"); empty: the catalog's cloud
   // runtime for the model, or else the first device class that runs it.
   std::string device;
-  double rate_scale = 1.0;            // multiplies prefill and decode rates (1000 = 1000x faster)
-  FaultSpec fault;                    // applied to every request
+  double rate_scale = 1.0;  // multiplies prefill and decode rates (1000 = 1000x faster)
+  FaultSpec fault;          // applied to every request
   std::int64_t default_max_tokens = 64;  // tokens when the request sets no max_tokens
   std::int64_t max_tokens_limit = 8192;
   std::size_t max_body_bytes = 1u << 20;
@@ -64,10 +64,10 @@ struct ModelServerOptions {
 };
 
 struct ModelServerStats {
-  std::atomic<std::uint64_t> requests{0};       // chat completion requests
-  std::atomic<std::uint64_t> streams{0};        // of which streaming
-  std::atomic<std::uint64_t> faults{0};         // requests that had a fault applied
-  std::atomic<std::uint64_t> bad_requests{0};   // 4xx answers for bad input
+  std::atomic<std::uint64_t> requests{0};      // chat completion requests
+  std::atomic<std::uint64_t> streams{0};       // of which streaming
+  std::atomic<std::uint64_t> faults{0};        // requests that had a fault applied
+  std::atomic<std::uint64_t> bad_requests{0};  // 4xx answers for bad input
   std::atomic<std::uint64_t> tokens_out{0};
 };
 
@@ -88,7 +88,7 @@ class ModelServer {
   const ModelServerStats& stats() const;
 
   const std::string& model() const;
-  std::string served_name() const;  // "milm-7b-moe (simulated)"
+  std::string served_name() const;      // "milm-7b-moe (simulated)"
   double prefill_tokens_per_s() const;  // after rate_scale
   double decode_tokens_per_s() const;
   std::string rates_source() const;  // "cloud" or the device class

@@ -116,7 +116,8 @@ Result<RequestInfo> InspectChatRequest(std::string_view body) {
   }
   for (const json::value& m : messages->get_array()) {
     if (!m.is_object()) return InvalidArgument("every entry of \"messages\" must be an object");
-    if (const json::value* c = Field(m.get_object(), "content")) info.content_bytes += TextBytes(*c);
+    if (const json::value* c = Field(m.get_object(), "content"))
+      info.content_bytes += TextBytes(*c);
     ++info.message_count;
   }
   if (const json::value* s = Field(root, "stream"); s != nullptr && !s->is_null()) {
@@ -177,7 +178,8 @@ bool ParseStreamChunk(std::string_view data, ChunkInfo& out, std::string* why) {
   out.model = std::string(StringOr(Field(root, "model")));
   out.usage = UsageOf(Field(root, "usage"));
   if (const json::object* choice = FirstChoice(root)) {
-    if (const json::value* delta = Field(*choice, "delta"); delta != nullptr && delta->is_object()) {
+    if (const json::value* delta = Field(*choice, "delta");
+        delta != nullptr && delta->is_object()) {
       out.content = std::string(StringOr(Field(delta->get_object(), "content")));
     }
     out.finish_reason = std::string(StringOr(Field(*choice, "finish_reason")));

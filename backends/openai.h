@@ -27,10 +27,10 @@ struct Usage {
 struct RequestInfo {
   std::string model;
   bool stream = false;
-  bool include_usage = false;      // stream_options.include_usage
-  std::int64_t max_tokens = -1;    // max_tokens or max_completion_tokens; -1 when absent
+  bool include_usage = false;    // stream_options.include_usage
+  std::int64_t max_tokens = -1;  // max_tokens or max_completion_tokens; -1 when absent
   std::size_t message_count = 0;
-  std::size_t content_bytes = 0;   // bytes of message text (string content or text parts)
+  std::size_t content_bytes = 0;  // bytes of message text (string content or text parts)
 };
 
 // Checks the body is a JSON object with a string "model" and a non-empty "messages" array of
@@ -53,11 +53,11 @@ struct ApiError {
 
 // One stream chunk (the data of one SSE event), interpreted.
 struct ChunkInfo {
-  bool done = false;                // the data was [DONE]
-  std::string content;              // choices[0].delta.content (may be empty)
-  std::string finish_reason;        // choices[0].finish_reason when not null
-  std::optional<Usage> usage;       // a "usage" object when present and not null
-  std::optional<ApiError> error;    // an "error" object: the server ended the stream with it
+  bool done = false;              // the data was [DONE]
+  std::string content;            // choices[0].delta.content (may be empty)
+  std::string finish_reason;      // choices[0].finish_reason when not null
+  std::optional<Usage> usage;     // a "usage" object when present and not null
+  std::optional<ApiError> error;  // an "error" object: the server ended the stream with it
   std::string model;
   void Clear();
 };

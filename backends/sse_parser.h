@@ -59,13 +59,13 @@ class SseParser {
   void Fail(std::string message);
 
   SseLimits limits_;
-  std::string line_;         // the current line so far (without its terminator)
-  bool after_cr_ = false;    // the previous byte was CR: a following LF belongs to it
-  bool first_line_ = true;   // BOM check pending
-  std::string data_;         // data of the event being built
-  bool has_data_ = false;    // at least one data field (data_ may legitimately be empty)
-  std::string event_type_;   // event field of the event being built
-  std::string last_id_;      // sticky id
+  std::string line_;        // the current line so far (without its terminator)
+  bool after_cr_ = false;   // the previous byte was CR: a following LF belongs to it
+  bool first_line_ = true;  // BOM check pending
+  std::string data_;        // data of the event being built
+  bool has_data_ = false;   // at least one data field (data_ may legitimately be empty)
+  std::string event_type_;  // event field of the event being built
+  std::string last_id_;     // sticky id
   std::deque<SseEvent> ready_;
   std::string error_;
   bool unterminated_ = false;

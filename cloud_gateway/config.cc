@@ -51,8 +51,9 @@ void CheckListen(const Node* node, Diagnostics& d, std::string_view key, bool lo
     return;
   }
   if (loopback_only && !ep->address().is_loopback()) {
-    d.Error(node->location, "'" + std::string(key) + "' must be a loopback address (127.0.0.1 or "
-                            "::1): this front has no authentication");
+    d.Error(node->location, "'" + std::string(key) +
+                                "' must be a loopback address (127.0.0.1 or "
+                                "::1): this front has no authentication");
   }
 }
 
@@ -117,9 +118,9 @@ void ReadBudgets(const Node& node, Diagnostics& d, BudgetConfig& b) {
 
 void ReadUpstream(const Node& node, Diagnostics& d, const std::string& base_dir,
                   UpstreamConfig& u) {
-  MapReader m(node, d, "an upstream",
-              {"name", "url", "priority", "model", "api_key_env", "ca_file",
-               "max_idle_connections"});
+  MapReader m(
+      node, d, "an upstream",
+      {"name", "url", "priority", "model", "api_key_env", "ca_file", "max_idle_connections"});
   if (!m.ok()) return;
   if (auto name = m.RequireString("name")) {
     u.name = *name;
@@ -131,8 +132,9 @@ void ReadUpstream(const Node& node, Diagnostics& d, const std::string& base_dir,
   if (auto url = m.RequireString("url")) {
     u.url = *url;
     if (!u.url.starts_with("http://") && !u.url.starts_with("https://")) {
-      d.Error(m.Get("url")->location, "'url' must start with http:// or https:// (e.g. "
-                                      "http://127.0.0.1:8000/v1)");
+      d.Error(m.Get("url")->location,
+              "'url' must start with http:// or https:// (e.g. "
+              "http://127.0.0.1:8000/v1)");
     }
   }
   u.priority = static_cast<int>(IntIn(m, d, "priority", 0, 0, 1000));
@@ -192,15 +194,14 @@ void ReadModel(const Node& node, Diagnostics& d, const std::string& base_dir,
     UpstreamConfig u;
     ReadUpstream(item, d, base_dir, u);
     if (!u.name.empty() && !names.insert(u.name).second) {
-      d.Error(item.location, "upstream name '" + u.name + "' is used twice in model '" +
-                                 model.name + "'");
+      d.Error(item.location,
+              "upstream name '" + u.name + "' is used twice in model '" + model.name + "'");
     }
     model.upstreams.push_back(std::move(u));
   }
-  std::stable_sort(model.upstreams.begin(), model.upstreams.end(),
-                   [](const UpstreamConfig& a, const UpstreamConfig& b) {
-                     return a.priority < b.priority;
-                   });
+  std::stable_sort(
+      model.upstreams.begin(), model.upstreams.end(),
+      [](const UpstreamConfig& a, const UpstreamConfig& b) { return a.priority < b.priority; });
 }
 
 }  // namespace
@@ -264,8 +265,9 @@ GatewayConfigPtr ParseGatewayConfig(std::string_view text, Diagnostics& d,
     }
   }
   if (!c->tls && !c->plaintext) {
-    d.Error(root->location, "gateway.yaml needs 'listen' + 'tls' (the device front) or "
-                            "'plaintext' (loopback benchmarking)");
+    d.Error(root->location,
+            "gateway.yaml needs 'listen' + 'tls' (the device front) or "
+            "'plaintext' (loopback benchmarking)");
   }
   if (const Node* ml = m.Get("metrics_listen")) {
     c->metrics_listen = ml->scalar;

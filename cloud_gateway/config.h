@@ -23,13 +23,13 @@
 namespace partita::cloud_gateway {
 
 struct UpstreamConfig {
-  std::string name;        // unique within its model; a metrics label and a ledger column
-  std::string url;         // OpenAI-compatible base URL ("http://10.0.0.5:8000/v1")
-  int priority = 0;        // lower is preferred; equal priorities share load round robin
-  std::string model;       // the model name the upstream serves; empty: the requested name
-  std::string api_key;     // resolved from api_key_env at load time (never written in YAML)
+  std::string name;     // unique within its model; a metrics label and a ledger column
+  std::string url;      // OpenAI-compatible base URL ("http://10.0.0.5:8000/v1")
+  int priority = 0;     // lower is preferred; equal priorities share load round robin
+  std::string model;    // the model name the upstream serves; empty: the requested name
+  std::string api_key;  // resolved from api_key_env at load time (never written in YAML)
   std::string api_key_env;
-  std::string ca_file;     // https: extra CA bundle instead of the system store
+  std::string ca_file;                    // https: extra CA bundle instead of the system store
   std::size_t max_idle_connections = 64;  // keep-alive pool per I/O thread
 };
 
@@ -54,8 +54,8 @@ struct PlaintextFrontConfig {
 };
 
 struct BudgetConfig {
-  double fleet_usd_per_day = 0;   // 0: unlimited
-  double device_usd_per_day = 0;  // default per device; 0: unlimited
+  double fleet_usd_per_day = 0;                        // 0: unlimited
+  double device_usd_per_day = 0;                       // default per device; 0: unlimited
   std::map<std::string, double, std::less<>> devices;  // per-device overrides
 };
 

@@ -24,8 +24,7 @@ void LogSessionException(std::exception_ptr e) {
   }
 }
 
-Result<std::unique_ptr<net::tcp::acceptor>> Listen(asio::io_context& io,
-                                                   const std::string& address,
+Result<std::unique_ptr<net::tcp::acceptor>> Listen(asio::io_context& io, const std::string& address,
                                                    std::string_view what) {
   Result<net::tcp::endpoint> ep = net::ParseListenAddress(address);
   if (!ep.ok()) return ep.status();
@@ -43,8 +42,7 @@ Result<std::unique_ptr<net::tcp::acceptor>> Listen(asio::io_context& io,
 }
 
 // Accepts plaintext device connections (spread over the workers) or metrics connections.
-asio::awaitable<void> AcceptLoop(Gateway::Core& core, net::tcp::acceptor& acceptor,
-                                 bool metrics) {
+asio::awaitable<void> AcceptLoop(Gateway::Core& core, net::tcp::acceptor& acceptor, bool metrics) {
   std::size_t next = 0;
   for (;;) {
     Worker& target = metrics ? *core.workers[0] : *core.workers[next++ % core.workers.size()];
@@ -70,6 +68,10 @@ asio::awaitable<void> AcceptLoop(Gateway::Core& core, net::tcp::acceptor& accept
 
 Worker* CurrentWorker() { return t_worker; }
 void SetCurrentWorker(Worker* worker) { t_worker = worker; }
+
+Worker::~Worker() {
+  for (auto& client : clients) client->CloseIdle();
+}
 
 void Worker::Add(SessionBase* s) {
   s->prev = nullptr;
@@ -228,9 +230,11 @@ Gateway::Gateway(std::unique_ptr<Core> core) : core_(std::move(core)) {}
 
 Gateway::~Gateway() { Stop(); }
 
-Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayConfigPtr config) {
+Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayConfigPtr config,
+                                                 GatewayObserver observer) {
   if (!config) return InvalidArgument("no gateway configuration");
   auto core = std::make_unique<Core>(config);
+  core->observer = std::move(observer);
   if (config->tls) {
     net::TlsFiles files{config->tls->ca_file, config->tls->cert_file, config->tls->key_file};
     Result<net::TlsContextPtr> ctx =
@@ -289,6 +293,11 @@ Status Gateway::Start() {
     o.handshake_timeout = cfg.tls->handshake_timeout;
     o.log_component = "gateway";
     Core* core = core_.get();
+    if (c.observer.tls_refused) {
+      o.on_refused = [core](net::HandshakeFailure reason, const std::string&) {
+        core->observer.tls_refused(reason);
+      };
+    }
     Result<std::unique_ptr<net::TlsListener>> listener = net::TlsListener::Create(
         first.io, contexts, c.tls_context, o,
         [core](net::TlsStream stream, net::PeerIdentity peer) {
@@ -308,8 +317,7 @@ Status Gateway::Start() {
     asio::co_spawn(first.io, AcceptLoop(c, *c.plaintext_acceptor, false), LogSessionException);
   }
   if (!cfg.metrics_listen.empty()) {
-    Result<std::unique_ptr<net::tcp::acceptor>> a =
-        Listen(first.io, cfg.metrics_listen, "metrics");
+    Result<std::unique_ptr<net::tcp::acceptor>> a = Listen(first.io, cfg.metrics_listen, "metrics");
     if (!a.ok()) return a.status();
     c.metrics_acceptor = std::move(*a);
     c.metrics_port = c.metrics_acceptor->local_endpoint().port();
@@ -361,8 +369,8 @@ void Gateway::Drain(std::chrono::milliseconds timeout) {
   };
   for_each_session(&SessionBase::CloseIfIdle);
   const std::int64_t at_start = c.in_flight.load();
-  LogInfo("gateway", "draining: " + std::to_string(at_start) +
-                         " request(s) in flight, up to " + std::to_string(timeout.count()) + " ms");
+  LogInfo("gateway", "draining: " + std::to_string(at_start) + " request(s) in flight, up to " +
+                         std::to_string(timeout.count()) + " ms");
   std::unique_lock<std::mutex> lock(c.drain_mu);
   const auto idle = [&] { return c.in_flight.load(std::memory_order_acquire) <= 0; };
   if (!c.drain_cv.wait_for(lock, timeout, idle)) {

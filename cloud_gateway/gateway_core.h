@@ -61,6 +61,13 @@ class SessionBase {
 };
 
 struct Worker {
+  Worker() = default;
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+  // The thread must have been joined. Pooled upstream sockets close first, then the io_context
+  // goes (destroying suspended sessions while the clients and the list still exist).
+  ~Worker();
+
   std::size_t index = 0;
   std::vector<std::unique_ptr<backends::ChatClient>> clients;  // by UpstreamRuntime::index
   SessionBase* sessions = nullptr;                             // list head
@@ -79,9 +86,10 @@ struct Gateway::Core {
   explicit Core(GatewayConfigPtr c);
 
   GatewayConfigPtr config;
+  GatewayObserver observer;
   std::vector<std::unique_ptr<ModelRuntime>> models;
   std::vector<UpstreamRuntime*> upstreams;  // flattened
-  mutable BudgetBook budgets;  // thread-safe; read by const health queries
+  mutable BudgetBook budgets;               // thread-safe; read by const health queries
   RetryBudget retry;
   GatewayMetrics metrics;
   std::unique_ptr<Ledger> ledger;

@@ -134,7 +134,7 @@ void Ledger::Stop() { writer_->Stop(); }
 std::uint64_t Ledger::failed_writes() const { return writer_->stats().failed_jobs; }
 
 Result<std::vector<std::pair<std::string, double>>> Ledger::SpentOnDay(const std::string& path,
-                                                                        std::int32_t day) {
+                                                                       std::int32_t day) {
   storage::OpenOptions o;
   Result<std::unique_ptr<storage::Database>> db = storage::Database::Open(path, o);
   if (!db.ok()) return db.status();

@@ -22,16 +22,16 @@ namespace partita::cloud_gateway {
 
 struct LedgerEntry {
   std::int64_t started_unix_ms = 0;
-  std::int32_t day = 0;                    // UTC day the cost counts against
+  std::int32_t day = 0;  // UTC day the cost counts against
   std::string device;
-  const std::string* model = nullptr;      // owned by the config (outlives the ledger)
-  const std::string* upstream = nullptr;   // nullptr: no upstream was tried
+  const std::string* model = nullptr;     // owned by the config (outlives the ledger)
+  const std::string* upstream = nullptr;  // nullptr: no upstream was tried
   int attempts = 0;
   bool stream = false;
-  const char* outcome = "ok";              // a static string (see docs/gateway.md)
+  const char* outcome = "ok";  // a static string (see docs/gateway.md)
   int http_status = 0;
-  const char* error_kind = nullptr;        // backends::ErrorKindName of the last failure
-  std::int64_t prompt_tokens = 0;          // the figures the cost was computed from
+  const char* error_kind = nullptr;  // backends::ErrorKindName of the last failure
+  std::int64_t prompt_tokens = 0;    // the figures the cost was computed from
   std::int64_t completion_tokens = 0;
   bool usage_from_upstream = false;
   std::optional<std::int64_t> upstream_prompt_tokens;
@@ -62,7 +62,7 @@ class Ledger {
 
   // Spending per device on `day`, from the rows already in the file (start-up).
   static Result<std::vector<std::pair<std::string, double>>> SpentOnDay(const std::string& path,
-                                                                          std::int32_t day);
+                                                                        std::int32_t day);
 
  private:
   Ledger(std::string path, std::unique_ptr<storage::BatchWriter> writer)

@@ -89,8 +89,7 @@ std::string Quoted(const std::string& key, const std::string& value) {
 
 }  // namespace
 
-void Histogram::Render(std::string& out, const std::string& name,
-                       const std::string& labels) const {
+void Histogram::Render(std::string& out, const std::string& name, const std::string& labels) const {
   std::uint64_t cumulative = 0;
   for (std::size_t i = 0; i <= kBounds.size(); ++i) {
     cumulative += buckets_[i].load(std::memory_order_relaxed);
@@ -129,8 +128,7 @@ std::string RenderPrometheus(const GatewayMetrics& m, const MetricsSnapshot& s) 
   for (const ModelMetrics& mm : m.models) {
     for (std::size_t o = 0; o < mm.outcomes.size(); ++o) {
       Line(out, name("requests_total"),
-           Quoted("model", mm.name) + "," +
-               Quoted("outcome", OutcomeName(static_cast<Outcome>(o))),
+           Quoted("model", mm.name) + "," + Quoted("outcome", OutcomeName(static_cast<Outcome>(o))),
            static_cast<double>(mm.outcomes[o].load(std::memory_order_relaxed)));
     }
   }
@@ -149,7 +147,8 @@ std::string RenderPrometheus(const GatewayMetrics& m, const MetricsSnapshot& s) 
   }
   Help(out, name("ttft_seconds"), "histogram",
        "Time from the request to the first token sent to the device.");
-  for (const ModelMetrics& mm : m.models) mm.ttft.Render(out, name("ttft_seconds"), Quoted("model", mm.name));
+  for (const ModelMetrics& mm : m.models)
+    mm.ttft.Render(out, name("ttft_seconds"), Quoted("model", mm.name));
   Help(out, name("request_duration_seconds"), "histogram",
        "Time from the request to the end of the response.");
   for (const ModelMetrics& mm : m.models) {
@@ -187,7 +186,8 @@ std::string RenderPrometheus(const GatewayMetrics& m, const MetricsSnapshot& s) 
          Quoted("model", m.upstreams[i].model) + "," + Quoted("upstream", m.upstreams[i].name),
          i < s.upstreams.size() && s.upstreams[i].ejected ? 1 : 0);
   }
-  Help(out, name("retries_total"), "counter", "Retries on another upstream before the first token.");
+  Help(out, name("retries_total"), "counter",
+       "Retries on another upstream before the first token.");
   Line(out, name("retries_total"), "", static_cast<double>(m.retries.load()));
   Help(out, name("retries_denied_total"), "counter", "Retries the retry budget did not allow.");
   Line(out, name("retries_denied_total"), "", static_cast<double>(m.retries_denied.load()));
@@ -210,8 +210,7 @@ std::string RenderPrometheus(const GatewayMetrics& m, const MetricsSnapshot& s) 
 
   Help(out, name("bad_requests_total"), "counter", "Bad input refused, by reason.");
   for (std::size_t r = 0; r < m.bad_input.size(); ++r) {
-    Line(out, name("bad_requests_total"),
-         Quoted("reason", BadInputName(static_cast<BadInput>(r))),
+    Line(out, name("bad_requests_total"), Quoted("reason", BadInputName(static_cast<BadInput>(r))),
          static_cast<double>(m.bad_input[r].load()));
   }
   Help(out, name("tls_handshakes_total"), "counter", "TLS handshakes accepted.");
@@ -223,7 +222,8 @@ std::string RenderPrometheus(const GatewayMetrics& m, const MetricsSnapshot& s) 
          static_cast<double>(s.tls_refusals[r]));
   }
   Help(out, name("connections_total"), "counter", "Device connections accepted, by front.");
-  Line(out, name("connections_total"), "front=\"tls\"", static_cast<double>(m.connections[0].load()));
+  Line(out, name("connections_total"), "front=\"tls\"",
+       static_cast<double>(m.connections[0].load()));
   Line(out, name("connections_total"), "front=\"plaintext\"",
        static_cast<double>(m.connections[1].load()));
   Help(out, name("open_connections"), "gauge", "Device connections open now.");

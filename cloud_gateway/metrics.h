@@ -50,9 +50,8 @@ const char* BadInputName(BadInput reason);
 
 class Histogram {
  public:
-  static constexpr std::array<double, 16> kBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                     0.1,   0.25,   0.5,   1,    2.5,   5,
-                                                     10,    30,     60,    120};
+  static constexpr std::array<double, 16> kBounds = {
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120};
   void Observe(double seconds);
   // Appends name_bucket/_sum/_count lines; `labels` is "" or `model="x"`.
   void Render(std::string& out, const std::string& name, const std::string& labels) const;
@@ -112,8 +111,8 @@ struct MetricsSnapshot {
     std::uint64_t ejections = 0;
     bool ejected = false;
   };
-  std::vector<Upstream> upstreams;                      // same order as GatewayMetrics
-  std::array<std::uint64_t, 7> tls_refusals{};          // by net::HandshakeFailure
+  std::vector<Upstream> upstreams;              // same order as GatewayMetrics
+  std::array<std::uint64_t, 7> tls_refusals{};  // by net::HandshakeFailure
   std::uint64_t tls_accepted = 0;
   std::uint64_t ledger_failed_writes = 0;
 };

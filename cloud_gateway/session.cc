@@ -146,7 +146,7 @@ awaitable<bool> Forwarder::SendError(int status, std::string_view type, std::str
   hu::EndHeadWithLength(out_, body.size());
   out_ += body;
   const bool ok = co_await WriteOut();
-  co_return ok && keep_alive_;
+  co_return ok&& keep_alive_;
 }
 
 awaitable<bool> Forwarder::WriteOut() {
@@ -172,8 +172,8 @@ void Forwarder::UpstreamFailed(UpstreamRuntime& up, const backends::CallError& e
                            "' ejected for " +
                            std::to_string(up.health.EjectedFor(SteadyNow()) / 1000000) +
                            " ms after " + std::to_string(core_.config->eject_after_failures) +
-                           " consecutive failures (last: " +
-                           backends::ErrorKindName(error.kind) + ": " + error.message + ")");
+                           " consecutive failures (last: " + backends::ErrorKindName(error.kind) +
+                           ": " + error.message + ")");
   }
 }
 
@@ -218,10 +218,10 @@ awaitable<bool> Forwarder::Run(std::string body, const std::string& device,
   // Load shedding: the request counts as in flight from here to Finish().
   if (core_.in_flight.fetch_add(1, std::memory_order_relaxed) >= core_.config->capacity) {
     outcome_ = Outcome::kOverloaded;
-    const bool go_on = co_await SendError(
-        503, "server_error", "overloaded",
-        "the gateway is at capacity (" + std::to_string(core_.config->capacity) +
-            " requests in flight); retry shortly or use another tier");
+    const bool go_on =
+        co_await SendError(503, "server_error", "overloaded",
+                           "the gateway is at capacity (" + std::to_string(core_.config->capacity) +
+                               " requests in flight); retry shortly or use another tier");
     Finish();
     co_return go_on;
   }
@@ -233,11 +233,11 @@ awaitable<bool> Forwarder::Run(std::string body, const std::string& device,
     core_.metrics.budget_refusals[device_scope ? 0 : 1][0].fetch_add(1);
     outcome_ = Outcome::kBudgetRefused;
     const std::string message =
-        device_scope ? "device '" + device + "' has spent its budget of " +
-                           Usd(ToUsd(account.limit)) + " for today (UTC); it resets at 00:00 UTC"
-                     : "the fleet has spent its budget of " +
-                           Usd(ToUsd(core_.budgets.fleet_limit())) +
-                           " for today (UTC); it resets at 00:00 UTC";
+        device_scope
+            ? "device '" + device + "' has spent its budget of " + Usd(ToUsd(account.limit)) +
+                  " for today (UTC); it resets at 00:00 UTC"
+            : "the fleet has spent its budget of " + Usd(ToUsd(core_.budgets.fleet_limit())) +
+                  " for today (UTC); it resets at 00:00 UTC";
     const bool go_on = co_await SendError(429, "partita_budget", "budget_exceeded", message);
     Finish();
     co_return go_on;
@@ -346,8 +346,7 @@ awaitable<Forwarder::Step> Forwarder::Handle(backends::ChatCall& call, UpstreamR
   if (!call.ok()) {
     const backends::CallError& e = call.error();
     const bool device_fault = e.kind == ErrorKind::kErrorStatus && e.http_status >= 400 &&
-                              e.http_status < 500 && e.http_status != 408 &&
-                              e.http_status != 429;
+                              e.http_status < 500 && e.http_status != 408 && e.http_status != 429;
     if (device_fault) {
       // The upstream refused the request itself: no retry, and the upstream is healthy.
       UpstreamSucceeded(up);
@@ -370,8 +369,7 @@ awaitable<Forwarder::Step> Forwarder::PassJson(backends::ChatCall& call, Upstrea
   UpstreamSucceeded(up);
   costed_ = true;
   usage_ = call.stats().usage;
-  counted_completion_ =
-      static_cast<std::int64_t>((call.completion().content.size() + 3) / 4);
+  counted_completion_ = static_cast<std::int64_t>((call.completion().content.size() + 3) / 4);
   ttft_ms_ = MillisSince(t0_);
   const std::string body = call.TakeBody();
   entry_.http_status = 200;
@@ -465,10 +463,10 @@ awaitable<Forwarder::Step> Forwarder::PassStream(backends::ChatCall& call, Upstr
   } else {
     UpstreamFailed(up, e);
     outcome_ = Outcome::kUpstreamFailed;
-    event = backends::ErrorEvent(
-        "partita_upstream", "upstream_failed",
-        "upstream '" + up.config->name + "' failed after the first token (" +
-            backends::ErrorKindName(e.kind) + "); the answer is incomplete");
+    event =
+        backends::ErrorEvent("partita_upstream", "upstream_failed",
+                             "upstream '" + up.config->name + "' failed after the first token (" +
+                                 backends::ErrorKindName(e.kind) + "); the answer is incomplete");
   }
   if (!sent_head) {
     StartStreamHead(up, call);
@@ -520,9 +518,14 @@ void Forwarder::Finish() {
   entry_.cost_usd = ToUsd(cost);
   entry_.ttft_ms = ttft_ms_;
   entry_.total_ms = total_ms;
-  if (!core_.ledger->Record(std::move(entry_))) {
-    core_.metrics.ledger_dropped.fetch_add(1, std::memory_order_relaxed);
+  bool queued = false;
+  if (core_.observer.request_done) {
+    queued = core_.ledger->Record(entry_);
+    core_.observer.request_done(entry_);
+  } else {
+    queued = core_.ledger->Record(std::move(entry_));
   }
+  if (!queued) core_.metrics.ledger_dropped.fetch_add(1, std::memory_order_relaxed);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -632,17 +635,18 @@ class Session final : public SessionBase, public DeviceIo {
   }
 
   awaitable<bool> SendError(int status, std::string_view code, const std::string& message,
-                            bool keep_alive = false, std::string_view type = "invalid_request_error") {
+                            bool keep_alive = false,
+                            std::string_view type = "invalid_request_error") {
     out_ = hu::MakeResponse(status, "application/json", backends::ErrorJson(type, code, message),
                             keep_alive);
     const bool ok = co_await Write(asio::buffer(out_), {});
-    co_return ok && keep_alive;
+    co_return ok&& keep_alive;
   }
 
   awaitable<bool> SendJson(int status, const std::string& body, bool keep_alive) {
     out_ = hu::MakeResponse(status, "application/json", body, keep_alive);
     const bool ok = co_await Write(asio::buffer(out_), {});
-    co_return ok && keep_alive;
+    co_return ok&& keep_alive;
   }
 
   // Resolves the device this request is for; empty with an error sent when there is none.
@@ -692,8 +696,8 @@ class Session final : public SessionBase, public DeviceIo {
     if (target == "/v1/chat/completions") {
       if (method != http::verb::post) {
         core_.metrics.CountBad(BadInput::kMethod);
-        co_return co_await SendError(405, "method_not_allowed",
-                                     "use POST for /v1/chat/completions", keep_alive);
+        co_return co_await SendError(405, "method_not_allowed", "use POST for /v1/chat/completions",
+                                     keep_alive);
       }
       bool go_on = keep_alive;
       std::optional<std::string> device = co_await Device(keep_alive, go_on);
@@ -740,7 +744,8 @@ class Session final : public SessionBase, public DeviceIo {
 
 }  // namespace
 
-awaitable<void> ServeTlsSession(Gateway::Core& core, net::TlsStream stream, net::PeerIdentity peer) {
+awaitable<void> ServeTlsSession(Gateway::Core& core, net::TlsStream stream,
+                                net::PeerIdentity peer) {
   Worker* worker = CurrentWorker();
   Session<net::TlsStream> session(core, *worker, std::move(stream), std::move(peer));
   co_await session.Run();
@@ -769,10 +774,10 @@ awaitable<void> ServeMetricsSession(Gateway::Core& core, net::tcp::socket socket
     target = target.substr(0, target.find('?'));
     std::string out;
     if (req.method() != http::verb::get) {
-      out = hu::MakeResponse(405, "application/json",
-                             backends::ErrorJson("invalid_request_error", "method_not_allowed",
-                                                 "use GET"),
-                             keep_alive);
+      out = hu::MakeResponse(
+          405, "application/json",
+          backends::ErrorJson("invalid_request_error", "method_not_allowed", "use GET"),
+          keep_alive);
     } else if (target == "/metrics") {
       out = hu::MakeResponse(200, "text/plain; version=0.0.4",
                              RenderPrometheus(core.metrics, core.Snapshot()), keep_alive);

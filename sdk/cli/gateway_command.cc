@@ -45,8 +45,9 @@ int RunGateway(const GatewayArgs& a) {
     PrintError(s.message());
     return 1;
   }
-  if (c.tls) std::printf("partita gateway: TLS 1.3 front (mutual auth) on %s (port %u)\n",
-                         c.tls->listen.c_str(), g.tls_port());
+  if (c.tls)
+    std::printf("partita gateway: TLS 1.3 front (mutual auth) on %s (port %u)\n",
+                c.tls->listen.c_str(), g.tls_port());
   if (c.plaintext) {
     std::printf(
         "partita gateway: PLAINTEXT front on %s (port %u): loopback benchmarking and trusted "

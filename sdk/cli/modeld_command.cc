@@ -72,7 +72,7 @@ int RunModeld(const ModeldArgs& a) {
       "partita modeld: listening on http://%s:%u/v1 (SIMULATED %s: placeholder text, not a "
       "model's answer)\n",
       bound.address().is_v6() ? ("[" + bound.address().to_string() + "]").c_str()
-                               : bound.address().to_string().c_str(),
+                              : bound.address().to_string().c_str(),
       bound.port(), s.served_name().c_str());
   std::printf(
       "partita modeld: rates from the catalog (%s) x%g: prefill %.0f tokens/s, decode %.1f "
@@ -135,8 +135,9 @@ void AddModeldCommands(CLI::App& app, int& exit_code) {
                   "Multiply prefill and decode rates (e.g. 100 for fast tests)")
       ->default_val(1.0)
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--threads", args->threads, "I/O threads")->default_val(1)->check(
-      CLI::Range(1, 64));
+  cmd->add_option("--threads", args->threads, "I/O threads")
+      ->default_val(1)
+      ->check(CLI::Range(1, 64));
   cmd->add_option("--max-tokens", args->max_tokens,
                   "Tokens to generate when a request sets no max_tokens")
       ->default_val(64)

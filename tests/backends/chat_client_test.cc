@@ -79,8 +79,7 @@ TEST_CASE("streaming request delivers every delta, counts tokens and reads the u
   Client c(modeld.url());
   const std::string body = Body(true, 12);
   std::vector<std::string> deltas;
-  ChatOutcome out =
-      c.Run(body, true, Short(), [&](std::string_view d) { deltas.emplace_back(d); });
+  ChatOutcome out = c.Run(body, true, Short(), [&](std::string_view d) { deltas.emplace_back(d); });
   REQUIRE_MESSAGE(out.ok(), out.error.message);
   CHECK(deltas.size() == 12);
   CHECK(out.text == Expected(body, 12));
@@ -223,8 +222,9 @@ TEST_CASE("a stream with a finish reason but no [DONE] is complete") {
 }
 
 TEST_CASE("CRLF events, comments and a missing final newline are understood") {
-  ScriptedServer server({{RawStream(": hello\r\n\r\ndata: {\"choices\":[{\"delta\":{\"content\":"
-                                    "\"x\"}}]}\r\n\r\ndata: [DONE]")}});
+  ScriptedServer server(
+      {{RawStream(": hello\r\n\r\ndata: {\"choices\":[{\"delta\":{\"content\":"
+                  "\"x\"}}]}\r\n\r\ndata: [DONE]")}});
   Client c(server.url());
   ChatOutcome out = c.Run(Body(true), true);
   REQUIRE_MESSAGE(out.ok(), out.error.message);

@@ -19,10 +19,9 @@ using partita::testing::RunCoroutine;
 using testing::ModeldFixture;
 
 // One blocking HTTP exchange on a fresh connection (the server runs on its own thread).
-http::response<http::string_body> Exchange(std::uint16_t port, http::verb method,
-                                           std::string target, std::string body = "",
-                                           std::vector<std::pair<std::string, std::string>>
-                                               headers = {}) {
+http::response<http::string_body> Exchange(
+    std::uint16_t port, http::verb method, std::string target, std::string body = "",
+    std::vector<std::pair<std::string, std::string>> headers = {}) {
   net::asio::io_context io;
   net::tcp::socket socket(io);
   socket.connect(net::tcp::endpoint(net::asio::ip::make_address("127.0.0.1"), port));

@@ -51,8 +51,8 @@ TEST_CASE("stream chunks: content, finish, usage, errors, [DONE]") {
   CHECK(c.content == "hé");
   CHECK(c.finish_reason.empty());
   CHECK(c.model == "m");
-  REQUIRE(ParseStreamChunk(R"({"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4}})",
-                           c, &why));
+  REQUIRE(ParseStreamChunk(R"({"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4}})", c,
+                           &why));
   REQUIRE(c.usage);
   CHECK(c.usage->total_tokens == 7);
   CHECK(c.content.empty());

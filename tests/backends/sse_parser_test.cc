@@ -139,7 +139,9 @@ TEST_CASE("missing blank line after a complete data line") {
 TEST_CASE("a leading byte order mark is skipped, also when split") {
   SseParser p;
   REQUIRE(p.Feed("\xEF"));
-  REQUIRE(p.Feed("\xBB\xBF" "data: z\n\n"));
+  REQUIRE(
+      p.Feed("\xBB\xBF"
+             "data: z\n\n"));
   std::vector<SseEvent> events = Drain(p);
   REQUIRE(events.size() == 1);
   CHECK(events[0].data == "z");

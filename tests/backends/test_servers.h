@@ -127,9 +127,10 @@ class ScriptedServer {
 // A raw HTTP/1.1 response with a body and Content-Length.
 inline std::string RawResponse(int status, std::string_view content_type, std::string_view body,
                                std::string_view extra_headers = {}) {
-  std::string out = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: " +
-                    std::string(content_type) + "\r\n" + std::string(extra_headers) +
-                    "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+  std::string out = "HTTP/1.1 " + std::to_string(status) +
+                    " X\r\nContent-Type: " + std::string(content_type) + "\r\n" +
+                    std::string(extra_headers) + "Content-Length: " + std::to_string(body.size()) +
+                    "\r\n\r\n";
   out += body;
   return out;
 }

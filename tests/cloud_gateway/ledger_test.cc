@@ -1,0 +1,70 @@
+// The ledger: rows land in SQLite through the batch writer; today's spending is read back.
+#include "cloud_gateway/ledger.h"
+
+#include <doctest/doctest.h>
+
+#include "storage/sqlite.h"
+#include "tests/testing/temp_dir.h"
+
+namespace partita::cloud_gateway {
+namespace {
+
+TEST_CASE("rows are written with both token figures and read back per day") {
+  testing::TempDir tmp;
+  const std::string path = tmp.File("ledger.db");
+  const std::string model = "milm-70b-moe";
+  const std::string upstream = "vllm-a";
+  {
+    auto ledger = Ledger::Open(path);
+    REQUIRE_MESSAGE(ledger.ok(), ledger.status().ToString());
+    LedgerEntry e;
+    e.day = 20000;
+    e.device = "speaker";
+    e.model = &model;
+    e.upstream = &upstream;
+    e.attempts = 1;
+    e.stream = true;
+    e.http_status = 200;
+    e.prompt_tokens = 12;
+    e.completion_tokens = 30;
+    e.usage_from_upstream = true;
+    e.upstream_prompt_tokens = 12;
+    e.upstream_completion_tokens = 30;
+    e.counted_prompt_tokens = 10;
+    e.counted_completion_tokens = 29;
+    e.cost_usd = 0.25;
+    e.ttft_ms = 12.5;
+    REQUIRE((*ledger)->Record(e));
+    e.device = "car";
+    e.upstream = nullptr;
+    e.outcome = "budget_refused";
+    e.cost_usd = 0;
+    e.upstream_prompt_tokens.reset();
+    e.ttft_ms.reset();
+    REQUIRE((*ledger)->Record(e));
+    e.device = "speaker";
+    e.day = 20001;
+    e.cost_usd = 1;
+    REQUIRE((*ledger)->Record(e));
+    REQUIRE((*ledger)->Flush().ok());
+  }
+  auto db = storage::Database::Open(path);
+  REQUIRE(db.ok());
+  CHECK(*(*db)->QueryInt("SELECT COUNT(*) FROM gateway_requests") == 3);
+  CHECK(*(*db)->QueryInt("SELECT COUNT(*) FROM gateway_requests WHERE upstream IS NULL") == 2);
+  CHECK(*(*db)->QueryInt("SELECT counted_completion_tokens FROM gateway_requests WHERE id = 1") ==
+        29);
+  CHECK(*(*db)->QueryInt(
+            "SELECT COUNT(*) FROM gateway_requests WHERE usage_source = 'upstream' AND "
+            "upstream_prompt_tokens = 12 AND ttft_ms = 12.5") == 1);
+  auto spent = Ledger::SpentOnDay(path, 20000);
+  REQUIRE(spent.ok());
+  REQUIRE(spent->size() == 2);
+  for (const auto& [device, usd] : *spent) {
+    CHECK(usd == doctest::Approx(device == "speaker" ? 0.25 : 0.0));
+  }
+  CHECK(DayText(20000) == "2024-10-04");
+}
+
+}  // namespace
+}  // namespace partita::cloud_gateway
