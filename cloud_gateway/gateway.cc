@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <exception>
+#include <future>
 
 #include "cloud_gateway/gateway_core.h"
 #include "common/log.h"
@@ -129,6 +130,32 @@ Gateway::Core::Core(GatewayConfigPtr c)
   root["object"] = "list";
   root["data"] = std::move(data);
   models_json = boost::json::serialize(root);
+}
+
+void Gateway::Core::RecordLedger(Worker& worker, LedgerEntry entry) {
+  worker.ledger_batch.push_back(std::move(entry));
+  if (worker.ledger_batch.size() >= kLedgerBatchRows) {
+    FlushWorkerLedger(worker);
+    return;
+  }
+  if (worker.ledger_timer_armed) return;
+  worker.ledger_timer_armed = true;
+  worker.ledger_timer.expires_after(kLedgerBatchDelay);
+  worker.ledger_timer.async_wait([this, &worker](const net::error_code&) {
+    worker.ledger_timer_armed = false;
+    FlushWorkerLedger(worker);
+  });
+}
+
+void Gateway::Core::FlushWorkerLedger(Worker& worker) {
+  if (worker.ledger_batch.empty()) return;
+  const std::size_t rows = worker.ledger_batch.size();
+  std::vector<LedgerEntry> batch;
+  batch.reserve(kLedgerBatchRows);
+  batch.swap(worker.ledger_batch);
+  if (!ledger->RecordBatch(std::move(batch))) {
+    metrics.ledger_dropped.fetch_add(rows, std::memory_order_relaxed);
+  }
 }
 
 ModelRuntime* Gateway::Core::FindModel(std::string_view name) const {
@@ -386,13 +413,13 @@ void Gateway::Drain(std::chrono::milliseconds timeout) {
 
 void Gateway::Stop() {
   Core& c = *core_;
-  if (c.stopped) return;
-  c.stopped = true;
+  if (c.stopped.exchange(true)) return;
   c.draining.store(true);
   for (auto& w : c.workers) w->io.stop();
   for (auto& w : c.workers) {
     if (w->thread.joinable()) w->thread.join();
   }
+  for (auto& w : c.workers) c.FlushWorkerLedger(*w);
   if (c.ledger) (void)c.ledger->Flush();
 }
 
@@ -403,6 +430,27 @@ std::string Gateway::MetricsText() const {
 }
 const GatewayMetrics& Gateway::metrics() const { return core_->metrics; }
 const GatewayConfig& Gateway::config() const { return *core_->config; }
-Status Gateway::FlushLedger() { return core_->ledger->Flush(); }
+Status Gateway::FlushLedger() {
+  Core& c = *core_;
+  if (c.started && !c.stopped) {
+    std::vector<std::future<void>> done;
+    for (auto& w : c.workers) {
+      auto promise = std::make_shared<std::promise<void>>();
+      done.push_back(promise->get_future());
+      Worker* worker = w.get();
+      Core* core = &c;
+      asio::post(worker->io, [core, worker, promise] {
+        core->FlushWorkerLedger(*worker);
+        promise->set_value();
+      });
+    }
+    for (auto& f : done) {
+      if (f.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+        return DeadlineExceeded("an I/O thread did not flush its ledger rows within 10 s");
+      }
+    }
+  }
+  return c.ledger->Flush();
+}
 
 }  // namespace partita::cloud_gateway

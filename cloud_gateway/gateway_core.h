@@ -70,13 +70,21 @@ struct Worker {
 
   std::size_t index = 0;
   std::vector<std::unique_ptr<backends::ChatClient>> clients;  // by UpstreamRuntime::index
-  SessionBase* sessions = nullptr;                             // list head
+  // Ledger rows of this thread not yet handed to the ledger: written in one job per
+  // kLedgerBatchRows rows or kLedgerBatchDelay, whichever comes first.
+  std::vector<LedgerEntry> ledger_batch;
+  bool ledger_timer_armed = false;
+  SessionBase* sessions = nullptr;  // list head
   std::thread thread;
-  asio::io_context io{1};  // last: destroyed first, while the members above are alive
+  asio::io_context io{1};  // destroyed before the members above (declared after them)
+  asio::steady_timer ledger_timer{io};
 
   void Add(SessionBase* s);
   void Remove(SessionBase* s);
 };
+
+inline constexpr std::size_t kLedgerBatchRows = 512;
+inline constexpr std::chrono::milliseconds kLedgerBatchDelay{50};
 
 // The worker of the calling I/O thread (nullptr elsewhere).
 Worker* CurrentWorker();
@@ -103,8 +111,8 @@ struct Gateway::Core {
   std::condition_variable drain_cv;
 
   net::TlsContextPtr tls_context;
-  bool started = false;
-  bool stopped = false;
+  std::atomic<bool> started{false};
+  std::atomic<bool> stopped{false};
   std::uint16_t tls_port = 0;
   std::uint16_t plaintext_port = 0;
   std::uint16_t metrics_port = 0;
@@ -116,6 +124,10 @@ struct Gateway::Core {
   std::unique_ptr<net::tcp::acceptor> metrics_acceptor;
 
   ModelRuntime* FindModel(std::string_view name) const;
+  // Adds a row to the calling worker's batch (on its I/O thread).
+  void RecordLedger(Worker& worker, LedgerEntry entry);
+  // Hands a worker's batch to the ledger (on its I/O thread, or once it has stopped).
+  void FlushWorkerLedger(Worker& worker);
   void RequestEnded();  // in_flight--, wakes Drain()
   GatewayHealth Health() const;
   std::string HealthJson() const;

@@ -127,6 +127,29 @@ bool Ledger::Record(LedgerEntry entry) {
       {});
 }
 
+bool Ledger::RecordBatch(std::vector<LedgerEntry> entries) {
+  if (entries.empty()) return true;
+  return writer_->Submit(
+      [rows = std::move(entries)](storage::Database& db) {
+        Status first;
+        std::int32_t day = -1;
+        std::string day_text;
+        for (const LedgerEntry& e : rows) {
+          if (e.day != day) {
+            day = e.day;
+            day_text = DayText(day);
+          }
+          Status s = InsertRow(db, e, day_text);
+          if (!s.ok() && first.ok()) first = s;
+        }
+        if (!first.ok() && g_failed_writes.fetch_add(1) == 0) {
+          LogError("gateway", "ledger: " + first.message());
+        }
+        return first;
+      },
+      {});
+}
+
 Status Ledger::Flush() { return writer_->Flush(); }
 
 void Ledger::Stop() { writer_->Stop(); }

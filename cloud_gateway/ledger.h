@@ -53,6 +53,8 @@ class Ledger {
 
   // Queues a row; false when the writer's queue is full (the caller counts a dropped row).
   bool Record(LedgerEntry entry);
+  // Queues rows to be written in one job (the gateway's I/O threads batch their rows).
+  bool RecordBatch(std::vector<LedgerEntry> entries);
   // Blocks until every row recorded so far is committed.
   Status Flush();
   void Stop();

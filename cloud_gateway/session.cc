@@ -518,14 +518,12 @@ void Forwarder::Finish() {
   entry_.cost_usd = ToUsd(cost);
   entry_.ttft_ms = ttft_ms_;
   entry_.total_ms = total_ms;
-  bool queued = false;
   if (core_.observer.request_done) {
-    queued = core_.ledger->Record(entry_);
+    core_.RecordLedger(worker_, entry_);
     core_.observer.request_done(entry_);
   } else {
-    queued = core_.ledger->Record(std::move(entry_));
+    core_.RecordLedger(worker_, std::move(entry_));
   }
-  if (!queued) core_.metrics.ledger_dropped.fetch_add(1, std::memory_order_relaxed);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 // Fuzzes the SSE parser two ways: the whole input at once, and fed in pieces whose sizes come
 // from the input. Invariants: no crash, limits hold, and both ways yield the same events (or
-// both fail). Each event's data also goes through the OpenAI chunk interpreter.
+// both fail). Each event's data also goes through the OpenAI chunk interpreter, and the whole
+// input through the request and completion readers.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -69,5 +70,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   partita::backends::ChunkInfo info;
   std::string why;
   for (const auto& e : pieces.events) partita::backends::ParseStreamChunk(e.data, info, &why);
+  // The same JSON readers the gateway runs on request and response bodies.
+  (void)partita::backends::InspectChatRequest(text);
+  (void)partita::backends::ParseCompletion(text);
   return 0;
 }

@@ -103,9 +103,9 @@ class GatewayFixture {
   // A chat request over mutual TLS with `device`'s certificate ("router": the router's).
   ChatOutcome Ask(const std::string& body, bool stream, const std::string& device = "speaker",
                   backends::DeltaCallback on_delta = {}) {
-    return AskWith(device == "router" ? net::RouterTlsFiles(pki_)
-                                      : net::DeviceTlsFiles(pki_, device),
-                   body, stream, std::move(on_delta));
+    return AskWith(
+        device == "router" ? net::RouterTlsFiles(pki_) : net::DeviceTlsFiles(pki_, device), body,
+        stream, std::move(on_delta));
   }
 
   ChatOutcome AskWith(const net::TlsFiles& files, const std::string& body, bool stream,
@@ -155,7 +155,8 @@ class GatewayFixture {
 };
 
 std::string OneModel(const std::string& upstreams, const std::string& extra = "") {
-  return extra + R"(timeouts: {connect_ms: 1000, first_token_ms: 400, between_chunks_ms: 400, total_ms: 10000}
+  return extra +
+         R"(timeouts: {connect_ms: 1000, first_token_ms: 400, between_chunks_ms: 400, total_ms: 10000}
 models:
   - name: milm-70b-moe
     price: {input_usd_per_1m_tokens: 0, output_usd_per_1m_tokens: 1000}
@@ -164,15 +165,14 @@ models:
 }
 
 std::string Upstream(const std::string& name, const std::string& url, int priority = 0) {
-  return "      - {name: " + name + ", url: \"" + url + "\", priority: " +
-         std::to_string(priority) + "}\n";
+  return "      - {name: " + name + ", url: \"" + url +
+         "\", priority: " + std::to_string(priority) + "}\n";
 }
 
 // One blocking HTTP exchange with the plaintext or metrics front.
-http::response<http::string_body> Exchange(std::uint16_t port, http::verb method,
-                                           const std::string& target, const std::string& body,
-                                           std::vector<std::pair<std::string, std::string>>
-                                               headers = {}) {
+http::response<http::string_body> Exchange(
+    std::uint16_t port, http::verb method, const std::string& target, const std::string& body,
+    std::vector<std::pair<std::string, std::string>> headers = {}) {
   net::asio::io_context io;
   net::tcp::socket socket(io);
   socket.connect(net::tcp::endpoint(net::asio::ip::make_address("127.0.0.1"), port));
@@ -203,7 +203,8 @@ TEST_CASE("streaming and non-streaming pass through over mutual TLS; the ledger 
 
   const std::string sbody = Body(true, 7);
   std::vector<std::string> deltas;
-  ChatOutcome s = gw.Ask(sbody, true, "speaker", [&](std::string_view d) { deltas.emplace_back(d); });
+  ChatOutcome s =
+      gw.Ask(sbody, true, "speaker", [&](std::string_view d) { deltas.emplace_back(d); });
   REQUIRE_MESSAGE(s.ok(), s.error.message);
   CHECK(s.text == Expected(sbody, 7));
   CHECK(deltas.size() == 7);
@@ -264,7 +265,8 @@ TEST_CASE("an upstream answering 503 is retried before the first token, then eje
   }
   CHECK(bad.server().stats().requests.load() == 5);
   const std::string health = gw.gateway().HealthJson();
-  CHECK(health.find("\"name\":\"primary\",\"priority\":0,\"available\":false") != std::string::npos);
+  CHECK(health.find("\"name\":\"primary\",\"priority\":0,\"available\":false") !=
+        std::string::npos);
   CHECK(gw.gateway().health().healthy);  // the secondary still serves
 
   // Ejected: the next request goes straight to the secondary.
@@ -283,8 +285,8 @@ TEST_CASE("a refusing upstream and one that is down are retried on the next") {
   ModeldFixture refusing;
   refusing.server().SetFault(*backends::ParseFaultSpec("refuse"));
   ModeldFixture good;
-  const std::string down = "http://127.0.0.1:" + std::to_string(backends::testing::ClosedPort()) +
-                           "/v1";
+  const std::string down =
+      "http://127.0.0.1:" + std::to_string(backends::testing::ClosedPort()) + "/v1";
   GatewayFixture gw(OneModel(Upstream("refusing", Url(refusing), 0) + Upstream("down", down, 1) +
                              Upstream("good", Url(good), 2)));
   ChatOutcome out = gw.Ask(Body(true, 4), true);
@@ -395,7 +397,8 @@ TEST_CASE("a device budget cuts a stream with budget_exceeded, then refuses befo
 
 TEST_CASE("the fleet budget cuts whichever device crosses it") {
   ModeldFixture modeld;
-  GatewayFixture gw(OneModel(Upstream("only", Url(modeld)), "budgets: {fleet_usd_per_day: 0.004}\n"));
+  GatewayFixture gw(
+      OneModel(Upstream("only", Url(modeld)), "budgets: {fleet_usd_per_day: 0.004}\n"));
   REQUIRE(gw.Ask(Body(true, 3), true, "speaker").ok());
   gw.WaitDone();
   ChatOutcome out = gw.Ask(Body(true, 5), true, "car");
@@ -519,8 +522,8 @@ class FloodUpstream {
     if (rec) co_return;
     std::string head =
         "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
-    auto [hec, hn] =
-        co_await net::asio::async_write(stream, net::asio::buffer(head), net::use_nothrow_awaitable);
+    auto [hec, hn] = co_await net::asio::async_write(stream, net::asio::buffer(head),
+                                                     net::use_nothrow_awaitable);
     if (hec) co_return;
     std::string events;
     while (events.size() < 60000) events += backends::testing::ContentEvent(std::string(200, 'x'));
@@ -530,8 +533,8 @@ class FloodUpstream {
     std::uint64_t total = 0;
     while (total < (1ull << 30)) {
       stream.expires_after(500ms);
-      auto [wec, wn] =
-          co_await net::asio::async_write(stream, net::asio::buffer(chunk), net::use_nothrow_awaitable);
+      auto [wec, wn] = co_await net::asio::async_write(stream, net::asio::buffer(chunk),
+                                                       net::use_nothrow_awaitable);
       total += wn;
       if (wec) {
         blocked.Push(total);
@@ -552,19 +555,22 @@ TEST_CASE("a device that does not read makes the gateway stop reading its upstre
   GatewayFixture gw(R"(clients: {write_timeout_ms: 3000}
 models:
   - name: milm-70b-moe
-    upstreams: [{name: flood, url: ")" + flood.url() + R"("}]
+    upstreams: [{name: flood, url: ")" +
+                    flood.url() + R"("}]
   - name: milm-7b-moe
-    upstreams: [{name: sim, url: ")" + Url(modeld) + R"("}]
+    upstreams: [{name: sim, url: ")" +
+                    Url(modeld) + R"("}]
 )");
   // A device that sends a streaming request and never reads the answer.
   net::asio::io_context io;
   net::tcp::socket device(io);
-  device.connect(net::tcp::endpoint(net::asio::ip::make_address("127.0.0.1"),
-                                    gw.gateway().plaintext_port()));
+  device.connect(
+      net::tcp::endpoint(net::asio::ip::make_address("127.0.0.1"), gw.gateway().plaintext_port()));
   const std::string body = Body(true, 100000);
-  const std::string request = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
-                              "Content-Type: application/json\r\nContent-Length: " +
-                              std::to_string(body.size()) + "\r\n\r\n" + body;
+  const std::string request =
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+      "Content-Type: application/json\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
   net::asio::write(device, net::asio::buffer(request));
 
   std::optional<std::uint64_t> written = flood.blocked.Pop(30s);

@@ -54,9 +54,9 @@ TEST_CASE("rows are written with both token figures and read back per day") {
   CHECK(*(*db)->QueryInt("SELECT COUNT(*) FROM gateway_requests WHERE upstream IS NULL") == 2);
   CHECK(*(*db)->QueryInt("SELECT counted_completion_tokens FROM gateway_requests WHERE id = 1") ==
         29);
-  CHECK(*(*db)->QueryInt(
-            "SELECT COUNT(*) FROM gateway_requests WHERE usage_source = 'upstream' AND "
-            "upstream_prompt_tokens = 12 AND ttft_ms = 12.5") == 1);
+  CHECK(
+      *(*db)->QueryInt("SELECT COUNT(*) FROM gateway_requests WHERE usage_source = 'upstream' AND "
+                       "upstream_prompt_tokens = 12 AND ttft_ms = 12.5") == 1);
   auto spent = Ledger::SpentOnDay(path, 20000);
   REQUIRE(spent.ok());
   REQUIRE(spent->size() == 2);
