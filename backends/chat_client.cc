@@ -435,6 +435,7 @@ awaitable<std::unique_ptr<ChatClient::Connection>> ChatClient::Connect(Clock::ti
                                                                        CallError& error) {
   const std::string where = authority_;
   auto conn = std::make_unique<Connection>();
+  conn->buffer.reserve(kReadChunk);  // typical responses arrive in one read
   if (tls_) {
     conn->tls.emplace(net::beast::tcp_stream(executor_), *config_.tls);
   } else {

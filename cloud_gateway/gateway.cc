@@ -26,13 +26,19 @@ void LogSessionException(std::exception_ptr e) {
 }
 
 Result<std::unique_ptr<net::tcp::acceptor>> Listen(asio::io_context& io, const std::string& address,
-                                                   std::string_view what) {
+                                                   std::string_view what,
+                                                   std::uint16_t port_override = 0,
+                                                   bool reuse_port = false) {
   Result<net::tcp::endpoint> ep = net::ParseListenAddress(address);
   if (!ep.ok()) return ep.status();
+  if (port_override != 0) ep->port(port_override);
   auto a = std::make_unique<net::tcp::acceptor>(io);
   net::error_code ec;
   a->open(ep->protocol(), ec);
   if (!ec) a->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec && reuse_port) {
+    a->set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true), ec);
+  }
   if (!ec) a->bind(*ep, ec);
   if (!ec) a->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
@@ -42,11 +48,10 @@ Result<std::unique_ptr<net::tcp::acceptor>> Listen(asio::io_context& io, const s
   return a;
 }
 
-// Accepts plaintext device connections (spread over the workers) or metrics connections.
-asio::awaitable<void> AcceptLoop(Gateway::Core& core, net::tcp::acceptor& acceptor, bool metrics) {
-  std::size_t next = 0;
+// Accepts plaintext device connections or metrics connections, served on `target`'s thread.
+asio::awaitable<void> AcceptLoop(Gateway::Core& core, net::tcp::acceptor& acceptor, Worker& target,
+                                 bool metrics) {
   for (;;) {
-    Worker& target = metrics ? *core.workers[0] : *core.workers[next++ % core.workers.size()];
     auto [ec, socket] = co_await acceptor.async_accept(target.io, net::use_nothrow_awaitable);
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
@@ -336,19 +341,22 @@ Status Gateway::Start() {
     c.tls_listener->Start();
   }
   if (cfg.plaintext) {
-    Result<std::unique_ptr<net::tcp::acceptor>> a =
-        Listen(first.io, cfg.plaintext->listen, "plaintext front");
-    if (!a.ok()) return a.status();
-    c.plaintext_acceptor = std::move(*a);
-    c.plaintext_port = c.plaintext_acceptor->local_endpoint().port();
-    asio::co_spawn(first.io, AcceptLoop(c, *c.plaintext_acceptor, false), LogSessionException);
+    for (auto& w : c.workers) {
+      Result<std::unique_ptr<net::tcp::acceptor>> a = Listen(
+          w->io, cfg.plaintext->listen, "plaintext front", c.plaintext_port, /*reuse_port=*/true);
+      if (!a.ok()) return a.status();
+      c.plaintext_port = (*a)->local_endpoint().port();
+      c.plaintext_acceptors.push_back(std::move(*a));
+      asio::co_spawn(w->io, AcceptLoop(c, *c.plaintext_acceptors.back(), *w, false),
+                     LogSessionException);
+    }
   }
   if (!cfg.metrics_listen.empty()) {
     Result<std::unique_ptr<net::tcp::acceptor>> a = Listen(first.io, cfg.metrics_listen, "metrics");
     if (!a.ok()) return a.status();
     c.metrics_acceptor = std::move(*a);
     c.metrics_port = c.metrics_acceptor->local_endpoint().port();
-    asio::co_spawn(first.io, AcceptLoop(c, *c.metrics_acceptor, true), LogSessionException);
+    asio::co_spawn(first.io, AcceptLoop(c, *c.metrics_acceptor, first, true), LogSessionException);
   }
   for (auto& w : c.workers) {
     Worker* worker = w.get();
@@ -383,9 +391,14 @@ void Gateway::Drain(std::chrono::milliseconds timeout) {
   Core* core = core_.get();
   asio::post(c.workers[0]->io, [core] {
     if (core->tls_listener) core->tls_listener->Stop();
-    net::error_code ignored;
-    if (core->plaintext_acceptor) core->plaintext_acceptor->close(ignored);
   });
+  for (std::size_t i = 0; i < c.plaintext_acceptors.size(); ++i) {
+    net::tcp::acceptor* acceptor = c.plaintext_acceptors[i].get();
+    asio::post(c.workers[i]->io, [acceptor] {
+      net::error_code ignored;
+      acceptor->close(ignored);
+    });
+  }
   auto for_each_session = [&](void (SessionBase::*fn)()) {
     for (auto& w : c.workers) {
       Worker* worker = w.get();

@@ -120,7 +120,9 @@ struct Gateway::Core {
   // Destroyed in reverse: listeners and acceptors before the workers' io_contexts.
   std::vector<std::unique_ptr<Worker>> workers;
   std::unique_ptr<net::TlsListener> tls_listener;
-  std::unique_ptr<net::tcp::acceptor> plaintext_acceptor;
+  // One per worker (SO_REUSEPORT): the kernel spreads connections and each is served on the
+  // thread that accepted it, with no cross-thread wake-up.
+  std::vector<std::unique_ptr<net::tcp::acceptor>> plaintext_acceptors;
   std::unique_ptr<net::tcp::acceptor> metrics_acceptor;
 
   ModelRuntime* FindModel(std::string_view name) const;

@@ -548,6 +548,9 @@ class Session final : public SessionBase, public DeviceIo {
         stream_(std::move(stream)),
         peer_(std::move(peer)),
         buffer_(core.config->max_header_bytes + 64 * 1024) {
+    // Reads ask the kernel for up to the free capacity: start with room for a typical request
+    // so it arrives in one read (the buffer grows to its limit only for large bodies).
+    buffer_.reserve(8192);
     worker_.Add(this);
     core_.metrics.connections[peer_ ? 0 : 1].fetch_add(1, std::memory_order_relaxed);
     core_.metrics.open_connections.fetch_add(1, std::memory_order_relaxed);
