@@ -426,6 +426,23 @@ TEST_CASE("a foreign certificate is refused and counted; good devices are unaffe
         std::string::npos);
   CHECK(modeld.server().stats().requests.load() == 1);
 
+  // No certificate at all (a client that trusts the gateway but presents none).
+  {
+    backends::ClientConfig c;
+    c.url = "https://127.0.0.1:" + std::to_string(gw.gateway().tls_port()) + "/v1";
+    auto ctx = backends::MakePublicTlsContext(gw.pki() + "/ca.crt");
+    REQUIRE(ctx.ok());
+    c.tls = *ctx;
+    net::asio::io_context io;
+    auto client = backends::ChatClient::Create(io.get_executor(), c);
+    REQUIRE(client.ok());
+    ChatOutcome none = RunCoroutine(io, backends::Complete(**client, Body(true, 3), true, {}));
+    CHECK(none.error.kind == ErrorKind::kRefused);
+    std::optional<net::HandshakeFailure> missing = gw.refused.Pop(10s);
+    REQUIRE(missing);
+    CHECK(*missing == net::HandshakeFailure::kNoCertificate);
+  }
+
   // Plain HTTP on the TLS port is refused as not TLS.
   auto res = Exchange(gw.gateway().tls_port(), http::verb::get, "/v1/models", "");
   CHECK(res.result_int() != 200);
