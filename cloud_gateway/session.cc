@@ -393,7 +393,10 @@ awaitable<Forwarder::Step> Forwarder::PassStream(backends::ChatCall& call, Upstr
   std::string pending;
   bool sent_head = false;
   out_.clear();
-  while (const backends::StreamChunk* chunk = co_await call.Next()) {
+  for (;;) {
+    if (aborted_) call.Cancel();  // the drain deadline passed while this call was starting
+    const backends::StreamChunk* chunk = co_await call.Next();
+    if (chunk == nullptr) break;
     const backends::ChunkInfo& info = *chunk->info;
     if (!info.content.empty()) {
       ++counted_completion_;
