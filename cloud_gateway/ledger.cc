@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <map>
 
 #include "common/log.h"
 
@@ -36,8 +37,19 @@ CREATE TABLE IF NOT EXISTS gateway_requests (
   request_bytes INTEGER NOT NULL,
   response_bytes INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS gateway_requests_day_device ON gateway_requests(day, device);
+CREATE TABLE IF NOT EXISTS gateway_daily_spend (
+  day TEXT NOT NULL,
+  device TEXT NOT NULL,
+  requests INTEGER NOT NULL,
+  cost_usd REAL NOT NULL,
+  PRIMARY KEY (day, device)
+) WITHOUT ROWID;
 )sql";
+
+constexpr const char* kAddSpend = R"sql(
+INSERT INTO gateway_daily_spend (day, device, requests, cost_usd) VALUES (?1, ?2, ?3, ?4)
+ON CONFLICT (day, device) DO UPDATE SET requests = requests + excluded.requests,
+  cost_usd = cost_usd + excluded.cost_usd)sql";
 
 constexpr const char* kInsert = R"sql(
 INSERT INTO gateway_requests (started_unix_ms, day, device, model, upstream, attempts, stream,
@@ -91,6 +103,30 @@ Status InsertRow(storage::Database& db, const LedgerEntry& e, const std::string&
   return s->Run();
 }
 
+// Adds a batch's requests and cost per (day, device) to gateway_daily_spend.
+Status AddSpend(storage::Database& db, const std::vector<const LedgerEntry*>& rows) {
+  struct Sum {
+    std::int64_t requests = 0;
+    double cost = 0;
+  };
+  std::map<std::pair<std::int32_t, std::string_view>, Sum> sums;
+  for (const LedgerEntry* e : rows) {
+    Sum& sum = sums[{e->day, e->device}];
+    ++sum.requests;
+    sum.cost += e->cost_usd;
+  }
+  storage::Statement* s = db.Cached(kAddSpend);
+  if (s == nullptr) return Internal("cannot prepare the spend update: " + db.LastError());
+  for (const auto& [key, sum] : sums) {
+    s->Bind(1, std::string_view(DayText(key.first)))
+        .Bind(2, key.second)
+        .Bind(3, sum.requests)
+        .Bind(4, sum.cost);
+    PARTITA_RETURN_IF_ERROR(s->Run());
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string DayText(std::int32_t day) {
@@ -119,6 +155,7 @@ bool Ledger::Record(LedgerEntry entry) {
   return writer_->Submit(
       [e = std::move(entry)](storage::Database& db) {
         Status s = InsertRow(db, e, DayText(e.day));
+        if (s.ok()) s = AddSpend(db, {&e});
         if (!s.ok()) {
           if (g_failed_writes.fetch_add(1) == 0) LogError("gateway", "ledger: " + s.message());
         }
@@ -134,14 +171,21 @@ bool Ledger::RecordBatch(std::vector<LedgerEntry> entries) {
         Status first;
         std::int32_t day = -1;
         std::string day_text;
+        std::vector<const LedgerEntry*> written;
+        written.reserve(rows.size());
         for (const LedgerEntry& e : rows) {
           if (e.day != day) {
             day = e.day;
             day_text = DayText(day);
           }
           Status s = InsertRow(db, e, day_text);
-          if (!s.ok() && first.ok()) first = s;
+          if (s.ok()) {
+            written.push_back(&e);
+          } else if (first.ok()) {
+            first = s;
+          }
         }
+        if (Status s = AddSpend(db, written); !s.ok() && first.ok()) first = s;
         if (!first.ok() && g_failed_writes.fetch_add(1) == 0) {
           LogError("gateway", "ledger: " + first.message());
         }
@@ -162,8 +206,8 @@ Result<std::vector<std::pair<std::string, double>>> Ledger::SpentOnDay(const std
   Result<std::unique_ptr<storage::Database>> db = storage::Database::Open(path, o);
   if (!db.ok()) return db.status();
   PARTITA_RETURN_IF_ERROR((*db)->Exec(kSchema));
-  Result<storage::Statement> q = (*db)->Prepare(
-      "SELECT device, SUM(cost_usd) FROM gateway_requests WHERE day = ?1 GROUP BY device");
+  Result<storage::Statement> q =
+      (*db)->Prepare("SELECT device, cost_usd FROM gateway_daily_spend WHERE day = ?1");
   if (!q.ok()) return q.status();
   q->Bind(1, std::string_view(DayText(day)));
   std::vector<std::pair<std::string, double>> out;

@@ -22,6 +22,8 @@ TEST_CASE("admission checks the estimate against the device and the fleet") {
   CHECK(book.Charge(*a, ToPico(0.9), 100) == BudgetVerdict::kOk);
   CHECK(book.Admit(*a, ToPico(0.2), 100) == BudgetVerdict::kDeviceExhausted);
   CHECK(book.Admit(*book.Find("other"), ToPico(0.2), 100) == BudgetVerdict::kOk);
+  CHECK(book.Charge(*a, ToPico(0.1), 100) == BudgetVerdict::kOk);  // exactly at the limit
+  CHECK(book.Admit(*a, 0, 100) == BudgetVerdict::kDeviceExhausted);
 }
 
 TEST_CASE("a charge that crosses the limit reports it; a refund brings it back") {

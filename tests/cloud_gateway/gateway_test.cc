@@ -88,7 +88,15 @@ class GatewayFixture {
                      e.completion_tokens, e.counted_completion_tokens, e.usage_from_upstream,
                      e.cost_usd, e.error_kind});
     };
-    auto g = Gateway::Create(config, observer);
+    config_ = config;
+    observer_ = observer;
+    Restart();
+  }
+
+  // A new gateway process, in effect: same configuration, same ledger.
+  void Restart() {
+    gateway_.reset();
+    auto g = Gateway::Create(config_, observer_);
     REQUIRE_MESSAGE(g.ok(), g.status().ToString());
     gateway_ = std::move(*g);
     Status s = gateway_->Start();
@@ -151,6 +159,8 @@ class GatewayFixture {
   std::string pki_ = tmp_.File("pki");
   std::string foreign_ = tmp_.File("foreign-pki");
   std::string ledger_ = tmp_.File("ledger.db");
+  GatewayConfigPtr config_;
+  GatewayObserver observer_;
   std::unique_ptr<Gateway> gateway_;
 };
 
@@ -393,6 +403,20 @@ TEST_CASE("a device budget cuts a stream with budget_exceeded, then refuses befo
         std::string::npos);
   CHECK(metrics.find("budget_refusals_total{scope=\"device\",phase=\"before\"} 1") !=
         std::string::npos);
+}
+
+TEST_CASE("spending survives a restart: budgets are restored from the ledger") {
+  ModeldFixture modeld;
+  GatewayFixture gw(
+      OneModel(Upstream("only", Url(modeld)), "budgets: {devices: {speaker: 0.004}}\n"));
+  REQUIRE(gw.Ask(Body(true, 4), true).ok());  // $0.004: the whole budget
+  CHECK(gw.WaitDone().cost_usd == doctest::Approx(0.004));
+  gw.Restart();
+  ChatOutcome refused = gw.Ask(Body(true, 2), true);
+  CHECK(refused.error.kind == ErrorKind::kBudget);
+  CHECK(refused.error.http_status == 429);
+  CHECK(gw.WaitDone().outcome == "budget_refused");
+  CHECK(gw.Ask(Body(true, 2), true, "car").ok());
 }
 
 TEST_CASE("the fleet budget cuts whichever device crosses it") {

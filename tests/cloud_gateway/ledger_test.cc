@@ -57,6 +57,9 @@ TEST_CASE("rows are written with both token figures and read back per day") {
   CHECK(
       *(*db)->QueryInt("SELECT COUNT(*) FROM gateway_requests WHERE usage_source = 'upstream' AND "
                        "upstream_prompt_tokens = 12 AND ttft_ms = 12.5") == 1);
+  CHECK(*(*db)->QueryInt("SELECT requests FROM gateway_daily_spend WHERE day = '2024-10-04' AND "
+                         "device = 'speaker'") == 1);
+  CHECK(*(*db)->QueryInt("SELECT SUM(requests) FROM gateway_daily_spend") == 3);
   auto spent = Ledger::SpentOnDay(path, 20000);
   REQUIRE(spent.ok());
   REQUIRE(spent->size() == 2);
