@@ -118,8 +118,8 @@ asio::awaitable<void> Loop(Stream& stream, const std::string& request, Clock::ti
   beast::flat_buffer buffer;
   while (Clock::now() < end) {
     const Clock::time_point t0 = Clock::now();
-    auto [wec, wn] =
-        co_await asio::async_write(stream, asio::buffer(request), partita::net::use_nothrow_awaitable);
+    auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(request),
+                                                partita::net::use_nothrow_awaitable);
     if (wec) {
       ++stats.errors;
       co_return;
@@ -142,8 +142,8 @@ asio::awaitable<void> Connection(const Target& t, partita::net::TlsContextPtr tl
                                  const std::string& request, Clock::time_point end, Stats& stats) {
   auto executor = co_await asio::this_coro::executor;
   if (t.tls) {
-    auto s = co_await partita::net::ConnectTls(executor, t.host, t.port, tls,
-                                               std::chrono::seconds(5));
+    auto s =
+        co_await partita::net::ConnectTls(executor, t.host, t.port, tls, std::chrono::seconds(5));
     if (!s.ok()) {
       std::fprintf(stderr, "connect: %s\n", s.status().message().c_str());
       ++stats.errors;
@@ -152,8 +152,8 @@ asio::awaitable<void> Connection(const Target& t, partita::net::TlsContextPtr tl
     co_await Loop(*s, request, end, stats);
   } else {
     beast::tcp_stream s(executor);
-    auto [ec] = co_await s.async_connect(
-        tcp::endpoint(asio::ip::make_address(t.host), t.port), partita::net::use_nothrow_awaitable);
+    auto [ec] = co_await s.async_connect(tcp::endpoint(asio::ip::make_address(t.host), t.port),
+                                         partita::net::use_nothrow_awaitable);
     if (ec) {
       std::fprintf(stderr, "connect: %s\n", ec.message().c_str());
       ++stats.errors;
@@ -179,8 +179,8 @@ asio::awaitable<double> Ttfb(const Target& t, partita::net::TlsContextPtr tls,
   const Clock::time_point t0 = Clock::now();
   char byte;
   if (t.tls) {
-    auto s = co_await partita::net::ConnectTls(executor, t.host, t.port, tls,
-                                               std::chrono::seconds(5));
+    auto s =
+        co_await partita::net::ConnectTls(executor, t.host, t.port, tls, std::chrono::seconds(5));
     if (!s.ok()) co_return -1;
     co_await asio::async_write(*s, asio::buffer(request), partita::net::use_nothrow_awaitable);
     co_await s->async_read_some(asio::buffer(&byte, 1), partita::net::use_nothrow_awaitable);
@@ -209,16 +209,26 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string k = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (k == "--url") a.url = next();
-    else if (k == "--pki") a.pki = next();
-    else if (k == "--device") a.device = next();
-    else if (k == "--connections") a.connections = std::atoi(next().c_str());
-    else if (k == "--seconds") a.seconds = std::atof(next().c_str());
-    else if (k == "--pid") a.pid = std::atoi(next().c_str());
-    else if (k == "--stream") a.stream = true;
-    else if (k == "--ttfb") a.ttfb = std::atoi(next().c_str());
-    else if (k == "--model") a.model = next();
-    else return Usage();
+    if (k == "--url")
+      a.url = next();
+    else if (k == "--pki")
+      a.pki = next();
+    else if (k == "--device")
+      a.device = next();
+    else if (k == "--connections")
+      a.connections = std::atoi(next().c_str());
+    else if (k == "--seconds")
+      a.seconds = std::atof(next().c_str());
+    else if (k == "--pid")
+      a.pid = std::atoi(next().c_str());
+    else if (k == "--stream")
+      a.stream = true;
+    else if (k == "--ttfb")
+      a.ttfb = std::atoi(next().c_str());
+    else if (k == "--model")
+      a.model = next();
+    else
+      return Usage();
   }
   Target t;
   if (a.url.empty() || !ParseTarget(a.url, t) || a.connections < 1) return Usage();
@@ -266,12 +276,12 @@ int main(int argc, char** argv) {
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   const long cpu1 = a.pid > 0 ? CpuTicks(a.pid) : 0;
   const double n = static_cast<double>(stats.latencies_us.size());
-  std::printf("RESULT rps=%.1f p50_us=%.0f p90_us=%.0f p99_us=%.0f requests=%zu errors=%llu "
-              "non2xx=%llu",
-              n / elapsed, Percentile(stats.latencies_us, 0.5), Percentile(stats.latencies_us, 0.9),
-              Percentile(stats.latencies_us, 0.99), stats.latencies_us.size(),
-              static_cast<unsigned long long>(stats.errors),
-              static_cast<unsigned long long>(stats.non2xx));
+  std::printf(
+      "RESULT rps=%.1f p50_us=%.0f p90_us=%.0f p99_us=%.0f requests=%zu errors=%llu "
+      "non2xx=%llu",
+      n / elapsed, Percentile(stats.latencies_us, 0.5), Percentile(stats.latencies_us, 0.9),
+      Percentile(stats.latencies_us, 0.99), stats.latencies_us.size(),
+      static_cast<unsigned long long>(stats.errors), static_cast<unsigned long long>(stats.non2xx));
   if (a.pid > 0 && n > 0) {
     std::printf(" cpu_us_per_req=%.1f",
                 static_cast<double>(cpu1 - cpu0) / static_cast<double>(hz) * 1e6 / n);
