@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <optional>
 
 #include "common/log.h"
 
@@ -51,56 +52,99 @@ INSERT INTO gateway_daily_spend (day, device, requests, cost_usd) VALUES (?1, ?2
 ON CONFLICT (day, device) DO UPDATE SET requests = requests + excluded.requests,
   cost_usd = cost_usd + excluded.cost_usd)sql";
 
-constexpr const char* kInsert = R"sql(
-INSERT INTO gateway_requests (started_unix_ms, day, device, model, upstream, attempts, stream,
-  outcome, http_status, error_kind, prompt_tokens, completion_tokens, usage_source,
-  upstream_prompt_tokens, upstream_completion_tokens, counted_prompt_tokens,
-  counted_completion_tokens, cost_usd, ttft_ms, total_ms, request_bytes, response_bytes)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-  ?21, ?22))sql";
+constexpr int kColumns = 22;
+// Rows per multi-row INSERT: one statement step per 16 rows instead of per row.
+constexpr int kRowsPerInsert = 16;
+
+// INSERT INTO gateway_requests (...) VALUES (?,...), ... for `rows` rows.
+std::string InsertSql(int rows) {
+  std::string sql =
+      "INSERT INTO gateway_requests (started_unix_ms, day, device, model, upstream, attempts, "
+      "stream, outcome, http_status, error_kind, prompt_tokens, completion_tokens, usage_source, "
+      "upstream_prompt_tokens, upstream_completion_tokens, counted_prompt_tokens, "
+      "counted_completion_tokens, cost_usd, ttft_ms, total_ms, request_bytes, response_bytes) "
+      "VALUES ";
+  for (int r = 0; r < rows; ++r) {
+    sql += r == 0 ? "(" : ",(";
+    for (int c = 0; c < kColumns; ++c) sql += c == 0 ? "?" : ",?";
+    sql += ")";
+  }
+  return sql;
+}
+
+const std::string& InsertOneSql() {
+  static const std::string sql = InsertSql(1);
+  return sql;
+}
+
+const std::string& InsertManySql() {
+  static const std::string sql = InsertSql(kRowsPerInsert);
+  return sql;
+}
 
 // The first failed row is logged; all are counted by the BatchWriter.
 std::atomic<std::uint64_t> g_failed_writes{0};
 
-Status InsertRow(storage::Database& db, const LedgerEntry& e, const std::string& day) {
-  storage::Statement* s = db.Cached(kInsert);
-  if (s == nullptr) return Internal("cannot prepare the ledger insert: " + db.LastError());
-  s->Bind(1, e.started_unix_ms)
-      .Bind(2, std::string_view(day))
-      .Bind(3, std::string_view(e.device))
-      .Bind(4, std::string_view(*e.model));
-  if (e.upstream != nullptr) {
-    s->Bind(5, std::string_view(*e.upstream));
-  } else {
-    s->BindNull(5);
-  }
-  s->Bind(6, e.attempts).Bind(7, e.stream).Bind(8, e.outcome).Bind(9, e.http_status);
-  if (e.error_kind != nullptr) {
-    s->Bind(10, e.error_kind);
-  } else {
-    s->BindNull(10);
-  }
-  s->Bind(11, e.prompt_tokens)
-      .Bind(12, e.completion_tokens)
-      .Bind(13, e.usage_from_upstream ? "upstream" : "counted");
-  if (e.upstream_prompt_tokens) {
-    s->Bind(14, *e.upstream_prompt_tokens);
-  } else {
-    s->BindNull(14);
-  }
-  if (e.upstream_completion_tokens) {
-    s->Bind(15, *e.upstream_completion_tokens);
-  } else {
-    s->BindNull(15);
-  }
-  s->Bind(16, e.counted_prompt_tokens).Bind(17, e.counted_completion_tokens).Bind(18, e.cost_usd);
+// Binds one row's values at parameters base+1 ... base+kColumns.
+void BindRow(storage::Statement& s, int base, const LedgerEntry& e, const std::string& day) {
+  auto text_or_null = [&](int i, const char* v) {
+    if (v != nullptr) {
+      s.Bind(base + i, v);
+    } else {
+      s.BindNull(base + i);
+    }
+  };
+  auto int_or_null = [&](int i, const std::optional<std::int64_t>& v) {
+    if (v) {
+      s.Bind(base + i, *v);
+    } else {
+      s.BindNull(base + i);
+    }
+  };
+  s.Bind(base + 1, e.started_unix_ms)
+      .Bind(base + 2, std::string_view(day))
+      .Bind(base + 3, std::string_view(e.device))
+      .Bind(base + 4, std::string_view(*e.model));
+  text_or_null(5, e.upstream != nullptr ? e.upstream->c_str() : nullptr);
+  s.Bind(base + 6, e.attempts)
+      .Bind(base + 7, e.stream)
+      .Bind(base + 8, e.outcome)
+      .Bind(base + 9, e.http_status);
+  text_or_null(10, e.error_kind);
+  s.Bind(base + 11, e.prompt_tokens)
+      .Bind(base + 12, e.completion_tokens)
+      .Bind(base + 13, e.usage_from_upstream ? "upstream" : "counted");
+  int_or_null(14, e.upstream_prompt_tokens);
+  int_or_null(15, e.upstream_completion_tokens);
+  s.Bind(base + 16, e.counted_prompt_tokens)
+      .Bind(base + 17, e.counted_completion_tokens)
+      .Bind(base + 18, e.cost_usd);
   if (e.ttft_ms) {
-    s->Bind(19, *e.ttft_ms);
+    s.Bind(base + 19, *e.ttft_ms);
   } else {
-    s->BindNull(19);
+    s.BindNull(base + 19);
   }
-  s->Bind(20, e.total_ms).Bind(21, e.request_bytes).Bind(22, e.response_bytes);
-  return s->Run();
+  s.Bind(base + 20, e.total_ms).Bind(base + 21, e.request_bytes).Bind(base + 22, e.response_bytes);
+}
+
+// Inserts rows[begin, end) (all of one day, `day`): groups of kRowsPerInsert in one statement.
+Status InsertRows(storage::Database& db, const std::vector<const LedgerEntry*>& rows,
+                  const std::string& day) {
+  std::size_t i = 0;
+  while (rows.size() - i >= static_cast<std::size_t>(kRowsPerInsert)) {
+    storage::Statement* s = db.Cached(InsertManySql());
+    if (s == nullptr) return Internal("cannot prepare the ledger insert: " + db.LastError());
+    for (int r = 0; r < kRowsPerInsert; ++r) BindRow(*s, r * kColumns, *rows[i + r], day);
+    PARTITA_RETURN_IF_ERROR(s->Run());
+    i += kRowsPerInsert;
+  }
+  for (; i < rows.size(); ++i) {
+    storage::Statement* s = db.Cached(InsertOneSql());
+    if (s == nullptr) return Internal("cannot prepare the ledger insert: " + db.LastError());
+    BindRow(*s, 0, *rows[i], day);
+    PARTITA_RETURN_IF_ERROR(s->Run());
+  }
+  return Status::Ok();
 }
 
 // Adds a batch's requests and cost per (day, device) to gateway_daily_spend.
@@ -142,7 +186,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& path) {
   Result<std::unique_ptr<storage::Database>> db = storage::Database::Open(path);
   if (!db.ok()) return db.status().WithContext("ledger");
   PARTITA_RETURN_IF_ERROR((*db)->Exec(kSchema).WithContext("ledger '" + path + "'"));
-  if ((*db)->Cached(kInsert) == nullptr) {
+  if ((*db)->Cached(InsertOneSql()) == nullptr || (*db)->Cached(InsertManySql()) == nullptr) {
     return Internal("ledger '" + path + "': cannot prepare insert: " + (*db)->LastError());
   }
   auto writer = std::make_unique<storage::BatchWriter>(std::move(*db));
@@ -154,7 +198,7 @@ Ledger::~Ledger() { Stop(); }
 bool Ledger::Record(LedgerEntry entry) {
   return writer_->Submit(
       [e = std::move(entry)](storage::Database& db) {
-        Status s = InsertRow(db, e, DayText(e.day));
+        Status s = InsertRows(db, {&e}, DayText(e.day));
         if (s.ok()) s = AddSpend(db, {&e});
         if (!s.ok()) {
           if (g_failed_writes.fetch_add(1) == 0) LogError("gateway", "ledger: " + s.message());
@@ -168,19 +212,20 @@ bool Ledger::RecordBatch(std::vector<LedgerEntry> entries) {
   if (entries.empty()) return true;
   return writer_->Submit(
       [rows = std::move(entries)](storage::Database& db) {
+        // Rows of one day are inserted together (a batch spans two days only at midnight).
         Status first;
-        std::int32_t day = -1;
-        std::string day_text;
+        std::vector<const LedgerEntry*> same_day;
+        same_day.reserve(rows.size());
         std::vector<const LedgerEntry*> written;
         written.reserve(rows.size());
-        for (const LedgerEntry& e : rows) {
-          if (e.day != day) {
-            day = e.day;
-            day_text = DayText(day);
-          }
-          Status s = InsertRow(db, e, day_text);
+        std::size_t i = 0;
+        while (i < rows.size()) {
+          const std::int32_t day = rows[i].day;
+          same_day.clear();
+          for (; i < rows.size() && rows[i].day == day; ++i) same_day.push_back(&rows[i]);
+          Status s = InsertRows(db, same_day, DayText(day));
           if (s.ok()) {
-            written.push_back(&e);
+            written.insert(written.end(), same_day.begin(), same_day.end());
           } else if (first.ok()) {
             first = s;
           }

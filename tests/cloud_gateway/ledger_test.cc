@@ -69,5 +69,40 @@ TEST_CASE("rows are written with both token figures and read back per day") {
   CHECK(DayText(20000) == "2024-10-04");
 }
 
+TEST_CASE("a batch across midnight lands whole, grouped by day") {
+  testing::TempDir tmp;
+  const std::string path = tmp.File("ledger.db");
+  const std::string model = "m";
+  {
+    auto ledger = Ledger::Open(path);
+    REQUIRE(ledger.ok());
+    std::vector<LedgerEntry> rows;
+    for (int i = 0; i < 45; ++i) {
+      LedgerEntry e;
+      e.day = i < 20 ? 100 : 101;
+      e.device = "d" + std::to_string(i % 3);
+      e.model = &model;
+      e.completion_tokens = i;
+      e.cost_usd = 0.5;
+      rows.push_back(e);
+    }
+    REQUIRE((*ledger)->RecordBatch(std::move(rows)));
+    REQUIRE((*ledger)->Flush().ok());
+  }
+  auto db = storage::Database::Open(path);
+  REQUIRE(db.ok());
+  CHECK(*(*db)->QueryInt("SELECT COUNT(*) FROM gateway_requests") == 45);
+  CHECK(*(*db)->QueryInt("SELECT SUM(completion_tokens) FROM gateway_requests") == 44 * 45 / 2);
+  CHECK(*(*db)->QueryInt("SELECT COUNT(*) FROM gateway_requests WHERE day = '" + DayText(101) +
+                         "'") == 25);
+  CHECK(*(*db)->QueryInt("SELECT SUM(requests) FROM gateway_daily_spend WHERE day = '" +
+                         DayText(100) + "'") == 20);
+  auto spent = Ledger::SpentOnDay(path, 101);
+  REQUIRE(spent.ok());
+  double total = 0;
+  for (const auto& [device, usd] : *spent) total += usd;
+  CHECK(total == doctest::Approx(25 * 0.5));
+}
+
 }  // namespace
 }  // namespace partita::cloud_gateway
