@@ -149,10 +149,12 @@ struct ChatCall::Impl {
   }
 };
 
-ChatCall::ChatCall(ChatClient& client)
-    : client_(client), impl_(std::make_unique<Impl>(client.config().sse_limits)) {}
+ChatCall::ChatCall(ChatClient& client) : client_(client), impl_(client.TakeImpl()) {}
 
-ChatCall::~ChatCall() = default;
+ChatCall::~ChatCall() {
+  impl_->conn.reset();  // a connection not released to the pool closes here
+  client_.ReturnImpl(std::move(impl_));
+}
 
 std::string_view ChatCall::header(std::string_view name) const {
   if (!impl_->parser) return {};
@@ -403,6 +405,25 @@ std::size_t ChatClient::idle_connections() const { return idle_.size(); }
 
 void ChatClient::CloseIdle() { idle_.clear(); }
 
+std::unique_ptr<ChatCall::Impl> ChatClient::TakeImpl() {
+  if (spare_impls_.empty()) return std::make_unique<ChatCall::Impl>(config_.sse_limits);
+  std::unique_ptr<ChatCall::Impl> impl = std::move(spare_impls_.back());
+  spare_impls_.pop_back();
+  return impl;
+}
+
+void ChatClient::ReturnImpl(std::unique_ptr<ChatCall::Impl> impl) {
+  constexpr std::size_t kMaxSpare = 64;
+  if (spare_impls_.size() >= kMaxSpare) return;
+  impl->parser.reset();
+  impl->head.clear();
+  impl->sse.Reset();
+  impl->info.Clear();
+  impl->chunk = StreamChunk{};
+  impl->body_done = false;
+  spare_impls_.push_back(std::move(impl));
+}
+
 void ChatClient::Release(std::unique_ptr<Connection> connection) {
   if (idle_.size() >= config_.max_idle_connections) return;
   connection->lowest().expires_never();
@@ -414,6 +435,7 @@ awaitable<std::unique_ptr<ChatClient::Connection>> ChatClient::Connect(Clock::ti
                                                                        CallError& error) {
   const std::string where = authority_;
   auto conn = std::make_unique<Connection>();
+  conn->buffer.reserve(kReadChunk);  // typical responses arrive in one read
   if (tls_) {
     conn->tls.emplace(net::beast::tcp_stream(executor_), *config_.tls);
   } else {

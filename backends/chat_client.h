@@ -215,6 +215,9 @@ class ChatClient {
   asio::awaitable<std::unique_ptr<Connection>> Connect(
       std::chrono::steady_clock::time_point deadline, CallError& error);
   void Release(std::unique_ptr<Connection> connection);
+  // Per-call state (with its read buffer) is reused across calls.
+  std::unique_ptr<ChatCall::Impl> TakeImpl();
+  void ReturnImpl(std::unique_ptr<ChatCall::Impl> impl);
 
   asio::any_io_executor executor_;
   ClientConfig config_;
@@ -224,6 +227,7 @@ class ChatClient {
   std::string authority_;
   std::string request_prefix_;  // request line and fixed headers
   std::vector<std::unique_ptr<Connection>> idle_;
+  std::vector<std::unique_ptr<ChatCall::Impl>> spare_impls_;
   ClientStats stats_;
 };
 

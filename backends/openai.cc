@@ -1,9 +1,12 @@
 #include "backends/openai.h"
 
+#include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <cstring>
+#include <initializer_list>
 
 namespace partita::backends {
 
@@ -39,24 +42,6 @@ std::string_view StringOr(const json::value* v, std::string_view fallback = {}) 
   return fallback;
 }
 
-std::optional<std::int64_t> IntOf(const json::value* v) {
-  if (v == nullptr) return std::nullopt;
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
-  if (v->is_double()) return static_cast<std::int64_t>(v->get_double());
-  return std::nullopt;
-}
-
-std::optional<Usage> UsageOf(const json::value* v) {
-  if (v == nullptr || !v->is_object()) return std::nullopt;
-  const json::object& o = v->get_object();
-  Usage u;
-  u.prompt_tokens = IntOf(Field(o, "prompt_tokens")).value_or(0);
-  u.completion_tokens = IntOf(Field(o, "completion_tokens")).value_or(0);
-  u.total_tokens = IntOf(Field(o, "total_tokens")).value_or(u.prompt_tokens + u.completion_tokens);
-  return u;
-}
-
 std::string CodeText(const json::value* v) {
   if (v == nullptr || v->is_null()) return {};
   if (v->is_string()) return std::string(v->get_string());
@@ -79,62 +64,361 @@ std::optional<ApiError> ErrorOf(const json::value* v) {
   return e;
 }
 
-const json::object* FirstChoice(const json::object& root) {
-  const json::value* choices = Field(root, "choices");
-  if (choices == nullptr || !choices->is_array() || choices->get_array().empty()) return nullptr;
-  const json::value& first = choices->get_array().front();
-  return first.is_object() ? &first.get_object() : nullptr;
+// ---- A streaming (SAX) reader that tracks where each value sits ----------------------------
+//
+// The hot paths (request inspection, stream chunks, completions) read a handful of fields.
+// PathHandler feeds boost::json's basic_parser and tells a Sink each value with its path, so
+// no document is built. Keys longer than kMaxKey never match a wanted field.
+
+constexpr std::size_t kMaxKey = 32;
+constexpr std::size_t kMaxDepth = 64;
+
+struct Frame {
+  bool array = false;
+  std::size_t index = 0;  // arrays: the element being read
+  char key[kMaxKey];      // objects: the current key
+  std::size_t key_len = 0;
+  bool key_long = false;
+  bool key_done = true;
+};
+
+// One step of a wanted path: a key, an array index, or any index (kAny).
+struct Step {
+  constexpr Step(const char* k) : key(k) {}  // NOLINT: implicit by design
+  constexpr Step(int i) : index(i) {}        // NOLINT: implicit by design
+  std::string_view key;
+  int index = -2;
+};
+constexpr int kAny = -1;
+
+class Path {
+ public:
+  std::size_t depth() const { return depth_; }
+  // Whether the value being read sits at `steps` from the root.
+  bool At(std::initializer_list<Step> steps) const {
+    if (steps.size() != depth_) return false;
+    std::size_t i = 0;
+    for (const Step& st : steps) {
+      const Frame& f = frames_[i++];
+      if (f.array) {
+        if (st.index == -2 || (st.index != kAny && static_cast<std::size_t>(st.index) != f.index)) {
+          return false;
+        }
+      } else if (st.index != -2 || f.key_long || std::string_view(f.key, f.key_len) != st.key) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+ protected:
+  Frame frames_[kMaxDepth];
+  std::size_t depth_ = 0;
+};
+
+template <typename Sink>
+class PathHandler : public Path {
+ public:
+  static constexpr std::size_t max_array_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_object_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_string_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_key_size = static_cast<std::size_t>(-1);
+  using ec_t = boost::system::error_code;
+  using sv = json::string_view;
+
+  explicit PathHandler(Sink* sink) : sink_(*sink) {}
+
+  bool on_document_begin(ec_t&) { return true; }
+  bool on_document_end(ec_t&) { return true; }
+  bool on_object_begin(ec_t& ec) { return Open(false, ec); }
+  bool on_array_begin(ec_t& ec) { return Open(true, ec); }
+  bool on_object_end(std::size_t, ec_t&) { return Close(); }
+  bool on_array_end(std::size_t, ec_t&) { return Close(); }
+  bool on_key_part(sv s, std::size_t, ec_t&) {
+    Key(s);
+    return true;
+  }
+  bool on_key(sv s, std::size_t, ec_t&) {
+    Key(s);
+    frames_[depth_ - 1].key_done = true;
+    return true;
+  }
+  bool on_string_part(sv s, std::size_t, ec_t&) {
+    sink_.String(*this, std::string_view(s.data(), s.size()));
+    return true;
+  }
+  bool on_string(sv s, std::size_t, ec_t&) {
+    sink_.String(*this, std::string_view(s.data(), s.size()));
+    return Scalar();
+  }
+  bool on_number_part(sv, ec_t&) { return true; }
+  bool on_int64(std::int64_t v, sv, ec_t&) {
+    sink_.Number(*this, static_cast<double>(v), true);
+    return Scalar();
+  }
+  bool on_uint64(std::uint64_t v, sv, ec_t&) {
+    sink_.Number(*this, static_cast<double>(v), true);
+    return Scalar();
+  }
+  bool on_double(double v, sv, ec_t&) {
+    sink_.Number(*this, v, false);
+    return Scalar();
+  }
+  bool on_bool(bool v, ec_t&) {
+    sink_.Bool(*this, v);
+    return Scalar();
+  }
+  bool on_null(ec_t&) {
+    sink_.Null(*this);
+    return Scalar();
+  }
+  bool on_comment_part(sv, ec_t&) { return true; }
+  bool on_comment(sv, ec_t&) { return true; }
+
+ private:
+  bool Open(bool array, ec_t& ec) {
+    sink_.Open(*this, array);
+    if (depth_ == kMaxDepth) {
+      ec = json::error::too_deep;
+      return false;
+    }
+    Frame& f = frames_[depth_++];
+    f.array = array;
+    f.index = 0;
+    f.key_len = 0;
+    f.key_long = false;
+    f.key_done = true;
+    return true;
+  }
+  bool Close() {
+    --depth_;
+    return Scalar();
+  }
+  // A value ended: an array moves to its next element.
+  bool Scalar() {
+    if (depth_ > 0 && frames_[depth_ - 1].array) ++frames_[depth_ - 1].index;
+    return true;
+  }
+  void Key(sv s) {
+    Frame& f = frames_[depth_ - 1];
+    if (f.key_done) {
+      f.key_len = 0;
+      f.key_long = false;
+      f.key_done = false;
+    }
+    if (f.key_len + s.size() > kMaxKey) {
+      f.key_long = true;
+      return;
+    }
+    std::memcpy(f.key + f.key_len, s.data(), s.size());
+    f.key_len += s.size();
+  }
+
+  Sink& sink_;
+};
+
+// Default no-op callbacks; sinks override what they need.
+struct SinkBase {
+  bool root_object = false;
+  void Open(const Path& p, bool array) {
+    if (p.depth() == 0) root_object = !array;
+  }
+  void String(const Path&, std::string_view) {}
+  void Number(const Path&, double, bool) {}
+  void Bool(const Path&, bool) {}
+  void Null(const Path&) {}
+};
+
+template <typename Sink>
+bool SaxParse(std::string_view text, Sink& sink) {
+  json::parse_options options;
+  options.max_depth = kMaxDepth - 1;
+  json::basic_parser<PathHandler<Sink>> parser(options, &sink);
+  boost::system::error_code ec;
+  const std::size_t n = parser.write_some(false, text.data(), text.size(), ec);
+  if (ec || n != text.size()) return false;
+  // A scalar at the root still parses; the sinks' root_object tells.
+  return true;
 }
 
-std::size_t TextBytes(const json::value& content) {
-  if (content.is_string()) return content.get_string().size();
-  std::size_t n = 0;
-  if (content.is_array()) {
-    for (const json::value& part : content.get_array()) {
-      if (part.is_object()) n += StringOr(Field(part.get_object(), "text")).size();
+std::int64_t ToInt(double v) { return static_cast<std::int64_t>(v); }
+
+struct RequestSink : SinkBase {
+  RequestInfo info;
+  bool model_ok = false;
+  bool messages_array = false;
+  bool bad_message = false;
+  bool bad_stream = false;
+  bool negative_max = false;
+  std::optional<std::int64_t> max_tokens;
+  std::optional<std::int64_t> max_completion_tokens;
+
+  void Open(const Path& p, bool array) {
+    SinkBase::Open(p, array);
+    if (p.At({"messages"})) {
+      messages_array = array;
+    } else if (p.At({"messages", kAny})) {
+      if (array) {
+        bad_message = true;
+      } else {
+        ++info.message_count;
+      }
+    } else if (p.At({"model"})) {
+      model_ok = false;
+      info.model.clear();
+    } else if (p.At({"stream"})) {
+      bad_stream = true;
     }
   }
-  return n;
-}
+  void String(const Path& p, std::string_view s) {
+    if (p.depth() == 1 && p.At({"model"})) {
+      info.model.append(s);
+      model_ok = true;
+    } else if (p.At({"messages", kAny, "content"}) ||
+               p.At({"messages", kAny, "content", kAny, "text"})) {
+      info.content_bytes += s.size();
+    } else if (p.At({"messages", kAny})) {
+      bad_message = true;
+    } else if (p.At({"stream"})) {
+      bad_stream = true;
+    }
+  }
+  void Number(const Path& p, double v, bool) {
+    if (p.depth() != 1 && !p.At({"messages", kAny})) return;
+    if (p.At({"max_tokens"})) {
+      max_tokens = ToInt(v);
+      negative_max = negative_max || v < 0;
+    } else if (p.At({"max_completion_tokens"})) {
+      max_completion_tokens = ToInt(v);
+      negative_max = negative_max || v < 0;
+    } else if (p.At({"stream"})) {
+      bad_stream = true;
+    } else if (p.At({"messages", kAny})) {
+      bad_message = true;
+    }
+  }
+  void Bool(const Path& p, bool v) {
+    if (p.At({"stream"})) {
+      info.stream = v;
+    } else if (p.At({"stream_options", "include_usage"})) {
+      info.include_usage = v;
+    } else if (p.At({"messages", kAny})) {
+      bad_message = true;
+    }
+  }
+  void Null(const Path& p) {
+    if (p.At({"messages", kAny})) bad_message = true;
+  }
+};
+
+// usage.{prompt_tokens, completion_tokens, total_tokens}, shared by chunks and completions.
+struct UsageReader {
+  Usage usage;
+  bool usage_seen = false;
+  bool total_seen = false;
+  void Open(const Path& p, bool array) {
+    if (!array && p.At({"usage"})) usage_seen = true;
+  }
+  void Number(const Path& p, double v) {
+    if (p.depth() != 2) return;
+    if (p.At({"usage", "prompt_tokens"})) {
+      usage.prompt_tokens = ToInt(v);
+    } else if (p.At({"usage", "completion_tokens"})) {
+      usage.completion_tokens = ToInt(v);
+    } else if (p.At({"usage", "total_tokens"})) {
+      usage.total_tokens = ToInt(v);
+      total_seen = true;
+    }
+  }
+  void Finish() {
+    if (usage_seen && !total_seen)
+      usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+  }
+};
+
+struct ChunkSink : SinkBase {
+  explicit ChunkSink(ChunkInfo& out) : info(out) {}
+  ChunkInfo& info;
+  UsageReader u;
+  Usage& usage = u.usage;
+  bool& usage_seen = u.usage_seen;
+  ApiError error;
+  bool error_seen = false;
+
+  void Open(const Path& p, bool array) {
+    SinkBase::Open(p, array);
+    u.Open(p, array);
+    if (!array && p.At({"error"})) error_seen = true;
+  }
+  void String(const Path& p, std::string_view s) {
+    if (p.At({"choices", 0, "delta", "content"})) {
+      info.content.append(s);
+    } else if (p.At({"choices", 0, "finish_reason"})) {
+      info.finish_reason.append(s);
+    } else if (p.At({"model"})) {
+      info.model.append(s);
+    } else if (p.At({"error"})) {
+      error_seen = true;
+      error.message.append(s);
+    } else if (p.At({"error", "message"})) {
+      error.message.append(s);
+    } else if (p.At({"error", "type"})) {
+      error.type.append(s);
+    } else if (p.At({"error", "code"})) {
+      error.code.append(s);
+    }
+  }
+  void Number(const Path& p, double v, bool integral) {
+    u.Number(p, v);
+    if (integral && p.At({"error", "code"})) error.code = std::to_string(ToInt(v));
+  }
+};
+
+struct CompletionSink : SinkBase {
+  CompletionInfo info;
+  UsageReader u;
+  Usage& usage = u.usage;
+  bool& usage_seen = u.usage_seen;
+  bool has_choice = false;
+
+  void Open(const Path& p, bool array) {
+    SinkBase::Open(p, array);
+    u.Open(p, array);
+    if (!array && p.At({"choices", 0})) has_choice = true;
+  }
+  void String(const Path& p, std::string_view s) {
+    if (p.At({"choices", 0, "message", "content"})) {
+      info.content.append(s);
+    } else if (p.At({"choices", 0, "finish_reason"})) {
+      info.finish_reason.append(s);
+    } else if (p.At({"model"})) {
+      info.model.append(s);
+    }
+  }
+  void Number(const Path& p, double v, bool) { u.Number(p, v); }
+};
 
 }  // namespace
 
 Result<RequestInfo> InspectChatRequest(std::string_view body) {
-  StackParse parse;
-  if (!parse.Parse(body)) return InvalidArgument("request body is not valid JSON");
-  if (!parse.value().is_object()) return InvalidArgument("request body must be a JSON object");
-  const json::object& root = parse.value().get_object();
-  RequestInfo info;
-  const json::value* model = Field(root, "model");
-  if (model == nullptr || !model->is_string() || model->get_string().empty()) {
+  RequestSink sink;
+  if (!SaxParse(body, sink)) return InvalidArgument("request body is not valid JSON");
+  if (!sink.root_object) return InvalidArgument("request body must be a JSON object");
+  if (!sink.model_ok || sink.info.model.empty()) {
     return InvalidArgument("request body needs a string field \"model\"");
   }
-  info.model = std::string(model->get_string());
-  const json::value* messages = Field(root, "messages");
-  if (messages == nullptr || !messages->is_array() || messages->get_array().empty()) {
+  if (!sink.messages_array || sink.info.message_count == 0) {
     return InvalidArgument("request body needs a non-empty array \"messages\"");
   }
-  for (const json::value& m : messages->get_array()) {
-    if (!m.is_object()) return InvalidArgument("every entry of \"messages\" must be an object");
-    if (const json::value* c = Field(m.get_object(), "content"))
-      info.content_bytes += TextBytes(*c);
-    ++info.message_count;
+  if (sink.bad_message) return InvalidArgument("every entry of \"messages\" must be an object");
+  if (sink.bad_stream) return InvalidArgument("\"stream\" must be true or false");
+  if (sink.negative_max) return InvalidArgument("\"max_tokens\" must not be negative");
+  if (sink.max_completion_tokens) {
+    sink.info.max_tokens = *sink.max_completion_tokens;
+  } else if (sink.max_tokens) {
+    sink.info.max_tokens = *sink.max_tokens;
   }
-  if (const json::value* s = Field(root, "stream"); s != nullptr && !s->is_null()) {
-    if (!s->is_bool()) return InvalidArgument("\"stream\" must be true or false");
-    info.stream = s->get_bool();
-  }
-  if (const json::value* so = Field(root, "stream_options"); so != nullptr && so->is_object()) {
-    const json::value* iu = Field(so->get_object(), "include_usage");
-    info.include_usage = iu != nullptr && iu->is_bool() && iu->get_bool();
-  }
-  std::optional<std::int64_t> max = IntOf(Field(root, "max_completion_tokens"));
-  if (!max) max = IntOf(Field(root, "max_tokens"));
-  if (max) {
-    if (*max < 0) return InvalidArgument("\"max_tokens\" must not be negative");
-    info.max_tokens = *max;
-  }
-  return info;
+  return std::move(sink.info);
 }
 
 std::int64_t EstimatePromptTokens(const RequestInfo& info) {
@@ -164,44 +448,29 @@ bool ParseStreamChunk(std::string_view data, ChunkInfo& out, std::string* why) {
     out.done = true;
     return true;
   }
-  StackParse parse;
-  if (!parse.Parse(data)) {
+  ChunkSink sink(out);
+  if (!SaxParse(data, sink)) {
     if (why != nullptr) *why = "stream chunk is not valid JSON";
     return false;
   }
-  if (!parse.value().is_object()) {
+  if (!sink.root_object) {
     if (why != nullptr) *why = "stream chunk is not a JSON object";
     return false;
   }
-  const json::object& root = parse.value().get_object();
-  out.error = ErrorOf(Field(root, "error"));
-  out.model = std::string(StringOr(Field(root, "model")));
-  out.usage = UsageOf(Field(root, "usage"));
-  if (const json::object* choice = FirstChoice(root)) {
-    if (const json::value* delta = Field(*choice, "delta");
-        delta != nullptr && delta->is_object()) {
-      out.content = std::string(StringOr(Field(delta->get_object(), "content")));
-    }
-    out.finish_reason = std::string(StringOr(Field(*choice, "finish_reason")));
-  }
+  sink.u.Finish();
+  if (sink.usage_seen) out.usage = sink.usage;
+  if (sink.error_seen) out.error = std::move(sink.error);
   return true;
 }
 
 Result<CompletionInfo> ParseCompletion(std::string_view body) {
-  StackParse parse;
-  if (!parse.Parse(body)) return InvalidArgument("response body is not valid JSON");
-  if (!parse.value().is_object()) return InvalidArgument("response body is not a JSON object");
-  const json::object& root = parse.value().get_object();
-  CompletionInfo info;
-  info.model = std::string(StringOr(Field(root, "model")));
-  info.usage = UsageOf(Field(root, "usage"));
-  const json::object* choice = FirstChoice(root);
-  if (choice == nullptr) return InvalidArgument("response has no \"choices\"");
-  if (const json::value* m = Field(*choice, "message"); m != nullptr && m->is_object()) {
-    info.content = std::string(StringOr(Field(m->get_object(), "content")));
-  }
-  info.finish_reason = std::string(StringOr(Field(*choice, "finish_reason")));
-  return info;
+  CompletionSink sink;
+  if (!SaxParse(body, sink)) return InvalidArgument("response body is not valid JSON");
+  if (!sink.root_object) return InvalidArgument("response body is not a JSON object");
+  if (!sink.has_choice) return InvalidArgument("response has no \"choices\"");
+  sink.u.Finish();
+  if (sink.usage_seen) sink.info.usage = sink.usage;
+  return std::move(sink.info);
 }
 
 ApiError ParseErrorBody(std::string_view body) {

@@ -66,6 +66,23 @@ bool SseParser::Finish() {
   return !failed();
 }
 
+void SseParser::Reset() {
+  line_.clear();
+  after_cr_ = false;
+  first_line_ = true;
+  data_.clear();
+  has_data_ = false;
+  event_type_.clear();
+  last_id_.clear();
+  ready_.clear();
+  error_.clear();
+  unterminated_ = false;
+  finished_ = false;
+  comments_ = 0;
+  events_ = 0;
+  bytes_ = 0;
+}
+
 bool SseParser::Next(SseEvent& out) {
   if (ready_.empty()) return false;
   out = std::move(ready_.front());

@@ -41,6 +41,9 @@ class SseParser {
   // End of input: processes an unterminated last line and dispatches a pending event.
   bool Finish();
 
+  // Back to the start of a new stream (same limits), keeping allocated memory.
+  void Reset();
+
   // Moves the next complete event into `out`; false when none is queued.
   bool Next(SseEvent& out);
   std::size_t queued() const { return ready_.size(); }

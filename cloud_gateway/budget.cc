@@ -58,11 +58,13 @@ std::atomic<PicoUsd>& BudgetBook::Current(std::atomic<std::int32_t>& day_of,
 
 BudgetVerdict BudgetBook::Admit(Account& account, PicoUsd estimate, std::int32_t day) {
   const PicoUsd device = Current(account.day, account.spent, day).load(std::memory_order_relaxed);
-  if (account.limit > 0 && device + estimate > account.limit) {
+  if (account.limit > 0 && (device >= account.limit || device + estimate > account.limit)) {
     return BudgetVerdict::kDeviceExhausted;
   }
   const PicoUsd fleet = Current(fleet_day_, fleet_spent_, day).load(std::memory_order_relaxed);
-  if (fleet_limit_ > 0 && fleet + estimate > fleet_limit_) return BudgetVerdict::kFleetExhausted;
+  if (fleet_limit_ > 0 && (fleet >= fleet_limit_ || fleet + estimate > fleet_limit_)) {
+    return BudgetVerdict::kFleetExhausted;
+  }
   return BudgetVerdict::kOk;
 }
 

@@ -50,8 +50,8 @@ class BudgetBook {
   // The account of a device, created on first use.
   Account* Find(std::string_view device);
 
-  // Before a request: whether the device and the fleet may spend `estimate` more today. Does not
-  // charge.
+  // Before a request: whether the device and the fleet may spend `estimate` more today (a budget
+  // that is exactly spent admits nothing). Does not charge.
   BudgetVerdict Admit(Account& account, PicoUsd estimate, std::int32_t day = UtcDayNow());
   // Adds `amount` (may be negative, to reconcile) to the device and the fleet; returns whether
   // both are still within their limits afterwards.

@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <exception>
+#include <future>
 
 #include "cloud_gateway/gateway_core.h"
 #include "common/log.h"
@@ -25,13 +26,19 @@ void LogSessionException(std::exception_ptr e) {
 }
 
 Result<std::unique_ptr<net::tcp::acceptor>> Listen(asio::io_context& io, const std::string& address,
-                                                   std::string_view what) {
+                                                   std::string_view what,
+                                                   std::uint16_t port_override = 0,
+                                                   bool reuse_port = false) {
   Result<net::tcp::endpoint> ep = net::ParseListenAddress(address);
   if (!ep.ok()) return ep.status();
+  if (port_override != 0) ep->port(port_override);
   auto a = std::make_unique<net::tcp::acceptor>(io);
   net::error_code ec;
   a->open(ep->protocol(), ec);
   if (!ec) a->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec && reuse_port) {
+    a->set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true), ec);
+  }
   if (!ec) a->bind(*ep, ec);
   if (!ec) a->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
@@ -41,11 +48,10 @@ Result<std::unique_ptr<net::tcp::acceptor>> Listen(asio::io_context& io, const s
   return a;
 }
 
-// Accepts plaintext device connections (spread over the workers) or metrics connections.
-asio::awaitable<void> AcceptLoop(Gateway::Core& core, net::tcp::acceptor& acceptor, bool metrics) {
-  std::size_t next = 0;
+// Accepts plaintext device connections or metrics connections, served on `target`'s thread.
+asio::awaitable<void> AcceptLoop(Gateway::Core& core, net::tcp::acceptor& acceptor, Worker& target,
+                                 bool metrics) {
   for (;;) {
-    Worker& target = metrics ? *core.workers[0] : *core.workers[next++ % core.workers.size()];
     auto [ec, socket] = co_await acceptor.async_accept(target.io, net::use_nothrow_awaitable);
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
@@ -68,6 +74,10 @@ asio::awaitable<void> AcceptLoop(Gateway::Core& core, net::tcp::acceptor& accept
 
 Worker* CurrentWorker() { return t_worker; }
 void SetCurrentWorker(Worker* worker) { t_worker = worker; }
+
+Worker::~Worker() {
+  for (auto& client : clients) client->CloseIdle();
+}
 
 void Worker::Add(SessionBase* s) {
   s->prev = nullptr;
@@ -125,6 +135,32 @@ Gateway::Core::Core(GatewayConfigPtr c)
   root["object"] = "list";
   root["data"] = std::move(data);
   models_json = boost::json::serialize(root);
+}
+
+void Gateway::Core::RecordLedger(Worker& worker, LedgerEntry entry) {
+  worker.ledger_batch.push_back(std::move(entry));
+  if (worker.ledger_batch.size() >= kLedgerBatchRows) {
+    FlushWorkerLedger(worker);
+    return;
+  }
+  if (worker.ledger_timer_armed) return;
+  worker.ledger_timer_armed = true;
+  worker.ledger_timer.expires_after(kLedgerBatchDelay);
+  worker.ledger_timer.async_wait([this, &worker](const net::error_code&) {
+    worker.ledger_timer_armed = false;
+    FlushWorkerLedger(worker);
+  });
+}
+
+void Gateway::Core::FlushWorkerLedger(Worker& worker) {
+  if (worker.ledger_batch.empty()) return;
+  const std::size_t rows = worker.ledger_batch.size();
+  std::vector<LedgerEntry> batch;
+  batch.reserve(kLedgerBatchRows);
+  batch.swap(worker.ledger_batch);
+  if (!ledger->RecordBatch(std::move(batch))) {
+    metrics.ledger_dropped.fetch_add(rows, std::memory_order_relaxed);
+  }
 }
 
 ModelRuntime* Gateway::Core::FindModel(std::string_view name) const {
@@ -226,9 +262,11 @@ Gateway::Gateway(std::unique_ptr<Core> core) : core_(std::move(core)) {}
 
 Gateway::~Gateway() { Stop(); }
 
-Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayConfigPtr config) {
+Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayConfigPtr config,
+                                                 GatewayObserver observer) {
   if (!config) return InvalidArgument("no gateway configuration");
   auto core = std::make_unique<Core>(config);
+  core->observer = std::move(observer);
   if (config->tls) {
     net::TlsFiles files{config->tls->ca_file, config->tls->cert_file, config->tls->key_file};
     Result<net::TlsContextPtr> ctx =
@@ -287,6 +325,11 @@ Status Gateway::Start() {
     o.handshake_timeout = cfg.tls->handshake_timeout;
     o.log_component = "gateway";
     Core* core = core_.get();
+    if (c.observer.tls_refused) {
+      o.on_refused = [core](net::HandshakeFailure reason, const std::string&) {
+        core->observer.tls_refused(reason);
+      };
+    }
     Result<std::unique_ptr<net::TlsListener>> listener = net::TlsListener::Create(
         first.io, contexts, c.tls_context, o,
         [core](net::TlsStream stream, net::PeerIdentity peer) {
@@ -298,19 +341,22 @@ Status Gateway::Start() {
     c.tls_listener->Start();
   }
   if (cfg.plaintext) {
-    Result<std::unique_ptr<net::tcp::acceptor>> a =
-        Listen(first.io, cfg.plaintext->listen, "plaintext front");
-    if (!a.ok()) return a.status();
-    c.plaintext_acceptor = std::move(*a);
-    c.plaintext_port = c.plaintext_acceptor->local_endpoint().port();
-    asio::co_spawn(first.io, AcceptLoop(c, *c.plaintext_acceptor, false), LogSessionException);
+    for (auto& w : c.workers) {
+      Result<std::unique_ptr<net::tcp::acceptor>> a = Listen(
+          w->io, cfg.plaintext->listen, "plaintext front", c.plaintext_port, /*reuse_port=*/true);
+      if (!a.ok()) return a.status();
+      c.plaintext_port = (*a)->local_endpoint().port();
+      c.plaintext_acceptors.push_back(std::move(*a));
+      asio::co_spawn(w->io, AcceptLoop(c, *c.plaintext_acceptors.back(), *w, false),
+                     LogSessionException);
+    }
   }
   if (!cfg.metrics_listen.empty()) {
     Result<std::unique_ptr<net::tcp::acceptor>> a = Listen(first.io, cfg.metrics_listen, "metrics");
     if (!a.ok()) return a.status();
     c.metrics_acceptor = std::move(*a);
     c.metrics_port = c.metrics_acceptor->local_endpoint().port();
-    asio::co_spawn(first.io, AcceptLoop(c, *c.metrics_acceptor, true), LogSessionException);
+    asio::co_spawn(first.io, AcceptLoop(c, *c.metrics_acceptor, first, true), LogSessionException);
   }
   for (auto& w : c.workers) {
     Worker* worker = w.get();
@@ -345,9 +391,14 @@ void Gateway::Drain(std::chrono::milliseconds timeout) {
   Core* core = core_.get();
   asio::post(c.workers[0]->io, [core] {
     if (core->tls_listener) core->tls_listener->Stop();
-    net::error_code ignored;
-    if (core->plaintext_acceptor) core->plaintext_acceptor->close(ignored);
   });
+  for (std::size_t i = 0; i < c.plaintext_acceptors.size(); ++i) {
+    net::tcp::acceptor* acceptor = c.plaintext_acceptors[i].get();
+    asio::post(c.workers[i]->io, [acceptor] {
+      net::error_code ignored;
+      acceptor->close(ignored);
+    });
+  }
   auto for_each_session = [&](void (SessionBase::*fn)()) {
     for (auto& w : c.workers) {
       Worker* worker = w.get();
@@ -375,13 +426,13 @@ void Gateway::Drain(std::chrono::milliseconds timeout) {
 
 void Gateway::Stop() {
   Core& c = *core_;
-  if (c.stopped) return;
-  c.stopped = true;
+  if (c.stopped.exchange(true)) return;
   c.draining.store(true);
   for (auto& w : c.workers) w->io.stop();
   for (auto& w : c.workers) {
     if (w->thread.joinable()) w->thread.join();
   }
+  for (auto& w : c.workers) c.FlushWorkerLedger(*w);
   if (c.ledger) (void)c.ledger->Flush();
 }
 
@@ -392,6 +443,27 @@ std::string Gateway::MetricsText() const {
 }
 const GatewayMetrics& Gateway::metrics() const { return core_->metrics; }
 const GatewayConfig& Gateway::config() const { return *core_->config; }
-Status Gateway::FlushLedger() { return core_->ledger->Flush(); }
+Status Gateway::FlushLedger() {
+  Core& c = *core_;
+  if (c.started && !c.stopped) {
+    std::vector<std::future<void>> done;
+    for (auto& w : c.workers) {
+      auto promise = std::make_shared<std::promise<void>>();
+      done.push_back(promise->get_future());
+      Worker* worker = w.get();
+      Core* core = &c;
+      asio::post(worker->io, [core, worker, promise] {
+        core->FlushWorkerLedger(*worker);
+        promise->set_value();
+      });
+    }
+    for (auto& f : done) {
+      if (f.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+        return DeadlineExceeded("an I/O thread did not flush its ledger rows within 10 s");
+      }
+    }
+  }
+  return c.ledger->Flush();
+}
 
 }  // namespace partita::cloud_gateway

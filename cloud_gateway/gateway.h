@@ -19,12 +19,15 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "cloud_gateway/config.h"
+#include "cloud_gateway/ledger.h"
 #include "cloud_gateway/metrics.h"
 #include "common/status.h"
+#include "net/tls.h"
 
 namespace partita::cloud_gateway {
 
@@ -37,10 +40,20 @@ struct GatewayHealth {
   double fleet_budget_left_usd = -1;  // -1: no fleet budget
 };
 
+// Hooks for tests and embedders. Called on I/O threads: keep them quick and thread-safe.
+struct GatewayObserver {
+  // A TLS connection was refused (after it was counted and logged).
+  std::function<void(net::HandshakeFailure reason)> tls_refused;
+  // A chat request finished; its ledger row has been queued. Pointers in the entry are valid
+  // only during the call.
+  std::function<void(const LedgerEntry& entry)> request_done;
+};
+
 class Gateway {
  public:
   // Loads TLS files, opens the ledger and restores today's spending from it.
-  static Result<std::unique_ptr<Gateway>> Create(GatewayConfigPtr config);
+  static Result<std::unique_ptr<Gateway>> Create(GatewayConfigPtr config,
+                                                 GatewayObserver observer = {});
   ~Gateway();  // Stop()
 
   // Binds the fronts and starts the I/O threads.

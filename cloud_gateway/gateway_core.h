@@ -61,15 +61,30 @@ class SessionBase {
 };
 
 struct Worker {
+  Worker() = default;
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+  // The thread must have been joined. Pooled upstream sockets close first, then the io_context
+  // goes (destroying suspended sessions while the clients and the list still exist).
+  ~Worker();
+
   std::size_t index = 0;
   std::vector<std::unique_ptr<backends::ChatClient>> clients;  // by UpstreamRuntime::index
-  SessionBase* sessions = nullptr;                             // list head
+  // Ledger rows of this thread not yet handed to the ledger: written in one job per
+  // kLedgerBatchRows rows or kLedgerBatchDelay, whichever comes first.
+  std::vector<LedgerEntry> ledger_batch;
+  bool ledger_timer_armed = false;
+  SessionBase* sessions = nullptr;  // list head
   std::thread thread;
-  asio::io_context io{1};  // last: destroyed first, while the members above are alive
+  asio::io_context io{1};  // destroyed before the members above (declared after them)
+  asio::steady_timer ledger_timer{io};
 
   void Add(SessionBase* s);
   void Remove(SessionBase* s);
 };
+
+inline constexpr std::size_t kLedgerBatchRows = 512;
+inline constexpr std::chrono::milliseconds kLedgerBatchDelay{50};
 
 // The worker of the calling I/O thread (nullptr elsewhere).
 Worker* CurrentWorker();
@@ -79,6 +94,7 @@ struct Gateway::Core {
   explicit Core(GatewayConfigPtr c);
 
   GatewayConfigPtr config;
+  GatewayObserver observer;
   std::vector<std::unique_ptr<ModelRuntime>> models;
   std::vector<UpstreamRuntime*> upstreams;  // flattened
   mutable BudgetBook budgets;               // thread-safe; read by const health queries
@@ -95,8 +111,8 @@ struct Gateway::Core {
   std::condition_variable drain_cv;
 
   net::TlsContextPtr tls_context;
-  bool started = false;
-  bool stopped = false;
+  std::atomic<bool> started{false};
+  std::atomic<bool> stopped{false};
   std::uint16_t tls_port = 0;
   std::uint16_t plaintext_port = 0;
   std::uint16_t metrics_port = 0;
@@ -104,10 +120,16 @@ struct Gateway::Core {
   // Destroyed in reverse: listeners and acceptors before the workers' io_contexts.
   std::vector<std::unique_ptr<Worker>> workers;
   std::unique_ptr<net::TlsListener> tls_listener;
-  std::unique_ptr<net::tcp::acceptor> plaintext_acceptor;
+  // One per worker (SO_REUSEPORT): the kernel spreads connections and each is served on the
+  // thread that accepted it, with no cross-thread wake-up.
+  std::vector<std::unique_ptr<net::tcp::acceptor>> plaintext_acceptors;
   std::unique_ptr<net::tcp::acceptor> metrics_acceptor;
 
   ModelRuntime* FindModel(std::string_view name) const;
+  // Adds a row to the calling worker's batch (on its I/O thread).
+  void RecordLedger(Worker& worker, LedgerEntry entry);
+  // Hands a worker's batch to the ledger (on its I/O thread, or once it has stopped).
+  void FlushWorkerLedger(Worker& worker);
   void RequestEnded();  // in_flight--, wakes Drain()
   GatewayHealth Health() const;
   std::string HealthJson() const;

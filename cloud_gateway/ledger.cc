@@ -3,6 +3,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <map>
+#include <optional>
 
 #include "common/log.h"
 
@@ -36,59 +38,137 @@ CREATE TABLE IF NOT EXISTS gateway_requests (
   request_bytes INTEGER NOT NULL,
   response_bytes INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS gateway_requests_day_device ON gateway_requests(day, device);
+CREATE TABLE IF NOT EXISTS gateway_daily_spend (
+  day TEXT NOT NULL,
+  device TEXT NOT NULL,
+  requests INTEGER NOT NULL,
+  cost_usd REAL NOT NULL,
+  PRIMARY KEY (day, device)
+) WITHOUT ROWID;
 )sql";
 
-constexpr const char* kInsert = R"sql(
-INSERT INTO gateway_requests (started_unix_ms, day, device, model, upstream, attempts, stream,
-  outcome, http_status, error_kind, prompt_tokens, completion_tokens, usage_source,
-  upstream_prompt_tokens, upstream_completion_tokens, counted_prompt_tokens,
-  counted_completion_tokens, cost_usd, ttft_ms, total_ms, request_bytes, response_bytes)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-  ?21, ?22))sql";
+constexpr const char* kAddSpend = R"sql(
+INSERT INTO gateway_daily_spend (day, device, requests, cost_usd) VALUES (?1, ?2, ?3, ?4)
+ON CONFLICT (day, device) DO UPDATE SET requests = requests + excluded.requests,
+  cost_usd = cost_usd + excluded.cost_usd)sql";
+
+constexpr int kColumns = 22;
+// Rows per multi-row INSERT: one statement step per 16 rows instead of per row.
+constexpr int kRowsPerInsert = 16;
+
+// INSERT INTO gateway_requests (...) VALUES (?,...), ... for `rows` rows.
+std::string InsertSql(int rows) {
+  std::string sql =
+      "INSERT INTO gateway_requests (started_unix_ms, day, device, model, upstream, attempts, "
+      "stream, outcome, http_status, error_kind, prompt_tokens, completion_tokens, usage_source, "
+      "upstream_prompt_tokens, upstream_completion_tokens, counted_prompt_tokens, "
+      "counted_completion_tokens, cost_usd, ttft_ms, total_ms, request_bytes, response_bytes) "
+      "VALUES ";
+  for (int r = 0; r < rows; ++r) {
+    sql += r == 0 ? "(" : ",(";
+    for (int c = 0; c < kColumns; ++c) sql += c == 0 ? "?" : ",?";
+    sql += ")";
+  }
+  return sql;
+}
+
+const std::string& InsertOneSql() {
+  static const std::string sql = InsertSql(1);
+  return sql;
+}
+
+const std::string& InsertManySql() {
+  static const std::string sql = InsertSql(kRowsPerInsert);
+  return sql;
+}
 
 // The first failed row is logged; all are counted by the BatchWriter.
 std::atomic<std::uint64_t> g_failed_writes{0};
 
-Status InsertRow(storage::Database& db, const LedgerEntry& e, const std::string& day) {
-  storage::Statement* s = db.Cached(kInsert);
-  if (s == nullptr) return Internal("cannot prepare the ledger insert: " + db.LastError());
-  s->Bind(1, e.started_unix_ms)
-      .Bind(2, std::string_view(day))
-      .Bind(3, std::string_view(e.device))
-      .Bind(4, std::string_view(*e.model));
-  if (e.upstream != nullptr) {
-    s->Bind(5, std::string_view(*e.upstream));
-  } else {
-    s->BindNull(5);
-  }
-  s->Bind(6, e.attempts).Bind(7, e.stream).Bind(8, e.outcome).Bind(9, e.http_status);
-  if (e.error_kind != nullptr) {
-    s->Bind(10, e.error_kind);
-  } else {
-    s->BindNull(10);
-  }
-  s->Bind(11, e.prompt_tokens)
-      .Bind(12, e.completion_tokens)
-      .Bind(13, e.usage_from_upstream ? "upstream" : "counted");
-  if (e.upstream_prompt_tokens) {
-    s->Bind(14, *e.upstream_prompt_tokens);
-  } else {
-    s->BindNull(14);
-  }
-  if (e.upstream_completion_tokens) {
-    s->Bind(15, *e.upstream_completion_tokens);
-  } else {
-    s->BindNull(15);
-  }
-  s->Bind(16, e.counted_prompt_tokens).Bind(17, e.counted_completion_tokens).Bind(18, e.cost_usd);
+// Binds one row's values at parameters base+1 ... base+kColumns.
+void BindRow(storage::Statement& s, int base, const LedgerEntry& e, const std::string& day) {
+  auto text_or_null = [&](int i, const char* v) {
+    if (v != nullptr) {
+      s.Bind(base + i, v);
+    } else {
+      s.BindNull(base + i);
+    }
+  };
+  auto int_or_null = [&](int i, const std::optional<std::int64_t>& v) {
+    if (v) {
+      s.Bind(base + i, *v);
+    } else {
+      s.BindNull(base + i);
+    }
+  };
+  s.Bind(base + 1, e.started_unix_ms)
+      .Bind(base + 2, std::string_view(day))
+      .Bind(base + 3, std::string_view(e.device))
+      .Bind(base + 4, std::string_view(*e.model));
+  text_or_null(5, e.upstream != nullptr ? e.upstream->c_str() : nullptr);
+  s.Bind(base + 6, e.attempts)
+      .Bind(base + 7, e.stream)
+      .Bind(base + 8, e.outcome)
+      .Bind(base + 9, e.http_status);
+  text_or_null(10, e.error_kind);
+  s.Bind(base + 11, e.prompt_tokens)
+      .Bind(base + 12, e.completion_tokens)
+      .Bind(base + 13, e.usage_from_upstream ? "upstream" : "counted");
+  int_or_null(14, e.upstream_prompt_tokens);
+  int_or_null(15, e.upstream_completion_tokens);
+  s.Bind(base + 16, e.counted_prompt_tokens)
+      .Bind(base + 17, e.counted_completion_tokens)
+      .Bind(base + 18, e.cost_usd);
   if (e.ttft_ms) {
-    s->Bind(19, *e.ttft_ms);
+    s.Bind(base + 19, *e.ttft_ms);
   } else {
-    s->BindNull(19);
+    s.BindNull(base + 19);
   }
-  s->Bind(20, e.total_ms).Bind(21, e.request_bytes).Bind(22, e.response_bytes);
-  return s->Run();
+  s.Bind(base + 20, e.total_ms).Bind(base + 21, e.request_bytes).Bind(base + 22, e.response_bytes);
+}
+
+// Inserts rows[begin, end) (all of one day, `day`): groups of kRowsPerInsert in one statement.
+Status InsertRows(storage::Database& db, const std::vector<const LedgerEntry*>& rows,
+                  const std::string& day) {
+  std::size_t i = 0;
+  while (rows.size() - i >= static_cast<std::size_t>(kRowsPerInsert)) {
+    storage::Statement* s = db.Cached(InsertManySql());
+    if (s == nullptr) return Internal("cannot prepare the ledger insert: " + db.LastError());
+    for (int r = 0; r < kRowsPerInsert; ++r) BindRow(*s, r * kColumns, *rows[i + r], day);
+    PARTITA_RETURN_IF_ERROR(s->Run());
+    i += kRowsPerInsert;
+  }
+  for (; i < rows.size(); ++i) {
+    storage::Statement* s = db.Cached(InsertOneSql());
+    if (s == nullptr) return Internal("cannot prepare the ledger insert: " + db.LastError());
+    BindRow(*s, 0, *rows[i], day);
+    PARTITA_RETURN_IF_ERROR(s->Run());
+  }
+  return Status::Ok();
+}
+
+// Adds a batch's requests and cost per (day, device) to gateway_daily_spend.
+Status AddSpend(storage::Database& db, const std::vector<const LedgerEntry*>& rows) {
+  struct Sum {
+    std::int64_t requests = 0;
+    double cost = 0;
+  };
+  std::map<std::pair<std::int32_t, std::string_view>, Sum> sums;
+  for (const LedgerEntry* e : rows) {
+    Sum& sum = sums[{e->day, e->device}];
+    ++sum.requests;
+    sum.cost += e->cost_usd;
+  }
+  storage::Statement* s = db.Cached(kAddSpend);
+  if (s == nullptr) return Internal("cannot prepare the spend update: " + db.LastError());
+  for (const auto& [key, sum] : sums) {
+    s->Bind(1, std::string_view(DayText(key.first)))
+        .Bind(2, key.second)
+        .Bind(3, sum.requests)
+        .Bind(4, sum.cost);
+    PARTITA_RETURN_IF_ERROR(s->Run());
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -106,7 +186,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& path) {
   Result<std::unique_ptr<storage::Database>> db = storage::Database::Open(path);
   if (!db.ok()) return db.status().WithContext("ledger");
   PARTITA_RETURN_IF_ERROR((*db)->Exec(kSchema).WithContext("ledger '" + path + "'"));
-  if ((*db)->Cached(kInsert) == nullptr) {
+  if ((*db)->Cached(InsertOneSql()) == nullptr || (*db)->Cached(InsertManySql()) == nullptr) {
     return Internal("ledger '" + path + "': cannot prepare insert: " + (*db)->LastError());
   }
   auto writer = std::make_unique<storage::BatchWriter>(std::move(*db));
@@ -118,11 +198,43 @@ Ledger::~Ledger() { Stop(); }
 bool Ledger::Record(LedgerEntry entry) {
   return writer_->Submit(
       [e = std::move(entry)](storage::Database& db) {
-        Status s = InsertRow(db, e, DayText(e.day));
+        Status s = InsertRows(db, {&e}, DayText(e.day));
+        if (s.ok()) s = AddSpend(db, {&e});
         if (!s.ok()) {
           if (g_failed_writes.fetch_add(1) == 0) LogError("gateway", "ledger: " + s.message());
         }
         return s;
+      },
+      {});
+}
+
+bool Ledger::RecordBatch(std::vector<LedgerEntry> entries) {
+  if (entries.empty()) return true;
+  return writer_->Submit(
+      [rows = std::move(entries)](storage::Database& db) {
+        // Rows of one day are inserted together (a batch spans two days only at midnight).
+        Status first;
+        std::vector<const LedgerEntry*> same_day;
+        same_day.reserve(rows.size());
+        std::vector<const LedgerEntry*> written;
+        written.reserve(rows.size());
+        std::size_t i = 0;
+        while (i < rows.size()) {
+          const std::int32_t day = rows[i].day;
+          same_day.clear();
+          for (; i < rows.size() && rows[i].day == day; ++i) same_day.push_back(&rows[i]);
+          Status s = InsertRows(db, same_day, DayText(day));
+          if (s.ok()) {
+            written.insert(written.end(), same_day.begin(), same_day.end());
+          } else if (first.ok()) {
+            first = s;
+          }
+        }
+        if (Status s = AddSpend(db, written); !s.ok() && first.ok()) first = s;
+        if (!first.ok() && g_failed_writes.fetch_add(1) == 0) {
+          LogError("gateway", "ledger: " + first.message());
+        }
+        return first;
       },
       {});
 }
@@ -139,8 +251,8 @@ Result<std::vector<std::pair<std::string, double>>> Ledger::SpentOnDay(const std
   Result<std::unique_ptr<storage::Database>> db = storage::Database::Open(path, o);
   if (!db.ok()) return db.status();
   PARTITA_RETURN_IF_ERROR((*db)->Exec(kSchema));
-  Result<storage::Statement> q = (*db)->Prepare(
-      "SELECT device, SUM(cost_usd) FROM gateway_requests WHERE day = ?1 GROUP BY device");
+  Result<storage::Statement> q =
+      (*db)->Prepare("SELECT device, cost_usd FROM gateway_daily_spend WHERE day = ?1");
   if (!q.ok()) return q.status();
   q->Bind(1, std::string_view(DayText(day)));
   std::vector<std::pair<std::string, double>> out;

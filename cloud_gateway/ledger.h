@@ -4,7 +4,9 @@
 // A row holds who asked (device), what for (model, upstream, attempts), how it ended (outcome,
 // HTTP status), the tokens both as the upstream reported them and as the gateway counted them,
 // which of the two the cost was computed from, the cost, and timings. It never holds prompt or
-// answer text. The schema is in docs/gateway.md.
+// answer text. Per UTC day and device, requests and cost are also summed in a small table, so
+// today's spending is read back at start-up without scanning the rows. The schema is in
+// docs/gateway.md.
 // Thread-safe: Record() may be called from any thread; Open/Today* are blocking (start-up).
 #pragma once
 
@@ -53,6 +55,8 @@ class Ledger {
 
   // Queues a row; false when the writer's queue is full (the caller counts a dropped row).
   bool Record(LedgerEntry entry);
+  // Queues rows to be written in one job (the gateway's I/O threads batch their rows).
+  bool RecordBatch(std::vector<LedgerEntry> entries);
   // Blocks until every row recorded so far is committed.
   Status Flush();
   void Stop();

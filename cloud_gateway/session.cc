@@ -393,7 +393,10 @@ awaitable<Forwarder::Step> Forwarder::PassStream(backends::ChatCall& call, Upstr
   std::string pending;
   bool sent_head = false;
   out_.clear();
-  while (const backends::StreamChunk* chunk = co_await call.Next()) {
+  for (;;) {
+    if (aborted_) call.Cancel();  // the drain deadline passed while this call was starting
+    const backends::StreamChunk* chunk = co_await call.Next();
+    if (chunk == nullptr) break;
     const backends::ChunkInfo& info = *chunk->info;
     if (!info.content.empty()) {
       ++counted_completion_;
@@ -518,8 +521,11 @@ void Forwarder::Finish() {
   entry_.cost_usd = ToUsd(cost);
   entry_.ttft_ms = ttft_ms_;
   entry_.total_ms = total_ms;
-  if (!core_.ledger->Record(std::move(entry_))) {
-    core_.metrics.ledger_dropped.fetch_add(1, std::memory_order_relaxed);
+  if (core_.observer.request_done) {
+    core_.RecordLedger(worker_, entry_);
+    core_.observer.request_done(entry_);
+  } else {
+    core_.RecordLedger(worker_, std::move(entry_));
   }
 }
 
@@ -545,6 +551,9 @@ class Session final : public SessionBase, public DeviceIo {
         stream_(std::move(stream)),
         peer_(std::move(peer)),
         buffer_(core.config->max_header_bytes + 64 * 1024) {
+    // Reads ask the kernel for up to the free capacity: start with room for a typical request
+    // so it arrives in one read (the buffer grows to its limit only for large bodies).
+    buffer_.reserve(8192);
     worker_.Add(this);
     core_.metrics.connections[peer_ ? 0 : 1].fetch_add(1, std::memory_order_relaxed);
     core_.metrics.open_connections.fetch_add(1, std::memory_order_relaxed);

@@ -94,8 +94,7 @@ TEST_CASE("the text is deterministic for a request and differs between requests"
 }
 
 TEST_CASE("streaming follows the catalog's decode rate") {
-  // milm-7b-moe decodes at 110 tokens/s in the cloud; at rate_scale 10 that is 1100 tokens/s,
-  // so 40 tokens take at least ~35 ms after the first.
+  // milm-7b-moe decodes at 110 tokens/s in the cloud; at rate_scale 10 that is 1100 tokens/s.
   ModelServerOptions o;
   o.rate_scale = 10;
   ModeldFixture modeld(o);
@@ -109,8 +108,9 @@ TEST_CASE("streaming follows the catalog's decode rate") {
   ChatOutcome out = RunCoroutine(io, Complete(**client, Body(true, 40), true, Timeouts{}));
   REQUIRE_MESSAGE(out.ok(), out.error.message);
   CHECK(out.content_chunks == 40);
-  const auto decode = out.total - out.ttft;
-  CHECK(decode >= std::chrono::microseconds(static_cast<long>(39 / 1100.0 * 1e6 * 0.9)));
+  // The 40th token cannot leave before prefill + 39 token times after the server got the
+  // request (a lower bound that scheduling delays cannot break).
+  CHECK(out.total >= std::chrono::microseconds(static_cast<long>(39 / 1100.0 * 1e6)));
 }
 
 TEST_CASE("device rates come from the named device class") {

@@ -33,6 +33,28 @@ TEST_CASE("bad requests say what is wrong") {
   CHECK_FALSE(InspectChatRequest(R"({"model":"m","messages":[{}],"max_tokens":-1})").ok());
 }
 
+TEST_CASE("only fields at their own path count") {
+  auto info = InspectChatRequest(
+      R"({"metadata":{"model":"evil","stream":"x","max_tokens":-5},"model":"m",)"
+      R"("messages":[{"role":"user","content":"ab","extra":{"content":"zzzz"}}],"stream":false})");
+  REQUIRE_MESSAGE(info.ok(), info.status().message());
+  CHECK(info->model == "m");
+  CHECK_FALSE(info->stream);
+  CHECK(info->max_tokens == -1);
+  CHECK(info->content_bytes == 2);
+  CHECK_FALSE(InspectChatRequest(R"({"model":1,"messages":[{}]})").ok());
+  CHECK_FALSE(InspectChatRequest(R"({"model":"m","messages":[{"content":"a"},"str"]})").ok());
+  CHECK_FALSE(InspectChatRequest(R"({"model":"m","messages":{"content":"a"}})").ok());
+  const std::string long_key =
+      "{\"" + std::string(100, 'k') + "\":1,\"model\":\"m\",\"messages\":[{}]}";
+  CHECK(InspectChatRequest(long_key).ok());
+  std::string deep = "{\"model\":\"m\",\"messages\":[{}],\"x\":";
+  for (int i = 0; i < 200; ++i) deep += "[";
+  for (int i = 0; i < 200; ++i) deep += "]";
+  deep += "}";
+  CHECK_FALSE(InspectChatRequest(deep).ok());
+}
+
 TEST_CASE("ReplaceModel changes only the model") {
   auto out = ReplaceModel(R"({"model":"a","messages":[{"role":"user","content":"x"}]})", "b");
   REQUIRE(out.ok());
@@ -59,6 +81,13 @@ TEST_CASE("stream chunks: content, finish, usage, errors, [DONE]") {
   REQUIRE(ParseStreamChunk(R"({"error":{"code":"budget_exceeded","message":"m"}})", c, &why));
   REQUIRE(c.error);
   CHECK(c.error->code == "budget_exceeded");
+  REQUIRE(ParseStreamChunk(
+      R"({"choices":[{"delta":{"content":"first"}},{"delta":{"content":"second"}}]})", c, &why));
+  CHECK(c.content == "first");
+  REQUIRE(ParseStreamChunk(R"({"error":{"code":429,"message":"slow down"}})", c, &why));
+  CHECK(c.error->code == "429");
+  REQUIRE(ParseStreamChunk(R"({"usage":{"prompt_tokens":1,"completion_tokens":2}})", c, &why));
+  CHECK(c.usage->total_tokens == 3);
   REQUIRE(ParseStreamChunk("[DONE]", c, &why));
   CHECK(c.done);
   CHECK_FALSE(ParseStreamChunk("{broken", c, &why));
