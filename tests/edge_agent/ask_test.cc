@@ -9,6 +9,7 @@
 #include "storage/sqlite.h"
 #include "tests/backends/test_servers.h"
 #include "tests/router/fixture.h"
+#include "tests/testing/event_queue.h"
 
 extern "C" int partita_c_api_checks(const char* socket_path, char* error, unsigned long error_size);
 
@@ -52,7 +53,9 @@ class World {
     cloud_gateway::GatewayConfigPtr config =
         cloud_gateway::ParseGatewayConfig(text, d, cp.dir.path(), *DefaultCatalog());
     REQUIRE_MESSAGE(config, d.ToString());
-    auto gw = cloud_gateway::Gateway::Create(config);
+    cloud_gateway::GatewayObserver observer;
+    observer.request_done = [this](const cloud_gateway::LedgerEntry&) { gateway_requests.Push(1); };
+    auto gw = cloud_gateway::Gateway::Create(config, observer);
     REQUIRE_MESSAGE(gw.ok(), gw.status().ToString());
     gateway = std::move(*gw);
     REQUIRE(gateway->Start().ok());
@@ -89,7 +92,9 @@ class World {
 
   Client SpeakerClient() { return Client(cp.dir.File("speaker.sock")); }
 
-  std::int64_t LedgerRows() {
+  // Rows in the gateway's ledger once `expected` requests have finished there.
+  std::int64_t LedgerRows(std::size_t expected) {
+    while (finished_ < expected && gateway_requests.Pop(10s)) ++finished_;
     REQUIRE(gateway->FlushLedger().ok());
     auto db = storage::Database::Open(cp.dir.File("ledger.db"));
     REQUIRE(db.ok());
@@ -100,6 +105,8 @@ class World {
   ModeldFixture speaker_runtime{Runtime("milm-1.3b")};
   ModeldFixture phone_runtime{Runtime("milm-7b-moe", 50)};  // slow enough to take whole ms
   ModeldFixture cloud{Runtime("milm-70b-moe")};
+  testing::EventQueue<int> gateway_requests;  // one event per request the gateway finished
+  std::size_t finished_ = 0;
   std::unique_ptr<cloud_gateway::Gateway> gateway;
 };
 
@@ -146,7 +153,7 @@ TEST_CASE(
   CHECK(streamed == hard->text);
   CHECK(hard->tokens_out == 12);
   CHECK(hard->cost_usd > 0);
-  CHECK(w.LedgerRows() == 1);
+  CHECK(w.LedgerRows(1) == 1);
 
   AskOptions priv = kHard;
   priv.privacy = Privacy::kPrivate;
@@ -162,7 +169,7 @@ TEST_CASE(
   w.cp.agents[0]->DecideBlocking(f);  // carries the phone's fresh state to the router
   const ModelIndex moe = *DefaultCatalog()->FindModel("milm-7b-moe");
   CHECK(w.cp.router->registry().Find("phone")->Snapshot().models_warm.Contains(moe));
-  CHECK(w.LedgerRows() == 1);  // it never reached the cloud
+  CHECK(w.LedgerRows(1) == 1);  // it never reached the cloud
 }
 
 TEST_CASE("Before the first token a failed tier only shows in the trail") {
@@ -261,7 +268,7 @@ TEST_CASE("A private request never reaches the cloud, whatever fails") {
   Result<Answer> offline = client.Ask("Explain my bank statement", priv);
   REQUIRE_FALSE(offline.ok());
   CHECK(w.cloud.server().stats().requests.load() == cloud_before);
-  CHECK(w.LedgerRows() == 0);
+  CHECK(w.LedgerRows(0) == 0);
 }
 
 TEST_CASE("The C ABI asks from plain C") {
