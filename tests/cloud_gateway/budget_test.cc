@@ -26,7 +26,7 @@ TEST_CASE("admission checks the estimate against the device and the fleet") {
   CHECK(book.Admit(*a, 0, 100) == BudgetVerdict::kDeviceExhausted);
 }
 
-TEST_CASE("a charge that crosses the limit reports it; a refund brings it back") {
+TEST_CASE("a charge that crosses the limit reports it, a refund brings it back") {
   BudgetBook book(Config());
   BudgetBook::Account* a = book.Find("tiny");
   CHECK(a->limit == ToPico(0.01));

@@ -207,7 +207,7 @@ std::string FileBytes(const std::string& path) {
   return s.str();
 }
 
-TEST_CASE("streaming and non-streaming pass through over mutual TLS; the ledger matches") {
+TEST_CASE("streaming and non-streaming pass through over mutual TLS, the ledger matches") {
   ModeldFixture modeld;
   GatewayFixture gw(OneModel(Upstream("primary", Url(modeld))));
 
@@ -433,7 +433,7 @@ TEST_CASE("the fleet budget cuts whichever device crosses it") {
   CHECK(gw.gateway().health().fleet_budget_left_usd == 0.0);
 }
 
-TEST_CASE("a foreign certificate is refused and counted; good devices are unaffected") {
+TEST_CASE("a foreign certificate is refused and counted, good devices are unaffected") {
   ModeldFixture modeld;
   GatewayFixture gw(OneModel(Upstream("only", Url(modeld))));
   // A device certificate from another CA (the device trusts the real gateway).
