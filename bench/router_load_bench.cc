@@ -1,9 +1,12 @@
 // Load generator for the router: N agents over mutual TLS on loopback sending DecideRequests,
-// each keeping `window` requests in flight. The router runs in this process on its own I/O
-// threads with its real decision log (SQLite in a temporary directory); the agents run on one
-// more thread.
+// each keeping `window` requests in flight (closed loop, the router's saturation throughput), or
+// with `--rate R` sending R decisions/s in all, due every 100 us whatever the answers do (open
+// loop: a stalled router cannot slow the senders and hide its queue). The router runs in
+// this process on its own I/O threads with its real decision log (SQLite in a temporary
+// directory); the agents run on one more thread.
 //
-//   router_load_bench [--connections 32] [--window 4] [--seconds 10] [--io-threads 2]
+//   router_load_bench [--connections 32] [--window 4] [--rate R] [--seconds 10]
+//                     [--io-threads 2]
 //
 // Prints decisions/s, client-side latency p50/p99/p999, and the decision log's commits.
 #include <sys/resource.h>
@@ -13,6 +16,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -34,6 +38,7 @@ struct Options {
   int window = 4;
   double seconds = 10;
   int io_threads = 2;
+  double rate = 0;  // decisions/s over all connections; 0 = closed loop
 };
 
 struct Shared {
@@ -42,7 +47,32 @@ struct Shared {
   std::atomic<std::uint64_t> decisions{0};
   std::atomic<std::uint64_t> errors{0};
   std::vector<std::vector<double>> latencies_us;  // one vector per connection
+  // Open loop: each connection's send function once it is welcomed (client thread only).
+  std::vector<std::function<void(Clock::time_point)>> senders;
 };
+
+// Open loop: one timer for all connections; every tick sends the requests that fell due since
+// the last one, round robin over the connections, stamped with the tick's time.
+asio::awaitable<void> Pacer(const Options& o, Shared& shared) {
+  constexpr auto kTick = std::chrono::microseconds(100);
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  const auto start = Clock::now();
+  std::uint64_t sent = 0;
+  std::size_t next = 0;
+  for (auto tick = start + kTick; !shared.stop; tick += kTick) {
+    timer.expires_at(tick);
+    co_await timer.async_wait(asio::use_awaitable);
+    const auto now = Clock::now();
+    const auto due =
+        static_cast<std::uint64_t>(o.rate * std::chrono::duration<double>(now - start).count());
+    for (std::size_t tries = 0; sent < due && tries < due - sent + shared.senders.size(); ++tries) {
+      auto& send = shared.senders[next++ % shared.senders.size()];
+      if (!send) continue;
+      send(now);
+      ++sent;
+    }
+  }
+}
 
 asio::awaitable<void> Agent(int index, std::string pki, std::uint16_t port, const Options& o,
                             Shared& shared) {
@@ -66,7 +96,7 @@ asio::awaitable<void> Agent(int index, std::string pki, std::uint16_t port, cons
   conn->Send(hello);
   std::vector<Clock::time_point> sent(1 << 16);
   std::uint64_t next_id = 1;
-  auto send_one = [&] {
+  auto send_one = [&](Clock::time_point scheduled) {
     v1::Envelope e;
     v1::DecideRequest* r = e.mutable_decide_request();
     r->set_request_id(next_id);
@@ -78,32 +108,40 @@ asio::awaitable<void> Agent(int index, std::string pki, std::uint16_t port, cons
     f->set_tokens_in(20 + static_cast<std::uint32_t>(next_id % 200));
     f->set_tokens_out(30);
     f->set_privacy(next_id % 10 == 0 ? v1::PRIVACY_PRIVATE : v1::PRIVACY_NORMAL);
-    sent[next_id & 0xffff] = Clock::now();
+    sent[next_id & 0xffff] = scheduled;
     ++next_id;
     conn->Send(e);
   };
-  bool welcomed = false;
   auto& latencies = shared.latencies_us[static_cast<std::size_t>(index)];
-  while (!shared.stop) {
-    v1::Envelope in;
-    if (co_await conn->Read(in)) break;
-    if (in.has_welcome() && !welcomed) {
-      welcomed = true;
-      for (int i = 0; i < o.window; ++i) send_one();
-    } else if (in.has_decision()) {
-      const double us = std::chrono::duration<double, std::micro>(
-                            Clock::now() - sent[in.decision().request_id() & 0xffff])
-                            .count();
-      if (shared.measuring) {
-        latencies.push_back(us);
-        shared.decisions.fetch_add(1, std::memory_order_relaxed);
+  auto receive_loop = [&]() -> asio::awaitable<void> {
+    while (!shared.stop) {
+      v1::Envelope in;
+      if (co_await conn->Read(in)) break;
+      if (in.has_decision()) {
+        const double us = std::chrono::duration<double, std::micro>(
+                              Clock::now() - sent[in.decision().request_id() & 0xffff])
+                              .count();
+        if (shared.measuring) {
+          latencies.push_back(us);
+          shared.decisions.fetch_add(1, std::memory_order_relaxed);
+        }
+        if (o.rate <= 0) send_one(Clock::now());
+      } else if (in.has_error()) {
+        shared.errors.fetch_add(1);
+        if (o.rate <= 0) send_one(Clock::now());
       }
-      send_one();
-    } else if (in.has_error()) {
-      shared.errors.fetch_add(1);
-      send_one();
     }
+  };
+  for (v1::Envelope in; !in.has_welcome();) {
+    if (co_await conn->Read(in)) co_return;
   }
+  if (o.rate > 0) {
+    shared.senders[static_cast<std::size_t>(index)] = send_one;
+  } else {
+    for (int i = 0; i < o.window; ++i) send_one(Clock::now());
+  }
+  co_await receive_loop();
+  shared.senders[static_cast<std::size_t>(index)] = nullptr;  // the pacer must not call it now
   conn->Close("done");
 }
 
@@ -136,6 +174,8 @@ int main(int argc, char** argv) {
       o.seconds = std::stod(value);
     else if (flag == "--io-threads")
       o.io_threads = std::stoi(value);
+    else if (flag == "--rate")
+      o.rate = std::stod(value);
     else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       return 2;
@@ -171,10 +211,12 @@ int main(int argc, char** argv) {
 
   Shared shared;
   shared.latencies_us.resize(static_cast<std::size_t>(o.connections));
+  shared.senders.resize(static_cast<std::size_t>(o.connections));
   asio::io_context clients(1);
   for (int i = 0; i < o.connections; ++i) {
     asio::co_spawn(clients, Agent(i, pki.dir, port, o, shared), asio::detached);
   }
+  if (o.rate > 0) asio::co_spawn(clients, Pacer(o, shared), asio::detached);
   std::thread client_thread([&] { clients.run(); });
   std::this_thread::sleep_for(std::chrono::seconds(2));  // warm-up
   shared.measuring = true;
@@ -194,8 +236,13 @@ int main(int argc, char** argv) {
   for (auto& v : shared.latencies_us) all.insert(all.end(), v.begin(), v.end());
   auto db = storage::Database::Open(config.decision_log);
   const std::int64_t rows = db.ok() ? (*db)->QueryInt("SELECT count(*) FROM requests").value() : 0;
-  std::printf("connections %d, window %d, router io threads %d, %.1f s measured\n", o.connections,
-              o.window, o.io_threads, secs);
+  if (o.rate > 0) {
+    std::printf("connections %d, open loop at %.0f decisions/s, router io threads %d, %.1f s\n",
+                o.connections, o.rate, o.io_threads, secs);
+  } else {
+    std::printf("connections %d, window %d, router io threads %d, %.1f s measured\n", o.connections,
+                o.window, o.io_threads, secs);
+  }
   std::printf("decisions/s %.0f   latency p50 %.0f us  p99 %.0f us  p99.9 %.0f us   errors %llu\n",
               static_cast<double>(n) / secs, Percentile(all, 50), Percentile(all, 99),
               Percentile(all, 99.9), static_cast<unsigned long long>(shared.errors.load()));

@@ -1,13 +1,64 @@
 #include "storage/batch_writer.h"
 
+#include <sqlite3.h>
+
 #include <vector>
 
 namespace partita::storage {
 
 BatchWriter::BatchWriter(std::unique_ptr<Database> db, Options options)
-    : db_(std::move(db)), options_(options), thread_([this] { Run(); }) {}
+    : db_(std::move(db)), options_(options) {
+  StartCheckpointer();
+  thread_ = std::thread([this] { Run(); });
+}
 
 BatchWriter::~BatchWriter() { Stop(); }
+
+void BatchWriter::StartCheckpointer() {
+  const std::string& path = db_->path();
+  if (options_.background_checkpoint_frames <= 0 || path.empty() || path == ":memory:") return;
+  Result<std::unique_ptr<Database>> second = Database::Open(path);
+  if (!second.ok()) return;  // SQLite's own checkpoints stay on
+  checkpoint_db_ = std::move(*second);
+  sqlite3_wal_hook(db_->handle(), &BatchWriter::OnWalCommit, this);  // replaces autocheckpoint
+  checkpoint_thread_ = std::thread([this] { RunCheckpointer(); });
+}
+
+int BatchWriter::OnWalCommit(void* self, sqlite3* /*db*/, const char* /*name*/, int frames) {
+  auto* writer = static_cast<BatchWriter*>(self);
+  if (frames >= writer->options_.inline_checkpoint_frames) {
+    // Runs on the writer thread between transactions: nothing appends while it copies, so it
+    // reaches the WAL's end and the next transaction restarts the WAL from its beginning.
+    sqlite3_wal_checkpoint_v2(writer->db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                              nullptr);
+    std::lock_guard<std::mutex> lock(writer->mu_);
+    ++writer->stats_.inline_checkpoints;
+  } else if (frames >= writer->options_.background_checkpoint_frames) {
+    {
+      std::lock_guard<std::mutex> lock(writer->checkpoint_mu_);
+      writer->checkpoint_wanted_ = true;
+    }
+    writer->checkpoint_wake_.notify_one();
+  }
+  return SQLITE_OK;
+}
+
+void BatchWriter::RunCheckpointer() {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(checkpoint_mu_);
+      checkpoint_wake_.wait(lock, [&] { return checkpoint_wanted_ || checkpoint_stopping_; });
+      if (checkpoint_stopping_) return;
+      checkpoint_wanted_ = false;
+    }
+    // PASSIVE never blocks the writer; SQLITE_BUSY (another checkpoint running) is harmless.
+    if (sqlite3_wal_checkpoint_v2(checkpoint_db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                  nullptr, nullptr) == SQLITE_OK) {
+      background_checkpoints_.fetch_add(1, std::memory_order_relaxed);
+      if (options_.on_background_checkpoint) options_.on_background_checkpoint();
+    }
+  }
+}
 
 bool BatchWriter::Submit(Job job, Done done) {
   bool wake = false;
@@ -49,12 +100,21 @@ void BatchWriter::Stop() {
   wake_.notify_one();
   space_.notify_all();
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  if (checkpoint_thread_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(checkpoint_mu_);
+      checkpoint_stopping_ = true;
+    }
+    checkpoint_wake_.notify_one();
+    checkpoint_thread_.join();
+  }
 }
 
 BatchWriter::Stats BatchWriter::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   Stats s = stats_;
   s.queued = queue_.size();
+  s.background_checkpoints = background_checkpoints_.load(std::memory_order_relaxed);
   return s;
 }
 

@@ -5,6 +5,8 @@
 // back to your io_context). Jobs queued while a transaction commits form the next transaction,
 // so batches grow with load and latency stays low when idle. A job that fails does not fail the
 // others in its batch; a failed commit fails them all.
+// WAL checkpoints (which fsync) run on a second connection in a background thread, so a commit
+// never waits for one; the writer checkpoints inline only when the WAL outgrows a hard bound.
 // Thread-safe: Submit/Flush/Stop may be called from any thread.
 #pragma once
 
@@ -30,6 +32,14 @@ class BatchWriter {
   struct Options {
     std::size_t max_batch = 8192;     // jobs per transaction at most
     std::size_t max_queue = 1 << 20;  // Submit() refuses beyond this (the caller sheds load)
+    // WAL frames (pages) after a commit that start a background checkpoint; 0 leaves
+    // checkpoints to SQLite, inside the commit that crosses 1000 frames.
+    int background_checkpoint_frames = 1000;
+    // WAL frames beyond which the writer checkpoints inline between transactions: under
+    // sustained load a background checkpoint never catches the WAL's end, so this bounds it.
+    int inline_checkpoint_frames = 32768;
+    // Runs on the checkpoint thread after each background checkpoint (metrics, tests).
+    std::function<void()> on_background_checkpoint;
   };
 
   struct Stats {
@@ -37,6 +47,8 @@ class BatchWriter {
     std::uint64_t failed_jobs = 0;
     std::uint64_t commits = 0;
     std::uint64_t failed_commits = 0;
+    std::uint64_t background_checkpoints = 0;
+    std::uint64_t inline_checkpoints = 0;
     std::size_t queued = 0;
   };
 
@@ -65,6 +77,9 @@ class BatchWriter {
     Done done;
   };
   void Run();
+  void RunCheckpointer();
+  void StartCheckpointer();
+  static int OnWalCommit(void* self, sqlite3* db, const char* name, int frames);
 
   std::unique_ptr<Database> db_;
   Options options_;
@@ -81,6 +96,16 @@ class BatchWriter {
   Status last_commit_status_;
   Stats stats_;
   std::thread thread_;
+
+  // Background checkpoints: the writer's WAL hook asks, this thread (with its own connection)
+  // checkpoints. `checkpoint_mu_` guards the two flags.
+  std::unique_ptr<Database> checkpoint_db_;
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_wake_;
+  bool checkpoint_wanted_ = false;
+  bool checkpoint_stopping_ = false;
+  std::atomic<std::uint64_t> background_checkpoints_{0};
+  std::thread checkpoint_thread_;
 };
 
 }  // namespace partita::storage
