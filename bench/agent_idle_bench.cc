@@ -8,13 +8,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "common/log.h"
 #include "net/pki.h"
@@ -23,6 +28,33 @@
 using namespace partita;
 
 namespace {
+
+// The agent's resident memory by mapping (file or [anon]), largest first, as "name kB" lines.
+std::string ResidentByMapping(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/smaps");
+  std::map<std::string, long> kb;
+  std::string line, current;
+  while (std::getline(in, line)) {
+    if (line.rfind("Rss:", 0) == 0) {
+      kb[current] += std::stol(line.substr(4));
+    } else if (!line.empty() && std::isxdigit(static_cast<unsigned char>(line[0])) &&
+               line.find('-') < line.find(' ')) {
+      const auto path = line.find('/');
+      const auto bracket = line.find('[');
+      current = path != std::string::npos      ? line.substr(path)
+                : bracket != std::string::npos ? line.substr(bracket)
+                                               : "[anon]";
+    }
+  }
+  std::vector<std::pair<long, std::string>> rows;
+  for (const auto& [name, k] : kb) rows.emplace_back(k, name);
+  std::sort(rows.rbegin(), rows.rend());
+  std::string out;
+  for (std::size_t i = 0; i < rows.size() && i < 8; ++i) {
+    out += "  " + std::to_string(rows[i].first) + " kB  " + rows[i].second + "\n";
+  }
+  return out;
+}
 
 double CpuSecondsOf(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
@@ -98,6 +130,7 @@ int main(int argc, char** argv) {
   const long anon = FieldKb(pid, "status", "RssAnon");
   const long pss = FieldKb(pid, "smaps_rollup", "Pss");
   const bool connected = (*router)->registry().online() == 1;
+  const std::string smaps = ResidentByMapping(pid);
   kill(pid, SIGTERM);
   int status = 0;
   waitpid(pid, &status, 0);
@@ -109,6 +142,7 @@ int main(int argc, char** argv) {
       "(shared library pages counted once per sharer)\n",
       static_cast<double>(rss) / 1024.0, static_cast<double>(anon) / 1024.0,
       static_cast<double>(pss) / 1024.0);
+  std::printf("largest resident mappings:\n%s", smaps.c_str());
   std::printf("CPU %.3f%% of one core   exit status %d\n", 100.0 * cpu / wall,
               WIFEXITED(status) ? WEXITSTATUS(status) : -1);
   std::filesystem::remove_all(dir);
