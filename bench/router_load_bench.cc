@@ -1,6 +1,6 @@
 // Load generator for the router: N agents over mutual TLS on loopback sending DecideRequests,
 // each keeping `window` requests in flight (closed loop, the router's saturation throughput), or
-// with `--rate R` sending R decisions/s in all, due every 100 us whatever the answers do (open
+// with `--rate R` sending R decisions/s in all, due each millisecond, whatever the answers do (open
 // loop: a stalled router cannot slow the senders and hide its queue). The router runs in
 // this process on its own I/O threads with its real decision log (SQLite in a temporary
 // directory); the agents run on one more thread.
@@ -54,7 +54,7 @@ struct Shared {
 // Open loop: one timer for all connections; every tick sends the requests that fell due since
 // the last one, round robin over the connections, stamped with the tick's time.
 asio::awaitable<void> Pacer(const Options& o, Shared& shared) {
-  constexpr auto kTick = std::chrono::microseconds(100);
+  constexpr auto kTick = std::chrono::milliseconds(1);
   asio::steady_timer timer(co_await asio::this_coro::executor);
   const auto start = Clock::now();
   std::uint64_t sent = 0;

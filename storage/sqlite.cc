@@ -129,7 +129,7 @@ Result<Statement> Database::Prepare(std::string_view sql) {
 }
 
 Statement* Database::Cached(std::string_view sql) {
-  auto it = cache_.find(std::string(sql));
+  auto it = cache_.find(sql);
   if (it == cache_.end()) {
     Result<Statement> stmt = Prepare(sql);
     if (!stmt.ok()) return nullptr;
@@ -138,9 +138,15 @@ Statement* Database::Cached(std::string_view sql) {
   return &it->second;
 }
 
-Status Database::Begin() { return Exec("BEGIN IMMEDIATE"); }
-Status Database::Commit() { return Exec("COMMIT"); }
-Status Database::Rollback() { return Exec("ROLLBACK"); }
+Status Database::Begin() { return RunCached("BEGIN IMMEDIATE"); }
+Status Database::Commit() { return RunCached("COMMIT"); }
+Status Database::Rollback() { return RunCached("ROLLBACK"); }
+
+Status Database::RunCached(std::string_view sql) {
+  Statement* stmt = Cached(sql);
+  if (stmt == nullptr) return IoError("SQLite: " + LastError() + " in: " + std::string(sql));
+  return stmt->Run();
+}
 
 Result<std::int64_t> Database::QueryInt(std::string_view sql) {
   Result<Statement> stmt = Prepare(sql);

@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -97,10 +98,18 @@ class Database {
   std::string LastError() const;
 
  private:
+  Status RunCached(std::string_view sql);  // a statement without results, prepared once
   Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   sqlite3* db_;
   std::string path_;
-  std::unordered_map<std::string, Statement> cache_;
+  // Transparent hashing: Cached(sql) looks up without copying the statement's text.
+  struct TextHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const {
+      return std::hash<std::string_view>{}(text);
+    }
+  };
+  std::unordered_map<std::string, Statement, TextHash, std::equal_to<>> cache_;
 };
 
 }  // namespace partita::storage
