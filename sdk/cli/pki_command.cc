@@ -1,5 +1,6 @@
 // `partita pki init` and `partita pki issue`: the deployment's private PKI.
 #include <cstdio>
+#include <filesystem>
 
 #include "net/pki.h"
 #include "sdk/cli/commands.h"
@@ -19,6 +20,7 @@ struct PkiIssueArgs {
   std::string dir;
   std::string kind = "device";
   std::string id;
+  bool force = false;
 };
 
 void PrintWritten(const net::PkiResult& result) {
@@ -71,10 +73,23 @@ void AddPkiCommands(CLI::App& app, int& exit_code) {
       ->check(CLI::IsMember({"device", "router", "gateway"}))
       ->default_val("device");
   issue->add_option("--id", issue_args->id, "Identity name, e.g. kitchen-speaker")->required();
+  issue->add_flag("--force", issue_args->force,
+                  "Replace an existing certificate and key for this identity (or, for a router or "
+                  "gateway, the deployment's one)");
   issue->callback([issue_args, &exit_code] {
     const net::PeerKind kind = issue_args->kind == "router"    ? net::PeerKind::kRouter
                                : issue_args->kind == "gateway" ? net::PeerKind::kGateway
                                                                : net::PeerKind::kDevice;
+    const net::TlsFiles files =
+        kind == net::PeerKind::kRouter    ? net::RouterTlsFiles(issue_args->dir)
+        : kind == net::PeerKind::kGateway ? net::GatewayTlsFiles(issue_args->dir)
+                                          : net::DeviceTlsFiles(issue_args->dir, issue_args->id);
+    std::error_code ec;
+    if (!issue_args->force && std::filesystem::exists(files.cert_file, ec)) {
+      PrintError("'" + files.cert_file + "' already exists; pass --force to replace it");
+      exit_code = 1;
+      return;
+    }
     Result<net::PkiResult> result = net::IssueCertificate(issue_args->dir, kind, issue_args->id);
     if (!result.ok()) {
       PrintError(result.status().message());
