@@ -133,6 +133,12 @@ uint32_t partita_answer_tokens_out(const partita_answer* a) { return a ? a->answ
 double partita_answer_cost_usd(const partita_answer* a) { return a ? a->answer.cost_usd : 0; }
 double partita_answer_energy_j(const partita_answer* a) { return a ? a->answer.energy_j : 0; }
 int partita_answer_truncated(const partita_answer* a) { return a && a->answer.truncated; }
+const char* partita_answer_truncated_reason(const partita_answer* a) {
+  return a ? a->answer.truncated_reason.c_str() : "";
+}
+const char* partita_answer_policy_version(const partita_answer* a) {
+  return a ? a->answer.policy_version.c_str() : "";
+}
 int partita_answer_simulated(const partita_answer* a) { return a && a->answer.simulated; }
 int partita_answer_decided_offline(const partita_answer* a) {
   return a && a->answer.decided_offline;
@@ -142,6 +148,12 @@ size_t partita_answer_attempt_count(const partita_answer* a) {
 }
 const char* partita_answer_attempt_tier(const partita_answer* a, size_t i) {
   return a && i < a->attempt_tiers.size() ? a->attempt_tiers[i].c_str() : "";
+}
+const char* partita_answer_attempt_model(const partita_answer* a, size_t i) {
+  return a && i < a->answer.trail.size() ? a->answer.trail[i].model.c_str() : "";
+}
+const char* partita_answer_attempt_detail(const partita_answer* a, size_t i) {
+  return a && i < a->answer.trail.size() ? a->answer.trail[i].detail.c_str() : "";
 }
 const char* partita_answer_attempt_result(const partita_answer* a, size_t i) {
   return a && i < a->answer.trail.size() ? a->answer.trail[i].result.c_str() : "";

@@ -133,7 +133,7 @@ Result<Answer> Client::AskStream(std::string_view prompt, const AskOptions& opti
       if (in.has_error()) return StatusFromError(in.error());
       if (!in.has_ask_result()) continue;
       const v1::AskResult& r = in.ask_result();
-      if (!r.ok()) {
+      if (!r.ok() && !r.truncated()) {
         Status s = StatusFromError(r.error());
         std::string trail;
         for (const v1::Attempt& a : r.attempts()) {
@@ -157,6 +157,7 @@ Result<Answer> Client::AskStream(std::string_view prompt, const AskOptions& opti
       a.policy_version = r.policy_version();
       a.decided_offline = r.decided_offline();
       a.truncated = r.truncated();
+      if (a.truncated) a.truncated_reason = r.error().message();
       a.simulated = r.simulated();
       for (const v1::Attempt& at : r.attempts()) a.trail.push_back(ToAttempt(at));
       return a;

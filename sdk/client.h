@@ -56,7 +56,8 @@ struct Answer {
   std::string rule;     // the policy rule that decided
   std::string policy_version;
   bool decided_offline = false;    // the router was unreachable; the agent decided alone
-  bool truncated = false;          // the answer stopped early and says so
+  bool truncated = false;          // the answer stopped early: `text` is the part that arrived
+  std::string truncated_reason;    // why, when truncated (which tiers failed, and how)
   bool simulated = false;          // produced by Partita's simulated model server
   std::vector<AttemptInfo> trail;  // the fallback trail
 };
@@ -71,7 +72,8 @@ class Client {
 
   // Asks and waits for the whole answer. Errors: Unavailable (no agent at the socket),
   // DeadlineExceeded (timeout), and the agent's error (every tier failed, no allowed tier, ...)
-  // with its message.
+  // with its message. An answer that started but could not be finished by any tier is not an
+  // error: it returns with `truncated` set, the text that arrived and the reason.
   Result<Answer> Ask(std::string_view prompt, const AskOptions& options = {});
 
   // Like Ask, calling `on_chunk` with each piece of text as it arrives.

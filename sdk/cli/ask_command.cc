@@ -49,6 +49,7 @@ boost::json::object ToJson(const Answer& a) {
   o["energy_j"] = a.energy_j;
   o["decided_offline"] = a.decided_offline;
   o["truncated"] = a.truncated;
+  if (a.truncated) o["truncated_reason"] = a.truncated_reason;
   o["simulated"] = a.simulated;
   boost::json::array trail;
   for (const AttemptInfo& t : a.trail) {
@@ -84,9 +85,11 @@ int RunAsk(const AskArgs& args) {
     PrintError(answer.status().message());
     return 1;
   }
+  // A truncated answer is printed like any other, marked, and exits 3 so scripts notice.
+  const int status = answer->truncated ? 3 : 0;
   if (args.json) {
     std::cout << boost::json::serialize(ToJson(*answer)) << "\n";
-    return 0;
+    return status;
   }
   const Answer& a = *answer;
   std::printf("\n\n%s%s on %s (%s), rule '%s'%s\n", a.truncated ? "TRUNCATED: " : "",
@@ -97,7 +100,8 @@ int RunAsk(const AskArgs& args) {
               a.tokens_out, FormatNumber(a.cost_usd, 6).c_str(),
               FormatNumber(a.energy_j, 2).c_str());
   if (a.trail.size() > 1) std::printf("  fallback trail: %s\n", Trail(a).c_str());
-  return 0;
+  if (a.truncated) std::printf("  truncated: %s\n", a.truncated_reason.c_str());
+  return status;
 }
 
 }  // namespace

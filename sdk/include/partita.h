@@ -91,13 +91,18 @@ uint32_t partita_answer_tokens_in(const partita_answer* answer);
 uint32_t partita_answer_tokens_out(const partita_answer* answer);
 double partita_answer_cost_usd(const partita_answer* answer);
 double partita_answer_energy_j(const partita_answer* answer);
+/* 1 when the answer stopped early: the text is the part that arrived; the reason says why. */
 int partita_answer_truncated(const partita_answer* answer);
+const char* partita_answer_truncated_reason(const partita_answer* answer); /* "" if not */
+const char* partita_answer_policy_version(const partita_answer* answer);
 int partita_answer_simulated(const partita_answer* answer);
 int partita_answer_decided_offline(const partita_answer* answer);
 /* The fallback trail: attempts in order. */
 size_t partita_answer_attempt_count(const partita_answer* answer);
 const char* partita_answer_attempt_tier(const partita_answer* answer, size_t i);
+const char* partita_answer_attempt_model(const partita_answer* answer, size_t i);
 const char* partita_answer_attempt_result(const partita_answer* answer, size_t i);
+const char* partita_answer_attempt_detail(const partita_answer* answer, size_t i); /* why */
 uint32_t partita_answer_attempt_elapsed_ms(const partita_answer* answer, size_t i);
 void partita_answer_free(partita_answer* answer);
 

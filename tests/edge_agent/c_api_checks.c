@@ -37,8 +37,12 @@ int partita_c_api_checks(const char* socket_path, char* error, unsigned long err
     CHECK(strncmp(partita_answer_text(answer), "[simulated]", 11) == 0);
     CHECK(partita_answer_simulated(answer) == 1);
     CHECK(partita_answer_truncated(answer) == 0);
+    CHECK(strcmp(partita_answer_truncated_reason(answer), "") == 0);
+    CHECK(strlen(partita_answer_policy_version(answer)) > 0);
     CHECK(partita_answer_attempt_count(answer) == 1);
     CHECK(strcmp(partita_answer_attempt_result(answer, 0), "ok") == 0);
+    CHECK(strcmp(partita_answer_attempt_model(answer, 0), "milm-1.3b") == 0);
+    CHECK(strcmp(partita_answer_attempt_detail(answer, 0), "") == 0);
     CHECK(partita_answer_total_ms(answer) >= partita_answer_ttft_ms(answer));
     partita_answer_free(answer);
   }
