@@ -433,6 +433,22 @@ Result<std::string> ReplaceModel(std::string_view body, std::string_view model) 
   return json::serialize(v);
 }
 
+Result<std::string> CapMaxTokens(std::string_view body, std::int64_t max_tokens) {
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec);
+  if (ec || !v.is_object()) return InvalidArgument("request body is not a JSON object");
+  json::object& o = v.get_object();
+  bool set = false;
+  for (const char* key : {"max_completion_tokens", "max_tokens"}) {
+    json::value* limit = o.if_contains(key);
+    if (limit == nullptr) continue;
+    if (!limit->is_int64() || limit->as_int64() > max_tokens) *limit = max_tokens;
+    set = true;
+  }
+  if (!set) o["max_tokens"] = max_tokens;
+  return json::serialize(v);
+}
+
 void ChunkInfo::Clear() {
   done = false;
   content.clear();

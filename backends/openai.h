@@ -44,6 +44,10 @@ std::int64_t EstimatePromptTokens(const RequestInfo& info);
 // Returns `body` with its top-level "model" replaced (re-serialises the JSON).
 Result<std::string> ReplaceModel(std::string_view body, std::string_view model);
 
+// Returns `body` with its answer length limited to `max_tokens`: the limit the client set
+// ("max_completion_tokens" or "max_tokens") is lowered, or "max_tokens" added when it set none.
+Result<std::string> CapMaxTokens(std::string_view body, std::int64_t max_tokens);
+
 // An OpenAI-style error object: {"error": {"message", "type", "code"}}.
 struct ApiError {
   std::string type;

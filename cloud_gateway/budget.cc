@@ -1,5 +1,6 @@
 #include "cloud_gateway/budget.h"
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 
@@ -77,6 +78,18 @@ BudgetVerdict BudgetBook::Charge(Account& account, PicoUsd amount, std::int32_t 
   if (account.limit > 0 && device > account.limit) return BudgetVerdict::kDeviceExhausted;
   if (fleet_limit_ > 0 && fleet > fleet_limit_) return BudgetVerdict::kFleetExhausted;
   return BudgetVerdict::kOk;
+}
+
+PicoUsd BudgetBook::Left(Account& account, std::int32_t day) {
+  PicoUsd left = -1;
+  if (account.limit > 0) {
+    left = account.limit - Current(account.day, account.spent, day).load(std::memory_order_relaxed);
+  }
+  if (fleet_limit_ > 0) {
+    const PicoUsd fleet = fleet_limit_ - FleetSpent(day);
+    left = left < 0 ? fleet : std::min(left, fleet);
+  }
+  return left < 0 && (account.limit > 0 || fleet_limit_ > 0) ? 0 : left;
 }
 
 PicoUsd BudgetBook::FleetSpent(std::int32_t day) {

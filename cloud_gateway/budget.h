@@ -57,6 +57,10 @@ class BudgetBook {
   // both are still within their limits afterwards.
   BudgetVerdict Charge(Account& account, PicoUsd amount, std::int32_t day = UtcDayNow());
 
+  // What the device may still spend today: the smaller of its own and the fleet's budget left
+  // (never negative); -1 when neither is limited.
+  PicoUsd Left(Account& account, std::int32_t day = UtcDayNow());
+
   PicoUsd fleet_limit() const { return fleet_limit_; }
   PicoUsd FleetSpent(std::int32_t day = UtcDayNow());
   // Fleet budget left today; -1 when unlimited.

@@ -129,6 +129,7 @@ class Forwarder {
   Outcome outcome_ = Outcome::kOk;
   bool costed_ = false;  // the request reached an upstream's answer: it costs tokens
   std::int64_t prompt_estimate_ = 0;
+  std::int64_t budget_cap_tokens_ = 0;  // > 0: a whole answer limited to what the budget affords
   std::int64_t counted_completion_ = 0;
   std::optional<backends::Usage> usage_;
   PicoUsd charged_ = 0;
@@ -227,7 +228,11 @@ awaitable<bool> Forwarder::Run(std::string body, const std::string& device,
   }
   prompt_estimate_ = backends::EstimatePromptTokens(*info);
   const PicoUsd input_cost = prompt_estimate_ * model_->input_pico_per_token;
-  const BudgetVerdict verdict = core_.budgets.Admit(account, input_cost, entry_.day);
+  // A whole (non-streamed) answer cannot be cut when it crosses the budget, so it must afford
+  // at least one token now and is capped below at what the budget left affords.
+  const PicoUsd output_price = model_->output_pico_per_token;
+  const BudgetVerdict verdict =
+      core_.budgets.Admit(account, input_cost + (info->stream ? 0 : output_price), entry_.day);
   if (verdict != BudgetVerdict::kOk) {
     const bool device_scope = verdict == BudgetVerdict::kDeviceExhausted;
     core_.metrics.budget_refusals[device_scope ? 0 : 1][0].fetch_add(1);
@@ -244,6 +249,13 @@ awaitable<bool> Forwarder::Run(std::string body, const std::string& device,
   }
   core_.budgets.Charge(account, input_cost, entry_.day);
   charged_ = input_cost;
+  if (!info->stream && output_price > 0) {
+    const PicoUsd left = core_.budgets.Left(account, entry_.day);
+    const std::int64_t affordable = left < 0 ? -1 : std::max<std::int64_t>(1, left / output_price);
+    if (affordable > 0 && (info->max_tokens < 0 || info->max_tokens > affordable)) {
+      budget_cap_tokens_ = affordable;
+    }
+  }
   core_.retry.RequestStarted();
 
   // Upstreams by priority; equal priorities take turns.
@@ -283,6 +295,13 @@ awaitable<bool> Forwarder::Run(std::string body, const std::string& device,
     std::string rewritten;
     if (!up.rewritten_model.empty()) {
       Result<std::string> r = backends::ReplaceModel(body, up.rewritten_model);
+      if (r.ok()) {
+        rewritten = std::move(*r);
+        send = rewritten;
+      }
+    }
+    if (budget_cap_tokens_ > 0) {
+      Result<std::string> r = backends::CapMaxTokens(send, budget_cap_tokens_);
       if (r.ok()) {
         rewritten = std::move(*r);
         send = rewritten;
@@ -378,6 +397,10 @@ awaitable<Forwarder::Step> Forwarder::PassJson(backends::ChatCall& call, Upstrea
   hu::AppendHeader(out_, "Content-Type", "application/json");
   out_ += up.header_line;
   if (call.simulated()) out_ += "X-Partita-Simulated: 1\r\n";
+  if (budget_cap_tokens_ > 0) {
+    hu::AppendHeader(out_, "X-Partita-Budget-Capped-Max-Tokens",
+                     std::to_string(budget_cap_tokens_));
+  }
   hu::EndHeadWithLength(out_, body.size());
   entry_.response_bytes += static_cast<std::int64_t>(out_.size() + body.size());
   const bool ok = co_await io_.Write(asio::buffer(out_), asio::buffer(body));

@@ -64,6 +64,21 @@ TEST_CASE("ReplaceModel changes only the model") {
   CHECK(info->content_bytes == 1);
 }
 
+TEST_CASE("CapMaxTokens lowers the client's limit, or adds one") {
+  const std::string base = R"("model":"a","messages":[{"role":"user","content":"x"}])";
+  auto capped = CapMaxTokens("{" + base + R"(,"max_tokens":500})", 40);
+  REQUIRE(capped.ok());
+  CHECK(InspectChatRequest(*capped)->max_tokens == 40);
+  auto lower = CapMaxTokens("{" + base + R"(,"max_completion_tokens":10})", 40);
+  REQUIRE(lower.ok());
+  CHECK(InspectChatRequest(*lower)->max_tokens == 10);  // already within: unchanged
+  auto added = CapMaxTokens("{" + base + "}", 40);
+  REQUIRE(added.ok());
+  CHECK(InspectChatRequest(*added)->max_tokens == 40);
+  CHECK(InspectChatRequest(*added)->model == "a");
+  CHECK_FALSE(CapMaxTokens("[1]", 40).ok());
+}
+
 TEST_CASE("stream chunks: content, finish, usage, errors, [DONE]") {
   ChunkInfo c;
   std::string why;

@@ -405,6 +405,28 @@ TEST_CASE("a device budget cuts a stream with budget_exceeded, then refuses befo
         std::string::npos);
 }
 
+TEST_CASE("a whole answer is capped at what the budget left affords, never past it") {
+  ModeldFixture modeld;
+  // $0.001 per output token; the speaker may spend $0.005 a day: five tokens.
+  GatewayFixture gw(OneModel(Upstream("only", Url(modeld)),
+                             "budgets: {device_usd_per_day: 1, devices: {speaker: 0.005}}\n"));
+  ChatOutcome capped = gw.Ask(Body(false, 40), false);
+  REQUIRE(capped.ok());
+  CHECK(capped.finish_reason == "length");
+  REQUIRE(capped.usage.has_value());
+  CHECK(capped.usage->completion_tokens == 5);
+  Done d = gw.WaitDone();
+  CHECK(d.outcome == "ok");
+  CHECK(d.cost_usd == doctest::Approx(0.005));
+
+  // Nothing is left for even one token: refused before the upstream is asked.
+  ChatOutcome refused = gw.Ask(Body(false, 40), false);
+  CHECK(refused.error.kind == ErrorKind::kBudget);
+  CHECK(refused.error.http_status == 429);
+  CHECK(gw.WaitDone().outcome == "budget_refused");
+  CHECK(modeld.server().stats().requests.load() == 1);
+}
+
 TEST_CASE("spending survives a restart: budgets are restored from the ledger") {
   ModeldFixture modeld;
   GatewayFixture gw(
