@@ -40,7 +40,7 @@ v1::AttemptResult FromBackendError(const backends::CallError& e, bool deadline_b
     case ErrorKind::kBudget: return v1::ATTEMPT_BUDGET;
     case ErrorKind::kStreamError:
     case ErrorKind::kDisconnected:
-      return e.after_first_token ? v1::ATTEMPT_STALLED : v1::ATTEMPT_ERROR_STATUS;
+      return e.after_first_token ? v1::ATTEMPT_BROKEN : v1::ATTEMPT_ERROR_STATUS;
     case ErrorKind::kMalformed: return v1::ATTEMPT_ERROR_STATUS;
     case ErrorKind::kInvalid: return v1::ATTEMPT_UNAVAILABLE;
   }
@@ -173,7 +173,7 @@ asio::awaitable<TierResult> PhoneTier::Run(const TierRequest& request, const v1:
                       : (deadline_bound ? v1::ATTEMPT_DEADLINE : v1::ATTEMPT_NO_FIRST_TOKEN),
             got_first ? "the phone stopped streaming" : "no first token from the phone");
       }
-      co_return finish(got_first ? v1::ATTEMPT_STALLED : v1::ATTEMPT_REFUSED,
+      co_return finish(got_first ? v1::ATTEMPT_BROKEN : v1::ATTEMPT_REFUSED,
                        "phone connection ended: " + ec.message());
     }
     if (in.has_offload_reply()) {
@@ -202,7 +202,7 @@ asio::awaitable<TierResult> PhoneTier::Run(const TierRequest& request, const v1:
       r.simulated = res.simulated();
       if (!res.model().empty()) r.model = res.model();
       if (res.ok()) co_return finish(v1::ATTEMPT_OK, "");
-      co_return finish(got_first ? v1::ATTEMPT_STALLED : v1::ATTEMPT_ERROR_STATUS,
+      co_return finish(got_first ? v1::ATTEMPT_BROKEN : v1::ATTEMPT_ERROR_STATUS,
                        "phone failed: " + res.error().message());
     }
   }

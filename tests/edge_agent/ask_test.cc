@@ -256,6 +256,19 @@ TEST_CASE("After the first token the next tier continues the answer, or it retur
   CHECK(cut->trail.back().result != "ok");
 }
 
+TEST_CASE("A stream that breaks after the first token is broken, not stalled, and continues") {
+  World w;
+  w.StartPhone();
+  w.StartSpeaker();
+  Client client = w.SpeakerClient();
+  w.cloud.server().SetFault(*backends::ParseFaultSpec("drop-after=4"));
+  Result<Answer> a = client.Ask("Explain how vaccines work", kHard);
+  REQUIRE_MESSAGE(a.ok(), a.status().ToString());
+  CHECK(Results(*a) == "cloud:broken>phone:ok");
+  CHECK_FALSE(a->truncated);
+  CHECK(a->tier == Tier::kPhone);
+}
+
 TEST_CASE("A private request never reaches the cloud, whatever fails") {
   World w;
   w.StartPhone("battery_pct: 5\ncharging: false\n");  // declines offloads
