@@ -1,5 +1,7 @@
 #include "storage/request_log.h"
 
+#include <vector>
+
 namespace partita::storage {
 
 namespace {
@@ -268,20 +270,51 @@ Status InsertDecision(Database& db, const DecisionRecord& decision) {
 
 Status UpsertOutcome(Database& db, const OutcomeRecord& outcome, const DecisionRecord* decision) {
   Status error;
-  if (decision != nullptr) {
-    PARTITA_RETURN_IF_ERROR(InsertDecision(db, *decision));
+  Statement* update = CachedOrError(db, kUpdateOutcome, error);
+  if (update == nullptr) return error;
+  // Returns whether the decision's row in `run_id` was there and now has the outcome.
+  auto update_in = [&](std::int64_t run_id) -> Result<bool> {
+    update->Bind(1, run_id)
+        .Bind(2, static_cast<std::int64_t>(outcome.request_id))
+        .Bind(3, std::string_view(outcome.device_id));
+    BindOutcome(*update, outcome);
+    PARTITA_RETURN_IF_ERROR(update->Run());
+    return sqlite3_changes(db.handle()) > 0;
+  };
+  Result<bool> found = update_in(outcome.run_id);
+  if (!found.ok()) return found.status();
+  if (*found) return Status::Ok();
+  // Decided before a restart of the router: the row is in one of the previous runs (request
+  // ids are unique per device across restarts), and must not be logged twice.
+  Statement* earlier = CachedOrError(
+      db, "SELECT run_id FROM runs WHERE run_id < ?1 ORDER BY run_id DESC LIMIT 4", error);
+  if (earlier == nullptr) return error;
+  earlier->Bind(1, outcome.run_id);
+  std::vector<std::int64_t> runs;
+  for (;;) {
+    Result<bool> row = earlier->Step();
+    if (!row.ok()) {
+      earlier->Reset();
+      return row.status();
+    }
+    if (!*row) break;
+    runs.push_back(earlier->Int(0));
   }
-  Statement* s = CachedOrError(db, kUpdateOutcome, error);
-  if (s == nullptr) return error;
-  s->Bind(1, outcome.run_id)
-      .Bind(2, static_cast<std::int64_t>(outcome.request_id))
-      .Bind(3, std::string_view(outcome.device_id));
-  BindOutcome(*s, outcome);
-  PARTITA_RETURN_IF_ERROR(s->Run());
-  if (sqlite3_changes(db.handle()) == 0) {
+  earlier->Reset();
+  for (std::int64_t run_id : runs) {
+    found = update_in(run_id);
+    if (!found.ok()) return found.status();
+    if (*found) return Status::Ok();
+  }
+  if (decision == nullptr) {
     return NotFound("no decision for request " + std::to_string(outcome.request_id) +
                     " of device '" + outcome.device_id + "'");
   }
+  // Decided by the agent alone (offline), or its decision row was lost: the outcome carries
+  // the decision's facts.
+  PARTITA_RETURN_IF_ERROR(InsertDecision(db, *decision));
+  found = update_in(outcome.run_id);
+  if (!found.ok()) return found.status();
   return Status::Ok();
 }
 

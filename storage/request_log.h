@@ -116,8 +116,10 @@ Result<std::vector<RunInfo>> ReadRuns(Database& db);
 
 // Router: the decision first (outcome columns NULL)...
 Status InsertDecision(Database& db, const DecisionRecord& decision);
-// ...then the outcome. If no decision row exists (an offline decision made by the agent),
-// `decision` (when given) is inserted with it.
+// ...then the outcome, on the decision's row: in this run, else in one of the four runs before
+// it (decided before a router restart; request ids are unique per device across restarts). If
+// no decision row exists (an offline decision made by the agent), `decision` (when given) is
+// inserted with it. Idempotent: an outcome sent twice updates the same row.
 Status UpsertOutcome(Database& db, const OutcomeRecord& outcome,
                      const DecisionRecord* decision = nullptr);
 // Simulator: both at once.

@@ -71,6 +71,35 @@ TEST_CASE("The request log keeps runs, decisions and their outcomes") {
   CHECK((*runs)[0].label == "production");
 }
 
+TEST_CASE("An outcome that arrives after a router restart completes its decision's row") {
+  testing::TempDir tmp;
+  auto db = Database::Open(tmp.File("log.db"));
+  REQUIRE(db.ok());
+  Database& d = **db;
+  REQUIRE(CreateRequestLogSchema(d).ok());
+  RunInfo before;
+  before.source = "router";
+  before.partita_version = "test";
+  REQUIRE(InsertRun(d, before).ok());
+  REQUIRE(InsertDecision(d, Decision(before.run_id, 7, "speaker")).ok());
+  RunInfo after = before;  // the router restarted: a new run
+  REQUIRE(InsertRun(d, after).ok());
+  REQUIRE(after.run_id > before.run_id);
+
+  // The agent sends the outcome (with the decision's facts) to the new run, twice: the ack of
+  // the first was lost with the connection.
+  DecisionRecord facts = Decision(after.run_id, 7, "speaker");
+  for (int i = 0; i < 2; ++i)
+    REQUIRE(UpsertOutcome(d, Outcome(after.run_id, 7, "speaker"), &facts).ok());
+  CHECK(*d.QueryInt("SELECT count(*) FROM requests") == 1);
+  CHECK(*d.QueryInt("SELECT run_id FROM requests WHERE final_tier = 'phone'") == before.run_id);
+  // An offline decision is still added to the current run.
+  DecisionRecord offline = Decision(after.run_id, 8, "speaker");
+  REQUIRE(UpsertOutcome(d, Outcome(after.run_id, 8, "speaker"), &offline).ok());
+  CHECK(*d.QueryInt("SELECT run_id FROM requests WHERE request_id = 8") == after.run_id);
+  CHECK(*d.QueryInt("SELECT count(*) FROM requests WHERE outcome_t_ms IS NULL") == 0);
+}
+
 TEST_CASE("Simulation rows carry decision and outcome together, battery samples are kept") {
   testing::TempDir tmp;
   auto db = Database::Open(tmp.File("sim.db"));
