@@ -62,6 +62,7 @@ table.many th,table.many td{padding:4px 7px}
 table.many thead th,table.many td.label,table.many td.parts{white-space:normal}
 table.many thead th{font-size:12.5px;overflow-wrap:anywhere}
 table.many td.label{min-width:150px}
+table.inputs.many td{white-space:normal;overflow-wrap:anywhere}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
 pre{background:#f3f5f8;padding:10px 14px;border-radius:6px;overflow-x:auto;font-size:12.5px;margin:8px 0 0;white-space:pre-wrap;word-break:break-all}
 figure{margin:0}
@@ -105,7 +106,8 @@ footer{color:var(--faint);font-size:12.5px;padding:6px 0 40px}
 )css";
 
 // The page measures its charts and records what it found, for the browser test: every
-// svg.chart's rendered size and number of drawn elements, and any script error.
+// svg.chart's rendered size and number of drawn elements, the tables that need a horizontal
+// scrollbar (none should), and any script error.
 constexpr const char* kErrorHook =
     "<script>window.addEventListener('error',function(e){var d=document.documentElement;"
     "d.setAttribute('data-page-errors',(d.getAttribute('data-page-errors')||'')+"
@@ -119,7 +121,10 @@ constexpr const char* kSelfCheck =
     "sizes.push(s.getAttribute('data-chart')+':'+Math.round(b.width)+'x'+Math.round(b.height)+"
     "':'+n);});"
     "var d=document.documentElement;d.setAttribute('data-charts-rendered',String(ok));"
-    "d.setAttribute('data-chart-sizes',sizes.join(' '));})();</script>";
+    "d.setAttribute('data-chart-sizes',sizes.join(' '));"
+    "var over=[];document.querySelectorAll('.scroll').forEach(function(s){"
+    "if(s.scrollWidth>s.clientWidth+1)over.push(s.firstElementChild.className);});"
+    "d.setAttribute('data-tables-overflowing',over.join(' '));})();</script>";
 
 std::string Tag(Finding::Kind kind) {
   switch (kind) {
