@@ -20,16 +20,71 @@ struct Measure {
   std::function<std::optional<double>(const RunFigures&)> get;
   std::function<bool(double, double)> tie;  // a difference too small to mention
   // "is 120 ms faster at p95" (a: this run, b: the other)
-  std::function<std::string(double, double)> gain;
+  std::function<std::string(const RunFigures& a, const RunFigures& b, double, double)> gain;
   // "+120 ms p95"
   std::function<std::string(double, double)> loss;
-  std::string_view cares;   // what someone who wants this gain cares about
+  // What someone who wants a's gain over b cares about ("battery life").
+  std::function<std::string(const RunFigures& a, const RunFigures& b)> cares;
   std::string_view winner;  // "Fastest at p95"
   std::function<std::string(double)> value;
 };
 
 bool RelativeTie(double a, double b, double rel, double abs) {
   return std::fabs(a - b) < std::max(abs, rel * std::min(std::fabs(a), std::fabs(b)));
+}
+
+// A measure's wording that does not need the runs.
+auto Cares(std::string_view what) {
+  return [what](const RunFigures&, const RunFigures&) { return std::string(what); };
+}
+template <typename F>
+auto Gain(F f) {
+  return [f](const RunFigures&, const RunFigures&, double a, double b) { return f(a, b); };
+}
+
+// Whether a's batteries fare better than b's: fewer battery-empty events, or a mean battery
+// level that differs as shown (one decimal of a percent). Unknown when neither is recorded.
+bool BatteryBetter(const RunFigures& a, const RunFigures& b) {
+  if (a.battery_empty_events && b.battery_empty_events &&
+      *a.battery_empty_events < *b.battery_empty_events) {
+    return true;
+  }
+  return a.battery.samples > 0 && b.battery.samples > 0 &&
+         FormatShareFixed(a.battery.mean_pct / 100) != FormatShareFixed(b.battery.mean_pct / 100) &&
+         a.battery.mean_pct > b.battery.mean_pct;
+}
+
+bool BatterySame(const RunFigures& a, const RunFigures& b) {
+  const bool events = a.battery_empty_events && b.battery_empty_events;
+  const bool levels = a.battery.samples > 0 && b.battery.samples > 0;
+  if (!events && !levels) return false;
+  if (events && *a.battery_empty_events != *b.battery_empty_events) return false;
+  return !levels ||
+         FormatShareFixed(a.battery.mean_pct / 100) == FormatShareFixed(b.battery.mean_pct / 100);
+}
+
+// "0.05%", or "under 0.01%" for what FormatShare would show as 0.00%.
+std::string SmallShare(double fraction) {
+  return fraction < 0.00005 ? "under 0.01%" : FormatShare(fraction);
+}
+
+// a uses less energy on requests than b: by how much, and what that is of everything the
+// devices drew (idle drain dwarfs requests), and whether the batteries show it.
+std::string EnergyGain(const RunFigures& a, const RunFigures& b, double va, double vb) {
+  std::string text = "uses " + FormatRelative((vb - va) / vb) + " less energy on requests";
+  std::vector<std::string> context;
+  if (b.drain_wh_per_device_day && *b.drain_wh_per_device_day > 0) {
+    context.push_back(FormatWh(vb - va) + " per device-day, " +
+                      SmallShare((vb - va) / *b.drain_wh_per_device_day) +
+                      " of the devices' total drain");
+  }
+  if (BatterySame(a, b)) context.emplace_back("the batteries fare the same");
+  if (!context.empty()) {
+    text += " (" + context[0];
+    for (std::size_t i = 1; i < context.size(); ++i) text += "; " + context[i];
+    text += ")";
+  }
+  return text;
 }
 
 const std::vector<Measure>& Measures() {
@@ -40,43 +95,45 @@ const std::vector<Measure>& Measures() {
          return r.latency_ms.p95;
        },
        [](double a, double b) { return RelativeTie(a, b, 0.01, 1.0); },
-       [](double a, double b) { return "is " + FormatMs(b - a) + " faster at p95"; },
-       [](double a, double b) { return "+" + FormatMs(a - b) + " p95"; }, "latency",
+       Gain([](double a, double b) { return "is " + FormatMs(b - a) + " faster at p95"; }),
+       [](double a, double b) { return "+" + FormatMs(a - b) + " p95"; }, Cares("latency"),
        "Fastest at p95", [](double v) { return FormatMs(v); }},
       {true, [](const RunFigures& r) { return r.cost_per_1k_usd; },
        [](double a, double b) { return RelativeTie(a, b, 0.01, 1e-9); },
-       [](double a, double b) { return "costs " + FormatUsd(b - a) + " less per 1,000 requests"; },
+       Gain([](double a, double b) {
+         return "costs " + FormatUsd(b - a) + " less per 1,000 requests";
+       }),
        [](double a, double b) { return "+" + FormatUsd(a - b) + " per 1,000 requests"; },
-       "cloud spend", "Cheapest", [](double v) { return FormatUsd(v) + " per 1,000 requests"; }},
+       Cares("cloud spend"), "Cheapest",
+       [](double v) { return FormatUsd(v) + " per 1,000 requests"; }},
       {true, [](const RunFigures& r) { return r.energy_wh_per_device_day; },
-       [](double a, double b) { return RelativeTie(a, b, 0.01, 1e-9); },
+       [](double a, double b) { return RelativeTie(a, b, 0.01, 1e-9); }, EnergyGain,
        [](double a, double b) {
-         return "uses " + FormatRelative((b - a) / b) + " less device energy";
+         return "+" + FormatRelative(b > 0 ? (a - b) / b : 1.0) + " energy on requests";
        },
-       [](double a, double b) {
-         return "+" + FormatRelative(b > 0 ? (a - b) / b : 1.0) + " device energy";
+       // Battery life only when the batteries show it; else the energy itself.
+       [](const RunFigures& a, const RunFigures& b) {
+         return std::string(BatteryBetter(a, b) ? "battery life" : "device energy");
        },
-       "battery life", "Least device energy",
-       [](double v) { return FormatWh(v) + " per device-day"; }},
+       "Least energy on requests", [](double v) { return FormatWh(v) + " per device-day"; }},
       {false, [](const RunFigures& r) { return r.success_rate; },
-       [](double a, double b) { return std::fabs(a - b) < 0.001; },
-       [](double a, double b) {
+       [](double a, double b) { return std::fabs(a - b) < 0.001; }, Gain([](double a, double b) {
          return "answers more requests (" + FormatShare(a) + " vs " + FormatShare(b) + ")";
-       },
+       }),
        [](double a, double b) {
          return "fewer requests answered (" + FormatShare(a) + " vs " + FormatShare(b) + ")";
        },
-       "reliability", "Most requests answered", [](double v) { return FormatShare(v); }},
+       Cares("reliability"), "Most requests answered", [](double v) { return FormatShare(v); }},
       {false, [](const RunFigures& r) { return r.mean_quality; },
-       [](double a, double b) { return std::fabs(a - b) < 0.005; },
-       [](double a, double b) {
+       [](double a, double b) { return std::fabs(a - b) < 0.005; }, Gain([](double a, double b) {
          return "gives better answers (quality " + FormatQuality(a) + " vs " + FormatQuality(b) +
                 ")";
-       },
+       }),
        [](double a, double b) {
          return "lower quality (" + FormatQuality(a) + " vs " + FormatQuality(b) + ")";
        },
-       "answer quality", "Best answers", [](double v) { return "quality " + FormatQuality(v); }},
+       Cares("answer quality"), "Best answers",
+       [](double v) { return "quality " + FormatQuality(v); }},
   };
   return kMeasures;
 }
@@ -112,11 +169,11 @@ Comparison CompareRuns(const RunFigures& a, const RunFigures& b) {
     if (cmp == Compare::kUnknown) continue;
     ++c.known;
     if (cmp == Compare::kBetter) {
-      c.gains.push_back(m.gain(*m.get(a), *m.get(b)));
-      c.gain_cares.emplace_back(m.cares);
+      c.gains.push_back(m.gain(a, b, *m.get(a), *m.get(b)));
+      c.gain_cares.push_back(m.cares(a, b));
     } else if (cmp == Compare::kWorse) {
       c.losses.push_back(m.loss(*m.get(a), *m.get(b)));
-      c.loss_cares.emplace_back(m.cares);
+      c.loss_cares.push_back(m.cares(b, a));
     }
   }
   return c;
@@ -228,8 +285,8 @@ std::vector<Finding> WriteFindings(const std::vector<RunFigures>& runs,
       if (r.latency_ms.count > 0) text += ", with p95 latency " + FormatMs(r.latency_ms.p95);
       text += ", " + FormatUsd(*r.cost_per_1k_usd) + " per 1,000 requests";
       if (r.energy_wh_per_device_day) {
-        text +=
-            " and " + FormatWh(*r.energy_wh_per_device_day) + " of device energy per device-day";
+        text += " and " + FormatWh(*r.energy_wh_per_device_day) +
+                " of energy on requests per device-day";
       }
       out.push_back({Finding::Kind::kSummary, text + "."});
     }
@@ -316,8 +373,9 @@ std::vector<Finding> WriteFindings(const std::vector<RunFigures>& runs,
     if (static_cast<double>(r.fell_back) / completed >= 0.05 && !r.fallback_causes.empty()) {
       out.push_back(
           {Finding::Kind::kAttention,
-           r.name + " fell back on " + FormatShare(static_cast<double>(r.fell_back) / completed) +
-               " of requests, mostly after " + r.fallback_causes[0].first + " (" +
+           r.name + " fell back to another tier on " +
+               FormatShare(static_cast<double>(r.fell_back) / completed) +
+               " of requests, mostly after " + CauseWords(r.fallback_causes[0].first) + " (" +
                FormatShare(static_cast<double>(r.fallback_causes[0].second) / completed) + ")."});
     }
   }

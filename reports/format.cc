@@ -1,7 +1,9 @@
 #include "reports/format.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <utility>
 
 namespace partita::reports {
 
@@ -94,6 +96,39 @@ std::string FormatRelative(double fraction) {
   std::string s = FormatFixed(pct, 1);
   if (s.size() > 2 && s.compare(s.size() - 2, 2, ".0") == 0) s.resize(s.size() - 2);
   return s + "%";
+}
+
+std::string CauseWords(std::string_view cause) {
+  // The results of proto AttemptResult (docs/wire-protocol.md) and of the simulator.
+  static constexpr std::pair<std::string_view, std::string_view> kWords[] = {
+      {"refused", "a refused connection"},
+      {"error_status", "an error status"},
+      {"declined", "the phone declining"},
+      {"no_first_token", "no first token in time"},
+      {"stalled", "a stall mid-stream"},
+      {"deadline", "the deadline passing"},
+      {"guard_blocked", "a guard blocking the tier"},
+      {"budget", "the budget running out"},
+      {"unavailable", "no target on the tier"},
+      {"unknown", "an unrecorded cause"},
+  };
+  for (const auto& [name, words] : kWords) {
+    if (name == cause) return std::string(words);
+  }
+  std::string out(cause);
+  for (char& c : out) {
+    if (c == '_') c = ' ';
+  }
+  return out;
+}
+
+std::string RequestsPerRun(const std::vector<std::uint64_t>& counts) {
+  if (counts.empty()) return "0 requests";
+  const auto [lo, hi] = std::minmax_element(counts.begin(), counts.end());
+  const std::string n = FormatCount(*hi) + (*hi == 1 ? " request" : " requests");
+  if (counts.size() == 1) return n;
+  if (*lo == *hi) return n + " per run";
+  return FormatCount(*lo) + " to " + FormatCount(*hi) + " requests per run";
 }
 
 std::string ShortHash(std::string_view hash) { return std::string(hash.substr(0, 12)); }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace partita::reports {
 
@@ -39,6 +40,16 @@ template <typename F>
 std::string OrNotRecorded(const std::optional<double>& v, F f) {
   return v ? f(*v) : std::string(kNotRecorded);
 }
+
+// An attempt result as stored in `fallback_cause` and trails ("no_first_token"), in words that
+// read after "after" ("no first token in time"), for every format people read. Unknown names
+// come back with their underscores as spaces. CSV and JSON keep the stored names.
+std::string CauseWords(std::string_view cause);
+
+// How many requests the runs have, as a reader expects it: "7 requests" for one run, "7 requests
+// per run" when every run has that many (a log replayed under three policies is 7 requests per
+// run, not 21), "6 to 7 requests per run" otherwise.
+std::string RequestsPerRun(const std::vector<std::uint64_t>& counts);
 
 // Short form of a SHA-256 hex hash for tables ("3f2a9c1b0e7d"); "" stays "".
 std::string ShortHash(std::string_view hash);

@@ -19,7 +19,7 @@ constexpr int kMaxThreads = 4;
 // What one thread collects for one run.
 struct Accumulator {
   std::uint64_t requests = 0, completed = 0, succeeded = 0, truncated = 0, deadline_missed = 0,
-                guard_hits = 0, fell_back = 0, decided_offline = 0;
+                guard_hits = 0, fell_back = 0, failed_single_attempt = 0, decided_offline = 0;
   std::array<std::uint64_t, kTierCount> decided{};
   std::array<std::uint64_t, kOutcomeSlots> answered{};
   std::array<std::array<std::uint64_t, kOutcomeSlots>, 24> by_hour{};
@@ -48,6 +48,7 @@ struct Accumulator {
     deadline_missed += o.deadline_missed;
     guard_hits += o.guard_hits;
     fell_back += o.fell_back;
+    failed_single_attempt += o.failed_single_attempt;
     decided_offline += o.decided_offline;
     for (std::size_t i = 0; i < kTierCount; ++i) decided[i] += o.decided[i];
     for (std::size_t i = 0; i < kOutcomeSlots; ++i) answered[i] += o.answered[i];
@@ -112,8 +113,8 @@ Result<std::unique_ptr<storage::Database>> OpenReadOnly(const std::string& path)
 
 constexpr const char* kRequestsSql =
     "SELECT run_id, hour, tier, guards, success, final_tier, truncated, ttft_ms, total_ms, "
-    "cost_usd, energy_j, quality, fallback_cause, deadline_missed, decided_offline "
-    "FROM requests WHERE rowid BETWEEN ?1 AND ?2";
+    "cost_usd, energy_j, quality, fallback_cause, deadline_missed, decided_offline, "
+    "attempts FROM requests WHERE rowid BETWEEN ?1 AND ?2";
 
 // The tier of a NUL-terminated column value, -1 for anything else (or NULL).
 int TierIndex(const unsigned char* s) {
@@ -151,7 +152,9 @@ Status ScanRequests(storage::Database& db, std::int64_t lo, std::int64_t hi, Run
     const std::size_t slot = final_tier >= 0 ? static_cast<std::size_t>(final_tier) : kUnanswered;
     ++a.answered[slot];
     ++a.by_hour[hour][slot];
-    if (sqlite3_column_int(st, 4) != 0) {
+    const bool success = sqlite3_column_int(st, 4) != 0;
+    const int attempts = sqlite3_column_int(st, 15);
+    if (success) {
       ++a.succeeded;
       a.latency[slot].push_back(static_cast<float>(sqlite3_column_double(st, 8)));
       a.ttft.push_back(static_cast<float>(sqlite3_column_double(st, 7)));
@@ -160,9 +163,16 @@ Status ScanRequests(storage::Database& db, std::int64_t lo, std::int64_t hi, Run
     a.cost += sqlite3_column_double(st, 9);
     a.energy += sqlite3_column_double(st, 10);
     if (slot != kUnanswered) a.quality += sqlite3_column_double(st, 11);
-    if (sqlite3_column_bytes(st, 12) > 0) {
+    // Fell back: tried on more than one tier, as `partita sim` counts it; grouped by the cause
+    // of the first failure. A lone failed attempt had nothing to fall back to.
+    if (attempts > 1) {
       ++a.fell_back;
-      a.AddCause(reinterpret_cast<const char*>(sqlite3_column_text(st, 12)), 1);
+      a.AddCause(sqlite3_column_bytes(st, 12) > 0
+                     ? reinterpret_cast<const char*>(sqlite3_column_text(st, 12))
+                     : "unknown",
+                 1);
+    } else if (!success) {
+      ++a.failed_single_attempt;
     }
     if (sqlite3_column_int(st, 13) != 0) ++a.deadline_missed;
   }
@@ -325,6 +335,7 @@ void Finish(Accumulator& a, RunFigures& r) {
   r.deadline_missed = a.deadline_missed;
   r.guard_hits = a.guard_hits;
   r.fell_back = a.fell_back;
+  r.failed_single_attempt = a.failed_single_attempt;
   r.decided_offline = a.decided_offline;
   r.decided = a.decided;
   r.answered = a.answered;
@@ -475,6 +486,11 @@ void Derive(RunFigures& r) {
     r.energy_wh_per_device_day = r.energy_j / 3600.0 / *r.device_days;
   }
   r.battery_empty_events = r.Metric("battery_empty_events");
+  r.drain_wh_per_device_day.reset();
+  const std::optional<double> idle = r.Metric("idle_energy_wh");
+  const std::optional<double> work = r.Metric("request_energy_wh");
+  if (r.device_days && idle && work) r.drain_wh_per_device_day = (*idle + *work) / *r.device_days;
+  r.dropped_battery_empty = r.Metric("dropped_offline");
 }
 
 }  // namespace partita::reports

@@ -56,6 +56,13 @@ td.best::after{content:" \2605";color:#d97706;font-size:11px}
 td.nr{color:var(--faint);font-style:italic}
 td.label{color:#323f4b}
 table.compact th{white-space:normal}
+.nw{white-space:nowrap}
+table.many{font-size:12.5px}
+table.many th,table.many td{padding:4px 7px}
+table.many thead th,table.many td.label,table.many td.parts{white-space:normal}
+table.many thead th{font-size:12.5px;overflow-wrap:anywhere}
+table.many td.label{min-width:150px}
+table.inputs.many td{white-space:normal;overflow-wrap:anywhere}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
 pre{background:#f3f5f8;padding:10px 14px;border-radius:6px;overflow-x:auto;font-size:12.5px;margin:8px 0 0;white-space:pre-wrap;word-break:break-all}
 figure{margin:0}
@@ -85,7 +92,13 @@ footer{color:var(--faint);font-size:12.5px;padding:6px 0 40px}
   section{border:0;border-radius:0;padding:0;margin:0 0 16pt}
   figure,tr,li{break-inside:avoid}
   #latency,#tradeoffs,#battery{break-inside:avoid-page}
+  .scroll{overflow:visible}
   table{font-size:9pt}
+  table.summary,table.inputs{table-layout:fixed;width:100%}
+  table.summary th,table.summary td,table.inputs th,table.inputs td{white-space:normal;overflow-wrap:anywhere;padding:2pt 4pt}
+  table.summary thead th:first-child,table.inputs thead th:first-child{width:24%}
+  table.many{font-size:7.5pt}
+  table.many td.label{min-width:0}
   td.best::after{content:""}
   pre{white-space:pre-wrap}
 }
@@ -93,7 +106,8 @@ footer{color:var(--faint);font-size:12.5px;padding:6px 0 40px}
 )css";
 
 // The page measures its charts and records what it found, for the browser test: every
-// svg.chart's rendered size and number of drawn elements, and any script error.
+// svg.chart's rendered size and number of drawn elements, the tables that need a horizontal
+// scrollbar (none should), and any script error.
 constexpr const char* kErrorHook =
     "<script>window.addEventListener('error',function(e){var d=document.documentElement;"
     "d.setAttribute('data-page-errors',(d.getAttribute('data-page-errors')||'')+"
@@ -107,7 +121,10 @@ constexpr const char* kSelfCheck =
     "sizes.push(s.getAttribute('data-chart')+':'+Math.round(b.width)+'x'+Math.round(b.height)+"
     "':'+n);});"
     "var d=document.documentElement;d.setAttribute('data-charts-rendered',String(ok));"
-    "d.setAttribute('data-chart-sizes',sizes.join(' '));})();</script>";
+    "d.setAttribute('data-chart-sizes',sizes.join(' '));"
+    "var over=[];document.querySelectorAll('.scroll').forEach(function(s){"
+    "if(s.scrollWidth>s.clientWidth+1)over.push(s.firstElementChild.className);});"
+    "d.setAttribute('data-tables-overflowing',over.join(' '));})();</script>";
 
 std::string Tag(Finding::Kind kind) {
   switch (kind) {
@@ -201,13 +218,13 @@ std::string Title(const Report& report) {
 
 std::string Meta(const Report& report) {
   std::set<std::string> fleets, files;
-  std::uint64_t requests = 0;
+  std::vector<std::uint64_t> requests;
   std::int64_t devices = 0;
   double hours = 0;
   std::set<std::uint64_t> seeds;
   bool any_router = false;
   for (const RunFigures& r : report.runs) {
-    requests += r.requests;
+    requests.push_back(r.requests);
     if (r.info.source == "sim") {
       if (!r.info.fleet_name.empty()) fleets.insert(r.info.fleet_name);
       devices = std::max(devices, r.info.devices);
@@ -225,7 +242,7 @@ std::string Meta(const Report& report) {
     parts.push_back(FormatFixed(hours, hours == std::floor(hours) ? 0 : 1) + " h simulated");
   if (seeds.size() == 1) parts.push_back("seed " + std::to_string(*seeds.begin()));
   if (any_router) parts.push_back("production decision log");
-  parts.push_back(FormatCount(requests) + " requests");
+  parts.push_back(RequestsPerRun(requests));
   std::string files_text;
   for (const std::string& f : files) files_text += (files_text.empty() ? "" : ", ") + f;
   parts.push_back("from " + files_text);
@@ -234,8 +251,32 @@ std::string Meta(const Report& report) {
   return out;
 }
 
+// With many runs a table gets a smaller font, tighter padding and wrapping headers, so that five
+// policies fit a 1280 px window (and, with the print styles, an A4 page).
+constexpr std::size_t kManyRuns = 4;
+
+std::string TableClass(const Report& report, std::string_view name) {
+  return std::string(name) + (report.runs.size() >= kManyRuns ? " many" : "");
+}
+
+// "300 ms / 1.20 s / 2.00 s", escaped, that wraps only between its parts (in a td.parts).
+std::string WrappingCell(const std::string& text) {
+  std::string out;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t slash = text.find(" / ", start);
+    const std::size_t end = slash == std::string::npos ? text.size() : slash + 2;
+    out += "<span class=\"nw\">" + Escape(text.substr(start, end - start)) + "</span>";
+    if (slash == std::string::npos) break;
+    out += " ";
+    start = slash + 3;
+  }
+  return out;
+}
+
 void SummaryTable(const Report& report, std::string& out) {
-  out += "<div class=\"scroll\"><table class=\"summary\"><thead><tr><th></th>";
+  out += "<div class=\"scroll\"><table class=\"" + TableClass(report, "summary") +
+         "\"><thead><tr><th></th>";
   for (std::size_t i = 0; i < report.runs.size(); ++i) {
     out += "<th><i class=\"swatch\" style=\"background:" + std::string(PolicyColour(i)) +
            "\"></i>" + Escape(report.runs[i].name) + "</th>";
@@ -252,10 +293,12 @@ void SummaryTable(const Report& report, std::string& out) {
         "<tr><td class=\"label\" title=\"" + Escape(row.note) + "\">" + Escape(row.label) + "</td>";
     for (std::size_t i = 0; i < row.cells.size(); ++i) {
       std::string cls;
+      const bool parts = row.cells[i].find(" / ") != std::string::npos;
       if (row.best[i]) cls = "best";
       if (row.cells[i] == kNotRecorded) cls = "nr";
+      if (parts) cls = "parts";
       out += cls.empty() ? "<td>" : "<td class=\"" + cls + "\">";
-      out += Escape(row.cells[i]) + "</td>";
+      out += (parts ? WrappingCell(row.cells[i]) : Escape(row.cells[i])) + "</td>";
     }
     out += "</tr>";
   }
@@ -305,7 +348,8 @@ void InputsTable(const Report& report, std::string& out) {
       {"Partita version", [](const RunFigures& r) { return r.info.partita_version; }, false},
       {"Started", [](const RunFigures& r) { return UtcTime(r.info.started_unix_ms); }, false},
   };
-  out += "<div class=\"scroll\"><table class=\"inputs\"><thead><tr><th></th>";
+  out += "<div class=\"scroll\"><table class=\"" + TableClass(report, "inputs") +
+         "\"><thead><tr><th></th>";
   for (std::size_t i = 0; i < report.runs.size(); ++i) {
     out += "<th><i class=\"swatch\" style=\"background:" + std::string(PolicyColour(i)) +
            "\"></i>" + Escape(report.runs[i].name) + "</th>";

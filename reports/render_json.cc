@@ -49,6 +49,8 @@ json::object RunJson(const RunFigures& r) {
   o["deadline_missed"] = r.deadline_missed;
   o["guard_hits"] = r.guard_hits;
   o["fell_back"] = r.fell_back;
+  o["failed"] = r.failed();
+  o["failed_single_attempt"] = r.failed_single_attempt;
   o["decided_offline"] = r.decided_offline;
   o["success_rate"] = Opt(r.success_rate);
   json::object decided, answered, tier_latency;
@@ -69,6 +71,8 @@ json::object RunJson(const RunFigures& r) {
   o["energy_wh_per_device_day"] = Opt(r.energy_wh_per_device_day);
   o["device_days"] = Opt(r.device_days);
   o["battery_empty_events"] = Opt(r.battery_empty_events);
+  o["drain_wh_per_device_day"] = Opt(r.drain_wh_per_device_day);
+  o["dropped_battery_empty"] = Opt(r.dropped_battery_empty);
   o["mean_quality"] = Opt(r.mean_quality);
   o["on_frontier"] = r.on_frontier;
   json::object causes;

@@ -135,8 +135,7 @@ std::string Render(const Report& report, Format format) {
 std::string RenderMarkdown(const Report& report) {
   std::string out = "# Partita tradeoff report\n\n";
   for (const InputFile& f : report.inputs) {
-    out += "- `" + f.path + "`: " + std::to_string(f.runs) + " run(s), " + FormatCount(f.requests) +
-           " requests\n";
+    out += "- `" + f.path + "`: " + RunsAndRequests(report, f) + "\n";
   }
   out += "\n## Findings\n\n";
   for (const Finding& f : report.findings) {
@@ -294,6 +293,8 @@ std::string RenderCsv(const Report& report) {
     w.Num(n, "deadline_missed", static_cast<double>(r.deadline_missed));
     w.Num(n, "guard_hits", static_cast<double>(r.guard_hits));
     w.Num(n, "fell_back", static_cast<double>(r.fell_back));
+    w.Num(n, "failed", static_cast<double>(r.failed()));
+    w.Num(n, "failed_single_attempt", static_cast<double>(r.failed_single_attempt));
     w.Num(n, "decided_offline", static_cast<double>(r.decided_offline));
     w.Opt(n, "success_rate", r.success_rate);
     const auto pct = [&](std::string_view prefix, const Percentiles& p, std::string_view tier) {
@@ -316,6 +317,8 @@ std::string RenderCsv(const Report& report) {
     w.Opt(n, "energy_wh_per_device_day", r.energy_wh_per_device_day);
     w.Opt(n, "device_days", r.device_days);
     w.Opt(n, "battery_empty_events", r.battery_empty_events);
+    w.Opt(n, "drain_wh_per_device_day", r.drain_wh_per_device_day);
+    w.Opt(n, "dropped_battery_empty", r.dropped_battery_empty);
     w.Opt(n, "mean_quality", r.mean_quality);
     w.Num(n, "on_frontier", r.on_frontier ? 1 : 0);
     for (std::size_t t = 0; t < kTierCount; ++t) {

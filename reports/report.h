@@ -63,11 +63,16 @@ struct RunFigures {
   std::uint64_t truncated = 0;
   std::uint64_t deadline_missed = 0;
   std::uint64_t guard_hits = 0;  // decisions where at least one guard applied
-  std::uint64_t fell_back = 0;   // completed rows with a fallback_cause
+  // Fell back: completed rows tried on more than one tier (attempts > 1), as `partita sim`
+  // counts them. A single failed attempt with nothing to fall back to is not a fallback: it is
+  // in failed_single_attempt.
+  std::uint64_t fell_back = 0;
+  std::uint64_t failed_single_attempt = 0;  // completed, no success, at most one attempt
   std::uint64_t decided_offline = 0;
   std::array<std::uint64_t, kTierCount> decided{};      // every row, by decided tier
   std::array<std::uint64_t, kOutcomeSlots> answered{};  // completed rows, by final tier
-  // Completed rows with this fallback_cause, most frequent first (ties by name).
+  // Rows that fell back, by the cause of their first failure (fallback_cause), most frequent
+  // first (ties by name).
   std::vector<std::pair<std::string, std::uint64_t>> fallback_causes;
   std::array<std::array<std::uint64_t, kOutcomeSlots>, 24> by_hour{};  // completed rows
 
@@ -89,10 +94,15 @@ struct RunFigures {
   std::optional<double> cost_per_device_day_usd;   // cost_usd / device_days
   std::optional<double> energy_wh_per_device_day;  // energy_j / 3600 / device_days
   std::optional<double> battery_empty_events;      // run_metrics battery_empty_events
-  std::optional<double> mean_quality;              // mean quality of answered requests
-  bool on_frontier = false;                        // cost vs p95 Pareto frontier
+  // (idle_energy_wh + request_energy_wh) / device_days: everything the devices drew.
+  std::optional<double> drain_wh_per_device_day;
+  std::optional<double> dropped_battery_empty;  // run_metrics dropped_offline
+  std::optional<double> mean_quality;           // mean quality of answered requests
+  bool on_frontier = false;                     // cost vs p95 Pareto frontier
 
   std::uint64_t in_flight() const { return requests - completed; }
+  // Completed rows with no full answer: the single or last attempt failed, no tier was left.
+  std::uint64_t failed() const { return completed - succeeded; }
   std::optional<double> Metric(std::string_view name) const;
 };
 

@@ -29,20 +29,24 @@ class RowBuilder {
       row.cells.push_back(values.back() ? format(*values.back()) : std::string(kNotRecorded));
     }
     row.best.assign(values.size(), false);
-    int known = 0;
+    if (best == Best::kNone) {
+      rows_.push_back(std::move(row));
+      return;
+    }
+    // The best shown value; a cell is starred only when it shows that value and another run
+    // shows a worse one (a row where every run shows the same value has no star).
     std::optional<double> best_value;
     for (const auto& v : values) {
-      if (!v) continue;
-      ++known;
-      if (!best_value || (best == Best::kLower ? *v < *best_value : *v > *best_value)) {
+      if (v && (!best_value || (best == Best::kLower ? *v < *best_value : *v > *best_value))) {
         best_value = v;
       }
     }
-    if (best != Best::kNone && known >= 2) {
-      bool all_equal = true;
-      for (const auto& v : values) all_equal &= !v || format(*v) == format(*best_value);
-      for (std::size_t i = 0; i < values.size() && !all_equal; ++i) {
-        row.best[i] = values[i] && format(*values[i]) == format(*best_value);
+    if (best_value) {
+      const std::string shown = format(*best_value);
+      bool someone_worse = false;
+      for (const auto& v : values) someone_worse |= v && format(*v) != shown;
+      for (std::size_t i = 0; i < values.size() && someone_worse; ++i) {
+        row.best[i] = values[i] && format(*values[i]) == shown;
       }
     }
     rows_.push_back(std::move(row));
@@ -78,9 +82,11 @@ std::string Triple(const Percentiles& p) {
 
 std::vector<SummaryRow> SummaryRows(const Report& report) {
   RowBuilder b(report);
-  bool any_in_flight = false, any_offline = false;
+  bool any_in_flight = false, any_offline = false, any_dropped = false, any_drain = false;
   for (const RunFigures& r : report.runs) {
     any_in_flight |= r.in_flight() > 0;
+    any_dropped |= r.dropped_battery_empty.value_or(0) > 0;
+    any_drain |= r.drain_wh_per_device_day.has_value();
     any_offline |= r.decided_offline > 0;
   }
   const auto fmt_count = [](double v) { return FormatCount(static_cast<std::uint64_t>(v)); };
@@ -89,6 +95,13 @@ std::vector<SummaryRow> SummaryRows(const Report& report) {
   b.Numbers(
       "Requests", "Decisions in the log",
       [](const RunFigures& r) { return static_cast<double>(r.requests); }, fmt_count, Best::kNone);
+  if (any_dropped) {
+    b.Numbers(
+        "Dropped: battery empty",
+        "Requests that arrived while the device's battery was empty: never decided, so not in "
+        "Requests (run_metrics dropped_offline)",
+        [](const RunFigures& r) { return r.dropped_battery_empty; }, fmt_count, Best::kNone);
+  }
   if (any_in_flight) {
     b.Numbers(
         "In flight", "Decisions with no outcome yet; left out of every figure below",
@@ -166,9 +179,16 @@ std::vector<SummaryRow> SummaryRows(const Report& report) {
 
   b.Group("Energy and battery");
   b.Numbers(
-      "Device energy per device-day",
+      "Request energy per device-day",
       "Energy household devices spent on requests, per device per day",
       [](const RunFigures& r) { return r.energy_wh_per_device_day; }, FormatWh, Best::kLower);
+  if (any_drain) {
+    b.Numbers(
+        "Total drain per device-day",
+        "Everything the devices drew (idle and requests, run_metrics idle_energy_wh + "
+        "request_energy_wh), per device per day",
+        [](const RunFigures& r) { return r.drain_wh_per_device_day; }, FormatWh, Best::kLower);
+  }
   b.Numbers(
       "Battery-empty events", "Times a battery-powered device ran flat",
       [](const RunFigures& r) { return r.battery_empty_events; }, fmt_count, Best::kLower);
@@ -200,7 +220,7 @@ std::vector<SummaryRow> SummaryRows(const Report& report) {
       [](const RunFigures& r) { return Share(r.deadline_missed, r.completed); }, FormatShareFixed,
       Best::kLower);
   b.Numbers(
-      "Fallbacks", "Requests whose first attempt failed",
+      "Fell back", "Completed requests tried on more than one tier (attempts > 1)",
       [](const RunFigures& r) { return Share(r.fell_back, r.completed); }, FormatShareFixed,
       Best::kLower);
   std::vector<std::string> causes;
@@ -212,7 +232,9 @@ std::vector<SummaryRow> SummaryRows(const Report& report) {
   std::sort(causes.begin(), causes.end());
   for (const std::string& cause : causes) {
     b.Numbers(
-        "\u2003after " + cause, "Requests whose first failed attempt ended with " + cause,
+        "\u2003after " + CauseWords(cause),
+        "Completed requests that fell back after their first attempt ended with " +
+            CauseWords(cause),
         [cause](const RunFigures& r) -> std::optional<double> {
           std::uint64_t n = 0;
           for (const auto& [c, count] : r.fallback_causes) {
@@ -222,6 +244,17 @@ std::vector<SummaryRow> SummaryRows(const Report& report) {
         },
         FormatShareFixed, Best::kNone);
   }
+  b.Numbers(
+      "Failed, no tier left",
+      "Completed requests with no full answer: the single or last attempt failed and no tier "
+      "was left to try",
+      [](const RunFigures& r) { return Share(r.failed(), r.completed); }, FormatShareFixed,
+      Best::kLower);
+  b.Numbers(
+      "\u2003on the only attempt",
+      "Failed requests that had a single attempt: nothing was fallen back to",
+      [](const RunFigures& r) { return Share(r.failed_single_attempt, r.completed); },
+      FormatShareFixed, Best::kNone);
   b.Numbers(
       "Guard hits", "Decisions where a guard removed a tier",
       [](const RunFigures& r) { return Share(r.guard_hits, r.requests); }, FormatShareFixed,
@@ -238,6 +271,16 @@ std::vector<SummaryRow> SummaryRows(const Report& report) {
            return r.on_frontier ? "yes" : "no";
          });
   return b.Take();
+}
+
+std::string RunsAndRequests(const Report& report, const InputFile& file) {
+  std::vector<std::uint64_t> counts;
+  for (const RunFigures& r : report.runs) {
+    if (r.file == file.path) counts.push_back(r.requests);
+  }
+  if (counts.empty()) counts.push_back(file.requests);
+  return std::to_string(file.runs) + (file.runs == 1 ? " run, " : " runs, ") +
+         RequestsPerRun(counts);
 }
 
 }  // namespace partita::reports

@@ -20,4 +20,7 @@ struct SummaryRow {
 
 std::vector<SummaryRow> SummaryRows(const Report& report);
 
+// "3 runs, 7 requests per run": the runs of one input file.
+std::string RunsAndRequests(const Report& report, const InputFile& file);
+
 }  // namespace partita::reports

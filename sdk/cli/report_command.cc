@@ -72,11 +72,11 @@ int RunReport(const ReportArgs& args) {
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (args.quiet || args.out == "-") return 0;
-  std::uint64_t requests = 0;
-  for (const reports::InputFile& f : report->inputs) requests += f.requests;
-  std::printf("wrote %s (%s): %zu run(s), %s requests, in %.1f s\n", args.out.c_str(),
+  std::vector<std::uint64_t> requests;
+  for (const reports::RunFigures& r : report->runs) requests.push_back(r.requests);
+  std::printf("wrote %s (%s): %zu run(s), %s, in %.1f s\n", args.out.c_str(),
               std::string(reports::FormatName(*format)).c_str(), report->runs.size(),
-              reports::FormatCount(requests).c_str(), secs);
+              reports::RequestsPerRun(requests).c_str(), secs);
   for (const reports::Finding& f : report->findings) {
     if (f.kind == reports::Finding::Kind::kData) continue;
     std::printf("  - %s\n", f.text.c_str());

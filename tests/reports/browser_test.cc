@@ -120,6 +120,7 @@ TEST_CASE("The HTML report renders in headless Chromium: every chart has a size,
     CHECK_MESSAGE(c.elements > 3, c.name);  // something was drawn
   }
   CHECK(charts.size() == 9);
+  CHECK(Attribute(dom, "data-tables-overflowing") == "");
   CHECK(dom_log.find(":CONSOLE(") == std::string::npos);
 
   const std::string png = tmp.File("report.png");
@@ -148,6 +149,37 @@ TEST_CASE("The HTML report renders in headless Chromium: every chart has a size,
   std::filesystem::copy_file(html, std::string(PARTITA_BINARY_DIR) + "/tests/reports/report.html",
                              std::filesystem::copy_options::overwrite_existing, ec);
   MESSAGE("screenshot: " << kept);
+}
+
+TEST_CASE("Five runs fit a 1280 px window: no table needs a horizontal scrollbar") {
+  const std::string chromium = FindChromium();
+  if (chromium.empty()) {
+    MESSAGE("SKIPPED: chromium is not installed; scripts/install-deps installs it");
+    return;
+  }
+  testing::TempDir tmp;
+  fixture::ScaleOptions options;
+  options.requests_per_run = 2'000;
+  options.devices = 200;
+  options.policies = 4;
+  const std::string a = tmp.File("city.db"), b = tmp.File("more.db");
+  REQUIRE(fixture::WriteScaleFixture(a, options).ok());
+  options.policies = 1;
+  REQUIRE(fixture::WriteScaleFixture(b, options).ok());
+  // Five runs; the repeated label gets its file's name ("balanced (city.db)"), widening a column.
+  Result<Report> report = BuildReport({a, b}, {"0.1.0", "partita report city.db more.db", 0});
+  REQUIRE(report.ok());
+  REQUIRE(report->runs.size() == 5);
+  const std::string html = tmp.File("report.html");
+  REQUIRE(WriteFile(html, RenderHtml(*report)).ok());
+  const int dumped =
+      Chromium(chromium, tmp, "profile-dom", "--window-size=1280,900 --dump-dom file://" + html,
+               tmp.File("dom.html"), tmp.File("dom.log"));
+  INFO("chromium log:\n" << Slurp(tmp.File("dom.log")));
+  REQUIRE(dumped == 0);
+  const std::string dom = Slurp(tmp.File("dom.html"));
+  CHECK(Attribute(dom, "data-charts-rendered") == Attribute(dom, "data-charts-expected"));
+  CHECK(Attribute(dom, "data-tables-overflowing") == "");
 }
 
 }  // namespace

@@ -52,14 +52,15 @@ TEST_CASE("A tradeoff is stated against the baseline with its gains and its pric
   const std::vector<std::string> tradeoffs = Texts(findings, Finding::Kind::kTradeoff);
   REQUIRE(tradeoffs.size() == 1);
   CHECK(tradeoffs[0] ==
-        "battery-saver uses 41% less device energy than balanced for +120 ms p95 and +$0.80 per "
-        "1,000 requests. Worth it where battery life matters more than latency and cloud spend.");
+        "battery-saver uses 41% less energy on requests (the batteries fare the same) than "
+        "balanced for +120 ms p95 and +$0.80 per 1,000 requests. Worth it where device energy "
+        "matters more than latency and cloud spend.");
   CHECK(Texts(findings, Finding::Kind::kDominance).empty());
   const std::vector<std::string> summary = Texts(findings, Finding::Kind::kSummary);
   REQUIRE(summary.size() == 1);
   CHECK(summary[0] ==
         "Fastest at p95: balanced (800 ms). Cheapest: balanced ($1.20 per 1,000 requests). "
-        "Least device energy: battery-saver (1.18 Wh per device-day). Most requests answered: "
+        "Least energy on requests: battery-saver (1.18 Wh per device-day). Most requests answered: "
         "a tie (99%). Best answers: a tie (quality 0.80).");
   // Both are on the cost/p95 frontier? No: balanced is cheaper and faster.
   const std::vector<std::string> frontier = Texts(findings, Finding::Kind::kFrontier);
@@ -114,7 +115,8 @@ TEST_CASE("Findings name what needs attention and what the inputs do not record"
   CHECK(has(attention, "battery-saver failed 3% of requests (3,000)."));
   CHECK(has(attention, "battery-saver missed the deadline on 2% of requests (2,000)."));
   CHECK(has(attention,
-            "battery-saver fell back on 6% of requests, mostly after no_first_token (4%)."));
+            "battery-saver fell back to another tier on 6% of requests, mostly after no first "
+            "token in time (4%)."));
   const std::vector<std::string> data = Texts(findings, Finding::Kind::kData);
   CHECK(has(data,
             "production: 42 of 100,042 requests have no outcome yet (in flight) and are "
@@ -127,6 +129,47 @@ TEST_CASE("Findings name what needs attention and what the inputs do not record"
   REQUIRE(tradeoffs.size() == 1);
   CHECK(tradeoffs[0].find("production dominates battery-saver") == 0);
   CHECK(tradeoffs[0].find("energy") == std::string::npos);
+}
+
+TEST_CASE(
+    "Request energy is put against the total drain; battery life only when batteries differ") {
+  // Request energy 0.016 vs 0.0139 Wh per device-day; the devices draw 3.7 Wh a day in all.
+  std::vector<RunFigures> runs = {Figures("balanced", 800, 1.20, 0.016, 0.99, 0.80),
+                                  Figures("battery-saver", 920, 2.00, 0.0139, 0.99, 0.80)};
+  for (RunFigures& r : runs) {
+    r.battery.samples = 100;
+    r.battery.mean_pct = 79.5;
+  }
+  runs[0].drain_wh_per_device_day = 3.7;
+  runs[1].drain_wh_per_device_day = 3.698;
+  std::vector<std::string> tradeoffs = Texts(Findings(runs), Finding::Kind::kTradeoff);
+  REQUIRE(tradeoffs.size() == 1);
+  // 0.0021 / 3.7 = 0.057% of the drain; same battery figures: no battery-life claim.
+  CHECK(tradeoffs[0] ==
+        "battery-saver uses 13% less energy on requests (0.002 Wh per device-day, 0.06% of the "
+        "devices' total drain; the batteries fare the same) than balanced for +120 ms p95 and "
+        "+$0.80 per 1,000 requests. Worth it where device energy matters more than latency and "
+        "cloud spend.");
+  CHECK(tradeoffs[0].find("battery life") == std::string::npos);
+
+  // Fewer battery-empty events: now the batteries show it.
+  runs[0].battery_empty_events = 7;
+  runs[1].battery_empty_events = 2;
+  tradeoffs = Texts(Findings(runs), Finding::Kind::kTradeoff);
+  REQUIRE(tradeoffs.size() == 1);
+  CHECK(tradeoffs[0].find("(0.002 Wh per device-day, 0.06% of the devices' total drain)") !=
+        std::string::npos);
+  CHECK(tradeoffs[0].find("Worth it where battery life matters more than latency") !=
+        std::string::npos);
+
+  // A higher mean battery level does too; a router log (no metrics) gets no drain context.
+  runs[0].battery_empty_events = runs[1].battery_empty_events = 0;
+  runs[1].battery.mean_pct = 81.0;
+  runs[0].drain_wh_per_device_day.reset();
+  tradeoffs = Texts(Findings(runs), Finding::Kind::kTradeoff);
+  REQUIRE(tradeoffs.size() == 1);
+  CHECK(tradeoffs[0].find("battery-saver uses 13% less energy on requests than balanced") == 0);
+  CHECK(tradeoffs[0].find("Worth it where battery life") != std::string::npos);
 }
 
 TEST_CASE("Battery-empty events of several runs are one sentence, tiny costs still differ") {

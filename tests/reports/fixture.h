@@ -31,6 +31,7 @@ struct Row {
   double energy_j = 0;
   double quality = 0;
   std::string fallback_cause;
+  int attempts = 0;  // 0: 2 when there is a fallback_cause, else 1
   std::string guards;
   bool deadline_missed = false;
   int hour = 0;

@@ -99,6 +99,52 @@ TEST_CASE("Counts, tier mix, percentiles, cost, energy and quality of a simulati
   CHECK(*s.battery_empty_events == 0);
 }
 
+TEST_CASE(
+    "Fell back means more than one attempt; a lone failed attempt is a failure, not a fallback") {
+  fixture::Run run;
+  run.info.source = "sim";
+  run.info.label = "outage";
+  fixture::Row ok;
+  ok.final_tier = "device";
+  ok.total_ms = 100;
+  run.rows.push_back(ok);  // one attempt, answered
+  fixture::Row rescued = ok;
+  rescued.final_tier = "phone";
+  rescued.fallback_cause = "stalled";
+  rescued.attempts = 2;
+  run.rows.push_back(rescued);  // the device stalled, the phone answered: fell back
+  fixture::Row lone;
+  lone.success = false;
+  lone.fallback_cause = "refused";
+  lone.attempts = 1;
+  run.rows.push_back(lone);  // the only tier refused: nothing to fall back to
+  fixture::Row exhausted = lone;
+  exhausted.fallback_cause = "no_first_token";
+  exhausted.attempts = 3;
+  run.rows.push_back(exhausted);  // three tiers tried, none answered: fell back, then failed
+  run.metrics = {{"device_days", 2},
+                 {"idle_energy_wh", 7.2},
+                 {"request_energy_wh", 0.8},
+                 {"dropped_offline", 5}};
+  testing::TempDir tmp;
+  const std::string path = tmp.File("outage.db");
+  REQUIRE(fixture::WriteRuns(path, {run}).ok());
+  Result<std::vector<RunFigures>> runs = LoadRuns(path);
+  REQUIRE(runs.ok());
+  const RunFigures& r = runs->front();
+  CHECK(r.completed == 4);
+  // Three rows have a fallback_cause; two of them had a second attempt.
+  CHECK(r.fell_back == 2);
+  REQUIRE(r.fallback_causes.size() == 2);
+  CHECK(r.fallback_causes[0] == std::pair<std::string, std::uint64_t>{"no_first_token", 1});
+  CHECK(r.fallback_causes[1] == std::pair<std::string, std::uint64_t>{"stalled", 1});
+  CHECK(r.failed() == 2);
+  CHECK(r.failed_single_attempt == 1);
+  // (7.2 + 0.8) Wh over 2 device-days; requests dropped while a battery was empty.
+  CHECK(*r.drain_wh_per_device_day == doctest::Approx(4.0));
+  CHECK(*r.dropped_battery_empty == 5);
+}
+
 TEST_CASE("A router log with in-flight rows: outcome figures skip them, the rest is not recorded") {
   testing::TempDir tmp;
   const std::string path = tmp.File("router.db");
@@ -121,6 +167,8 @@ TEST_CASE("A router log with in-flight rows: outcome figures skip them, the rest
   CHECK_FALSE(r.cost_per_device_day_usd.has_value());
   CHECK_FALSE(r.energy_wh_per_device_day.has_value());
   CHECK_FALSE(r.battery_empty_events.has_value());
+  CHECK_FALSE(r.drain_wh_per_device_day.has_value());
+  CHECK_FALSE(r.dropped_battery_empty.has_value());
   CHECK(r.battery.samples == 0);
   CHECK(r.by_hour[10] == std::array<std::uint64_t, kOutcomeSlots>{});  // only in-flight rows
 }

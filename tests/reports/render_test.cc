@@ -6,6 +6,8 @@
 #include <boost/json.hpp>
 #include <sstream>
 
+#include "reports/format.h"
+#include "reports/summary_table.h"
 #include "tests/reports/fixture.h"
 #include "tests/testing/temp_dir.h"
 
@@ -127,7 +129,7 @@ TEST_CASE("Markdown carries the summary, the findings, the distributions and the
   CHECK(md.find("| figure | balanced | battery-saver | production |") != std::string::npos);
   CHECK(md.find("| p95 | **900 ms** | 2.00 s | **900 ms** |") != std::string::npos);
   CHECK(md.find("| Per 1,000 requests | **$0.40** | $2.40 | $1.50 |") != std::string::npos);
-  CHECK(md.find("| Device energy per device-day | 0.045 Wh | **0.010 Wh** | not recorded |") !=
+  CHECK(md.find("| Request energy per device-day | 0.045 Wh | **0.010 Wh** | not recorded |") !=
         std::string::npos);
   CHECK(md.find("| p50 | 500 ms | 1.00 s | 500 ms |") != std::string::npos);
   CHECK(md.find("- **tradeoff**: battery-saver") != std::string::npos);
@@ -135,6 +137,104 @@ TEST_CASE("Markdown carries the summary, the findings, the distributions and the
   CHECK(md.find("| 09 | 1 | 0% | 0% | 0% | 100% |") != std::string::npos);
   CHECK(md.find("| 45\u201350% | 0% | 0% | not recorded |") != std::string::npos);
   CHECK(md.find("| policy SHA-256 | " + std::string(64, 'a')) != std::string::npos);
+}
+
+TEST_CASE(
+    "Attempt results read as words in HTML and Markdown, and stay as stored in CSV and JSON") {
+  testing::TempDir tmp;
+  const Report report = MakeReport(tmp);
+  const std::string html = RenderHtml(report), md = RenderMarkdown(report);
+  for (const std::string* text : {&html, &md}) {
+    CHECK(text->find("after a refused connection") != std::string::npos);
+    CHECK(text->find("after no first token in time") != std::string::npos);
+    CHECK(text->find("no_first_token") == std::string::npos);
+    CHECK(text->find("after refused") == std::string::npos);
+  }
+  CHECK(md.find("balanced fell back to another tier on 20% of requests, mostly after no first "
+                "token in time (10%).") != std::string::npos);
+  CHECK(RenderCsv(report).find("balanced,fallback,,,no_first_token,1") != std::string::npos);
+  CHECK(RenderJson(report).find("\"no_first_token\":1") != std::string::npos);
+  CHECK(CauseWords("stalled") == "a stall mid-stream");
+  CHECK(CauseWords("error_status") == "an error status");
+  CHECK(CauseWords("declined") == "the phone declining");
+  CHECK(CauseWords("some_new_result") == "some new result");
+}
+
+TEST_CASE("Fell back and failed with no tier left are separate rows") {
+  testing::TempDir tmp;
+  fixture::Run run = fixture::BatterySaver();
+  run.rows[0].success = false;  // a lone failed attempt: failed, not a fallback
+  run.rows[0].final_tier.clear();
+  run.rows[0].fallback_cause = "refused";
+  run.rows[0].attempts = 1;
+  run.rows[1].fallback_cause = "stalled";  // answered on the second attempt: a fallback
+  run.rows[1].attempts = 2;
+  const std::string path = tmp.File("f.db");
+  REQUIRE(fixture::WriteRuns(path, {fixture::Balanced(), run}).ok());
+  Result<Report> report = BuildReport({path}, {});
+  REQUIRE(report.ok());
+  const std::string md = RenderMarkdown(*report);
+  CHECK(md.find("| Fell back | 20.0% | **10.0%** |") != std::string::npos);
+  CHECK(md.find("| \u2003after a stall mid-stream | 0% | 10.0% |") != std::string::npos);
+  CHECK(md.find("| \u2003after a refused connection | 10.0% | 0% |") != std::string::npos);
+  CHECK(md.find("| Failed, no tier left | 10.0% | 10.0% |") != std::string::npos);
+  CHECK(md.find("| \u2003on the only attempt | 0% | 10.0% |") != std::string::npos);
+}
+
+const SummaryRow& Row(const std::vector<SummaryRow>& rows, const std::string& label) {
+  for (const SummaryRow& r : rows) {
+    if (r.label == label) return r;
+  }
+  FAIL("no row " << label);
+  return rows.front();
+}
+
+TEST_CASE("A star marks a value better than another run's, never a row where every run ties") {
+  Report report;
+  for (const char* name : {"a", "b", "c", "d"}) {
+    RunFigures r;
+    r.name = name;
+    r.requests = r.completed = r.succeeded = 100;
+    r.latency_ms = {100, 400, 800, 900};
+    r.battery.samples = 10;
+    r.battery.mean_pct = 79.5;
+    r.cost_per_1k_usd = 1.0;
+    report.runs.push_back(r);
+  }
+  report.runs[3].latency_ms.p95 = 950;
+  report.runs[1].battery.mean_pct = 79.51;  // shown as 79.5% too: still a tie
+  report.runs[2].cost_per_1k_usd.reset();   // not recorded: no star for the others either
+  const std::vector<SummaryRow> rows = SummaryRows(report);
+  CHECK(Row(rows, "Mean battery level").best == std::vector<bool>{false, false, false, false});
+  CHECK(Row(rows, "Per 1,000 requests").best == std::vector<bool>{false, false, false, false});
+  CHECK(Row(rows, "p95").best == std::vector<bool>{true, true, true, false});
+  report.runs.resize(1);  // one run is better than no one
+  CHECK(Row(SummaryRows(report), "p95").best == std::vector<bool>{false});
+}
+
+TEST_CASE("The header counts requests per run; battery-empty drops are shown when recorded") {
+  testing::TempDir tmp;
+  const std::string path = tmp.File("replay.db");
+  fixture::Run saver = fixture::BatterySaver();
+  saver.metrics.emplace_back("dropped_offline", 4);
+  REQUIRE(fixture::WriteRuns(path, {fixture::Balanced(), saver, fixture::SlowAndDear()}).ok());
+  Result<Report> report = BuildReport({path}, {});
+  REQUIRE(report.ok());
+  const std::string html = RenderHtml(*report), md = RenderMarkdown(*report);
+  CHECK(html.find("10 requests per run") != std::string::npos);
+  CHECK(html.find("30 requests") == std::string::npos);
+  CHECK(md.find("- `" + path + "`: 3 runs, 10 requests per run\n") != std::string::npos);
+  CHECK(md.find("| Dropped: battery empty | not recorded | 4 | not recorded |") !=
+        std::string::npos);
+  CHECK(RequestsPerRun({7}) == "7 requests");
+  CHECK(RequestsPerRun({1}) == "1 request");
+  CHECK(RequestsPerRun({6, 7, 7}) == "6 to 7 requests per run");
+  // No run recorded a drop: no row.
+  const std::string plain = tmp.File("plain.db");
+  REQUIRE(fixture::WriteRuns(plain, {fixture::Balanced()}).ok());
+  Result<Report> single = BuildReport({plain}, {});
+  REQUIRE(single.ok());
+  CHECK(RenderMarkdown(*single).find("Dropped") == std::string::npos);
 }
 
 TEST_CASE("CSV has one figure per row, raw numbers, empty where not recorded") {

@@ -44,9 +44,9 @@ TEST_CASE("partita report writes the format its --out extension names") {
 
   Run html = Partita("report " + db + " --out " + tmp.File("report.html"));
   CHECK(html.exit_code == 0);
-  CHECK(html.output.find("wrote " + tmp.File("report.html") + " (html): 2 run(s), 20 requests") ==
-        0);
-  CHECK(html.output.find("battery-saver uses 78% less device energy") != std::string::npos);
+  CHECK(html.output.find("wrote " + tmp.File("report.html") +
+                         " (html): 2 run(s), 10 requests per run") == 0);
+  CHECK(html.output.find("battery-saver uses 78% less energy on requests") != std::string::npos);
   CHECK(html.output.find("open it in a browser: file://" + tmp.File("report.html")) !=
         std::string::npos);
   CHECK(Slurp(tmp.File("report.html")).rfind("<!DOCTYPE html>", 0) == 0);

@@ -68,7 +68,7 @@ TEST_CASE("The worked example of docs/reports.md: a tradeoff against the baselin
   }
   REQUIRE(tradeoffs.size() == 1);
   CHECK(tradeoffs[0] ==
-        "battery-saver uses 78% less device energy, answers more requests (100% vs 90%) and "
+        "battery-saver uses 78% less energy on requests, answers more requests (100% vs 90%) and "
         "gives better answers (quality 0.84 vs 0.70) than balanced for +1.10 s p95 and "
         "+$2.00 per 1,000 requests. Worth it where battery life, reliability and answer quality "
         "matter more than latency and cloud spend.");
