@@ -106,6 +106,7 @@ std::string CauseWords(std::string_view cause) {
       {"declined", "the phone declining"},
       {"no_first_token", "no first token in time"},
       {"stalled", "a stall mid-stream"},
+      {"broken", "a stream broken mid-answer"},
       {"deadline", "the deadline passing"},
       {"guard_blocked", "a guard blocking the tier"},
       {"budget", "the budget running out"},
