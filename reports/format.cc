@@ -101,16 +101,11 @@ std::string FormatRelative(double fraction) {
 std::string CauseWords(std::string_view cause) {
   // The results of proto AttemptResult (docs/wire-protocol.md) and of the simulator.
   static constexpr std::pair<std::string_view, std::string_view> kWords[] = {
-      {"refused", "a refused connection"},
-      {"error_status", "an error status"},
-      {"declined", "the phone declining"},
-      {"no_first_token", "no first token in time"},
-      {"stalled", "a stall mid-stream"},
-      {"broken", "a stream broken mid-answer"},
-      {"deadline", "the deadline passing"},
-      {"guard_blocked", "a guard blocking the tier"},
-      {"budget", "the budget running out"},
-      {"unavailable", "no target on the tier"},
+      {"refused", "a refused connection"},  {"error_status", "an error status"},
+      {"declined", "the phone declining"},  {"no_first_token", "no first token in time"},
+      {"stalled", "a stall mid-stream"},    {"broken", "a stream broken mid-answer"},
+      {"deadline", "the deadline passing"}, {"guard_blocked", "a guard blocking the tier"},
+      {"budget", "the budget running out"}, {"unavailable", "no target on the tier"},
       {"unknown", "an unrecorded cause"},
   };
   for (const auto& [name, words] : kWords) {

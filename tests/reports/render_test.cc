@@ -212,7 +212,7 @@ TEST_CASE("A star marks a value better than another run's, never a row where eve
   CHECK(Row(SummaryRows(report), "p95").best == std::vector<bool>{false});
 }
 
-TEST_CASE("The header counts requests per run; battery-empty drops are shown when recorded") {
+TEST_CASE("The header counts requests per run, and battery-empty drops are shown when recorded") {
   testing::TempDir tmp;
   const std::string path = tmp.File("replay.db");
   fixture::Run saver = fixture::BatterySaver();
