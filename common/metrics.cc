@@ -140,6 +140,13 @@ void MetricsRegistry::AddCallbackGauge(const std::string& name, const std::strin
   f.callback = std::move(fn);
 }
 
+void MetricsRegistry::AddCallbackCounter(const std::string& name, const std::string& help,
+                                         std::function<double()> fn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Family& f = GetFamily(name, help, "counter");
+  f.callback = std::move(fn);
+}
+
 std::string MetricsRegistry::Render() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::string out;

@@ -73,6 +73,9 @@ class MetricsRegistry {
   // A gauge computed when rendering (e.g. connected devices).
   void AddCallbackGauge(const std::string& name, const std::string& help,
                         std::function<double()> fn);
+  // A counter kept elsewhere, read when rendering; `fn` must never decrease.
+  void AddCallbackCounter(const std::string& name, const std::string& help,
+                          std::function<double()> fn);
 
   std::string Render() const;
 

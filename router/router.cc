@@ -163,6 +163,13 @@ Status Router::Start() {
   options.endpoint = *where;
   options.handshake_timeout = config_.handshake_timeout;
   options.log_component = kLog;
+  // Every refusal reason shows from the start, at 0, so a dashboard can rate() it.
+  for (int r = 0; r <= static_cast<int>(net::HandshakeFailure::kOther); ++r) {
+    metrics_.LabeledCounter(
+        "partita_router_tls_refused_total",
+        "Connections refused during the TLS handshake, by reason",
+        {{"reason", net::HandshakeFailureLabel(static_cast<net::HandshakeFailure>(r))}});
+  }
   options.on_refused = [this](net::HandshakeFailure reason, const std::string&) {
     metrics_
         .LabeledCounter("partita_router_tls_refused_total",
@@ -198,8 +205,9 @@ Status Router::Start() {
                             [this] { return static_cast<double>(registry_->online()); });
   metrics_.AddCallbackGauge("partita_router_decision_log_queue", "Rows waiting for the writer",
                             [this] { return static_cast<double>(log_->stats().queued); });
-  metrics_.AddCallbackGauge("partita_router_decision_log_commits", "Group commits so far",
-                            [this] { return static_cast<double>(log_->stats().commits); });
+  metrics_.AddCallbackCounter("partita_router_decision_log_commits_total",
+                              "Group commits of the decision log",
+                              [this] { return static_cast<double>(log_->stats().commits); });
 
   if (!config_.cloud.health_url.empty()) {
     Result<net::TlsContextPtr> health_tls =

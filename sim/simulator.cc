@@ -563,7 +563,12 @@ SimulationStats Simulator::Run(std::int64_t run_id, RowSink& sink, const Progres
   for (std::uint32_t i = 0; i < world_.devices().size(); ++i) ScheduleNextArrival(i, 0);
   const double sample_every = fleet_.battery_sample_minutes * 60.0;
   double next_sample = 0;
+  // Progress every 65,536 requests or 1% of simulated time, whichever comes first; the first
+  // call, at t = 0, marks the run's start.
   std::uint64_t last_progress = 0;
+  const double progress_step_s = end_s_ / 100.0;
+  double next_progress_s = progress_step_s;
+  if (progress) progress(0.0, 0);
   while (!arrivals_.empty()) {
     const auto [t, device] = arrivals_.top();
     arrivals_.pop();
@@ -573,8 +578,9 @@ SimulationStats Simulator::Run(std::int64_t run_id, RowSink& sink, const Progres
     }
     HandleArrival(device, t);
     ScheduleNextArrival(device, t);
-    if (progress && stats_.requests - last_progress >= kProgressEvery) {
+    if (progress && (stats_.requests - last_progress >= kProgressEvery || t >= next_progress_s)) {
       last_progress = stats_.requests;
+      next_progress_s = t + progress_step_s;
       progress(t / 3600.0, stats_.requests);
     }
   }

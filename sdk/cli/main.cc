@@ -1,6 +1,7 @@
 // `partita`: the one command-line entry point. See `partita --help` and README.md.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <regex>
 #include <string>
 
 #include "common/log.h"
@@ -9,6 +10,13 @@
 namespace partita::cli {
 
 void PrintError(const std::string& message) {
+  // Located diagnostics ("FILE:LINE:COL: error: ...") print as they are, one per line, so
+  // editors and scripts find the location at the start of the line.
+  static const std::regex kLocated(R"(^[^\s:]+:\d+:\d+: (error|warning): )");
+  if (std::regex_search(message, kLocated)) {
+    std::fprintf(stderr, "%s\n", message.c_str());
+    return;
+  }
   std::fprintf(stderr, "partita: error: %s\n", message.c_str());
 }
 

@@ -128,6 +128,7 @@ void AddProfilesCommands(CLI::App& app, int& exit_code) {
                        "Catalog YAML file (default: the catalog built into partita)");
 
   CLI::App* list = profiles->add_subcommand("list", "List device classes and models");
+  list->fallthrough();  // --catalog may follow the subcommand too
   list->callback([args, &exit_code] {
     Result<CatalogPtr> catalog = LoadCatalogOrDefault(args->catalog);
     if (!catalog.ok()) {
@@ -139,6 +140,7 @@ void AddProfilesCommands(CLI::App& app, int& exit_code) {
   });
 
   CLI::App* show = profiles->add_subcommand("show", "Show one device class or model, with sources");
+  show->fallthrough();
   show->add_option("name", args->name, "Device class or model name")->required();
   show->callback([args, &exit_code] {
     Result<CatalogPtr> catalog = LoadCatalogOrDefault(args->catalog);

@@ -4,6 +4,7 @@
 
 #include "device_profiles/catalog_loader.h"
 #include "policies/loader.h"
+#include "reports/format.h"
 #include "sdk/cli/commands.h"
 #include "sdk/cli/progress_bar.h"
 #include "sdk/cli/text_table.h"
@@ -110,13 +111,9 @@ int RunSim(const SimArgs& args) {
   ProgressBar bar(args.quiet);
   const auto start = std::chrono::steady_clock::now();
   auto run_start = start;
-  std::size_t current_run = 0;
   Result<std::vector<sim::RunSummary>> runs =
       sim::RunSimulation(options, [&](const sim::SimProgress& p) {
-        if (p.run_index != current_run) {
-          current_run = p.run_index;
-          run_start = std::chrono::steady_clock::now();
-        }
+        if (p.requests == 0) run_start = std::chrono::steady_clock::now();  // a run starts
         const double secs =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
         const double rate = secs > 0 ? static_cast<double>(p.requests) / secs : 0;
@@ -144,7 +141,7 @@ int RunSim(const SimArgs& args) {
                   Pct(s.answered_by[0], s.succeeded), Pct(s.answered_by[1], s.succeeded),
                   Pct(s.answered_by[2], s.succeeded), Pct(s.fell_back, s.requests),
                   FormatNumber(s.latency_ms.Percentile(50), 0),
-                  FormatNumber(s.latency_ms.Percentile(95), 0), FormatNumber(s.cost_usd, 2),
+                  FormatNumber(s.latency_ms.Percentile(95), 0), reports::FormatUsd(s.cost_usd),
                   WithThousands(s.battery_empty_events)});
   }
   if (!args.quiet) {
