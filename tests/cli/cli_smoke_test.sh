@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Runs the real `partita` binary the way the README and the journeys do (pki, profiles, sim,
+# ask, usage errors) and checks exit codes and output. Usage: cli_smoke_test.sh PARTITA SRC
+set -uo pipefail
+partita=$1
+src=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+
+expect() {  # expect NAME WANT_EXIT PATTERN -- COMMAND...
+  local name=$1 want=$2 pattern=$3
+  shift 4
+  local out
+  out=$("$@" 2>&1)
+  local got=$?
+  if [[ $got -ne $want ]]; then
+    echo "FAIL $name: exit $got, want $want"; echo "$out"; failures=$((failures + 1)); return
+  fi
+  if ! grep -qE -- "$pattern" <<<"$out"; then
+    echo "FAIL $name: output does not match /$pattern/"; echo "$out"; failures=$((failures + 1))
+    return
+  fi
+  echo "ok   $name"
+}
+
+check() {  # check NAME CONDITION...
+  local name=$1
+  shift
+  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; failures=$((failures + 1)); fi
+}
+
+# Usage errors exit 2; --help is true about the commands.
+expect "help lists the commands" 0 "ask.*|sim" -- "$partita" --help
+expect "an unknown option exits 2" 2 "not expected: --no-such-flag" \
+  -- "$partita" profiles list --no-such-flag
+expect "a missing required option exits 2" 2 "--policy is required" \
+  -- "$partita" sim --fleet "$src/sim/fleets/household-100.yaml"
+
+# The security reviewer's PKI.
+expect "pki init" 0 "PKI created in $work/pki" -- "$partita" pki init --dir "$work/pki" --devices 2
+check "device keys are 0600" test "$(stat -c %a "$work/pki/devices/device-0001.key")" = 600
+check "the CA key is 0600" test "$(stat -c %a "$work/pki/ca.key")" = 600
+sans=$(openssl x509 -in "$work/pki/devices/device-0002.crt" -noout -ext subjectAltName 2>&1)
+check "one URI SAN naming the device" test "$(grep -o 'URI:[^,]*' <<<"$sans")" = \
+  "URI:spiffe://partita/device/device-0002"
+expect "the certificate verifies against the CA" 0 ": OK" \
+  -- openssl verify -CAfile "$work/pki/ca.crt" "$work/pki/devices/device-0001.crt"
+expect "pki issue refuses to replace a certificate" 1 "already exists; pass --force" \
+  -- "$partita" pki issue --dir "$work/pki" --id device-0001
+expect "pki issue --force replaces it" 0 "issued spiffe://partita/device/device-0001" \
+  -- "$partita" pki issue --dir "$work/pki" --id device-0001 --force
+expect "pki issue adds a new device" 0 "issued spiffe://partita/device/kitchen" \
+  -- "$partita" pki issue --dir "$work/pki" --id kitchen
+
+# The catalog.
+expect "profiles list shows the MiLM family" 0 "milm-70b-moe" -- "$partita" profiles list
+expect "profiles show names sources" 0 "source" -- "$partita" profiles show milm-1.3b
+sed '0,/ram_mb/s/ram_mb/ramm_mb/' "$src/device_profiles/catalog.yaml" >"$work/catalog.yaml"
+expect "a bad catalog gets FILE:LINE:COL and a did-you-mean, after the subcommand too" 1 \
+  "^$work/catalog.yaml:[0-9]+:[0-9]+: error: unknown key 'ramm_mb'.*did you mean 'ram_mb'" \
+  -- "$partita" profiles list --catalog "$work/catalog.yaml"
+
+# The simulator: located fleet errors, determinism, --quiet.
+printf 'apiVersion: partita/v1\nkind: Fleet\nmetadata: {name: bad}\nspec:\n  devices: []\n  bogus: 1\n' \
+  >"$work/bad-fleet.yaml"
+expect "a bad fleet gets FILE:LINE:COL" 1 "^$work/bad-fleet.yaml:[0-9]+:[0-9]+: error: " \
+  -- "$partita" sim --fleet "$work/bad-fleet.yaml" --policy "$src/policies/library/balanced.yaml" \
+  --hours 1 --seed 1 --out "$work/bad.db"
+for n in 1 2; do
+  expect "sim run $n" 0 "^$" -- "$partita" sim --fleet "$src/sim/fleets/household-100.yaml" \
+    --policy "$src/policies/library/balanced.yaml" --hours 2 --seed 7 --out "$work/run$n.db" --quiet
+done
+check "the same seed gives a byte-identical run database" cmp -s "$work/run1.db" "$work/run2.db"
+
+# ask without an agent says how to start one.
+expect "ask with no agent says how to start one" 1 "no Partita agent at .*start one with" \
+  -- "$partita" ask "hello" --socket "$work/none.sock"
+
+if ((failures > 0)); then
+  echo "$failures check(s) failed"
+  exit 1
+fi
+echo "all checks passed"
