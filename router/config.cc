@@ -105,6 +105,7 @@ Result<RouterConfig> LoadRouterConfig(const std::string& path) {
   std::optional<RouterConfig> c =
       ParseRouterConfig(*text, d, std::filesystem::path(path).parent_path().string());
   if (!c) return d.ToStatus();
+  c->config_path = path;
   return *c;
 }
 

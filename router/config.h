@@ -43,6 +43,9 @@ struct RouterConfig {
   std::map<std::string, std::string> households;  // device id -> household (overrides Hello)
   std::vector<std::string> revoked;               // device ids refused at handshake
   bool durable_fsync = false;                     // synchronous=FULL for the decision log
+  // The file this was loaded from: the router re-reads its `revoked` list when it changes.
+  // "" (a config built in code) = not watched.
+  std::string config_path;
 };
 
 std::optional<RouterConfig> ParseRouterConfig(std::string_view yaml_text, Diagnostics& d,

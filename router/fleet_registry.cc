@@ -1,6 +1,7 @@
 #include "router/fleet_registry.h"
 
 #include <algorithm>
+#include <iterator>
 
 namespace partita::router {
 
@@ -16,6 +17,15 @@ bool FleetRegistry::IsRevoked(const std::string& device_id) const {
 void FleetRegistry::Revoke(const std::string& device_id) {
   std::unique_lock lock(mu_);
   revoked_.insert(device_id);
+}
+
+std::vector<std::string> FleetRegistry::SetRevoked(std::set<std::string> device_ids) {
+  std::vector<std::string> added;
+  std::unique_lock lock(mu_);
+  std::set_difference(device_ids.begin(), device_ids.end(), revoked_.begin(), revoked_.end(),
+                      std::back_inserter(added));
+  revoked_ = std::move(device_ids);
+  return added;
 }
 
 std::shared_ptr<DeviceEntry> FleetRegistry::Register(const DeviceSnapshot& hello,

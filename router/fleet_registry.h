@@ -90,6 +90,8 @@ class FleetRegistry {
 
   bool IsRevoked(const std::string& device_id) const;
   void Revoke(const std::string& device_id);
+  // Replaces the deny-list; returns the ids it adds.
+  std::vector<std::string> SetRevoked(std::set<std::string> device_ids);
 
   // The entry for a device that said Hello (created on first contact). A configured household
   // replaces the one in the Hello.

@@ -88,6 +88,7 @@ Result<std::unique_ptr<Router>> Router::Create(RouterConfig config) {
   Result<policy::PolicyPtr> policy = policy::LoadPolicyFile(r->config_.policy_file, r->catalog_);
   if (!policy.ok()) return policy.status().WithContext("the policy does not load");
   r->policy_stamp_ = FileStamp(r->config_.policy_file);
+  if (!r->config_.config_path.empty()) r->config_stamp_ = FileStamp(r->config_.config_path);
   r->policies_ = std::make_unique<policy::PolicyStore>(*policy);
   std::set<std::string> revoked(r->config_.revoked.begin(), r->config_.revoked.end());
   std::unordered_map<std::string, std::string> households(r->config_.households.begin(),
@@ -328,12 +329,48 @@ asio::awaitable<void> Router::PolicyWatchLoop() {
     timer.expires_after(config_.policy_poll);
     co_await timer.async_wait(net::use_nothrow_awaitable);
     if (stopping_) co_return;
+    if (!config_.config_path.empty()) {
+      const std::string config_stamp = FileStamp(config_.config_path);
+      if (!config_stamp.empty() && config_stamp != config_stamp_) {
+        config_stamp_ = config_stamp;
+        Result<RouterConfig> changed = LoadRouterConfig(config_.config_path);
+        if (changed.ok()) {
+          SetRevoked(changed->revoked);
+          LogInfo(kLog, "reloaded the revoked list from " + config_.config_path + " (" +
+                            std::to_string(changed->revoked.size()) +
+                            " device(s)); other changes apply at restart");
+        } else {
+          LogError(kLog, "the changed config does not load; the revoked list is unchanged:\n" +
+                             changed.status().message());
+        }
+      }
+    }
     const std::string stamp = FileStamp(config_.policy_file);
     if (stamp.empty() || stamp == policy_stamp_) continue;
     policy_stamp_ = stamp;
     const Status s = ReloadPolicy();
     std::lock_guard<std::mutex> lock(observer_mu_);
     if (reload_observer_) reload_observer_(s);
+  }
+}
+
+void Router::SetRevoked(const std::vector<std::string>& device_ids) {
+  const std::vector<std::string> added =
+      registry_->SetRevoked(std::set<std::string>(device_ids.begin(), device_ids.end()));
+  if (added.empty()) return;
+  const std::set<std::string> now_revoked(added.begin(), added.end());
+  std::lock_guard<std::mutex> lock(sessions_mu_);
+  for (auto& [id, weak] : sessions_) {
+    std::shared_ptr<AgentSession> s = weak.lock();
+    if (!s || now_revoked.count(s->device_id) == 0) continue;
+    m_.revoked->Add();
+    LogWarn(kLog, "closing the session of '" + s->device_id + "': revoked");
+    auto conn = s->conn_ptr();
+    const std::string who = s->device_id;
+    asio::post(conn->get_executor(), [conn, who] {
+      conn->Send(ErrorFrame(v1::ERROR_REVOKED, "device '" + who + "' is revoked"));
+      conn->Close("revoked");
+    });
   }
 }
 

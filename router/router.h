@@ -55,6 +55,9 @@ class Router {
   // Reloads the policy file now (also done automatically when it changes). Errors are located;
   // on error the serving policy is unchanged.
   Status ReloadPolicy();
+  // Replaces the deny-list of revoked device ids (also done when the config file's `revoked`
+  // list changes). Connected devices that are now revoked get ERROR_REVOKED and are closed.
+  void SetRevoked(const std::vector<std::string>& device_ids);
   // Observes every policy reload attempt (tests, tooling); called on an I/O thread.
   void SetReloadObserver(std::function<void(const Status&)> observer);
 
@@ -111,6 +114,7 @@ class Router {
   std::atomic<std::int64_t> in_flight_{0};  // decisions and outcomes awaiting commit
   std::atomic<bool> stopping_{false};
   std::atomic<bool> stopped_{false};
+  std::string config_stamp_;  // the same for the config file (its `revoked` list)
   std::string policy_stamp_;  // mtime+size of the policy file last loaded (watch loop only)
   std::mutex observer_mu_;
   std::function<void(const Status&)> reload_observer_;  // guarded by observer_mu_

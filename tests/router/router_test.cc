@@ -345,6 +345,39 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("Revoking a device in router.yaml closes its live session, others stay") {
+  ControlPlane cp;
+  const std::string path = cp.dir.File("router.yaml");
+  auto write_config = [&](const std::string& revoked) {
+    testing::WriteAtomically(
+        path,
+        "apiVersion: partita/v1\nkind: RouterConfig\nlisten: 127.0.0.1:" + std::to_string(cp.port) +
+            "\nmetrics_listen: \"\"\npki_dir: pki\npolicy: policy.yaml\n"
+            "decision_log: router.db\nrevoked: [" +
+            revoked + "]\n");
+  };
+  write_config("intruder");
+  Result<router::RouterConfig> config = router::LoadRouterConfig(path);
+  REQUIRE_MESSAGE(config.ok(), config.status().ToString());
+  CHECK(config->config_path == path);
+  config->policy_poll = std::chrono::milliseconds(20);
+  config->heartbeat_interval = std::chrono::milliseconds(200);
+  auto r = router::Router::Create(*config);
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  cp.router = std::move(*r);
+  REQUIRE(cp.router->Start().ok());
+  agent::Agent& speaker = cp.StartAgent(cp.AgentConfig("speaker", "smart-speaker"));
+  agent::Agent& car = cp.StartAgent(cp.AgentConfig("car", "car"));
+
+  write_config("intruder, speaker");
+  CHECK(speaker.WaitConnected(false, std::chrono::seconds(10)));
+  CHECK(cp.router->registry().IsRevoked("speaker"));
+  CHECK_FALSE(cp.router->registry().IsRevoked("car"));
+  CHECK(car.WaitConnected(true, std::chrono::seconds(1)));  // the others are untouched
+  const std::string m = cp.router->metrics().Render();
+  CHECK(MetricValue(m, "partita_router_frames_rejected_total{reason=\"revoked\"}") >= 1);
+}
+
 TEST_CASE("/metrics serves decisions by tier and rule, connected devices and the policy version") {
   ControlPlane cp;
   cp.StartRouter();
