@@ -132,7 +132,7 @@ TEST_CASE("Findings name what needs attention and what the inputs do not record"
 }
 
 TEST_CASE(
-    "Request energy is put against the total drain; battery life only when batteries differ") {
+    "Request energy is put against the total drain, battery life only when batteries differ") {
   // Request energy 0.016 vs 0.0139 Wh per device-day; the devices draw 3.7 Wh a day in all.
   std::vector<RunFigures> runs = {Figures("balanced", 800, 1.20, 0.016, 0.99, 0.80),
                                   Figures("battery-saver", 920, 2.00, 0.0139, 0.99, 0.80)};

@@ -100,7 +100,7 @@ TEST_CASE("Counts, tier mix, percentiles, cost, energy and quality of a simulati
 }
 
 TEST_CASE(
-    "Fell back means more than one attempt; a lone failed attempt is a failure, not a fallback") {
+    "Fell back means more than one attempt, a lone failed attempt is a failure, not a fallback") {
   fixture::Run run;
   run.info.source = "sim";
   run.info.label = "outage";

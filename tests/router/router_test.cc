@@ -141,7 +141,7 @@ TEST_CASE("Outcomes are stored and acknowledged") {
 }
 
 TEST_CASE(
-    "A changed policy file serves within a second and reaches agents; a broken one does not") {
+    "A changed policy file serves within a second and reaches agents, a broken one does not") {
   ControlPlane cp;
   cp.StartRouter();
   testing::EventQueue<Status> reloads;
@@ -151,8 +151,11 @@ TEST_CASE(
   REQUIRE(speaker.WaitForPolicy(old_version, 5s));
 
   std::string text = testing::ReadSourceFile("policies/library/balanced.yaml");
-  const std::string from = "name: easy-commands-stay-local";
-  text.replace(text.find(from), from.size(), "name: commands-on-device");
+  // Rename a rule (and the policy's own tests that name it).
+  const std::string from = "easy-commands-stay-local";
+  for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at)) {
+    text.replace(at, from.size(), "commands-on-device");
+  }
   testing::WriteAtomically(cp.policy_path(), text);
   std::optional<Status> ok = reloads.Pop(5s);
   REQUIRE(ok);
@@ -267,7 +270,7 @@ RawResult SendRaw(std::uint16_t port, net::TlsContextPtr tls, const std::string&
 std::string Frame(const v1::Envelope& e) { return net::EncodeFrame(e); }
 
 TEST_CASE(
-    "Bad frames, impostors and foreign clients are refused and counted; good agents carry on") {
+    "Bad frames, impostors and foreign clients are refused and counted, good agents carry on") {
   ControlPlane cp;
   cp.StartRouter();
   auto device_tls = [&](const std::string& id) {
@@ -278,6 +281,10 @@ TEST_CASE(
   };
 
   SUBCASE("each refusal") {
+    // A good agent connected through all of it keeps its session and its decisions.
+    agent::Agent& car = cp.StartAgent(cp.AgentConfig("car", "car"));
+    CHECK(car.DecideBlocking(Command()).has_route());
+    const std::uint64_t car_session = cp.router->registry().Find("car")->session();
     RawResult oversize =
         SendRaw(cp.port, device_tls("speaker"), std::string("\x7f\x00\x00\x00", 4));
     REQUIRE(oversize.reply);
@@ -338,10 +345,17 @@ TEST_CASE(
     CHECK(cp.router->handshake_stats().Failed(net::HandshakeFailure::kProtocolVersion) == 1);
     CHECK(MetricValue(m, "partita_router_tls_refused_total{reason=\"protocol_version\"}") == 1);
 
-    // A good agent still registers and gets decisions.
+    // A good agent still registers and gets decisions; the one connected throughout is still
+    // connected on its first session and its decisions are all in the log.
     agent::Agent& speaker = cp.StartAgent(cp.AgentConfig("speaker", "smart-speaker"));
     CHECK(speaker.DecideBlocking(Command()).route().tier() == v1::TIER_DEVICE);
-    CHECK(cp.router->registry().online() == 1);
+    CHECK(car.DecideBlocking(Command()).has_route());
+    CHECK(cp.router->registry().online() == 2);
+    CHECK(cp.router->registry().Find("car")->session() == car_session);
+    // A decision is answered only after its row is committed.
+    auto db = storage::Database::Open(cp.log_path());
+    REQUIRE(db.ok());
+    CHECK(*(*db)->QueryInt("SELECT count(*) FROM requests WHERE device_id = 'car'") == 2);
   }
 }
 
