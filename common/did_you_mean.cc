@@ -50,7 +50,30 @@ std::optional<std::string_view> ClosestMatch(std::string_view word,
     for (std::string_view c : candidates) {
       if (word.size() >= 4 && (c.starts_with(word) || c.ends_with(word))) return c;
     }
-    return std::nullopt;
+    // Or one with a '_'- or '.'-separated part the word is a typo of ("battry" ->
+    // "battery_pct"), the closest such part winning.
+    if (word.size() < 4) return std::nullopt;
+    std::optional<std::string_view> part_match;
+    std::size_t part_distance = 0;
+    for (std::string_view c : candidates) {
+      std::size_t start = 0;
+      while (start <= c.size()) {
+        std::size_t end = c.find_first_of("_.", start);
+        if (end == std::string_view::npos) end = c.size();
+        const std::string_view part = c.substr(start, end - start);
+        if (part.size() >= 4 && part.size() < c.size()) {
+          const std::size_t d = EditDistance(word, part);
+          const std::size_t limit =
+              std::max<std::size_t>(1, std::max(word.size(), part.size()) / 3);
+          if (d <= limit && (!part_match || d < part_distance)) {
+            part_match = c;
+            part_distance = d;
+          }
+        }
+        start = end + 1;
+      }
+    }
+    return part_match;
   }
   return best;
 }

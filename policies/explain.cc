@@ -1,11 +1,14 @@
 #include "policies/explain.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <utility>
 
 #include "policies/availability.h"
 #include "policies/internal/evaluate.h"
+#include "policies/lint.h"
 
 namespace partita::policy {
 
@@ -278,6 +281,131 @@ std::string Where(const Policy& policy, SourceLocation l) {
          std::to_string(l.line) + ":" + std::to_string(l.column) + "]";
 }
 
+// Tiers the action that decided may use: its route (every tier for route: best) and its
+// fallback chain. `rule` is DecisionResult::rule_index (-1: the defaults decided).
+std::uint8_t ActionTiers(const Program& p, std::int32_t rule) {
+  const internal::Action& a = rule >= 0 && static_cast<std::size_t>(rule) < p.rules.size()
+                                  ? p.rules[static_cast<std::size_t>(rule)].action
+                                  : p.defaults;
+  std::uint8_t bits = 0;
+  if (internal::IsTier(a.route)) bits |= 1u << static_cast<unsigned>(internal::TierOf(a.route));
+  if (a.route == internal::RouteKind::kBest) bits = 0b111;
+  for (std::uint32_t k = 0; k < a.fallback.count; ++k) {
+    bits |= 1u << static_cast<unsigned>(p.tier_lists[a.fallback.begin + k]);
+  }
+  return bits;
+}
+
+// Whether the phone tier is unusable whatever the model (offline, no phone, or a phone that
+// takes no offloads); `why` says which.
+bool PhoneAbsent(const Policy& policy, const DecisionInput& in, Availability& why) {
+  if (policy.program().model_count == 0) return false;
+  const Availability a = CheckAvailability(policy, in, Route{Tier::kPhone, 0});
+  if (a == Availability::kOffline || a == Availability::kNoPhone ||
+      a == Availability::kPhoneRefusesOffload) {
+    why = a;
+    return true;
+  }
+  return false;
+}
+
+double ObjectiveScore(const Program& p, const Prediction& pred) {
+  const internal::Objective& o = p.objective;
+  return o.latency_ms * pred.latency_ms + o.cost_usd * pred.cost_usd + o.energy_j * pred.energy_j -
+         o.quality * pred.quality;
+}
+
+// ": NAME, NAME" for the applied guards that forbid `tier`.
+std::string GuardNames(const Program& p, std::uint32_t applied, Tier tier) {
+  std::string names;
+  for (std::size_t g = 0; g < p.guards.size(); ++g) {
+    if (((applied >> g) & 1u) && (p.guards[g].never & (1u << static_cast<unsigned>(tier)))) {
+      names += (names.empty() ? ": " : ", ") + p.guard_info[g].name;
+    }
+  }
+  return names;
+}
+
+std::string BudgetText(const DecisionInput& in, const Prediction& pred) {
+  return in.request.max_cost_usd > 0 && pred.cost_usd > in.request.max_cost_usd
+             ? "budget: over request.max_cost_usd " + Num(in.request.max_cost_usd)
+             : "budget: over fleet.budget_left_usd " + Num(in.fleet.budget_left_usd);
+}
+
+// A row for a tier the decision did not consider: the model it would run (defaults.models
+// for the tier, else the best-quality model that runs there; the first available one) with
+// its predictions, or why the tier is unavailable.
+CandidateTrace TierRow(const Policy& policy, const DecisionInput& in, const DecisionResult& res,
+                       Tier tier, bool outside_rule) {
+  const Program& p = policy.program();
+  CandidateTrace t;
+  t.outside_rule = outside_rule;
+  t.candidate.route.tier = tier;
+  Availability why = Availability::kProfileCannotRun;
+  bool found = false;
+  if (!(tier == Tier::kPhone && PhoneAbsent(policy, in, why))) {
+    std::vector<ModelIndex> models;
+    const internal::Span defaults = p.default_models[static_cast<std::size_t>(tier)];
+    if (defaults.count > 0) {
+      for (std::uint32_t i = 0; i < defaults.count; ++i) {
+        models.push_back(p.model_lists[defaults.begin + i]);
+      }
+    } else {
+      ModelSet runnable;
+      if (tier == Tier::kCloud) {
+        runnable = p.cloud_runs;
+      } else {
+        const DeviceClassIndex d =
+            tier == Tier::kDevice ? in.device.profile : in.peer.phone_profile;
+        if (d < p.device_runs.size()) runnable = p.device_runs[d];
+      }
+      for (ModelIndex m : p.by_quality) {
+        if (runnable.Contains(m)) models.push_back(m);
+      }
+    }
+    for (ModelIndex m : models) {
+      const Availability a = CheckAvailability(policy, in, Route{tier, m});
+      if (!found || a == Availability::kAvailable) {
+        t.candidate.route.model = m;
+        why = a;
+        found = true;
+      }
+      if (a == Availability::kAvailable) break;
+    }
+  }
+  t.has_route = found;
+  if (found) {
+    t.candidate.prediction = PredictRoute(policy, in, t.candidate.route);
+    t.candidate.score = ObjectiveScore(p, t.candidate.prediction);
+  }
+  const Prediction& pred = t.candidate.prediction;
+  const std::string guards = GuardNames(p, res.guards_applied, tier);
+  if (!guards.empty()) {
+    t.candidate.exclusion = Exclusion::kGuard;
+    t.status = "guard" + guards;
+  } else if (!found && why == Availability::kProfileCannotRun) {
+    t.candidate.exclusion = Exclusion::kUnavailable;
+    t.status = "unavailable: no model in the catalog runs there";
+  } else if (why != Availability::kAvailable) {
+    t.candidate.exclusion = Exclusion::kUnavailable;
+    t.status = "unavailable: " + std::string(Describe(why));
+  } else if ((in.request.max_cost_usd > 0 && pred.cost_usd > in.request.max_cost_usd) ||
+             (tier == Tier::kCloud && pred.cost_usd > in.fleet.budget_left_usd)) {
+    t.candidate.exclusion = Exclusion::kBudget;
+    t.status = BudgetText(in, pred);
+  }
+  if (outside_rule) {
+    const std::string where = res.rule_index >= 0
+                                  ? "not in rule " + std::string(policy.rule_name(res.rule_index)) +
+                                        "'s route or fallback"
+                                  : std::string("not in defaults.route or defaults.fallback");
+    t.status = t.status.empty() ? where : where + "; " + t.status;
+  } else if (t.status.empty()) {
+    t.status = "allowed, not used";
+  }
+  return t;
+}
+
 }  // namespace
 
 Explanation Explain(const Policy& policy, const DecisionInput& input) {
@@ -339,18 +467,9 @@ Explanation Explain(const Policy& policy, const DecisionInput& input) {
       t.status = "fallback " + std::to_string(fallback_position + 1);
     } else {
       switch (cand.exclusion) {
-        case Exclusion::kGuard: {
-          t.status = "guard";
-          std::string names;
-          for (std::size_t g = 0; g < p.guards.size(); ++g) {
-            if (((res.guards_applied >> g) & 1u) &&
-                (p.guards[g].never & (1u << static_cast<unsigned>(cand.route.tier)))) {
-              names += (names.empty() ? ": " : ", ") + p.guard_info[g].name;
-            }
-          }
-          t.status += names;
+        case Exclusion::kGuard:
+          t.status = "guard" + GuardNames(p, res.guards_applied, cand.route.tier);
           break;
-        }
         case Exclusion::kUnavailable:
           t.status =
               "unavailable: " + std::string(Describe(CheckAvailability(policy, input, cand.route)));
@@ -358,17 +477,42 @@ Explanation Explain(const Policy& policy, const DecisionInput& input) {
         case Exclusion::kRequirement:
           t.status = RequirementFailure(p, res.rule_index, cand.prediction);
           break;
-        case Exclusion::kBudget:
-          t.status = input.request.max_cost_usd > 0 &&
-                             cand.prediction.cost_usd > input.request.max_cost_usd
-                         ? "budget: over request.max_cost_usd " + Num(input.request.max_cost_usd)
-                         : "budget: over fleet.budget_left_usd " + Num(input.fleet.budget_left_usd);
-          break;
+        case Exclusion::kBudget: t.status = BudgetText(input, cand.prediction); break;
         case Exclusion::kNotBest: t.status = "not best"; break;
         case Exclusion::kNone: t.status = "allowed, not used"; break;
       }
     }
+    // With no phone there is no model to name or predict for it: Decide() still records the
+    // phone entry of a chain (as unavailable), on whatever model it would have tried.
+    Availability absent;
+    if (cand.route.tier == Tier::kPhone && PhoneAbsent(policy, input, absent)) {
+      t.has_route = false;
+      t.candidate.prediction = Prediction{};
+      t.candidate.score = 0;
+    }
     e.candidates.push_back(std::move(t));
+  }
+  // Every tier appears: those the decision did not consider get their best available model.
+  std::uint8_t shown = 0;
+  for (const CandidateTrace& t : e.candidates) {
+    shown |= 1u << static_cast<unsigned>(t.candidate.route.tier);
+  }
+  const std::uint8_t used = ActionTiers(p, res.rule_index);
+  for (std::size_t t = 0; t < kTierCount; ++t) {
+    if (shown & (1u << t)) continue;
+    e.candidates.push_back(
+        TierRow(policy, input, res, static_cast<Tier>(t), (used & (1u << t)) == 0));
+  }
+  // What lint says about the policy: the router (PolicyStore) refuses one with errors.
+  Diagnostics lint(policy.file().empty() ? std::string("policy") : policy.file());
+  LintLoadedPolicy(policy, lint);
+  std::vector<Diagnostic> found = lint.all();
+  std::stable_sort(found.begin(), found.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return std::pair(a.location.line, a.location.column) <
+           std::pair(b.location.line, b.location.column);
+  });
+  for (const Diagnostic& d : found) {
+    if (d.severity == Severity::kError) e.lint_errors.push_back(d.ToString());
   }
   for (std::size_t t = 0; t < kTierCount; ++t) {
     e.tiers[t] = TierSummary(policy, input, static_cast<Tier>(t));
@@ -380,8 +524,15 @@ std::string ExplanationText(const Policy& policy, const DecisionInput& input,
                             const Explanation& e) {
   const Catalog& c = *policy.catalog();
   const DecisionResult& res = e.result;
-  std::string out = "policy " + policy.name() + " (version " + policy.version().substr(0, 12) +
-                    ")" + (policy.file().empty() ? "" : " from " + policy.file()) + "\n";
+  std::string out;
+  if (!e.lint_errors.empty()) {
+    for (const std::string& error : e.lint_errors) out += error + "\n";
+    out += "the router would refuse this policy (" + std::to_string(e.lint_errors.size()) +
+           " lint error" + (e.lint_errors.size() == 1 ? "" : "s") +
+           "); it would decide as follows if it served it\n\n";
+  }
+  out += "policy " + policy.name() + " (version " + policy.version().substr(0, 12) + ")" +
+         (policy.file().empty() ? "" : " from " + policy.file()) + "\n";
   out += "request: " + std::to_string(input.request.tokens_in) + " tokens in, " +
          std::to_string(input.request.tokens_out) + " out, difficulty " +
          Num(input.request.difficulty) + ", " + std::string(Name(input.request.privacy)) + " " +
@@ -451,6 +602,11 @@ std::string ExplanationText(const Policy& policy, const DecisionInput& input,
   std::vector<std::vector<std::string>> rows;
   for (const CandidateTrace& t : e.candidates) {
     const Prediction& pr = t.candidate.prediction;
+    if (!t.has_route) {
+      rows.push_back(
+          {std::string(Name(t.candidate.route.tier)), "-", "", "", "", "", "", "", t.status});
+      continue;
+    }
     rows.push_back({std::string(Name(t.candidate.route.tier)),
                     c.model(t.candidate.route.model).name, Fixed(pr.latency_ms, 0),
                     Fixed(pr.ttft_ms, 0), Fixed(pr.cost_usd, 7), Fixed(pr.energy_j, 2),
@@ -493,6 +649,10 @@ std::string ExplanationJson(const Policy& policy, const DecisionInput& input,
   j.Key("file");
   j.String(policy.file());
   j.Close('}');
+  j.Key("lint_errors");
+  j.Open('[');
+  for (const std::string& error : e.lint_errors) j.String(error);
+  j.Close(']');
   j.Key("ok");
   j.Bool(res.ok);
   j.Key("tier");
@@ -547,15 +707,26 @@ std::string ExplanationJson(const Policy& policy, const DecisionInput& input,
     j.Key("tier");
     j.String(Name(t.candidate.route.tier));
     j.Key("model");
-    j.String(c.model(t.candidate.route.model).name);
-    PredictionJson(j, t.candidate.prediction);
-    j.Key("score");
-    j.Number(t.candidate.score);
-    j.Key("excluded");
-    if (t.candidate.exclusion == Exclusion::kNone) {
-      j.Null();
+    if (t.has_route) {
+      j.String(c.model(t.candidate.route.model).name);
+      PredictionJson(j, t.candidate.prediction);
+      j.Key("score");
+      j.Number(t.candidate.score);
     } else {
+      j.Null();
+      for (const char* key :
+           {"latency_ms", "ttft_ms", "cost_usd", "energy_j", "quality", "score"}) {
+        j.Key(key);
+        j.Null();
+      }
+    }
+    j.Key("excluded");
+    if (t.candidate.exclusion != Exclusion::kNone) {
       j.String(Name(t.candidate.exclusion));
+    } else if (t.outside_rule) {
+      j.String("not in rule");
+    } else {
+      j.Null();
     }
     j.Key("status");
     j.String(t.status);

@@ -38,25 +38,38 @@ struct GuardTrace {
 struct CandidateTrace {
   Candidate candidate;
   std::string status;  // "chosen", "fallback 1", "not best", "guard: private-stays-home", ...
+  // false: the tier has no model to show (no phone, or nothing runs there); the row has no
+  // model and no predictions, only its status.
+  bool has_route = true;
+  // true: a row explain added so every tier appears; the matched rule (or the defaults) does
+  // not use this tier ("not in rule X's route or fallback" in status).
+  bool outside_rule = false;
 };
 
 struct Explanation {
   DecisionResult result;
+  // The policy's lint errors ("FILE:LINE:COL: error: ..."), in file order: a policy with any
+  // is one the router would refuse (policy_store.h), though it still decides as shown.
+  std::vector<std::string> lint_errors;
   std::vector<GuardTrace> guards;
   std::vector<RuleTrace> rules;
   std::vector<CandidateTrace> candidates;
   std::array<std::string, kTierCount> tiers;  // what each tier looks like for this input
 };
 
+// Decides and traces. Besides Decide()'s candidates, every tier gets at least one row: a tier
+// the decision did not consider shows its best available model and predictions (or why it is
+// unavailable), marked when the matched rule's route and fallback do not include it.
 Explanation Explain(const Policy& policy, const DecisionInput& input);
 
 // The human report `partita policy explain` prints.
 std::string ExplanationText(const Policy& policy, const DecisionInput& input,
                             const Explanation& explanation);
 
-// One JSON object: policy, ok, tier, model, rule, fallback, deadline_ms, guards (applied
-// names), prediction, predictions (per candidate: tier, model, latency_ms, ttft_ms, cost_usd,
-// energy_j, quality, score, status), rules (trace) and guard_trace. docs/policies.md lists them.
+// One JSON object: policy, lint_errors, ok, tier, model, rule, fallback, deadline_ms, guards
+// (applied names), prediction, predictions (per candidate: tier, model, latency_ms, ttft_ms,
+// cost_usd, energy_j, quality, score, excluded, status), rules (trace) and guard_trace.
+// docs/policies.md lists them.
 std::string ExplanationJson(const Policy& policy, const DecisionInput& input,
                             const Explanation& explanation);
 

@@ -408,6 +408,7 @@ class Linter {
     for (std::size_t g = 0; g < p_.guards.size(); ++g) {
       const internal::Guard& guard = p_.guards[g];
       const internal::GuardInfo& info = p_.guard_info[g];
+      if (info.broken) continue;
       Conj c = a_.universe();
       a_.Restrict(c, guard.when.root, false);
       if (Analyzer::Empty(c)) {
@@ -419,7 +420,7 @@ class Linter {
                    "guard '" + info.name +
                        "' forbids every tier: the requests it covers can never be served");
       }
-      if (guard.when.root != kNoNode) continue;
+      if (guard.when.root != kNoNode || p_.defaults_broken) continue;
       // A guard for every request: defaults.fallback must not name what it forbids.
       for (std::uint32_t k = 0; k < p_.defaults.fallback.count; ++k) {
         const Tier t = p_.tier_lists[p_.defaults.fallback.begin + k];
@@ -456,6 +457,7 @@ class Linter {
   }
 
   void Objective() {
+    if (p_.objective_broken) return;
     for (std::size_t i = 0; i < p_.rules.size(); ++i) {
       if (p_.rules[i].action.route != internal::RouteKind::kBest) continue;
       const internal::Objective& o = p_.objective;
@@ -502,6 +504,12 @@ class Linter {
     for (std::size_t i = 0; i < n; ++i) {
       const internal::Rule& rule = p_.rules[i];
       const internal::RuleInfo& info = p_.rule_info[i];
+      if (info.broken) {
+        // Its conditions did not compile (already reported): it neither shadows later rules
+        // nor is checked itself.
+        reachable[i] = false;
+        continue;
+      }
       own[i] = a_.universe();
       a_.Restrict(own[i], rule.when.root, false);
       effective[i] = rest;
@@ -522,6 +530,7 @@ class Linter {
         reachable[i] = false;
       } else {
         for (std::size_t j = 0; j < i && reachable[i]; ++j) {
+          if (p_.rule_info[j].broken) continue;
           if (a_.Implies(own[i], p_.rules[j].when.root)) {
             d_.Error(info.location, "rule '" + info.name + "' can never match: rule '" +
                                         p_.rule_info[j].name + "' (" +
@@ -541,6 +550,8 @@ class Linter {
       a_.Restrict(rest, rule.when.root, true);
       if (reachable[i]) GuardConflicts(i, effective[i]);
     }
+    // With rules or defaults that did not compile, what no rule matches is unknown.
+    if (p_.rules_incomplete || p_.defaults_broken) return;
     if (!catch_all && !p_.defaults_has_route && !Analyzer::Empty(rest)) {
       d_.Error(p_.rules_location,
                "no rule matches every request and there is no defaults.route: a request that "
@@ -553,6 +564,7 @@ class Linter {
   // Is every request in `handled` that a guard covers also caught by an earlier rule?
   bool Shadowed(const Conj& handled_and_guarded, std::size_t rule_limit) const {
     for (std::size_t j = 0; j < rule_limit; ++j) {
+      if (p_.rule_info[j].broken) continue;
       if (a_.Implies(handled_and_guarded, p_.rules[j].when.root)) return true;
     }
     return false;
@@ -583,6 +595,7 @@ class Linter {
     for (std::size_t g = 0; g < p_.guards.size(); ++g) {
       const internal::Guard& guard = p_.guards[g];
       const std::string& gname = p_.guard_info[g].name;
+      if (p_.guard_info[g].broken) continue;
       if (internal::IsTier(rule.action.route) &&
           Forbids(guard, internal::TierOf(rule.action.route))) {
         const std::string tier(Name(internal::TierOf(rule.action.route)));
@@ -673,7 +686,9 @@ void LintLoadedPolicy(const Policy& policy, Diagnostics& diagnostics) {
 }
 
 PolicyPtr LintPolicy(std::string_view text, Diagnostics& diagnostics, CatalogPtr catalog) {
-  PolicyPtr policy = ParsePolicy(text, diagnostics, std::move(catalog));
+  // Every problem in one pass: when parts of the policy do not compile, the whole-policy
+  // checks still run over the parts that did.
+  PolicyPtr policy = ParsePartialPolicy(text, diagnostics, std::move(catalog));
   if (!policy) return nullptr;
   LintLoadedPolicy(*policy, diagnostics);
   // The test cases kept in the file must be well formed too.
@@ -684,7 +699,7 @@ PolicyPtr LintPolicy(std::string_view text, Diagnostics& diagnostics, CatalogPtr
       ReadTestCases(*tests, *policy, diagnostics, cases);
     }
   }
-  return policy;
+  return policy->program().partial ? nullptr : policy;
 }
 
 }  // namespace partita::policy

@@ -117,8 +117,22 @@ class Compiler {
       meta.description = r.String("description", "");
     }
     BuildCatalogTables();
-    if (const Node* spec = top.Require("spec")) ReadSpec(*spec);
+    structured_ = true;
+    if (const Node* spec = top.Require("spec")) {
+      ReadSpec(*spec);
+    } else {
+      p_.rules_incomplete = true;
+    }
     if (d_.has_errors()) return false;
+    Finalize();
+    return true;
+  }
+
+  // After Compile() failed: completes what did compile as a partial program (for lint).
+  // False when not even the document's top level was readable.
+  bool FinishPartial() {
+    if (!structured_) return false;
+    p_.partial = true;
     Finalize();
     return true;
   }
@@ -245,11 +259,21 @@ class Compiler {
   }
 
   void ReadSpec(const Node& spec) {
+    std::size_t errors = d_.error_count();
     yaml::MapReader r(spec, d_, "spec", {"guards", "defaults", "objective", "rules"});
-    if (!r.ok()) return;
+    // A misspelt key ('rulez') leaves the rules or defaults unknown, not absent.
+    if (!r.ok() || d_.error_count() > errors) {
+      p_.rules_incomplete = true;
+      p_.defaults_broken = true;
+      if (!r.ok()) return;
+    }
+    errors = d_.error_count();
     ReadDefaults(r.Get("defaults"));
+    p_.defaults_broken = p_.defaults_broken || d_.error_count() > errors;
     if (const Node* g = r.Get("guards")) ReadGuards(*g);
+    errors = d_.error_count();
     if (const Node* o = r.Get("objective")) ReadObjective(*o);
+    p_.objective_broken = d_.error_count() > errors;
     p_.rules_location = spec.location;
     for (const auto& [key, value] : spec.entries) {
       if (key.scalar == "rules") p_.rules_location = key.location;
@@ -311,6 +335,7 @@ class Compiler {
     for (std::size_t i = 0; i < list.items.size(); ++i) {
       const Node& g = list.items[i];
       const std::string what = "guard " + std::to_string(i + 1);
+      const std::size_t errors = d_.error_count();
       yaml::MapReader r(g, d_, what, {"name", "description", "when", "never"});
       if (!r.ok()) continue;
       internal::Guard guard;
@@ -341,6 +366,7 @@ class Compiler {
           d_.Error(never->location, "'never' lists no tier; name the tiers this guard forbids");
         }
       }
+      info.broken = d_.error_count() > errors;
       p_.guards.push_back(guard);
       p_.guard_info.push_back(std::move(info));
     }
@@ -363,6 +389,7 @@ class Compiler {
     if (!list.IsSequence()) {
       d_.Error(list.location,
                "expected a list of rules for 'rules', got " + std::string(list.KindName()));
+      p_.rules_incomplete = true;
       return;
     }
     for (std::size_t i = 0; i < list.items.size(); ++i) ReadRule(list.items[i], i);
@@ -370,12 +397,21 @@ class Compiler {
 
   void ReadRule(const Node& node, std::size_t index) {
     const std::string what = "rule " + std::to_string(index + 1);
+    const std::size_t map_errors = d_.error_count();
     yaml::MapReader r(
         node, d_, what,
         {"name", "description", "when", "route", "model", "fallback", "deadline_ms", "require"});
-    if (!r.ok()) return;
+    if (!r.ok()) {
+      p_.rules_incomplete = true;
+      return;
+    }
     internal::Rule rule;
     internal::RuleInfo info;
+    // A misspelt key ('whn') leaves the rule's conditions unknown.
+    if (d_.error_count() > map_errors) {
+      info.broken = true;
+      p_.rules_incomplete = true;
+    }
     info.location = node.location;
     info.name = "rule-" + std::to_string(index + 1);
     if (const Node* n = r.Require("name")) {
@@ -390,7 +426,12 @@ class Compiler {
     info.description = r.String("description", "");
     if (const Node* w = r.Get("when")) {
       info.when_location = w->location;
+      const std::size_t errors = d_.error_count();
       if (auto root = CompileMap(*w, "'when' of rule '" + info.name + "'")) rule.when.root = *root;
+      if (d_.error_count() > errors) {
+        info.broken = true;
+        p_.rules_incomplete = true;
+      }
     }
     if (const Node* v = r.Require("route")) {
       info.route_location = v->location;
@@ -1003,6 +1044,7 @@ class Compiler {
   Diagnostics& d_;
   const Catalog& catalog_;
   Program p_;
+  bool structured_ = false;  // the top level was a readable map
 };
 
 }  // namespace
@@ -1018,18 +1060,30 @@ double internal::MetricOf(const Prediction& p, Metric m) {
   return 0;
 }
 
-PolicyPtr ParsePolicy(std::string_view text, Diagnostics& diagnostics, CatalogPtr catalog) {
+namespace {
+
+PolicyPtr Parse(std::string_view text, Diagnostics& diagnostics, CatalogPtr catalog, bool partial) {
   if (!catalog) catalog = DefaultCatalog();
   std::optional<yaml::Node> root = yaml::Parse(text, diagnostics);
   if (!root) return nullptr;
   Policy::Meta meta;
   Compiler compiler(diagnostics, *catalog);
-  if (!compiler.Compile(*root, meta)) return nullptr;
+  if (!compiler.Compile(*root, meta) && !(partial && compiler.FinishPartial())) return nullptr;
   meta.file = diagnostics.file();
   meta.source = std::string(text);
   meta.version = Sha256Hex(text);
   return std::make_shared<const Policy>(std::move(meta), std::move(catalog),
                                         std::move(compiler.program()));
+}
+
+}  // namespace
+
+PolicyPtr ParsePolicy(std::string_view text, Diagnostics& diagnostics, CatalogPtr catalog) {
+  return Parse(text, diagnostics, std::move(catalog), false);
+}
+
+PolicyPtr ParsePartialPolicy(std::string_view text, Diagnostics& diagnostics, CatalogPtr catalog) {
+  return Parse(text, diagnostics, std::move(catalog), true);
 }
 
 Result<PolicyPtr> LoadPolicyFile(const std::string& path, CatalogPtr catalog) {

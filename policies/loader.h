@@ -25,6 +25,12 @@ namespace partita::policy {
 PolicyPtr ParsePolicy(std::string_view text, Diagnostics& diagnostics,
                       CatalogPtr catalog = nullptr);
 
+// For lint only: like ParsePolicy, but when the document is readable yet has errors, returns
+// what did compile, with program().partial set (rules whose `when` failed are marked broken;
+// internal/program.h). Such a policy must never decide. nullptr when not even that compiled.
+PolicyPtr ParsePartialPolicy(std::string_view text, Diagnostics& diagnostics,
+                             CatalogPtr catalog = nullptr);
+
 // Reads and compiles a policy file; the error lists every located problem, one per line.
 Result<PolicyPtr> LoadPolicyFile(const std::string& path, CatalogPtr catalog = nullptr);
 

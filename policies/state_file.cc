@@ -19,6 +19,8 @@ class StateReader {
   StateReader(const Catalog& catalog, Diagnostics& d) : c_(catalog), d_(d) {}
 
   std::optional<DecisionState> Read(const Node& root) {
+    // Only this state's errors count: one Diagnostics may hold a whole file of test cases.
+    const std::size_t errors = d_.error_count();
     MapReader top(root, d_, "the state", {"device", "network", "request", "fleet", "peer", "time"},
                   /*null_is_empty=*/true);
     if (!top.ok()) return std::nullopt;
@@ -35,7 +37,7 @@ class StateReader {
     Peer(Or(top.Get("peer"), kEmpty), s.input.peer);
     MapReader t(Or(top.Get("time"), kEmpty), d_, "time", {"hour"}, true);
     if (t.ok()) s.input.time.hour = static_cast<int>(Integer(t, "hour", 12, 0, 23));
-    if (d_.has_errors()) return std::nullopt;
+    if (d_.error_count() > errors) return std::nullopt;
     return s;
   }
 

@@ -178,10 +178,17 @@ Result<TestSuite> LoadTestSuite(const std::string& path, CatalogPtr catalog) {
   TestSuite suite;
   suite.policy = ParsePolicy(*text, d, std::move(catalog));
   if (!suite.policy) return d.ToStatus();
+  // Reads one `tests:` list, counting the cases it leaves out.
+  auto read = [&suite](const yaml::Node& tests, Diagnostics& diagnostics) {
+    const std::size_t before = suite.cases.size();
+    if (ReadTestCases(tests, *suite.policy, diagnostics, suite.cases)) return;
+    const std::size_t added = suite.cases.size() - before;
+    suite.malformed += tests.IsSequence() ? tests.items.size() - added : 1;
+  };
   std::optional<yaml::Node> root = yaml::Parse(*text, d);
   if (root) {
     if (const yaml::Node* tests = root->Find("tests")) {
-      ReadTestCases(*tests, *suite.policy, d, suite.cases);
+      read(*tests, d);
       suite.files.push_back(policy_path);
     }
   }
@@ -201,17 +208,15 @@ Result<TestSuite> LoadTestSuite(const std::string& path, CatalogPtr catalog) {
           }
         }
         if (const yaml::Node* tests = r.Require("tests")) {
-          ReadTestCases(*tests, *suite.policy, sd, suite.cases);
+          read(*tests, sd);
           suite.files.push_back(sibling);
         }
       }
     }
     if (sd.has_errors()) errors += sd.ToString();
   }
-  if (!errors.empty()) {
-    if (errors.back() == '\n') errors.pop_back();
-    return InvalidArgument(std::move(errors));
-  }
+  if (!errors.empty() && errors.back() == '\n') errors.pop_back();
+  suite.errors = std::move(errors);
   return suite;
 }
 

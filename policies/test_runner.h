@@ -48,11 +48,15 @@ bool ReadTestCases(const yaml::Node& list, const Policy& policy, Diagnostics& di
 std::string SiblingTestPath(const std::string& policy_path);
 
 // The policy at `path` (or, for a NAME.test.yaml path, the NAME.yaml beside it) with all its
-// test cases. Errors are located, one per line.
+// well-formed test cases. A policy that does not load is the error (located, one per line);
+// malformed cases and test files are reported in `errors` and the other cases still run.
 struct TestSuite {
   PolicyPtr policy;
   std::vector<TestCase> cases;
   std::vector<std::string> files;  // the files the cases came from
+  // Located errors in test cases or test files, one per line ("" when none).
+  std::string errors;
+  std::size_t malformed = 0;  // cases left out because they are malformed
 };
 Result<TestSuite> LoadTestSuite(const std::string& path, CatalogPtr catalog = nullptr);
 

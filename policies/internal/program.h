@@ -158,12 +158,14 @@ struct RuleInfo {
   SourceLocation when_location;
   bool fallback_inherited = true;  // no `fallback:` of its own (uses defaults.fallback)
   std::vector<SourceLocation> fallback_locations;  // per entry of its own fallback
+  bool broken = false;  // partial programs only: its `when` did not compile (see Program)
 };
 
 struct GuardInfo {
   std::string name;
   SourceLocation location;
   SourceLocation never_location;
+  bool broken = false;  // partial programs only: its `when` or `never` did not compile
 };
 
 struct Program {
@@ -195,6 +197,15 @@ struct Program {
   std::vector<const ModelRuntime*> cloud_runtimes;  // per model; null = not served
   ModelSet cloud_runs;
   std::vector<ModelIndex> by_quality;  // every model, best quality score first
+
+  // A partial program (loader.h, ParsePartialPolicy) is what compiled of a policy that has
+  // errors, so lint can still check the parts that are sound. Never decide with one. The flags
+  // say which whole-policy facts are unknown: the rule list (a rule or the list itself did
+  // not compile; broken rules keep their name and location), the defaults, the objective.
+  bool partial = false;
+  bool rules_incomplete = false;
+  bool defaults_broken = false;
+  bool objective_broken = false;
 
   // Cold data: names, locations and texts for explain and lint.
   std::vector<NodeInfo> node_info;  // parallel to nodes

@@ -78,7 +78,7 @@ int Lint(const PolicyArgs& args) {
 int Test(const PolicyArgs& args) {
   CatalogPtr catalog;
   if (!LoadCatalog(args.catalog, catalog)) return 1;
-  std::size_t passed = 0, failed = 0;
+  std::size_t passed = 0, failed = 0, malformed = 0;
   bool broken = false;
   for (const std::string& file : args.files) {
     Result<policy::TestSuite> suite = policy::LoadTestSuite(file, catalog);
@@ -87,9 +87,17 @@ int Test(const PolicyArgs& args) {
       broken = true;
       continue;
     }
+    // Malformed cases are reported and left out; the others still run.
+    if (!suite->errors.empty()) {
+      std::printf("%s\n", suite->errors.c_str());
+      broken = true;
+      malformed += suite->malformed;
+    }
     if (suite->cases.empty()) {
-      std::printf("%s: error: no test cases; add a 'tests:' list to the policy or write %s\n",
-                  file.c_str(), policy::SiblingTestPath(file).c_str());
+      if (suite->errors.empty()) {
+        std::printf("%s: error: no test cases; add a 'tests:' list to the policy or write %s\n",
+                    file.c_str(), policy::SiblingTestPath(file).c_str());
+      }
       broken = true;
       continue;
     }
@@ -102,10 +110,12 @@ int Test(const PolicyArgs& args) {
     passed += report.passed;
     failed += report.failed;
   }
-  std::printf("%zu passed, %zu failed\n", passed, failed);
+  std::printf("%zu passed, %zu failed", passed, failed);
+  if (malformed > 0) std::printf(", %zu malformed (not run)", malformed);
+  std::printf("\n");
   std::fflush(stdout);
   if (broken) {
-    PrintError("some policies or test files did not load; see the errors above");
+    PrintError("some policies, test files or test cases did not load; see the errors above");
     return 1;
   }
   return failed > 0 ? 1 : 0;
@@ -131,7 +141,8 @@ int Explain(const PolicyArgs& args) {
   } else {
     std::printf("state %s\n%s", args.state.c_str(), policy::ExplanationText(**p, input, e).c_str());
   }
-  return 0;
+  // A policy that fails lint is explained all the same, but it is not one to serve.
+  return e.lint_errors.empty() ? 0 : 1;
 }
 
 }  // namespace

@@ -28,6 +28,13 @@ TEST_CASE("ClosestMatch suggests plausible typos only") {
   CHECK(DidYouMean("qqqqqq", kFields).empty());
 }
 
+TEST_CASE("ClosestMatch suggests a name one of whose parts is misspelt") {
+  CHECK(ClosestMatch("battry", kFields) == std::optional<std::string_view>("battery_pct"));
+  CHECK(ClosestMatch("batery", kFields) == std::optional<std::string_view>("battery_pct"));
+  CHECK_FALSE(ClosestMatch("pct", kFields).has_value());  // too short to guess from
+  CHECK_FALSE(ClosestMatch("lotion", kFields).has_value());
+}
+
 TEST_CASE("JoinAlternatives lists names in prose") {
   constexpr std::array<std::string_view, 3> three = {"a", "b", "c"};
   CHECK(JoinAlternatives(three) == "a, b or c");

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "policies/availability.h"
 #include "tests/policies/policy_testing.h"
 
 namespace partita::policy {
@@ -127,6 +128,110 @@ TEST_CASE("An undecided request explains itself in JSON with nulls") {
   CHECK(v.at("prediction").is_null());
   CHECK(v.at("predictions").as_array()[0].at("excluded") == "unavailable");
   CHECK(ExplanationText(*p, in, e).find("decision: NONE") != std::string::npos);
+}
+
+TEST_CASE("Explain shows every tier, marking those outside the rule's route and fallback") {
+  PolicyPtr p = Load(kPolicy);
+  const DecisionState s = State("device: {battery_pct: 10, charging: false}");
+  const DecisionInput in = s.Input();
+  Explanation e = Explain(*p, in);
+  CHECK(p->rule_name(e.result.rule_index) == "low-battery");
+  // low-battery routes to the cloud and falls back to the phone only: Decide() never looks at
+  // the device, but explain still shows what it would predict there.
+  REQUIRE(e.candidates.size() == 3);
+  CHECK(e.candidates[0].candidate.route.tier == Tier::kCloud);
+  CHECK(e.candidates[0].status == "chosen");
+  CHECK(e.candidates[1].candidate.route.tier == Tier::kPhone);
+  CHECK_FALSE(e.candidates[1].has_route);
+  const CandidateTrace& device = e.candidates[2];
+  CHECK(device.candidate.route.tier == Tier::kDevice);
+  CHECK(device.has_route);
+  CHECK(device.outside_rule);
+  CHECK(device.candidate.route.model == fixtures::Model("milm-1.3b"));
+  CHECK(device.candidate.prediction.latency_ms > 0);
+  CHECK(device.candidate.prediction.quality > 0);
+  CHECK(device.candidate.prediction.latency_ms ==
+        doctest::Approx(PredictRoute(*p, in, device.candidate.route).latency_ms));
+  CHECK(device.status == "not in rule low-battery's route or fallback");
+
+  const std::string text = ExplanationText(*p, in, e);
+  CHECK(text.find("not in rule low-battery's route or fallback") != std::string::npos);
+  boost::json::value v = boost::json::parse(ExplanationJson(*p, in, e));
+  const boost::json::array& predictions = v.at("predictions").as_array();
+  REQUIRE(predictions.size() == 3);
+  CHECK(predictions[2].at("tier") == "device");
+  CHECK(predictions[2].at("model") == "milm-1.3b");
+  CHECK(predictions[2].at("excluded") == "not in rule");
+  CHECK(predictions[2].at("latency_ms").to_number<double>() > 0);
+  CHECK(predictions[1].at("tier") == "phone");
+  CHECK(predictions[1].at("model").is_null());
+  CHECK(predictions[1].at("latency_ms").is_null());
+}
+
+TEST_CASE("Without a phone the phone row names no model and predicts nothing") {
+  // No defaults.models: Decide() records the chain's phone entry on the catalog's best model,
+  // which may be one only the cloud serves.
+  PolicyPtr p = Load(PolicyText(R"(  rules:
+    - {name: cloud-first, route: cloud, fallback: [phone, device]}
+)"));
+  const DecisionState s = State("{}");
+  const DecisionInput in = s.Input();
+  Explanation e = Explain(*p, in);
+  REQUIRE(e.candidates.size() == 3);
+  const CandidateTrace& phone = e.candidates[1];
+  CHECK(phone.candidate.route.tier == Tier::kPhone);
+  CHECK_FALSE(phone.has_route);
+  CHECK(phone.status == "unavailable: no phone is available (peer.phone_available)");
+  const std::string text = ExplanationText(*p, in, e);
+  const std::size_t row = text.find("\n  phone ", text.find("predictions:"));
+  REQUIRE(row != std::string::npos);
+  const std::string line = text.substr(row + 1, text.find('\n', row + 1) - row - 1);
+  CHECK(line.find("  phone   -   ") == 0);
+  CHECK(line.find("gpt") == std::string::npos);
+  CHECK(line.find("0.") == std::string::npos);
+
+  // With a phone, the row has its model and predictions.
+  const DecisionState with_phone =
+      State("peer: {phone_available: true}\nfleet: {cloud_healthy: false}");
+  const DecisionInput in2 = with_phone.Input();
+  Explanation e2 = Explain(*p, in2);
+  bool phone_row = false;
+  for (const CandidateTrace& t : e2.candidates) {
+    if (t.candidate.route.tier != Tier::kPhone) continue;
+    phone_row = true;
+    CHECK(t.has_route);
+    CHECK(t.status == "chosen");
+    CHECK(t.candidate.prediction.latency_ms > 0);
+  }
+  CHECK(phone_row);
+}
+
+TEST_CASE("Explain reports the policy's lint errors above the explanation") {
+  PolicyPtr p = Load(PolicyText(R"(  guards:
+    - {name: no-cloud, never: [cloud]}
+  rules:
+    - {name: c, route: cloud, fallback: [device]}
+)"));
+  const DecisionState s = State("{}");
+  const DecisionInput in = s.Input();
+  Explanation e = Explain(*p, in);
+  REQUIRE(e.lint_errors.size() == 1);
+  CHECK(e.lint_errors[0] ==
+        "test.yaml:8:24: error: rule 'c' routes to cloud, but guard 'no-cloud' forbids cloud for "
+        "every request this rule matches");
+  const std::string text = ExplanationText(*p, in, e);
+  CHECK(text.starts_with(e.lint_errors[0] + "\nthe router would refuse this policy"));
+  CHECK(text.find("decision: device") != std::string::npos);
+  boost::json::value v = boost::json::parse(ExplanationJson(*p, in, e));
+  REQUIRE(v.at("lint_errors").as_array().size() == 1);
+  CHECK(v.at("lint_errors").as_array()[0] == e.lint_errors[0].c_str());
+
+  // A clean policy has none.
+  PolicyPtr clean = Load(kPolicy);
+  Explanation ce = Explain(*clean, in);
+  CHECK(ce.lint_errors.empty());
+  CHECK(ExplanationText(*clean, in, ce).starts_with("policy test"));
+  CHECK(boost::json::parse(ExplanationJson(*clean, in, ce)).at("lint_errors").as_array().empty());
 }
 
 }  // namespace

@@ -242,5 +242,44 @@ TEST_CASE("Lint checks the test cases kept in the file") {
   CHECK(Has(out, "p.yaml:12:13: error: 'expect' is empty"));
 }
 
+TEST_CASE("A type error does not hide the other problems of the file") {
+  const std::string text = PolicyText(R"(  rules:
+    - name: a
+      when: {device.battery_pct: high}
+      route: device
+    - {name: b, when: {request.difficulty: {gt: 0.5}}, route: cloud}
+    - {name: b, route: device}
+    - {name: c, when: {request.kind: chat}, route: device}
+)");
+  Diagnostics d("p.yaml");
+  CHECK(LintPolicy(text, d) == nullptr);  // it does not load
+  const std::string found = d.ToString();
+  CHECK(Has(found, "p.yaml:7:34: error: expected a number for 'device.battery_pct', got 'high'"));
+  CHECK(Has(found, "p.yaml:10:7: error: duplicate rule name 'b' (first at line 9)"));
+  CHECK(Has(found,
+            "p.yaml:11:7: error: rule 'c' can never match: rule 'b' (line 10) matches "
+            "every request"));
+  CHECK(d.error_count() == 3);
+}
+
+TEST_CASE(
+    "A rule that does not compile neither shadows later rules nor hides a missing catch-all") {
+  Diagnostics d("p.yaml");
+  LintPolicy(PolicyText(R"(  rules:
+    - {name: a, whn: {request.kind: chat}, route: device}
+    - {name: b, when: {request.kind: chat}, route: device}
+    - {name: c, when: {request.difficulty: {gt: 2}}, route: cloud}
+)"),
+             d);
+  const std::string found = d.ToString();
+  CHECK(Has(found, "p.yaml:6:17: error: unknown key 'whn' in rule 1; did you mean 'when'?"));
+  CHECK(Has(found, "'request.difficulty > 2' is never true"));
+  CHECK(Has(found, "rule 'c' can never match"));
+  // Rule a's conditions are unknown: b is not reported unreachable, and whether a catch-all is
+  // missing cannot be told.
+  CHECK(!Has(found, "rule 'b' can never match"));
+  CHECK(!Has(found, "no rule matches every request"));
+}
+
 }  // namespace
 }  // namespace partita::policy

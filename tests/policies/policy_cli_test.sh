@@ -53,6 +53,49 @@ expect "explain --json prints the decision" 0 \
   '^\{"policy":\{"name":"balanced".*"tier":"cloud","model":"milm-70b-moe","rule":"low-battery-offload","fallback":\[\],"deadline_ms":4000,"guards":\[\],"prediction":\{"latency_ms":' \
   -- "$partita" policy explain --json --policy "$src/policies/library/balanced.yaml" --state "$work/drained-phone.yaml"
 
+expect "explain shows the device tier the rule does not use" 0 \
+  "device +milm-1.3b +[0-9]+ .* not in rule low-battery-offload's route or fallback" \
+  -- "$partita" policy explain --policy "$src/policies/library/balanced.yaml" --state "$work/drained-phone.yaml"
+expect "explain shows an absent phone without a model" 0 \
+  "^  phone +- +unavailable: no phone is available" \
+  -- "$partita" policy explain --policy "$src/policies/library/balanced.yaml" --state "$work/drained-phone.yaml"
+cat > "$work/guarded.yaml" <<'POLICY'
+apiVersion: partita/v1
+kind: Policy
+metadata: {name: guarded}
+spec:
+  guards: [{name: no-cloud, never: [cloud]}]
+  rules: [{name: c, route: cloud, fallback: [device]}]
+POLICY
+expect "explain prints lint errors first and exits 1" 1 "^the router would refuse this policy" \
+  -- "$partita" policy explain --policy "$work/guarded.yaml" --state "$work/drained-phone.yaml"
+expect "explain --json lists lint errors" 1 '"lint_errors":\[".*guarded.yaml:6:.*forbids cloud' \
+  -- "$partita" policy explain --json --policy "$work/guarded.yaml" --state "$work/drained-phone.yaml"
+cat > "$work/two-problems.yaml" <<'POLICY'
+apiVersion: partita/v1
+kind: Policy
+metadata: {name: two}
+spec:
+  rules:
+    - {name: a, when: {device.battery_pct: high}, route: device}
+    - {name: a, route: cloud}
+POLICY
+expect "lint reports a type error" 1 "two-problems.yaml:6:44: error: expected a number" \
+  -- "$partita" policy lint "$work/two-problems.yaml"
+expect "lint reports a duplicate name in the same pass" 1 "two-problems.yaml:7:7: error: duplicate rule name 'a'" \
+  -- "$partita" policy lint "$work/two-problems.yaml"
+cp "$src/policies/library/balanced.yaml" "$work/cases.yaml"
+cat > "$work/cases.test.yaml" <<'TESTS'
+tests:
+  - {name: typo, state: {device: {battry: 12}}, expect: {tier: cloud}}
+  - {name: hard, state: {request: {difficulty: 0.9}}, expect: {tier: cloud}}
+TESTS
+expect "test locates a malformed case with a did-you-mean" 1 \
+  "cases.test.yaml:2:35: error: unknown key 'battry' in device; did you mean 'battery_pct'\?" \
+  -- "$partita" policy test "$work/cases.yaml"
+expect "test runs the other cases" 1 "^10 passed, 0 failed, 1 malformed \(not run\)$" \
+  -- "$partita" policy test "$work/cases.yaml"
+
 echo "device: {battery_pct: 150}" > "$work/bad-state.yaml"
 expect "explain locates a bad state" 1 "bad-state.yaml:1:23: error: 'battery_pct' is 150" \
   -- "$partita" policy explain --policy "$src/policies/library/balanced.yaml" --state "$work/bad-state.yaml"

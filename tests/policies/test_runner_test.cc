@@ -100,19 +100,46 @@ TEST_CASE("Malformed test files are located errors") {
   const std::string path = dir.Write("p.yaml", kPolicy);
   dir.Write("p.test.yaml", "kind: Policy\ntests:\n  - name: x\n    expect: {rule: hart}\n");
   Result<TestSuite> suite = LoadTestSuite(path);
-  REQUIRE(!suite.ok());
+  REQUIRE(suite.ok());
   const std::string sibling = dir.File("p.test.yaml");
-  CHECK(suite.status().message() ==
+  CHECK(suite->errors ==
         sibling + ":1:7: error: kind is 'Policy'; a policy test file has kind: PolicyTest\n" +
             sibling +
             ":4:20: error: 'rule' names rule 'hart', which the policy does not have; did you "
             "mean 'hard'?");
+  CHECK(suite->malformed == 1);
+  CHECK(suite->cases.empty());
   // A policy that does not load is reported first.
   const std::string broken = dir.Write("broken.yaml", PolicyText("  rules: 3\n"));
   Result<TestSuite> b = LoadTestSuite(broken);
   REQUIRE(!b.ok());
   CHECK(b.status().message() ==
         broken + ":5:10: error: expected a list of rules for 'rules', got a value");
+}
+
+TEST_CASE("A malformed case is reported with a did-you-mean and the other cases still run") {
+  testing::TempDir dir;
+  const std::string path = dir.Write("p.yaml", kPolicy);
+  dir.Write("p.test.yaml",
+            "tests:\n"
+            "  - name: typo\n"
+            "    state: {device: {battry: 12}}\n"
+            "    expect: {tier: cloud}\n"
+            "  - name: hard goes to the cloud\n"
+            "    state: {request: {difficulty: 0.9}}\n"
+            "    expect: {rule: hard}\n");
+  Result<TestSuite> suite = LoadTestSuite(path);
+  REQUIRE_MESSAGE(suite.ok(), suite.status().message());
+  CHECK(suite->errors == dir.File("p.test.yaml") +
+                             ":3:22: error: unknown key 'battry' in device; did you mean "
+                             "'battery_pct'?");
+  CHECK(suite->malformed == 1);
+  REQUIRE(suite->cases.size() == 1);
+  CHECK(suite->cases[0].name == "hard goes to the cloud");
+  const TestReport report = RunTests(*suite->policy, suite->cases);
+  CHECK(report.passed == 1);
+  CHECK(report.failed == 0);
+  for (const TestFailure& f : report.failures) MESSAGE(f.ToString());
 }
 
 }  // namespace
