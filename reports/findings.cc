@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <iterator>
 #include <set>
 
 #include "reports/format.h"
@@ -180,8 +181,13 @@ Comparison CompareRuns(const RunFigures& a, const RunFigures& b) {
 }
 
 // Dominance needs latency and cost on both sides.
+// Outcomes predicted by a replay, not measured or simulated.
+bool Predicted(const RunFigures& r) { return r.info.source == "replay"; }
+
+// Measured and predicted figures are never compared with each other.
 bool Comparable(const RunFigures& a, const RunFigures& b) {
-  return a.latency_ms.count > 0 && b.latency_ms.count > 0 && a.cost_per_1k_usd && b.cost_per_1k_usd;
+  return a.latency_ms.count > 0 && b.latency_ms.count > 0 && a.cost_per_1k_usd &&
+         b.cost_per_1k_usd && Predicted(a) == Predicted(b);
 }
 
 // "device 46.5%, phone 19.3% and cloud 33.9%": shares of completed requests, as in the tables.
@@ -290,6 +296,12 @@ std::vector<Finding> WriteFindings(const std::vector<RunFigures>& runs,
       }
       out.push_back({Finding::Kind::kSummary, text + "."});
     }
+  } else if (std::any_of(runs.begin(), runs.end(), Predicted) &&
+             !std::all_of(runs.begin(), runs.end(), Predicted)) {
+    // A replay: the winners among the predictions (the measured run is shown, not ranked).
+    std::vector<RunFigures> predicted;
+    std::copy_if(runs.begin(), runs.end(), std::back_inserter(predicted), Predicted);
+    Winners(predicted, out);
   } else {
     Winners(runs, out);
     Frontier(runs, frontier, out);
@@ -312,11 +324,15 @@ std::vector<Finding> WriteFindings(const std::vector<RunFigures>& runs,
     }
   }
 
-  // Tradeoffs against the baseline.
-  const RunFigures& base = runs[0];
+  // Tradeoffs against the baseline: the first run, or for predicted runs the first predicted
+  // one (a replay's "production (predicted)").
   for (std::size_t i = 1; i < runs.size(); ++i) {
     const RunFigures& r = runs[i];
-    if (!Comparable(r, base) || dominance.count({i, 0}) || dominance.count({0, i})) continue;
+    std::size_t b = 0;
+    while (b < i && Predicted(runs[b]) != Predicted(r)) ++b;
+    if (b == i) continue;
+    const RunFigures& base = runs[b];
+    if (!Comparable(r, base) || dominance.count({i, b}) || dominance.count({b, i})) continue;
     const Comparison c = CompareRuns(r, base);
     if (c.gains.empty() && c.losses.empty()) {
       out.push_back({Finding::Kind::kTradeoff,
@@ -387,6 +403,17 @@ std::vector<Finding> WriteFindings(const std::vector<RunFigures>& runs,
       worlds.insert(r.info.fleet_name + " seed " + std::to_string(r.info.seed) + ", " +
                     FormatFixed(r.info.hours, 1) + " h");
     }
+  }
+  const bool any_predicted = std::any_of(runs.begin(), runs.end(), Predicted);
+  const bool any_measured =
+      std::any_of(runs.begin(), runs.end(), [](const RunFigures& r) { return !Predicted(r); });
+  if (any_predicted && any_measured) {
+    out.push_back({Finding::Kind::kData,
+                   "Replayed runs are predictions from the logged facts (the catalog predictor; "
+                   "no failures beyond what the facts make unavailable, no queueing beyond the "
+                   "logged cloud load); the others are measured or simulated. Findings compare "
+                   "predictions only with predictions: production (predicted) is the baseline "
+                   "for the replayed policies."});
   }
   if (worlds.size() > 1) {
     std::vector<std::string> list(worlds.begin(), worlds.end());

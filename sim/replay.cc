@@ -1,5 +1,9 @@
 #include "sim/replay.h"
 
+#include <optional>
+#include <string_view>
+#include <vector>
+
 #include "common/hash.h"
 #include "device_profiles/predictor.h"
 #include "policies/availability.h"
@@ -149,6 +153,65 @@ bool ToInput(const Logged& l, const Catalog& catalog, DeviceClassIndex phone_pro
   return true;
 }
 
+// The predicted outcome of a decision: the first route of `chain` that the logged facts make
+// available runs, with the catalog predictor's latency, cost, energy and quality.
+storage::OutcomeRecord PredictOutcome(const policy::Policy& p, const policy::DecisionInput& in,
+                                      const std::vector<policy::Route>& chain,
+                                      const storage::DecisionRecord& d) {
+  const Catalog& catalog = *p.catalog();
+  storage::OutcomeRecord o{d.run_id, d.request_id, d.device_id};
+  o.t_ms = d.t_ms;
+  std::string trail;
+  for (const policy::Route& r : chain) {
+    const policy::Availability a = policy::CheckAvailability(p, in, r);
+    ++o.attempts;
+    if (!trail.empty()) trail += '>';
+    trail += std::string(Name(r.tier)) + ":";
+    if (a != policy::Availability::kAvailable) {
+      trail += "unavailable:0";
+      if (o.fallback_cause.empty()) o.fallback_cause = "unavailable";
+      continue;
+    }
+    const Prediction pr = policy::PredictRoute(p, in, r);
+    trail += "ok:" + std::to_string(static_cast<long long>(pr.latency_ms));
+    o.success = true;
+    o.final_tier = Name(r.tier);
+    o.final_model = catalog.model(r.model).name;
+    o.ttft_ms = pr.ttft_ms;
+    o.total_ms = pr.latency_ms;
+    o.tokens_out = d.tokens_out;
+    o.cost_usd = pr.cost_usd;
+    o.energy_j = pr.energy_j;
+    o.quality = pr.quality;
+    o.deadline_missed = d.deadline_ms > 0 && pr.ttft_ms > d.deadline_ms;
+    break;
+  }
+  o.trail = trail;
+  if (!o.success) o.error = chain.empty() ? "no_allowed_tier" : "all_tiers_failed";
+  return o;
+}
+
+// The route production logged and its fallback tiers. A fallback tier's model is not logged:
+// the one that finally answered on that tier when it did, else the primary route's model.
+std::vector<policy::Route> LoggedChain(const Logged& l, const Catalog& catalog) {
+  std::vector<policy::Route> chain;
+  const std::optional<Tier> tier = ParseTier(l.decision.tier);
+  const std::optional<ModelIndex> model = catalog.FindModel(l.decision.model);
+  if (!tier || !model) return chain;
+  chain.push_back({*tier, *model});
+  std::string_view rest = l.decision.fallback;
+  while (!rest.empty()) {
+    const std::size_t comma = rest.find(',');
+    const std::optional<Tier> t = ParseTier(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    if (!t) continue;
+    const std::optional<ModelIndex> final_model = catalog.FindModel(l.outcome.final_model);
+    const bool answered_there = l.has_outcome && l.outcome.final_tier == Name(*t) && final_model;
+    chain.push_back({*t, answered_there ? *final_model : *model});
+  }
+  return chain;
+}
+
 }  // namespace
 
 Result<std::vector<ReplaySummary>> RunReplay(const ReplayOptions& options) {
@@ -184,6 +247,27 @@ Result<std::vector<ReplaySummary>> RunReplay(const ReplayOptions& options) {
     if (o.success) ++prod.answered;
   }
   summaries.push_back(prod);
+
+  // The same decisions with predicted outcomes: what the replayed policies compare against
+  // (predictions against predictions, not against measurements).
+  storage::RunInfo predicted;
+  predicted.source = "replay";
+  predicted.label = "production (predicted)";
+  predicted.catalog_hash = catalog.content_hash();
+  predicted.partita_version = PARTITA_VERSION;
+  PARTITA_RETURN_IF_ERROR((*db)->BeginRun(predicted));
+  ReplaySummary base{predicted.label, 0, 0, 0};
+  for (const Logged& l : *log) {
+    policy::DecisionInput in;
+    if (!ToInput(l, catalog, phone_profile, in)) continue;
+    storage::DecisionRecord d = l.decision;
+    d.run_id = predicted.run_id;
+    storage::OutcomeRecord o = PredictOutcome(*options.policies[0], in, LoggedChain(l, catalog), d);
+    (*db)->AddRequest(d, o);
+    ++base.requests;
+    if (o.success) ++base.answered;
+  }
+  summaries.push_back(base);
 
   for (const policy::PolicyPtr& p : options.policies) {
     storage::RunInfo run;
@@ -227,38 +311,12 @@ Result<std::vector<ReplaySummary>> RunReplay(const ReplayOptions& options) {
       d.pred_cost_usd = result.prediction.cost_usd;
       d.pred_energy_j = result.prediction.energy_j;
       d.pred_quality = result.prediction.quality;
-      // The predicted outcome: the first route of the chain the logged facts make available.
-      storage::OutcomeRecord o{run.run_id, d.request_id, d.device_id};
-      o.t_ms = d.t_ms;
-      std::string trail;
-      for (int i = 0; result.ok && i <= result.fallback_count; ++i) {
-        const policy::Route r =
-            i == 0 ? result.route : result.fallback[static_cast<std::size_t>(i - 1)];
-        const policy::Availability a = policy::CheckAvailability(*p, in, r);
-        ++o.attempts;
-        if (!trail.empty()) trail += '>';
-        trail += std::string(Name(r.tier)) + ":";
-        if (a != policy::Availability::kAvailable) {
-          trail += "unavailable:0";
-          if (o.fallback_cause.empty()) o.fallback_cause = "unavailable";
-          continue;
-        }
-        const Prediction pr = policy::PredictRoute(*p, in, r);
-        trail += "ok:" + std::to_string(static_cast<long long>(pr.latency_ms));
-        o.success = true;
-        o.final_tier = Name(r.tier);
-        o.final_model = catalog.model(r.model).name;
-        o.ttft_ms = pr.ttft_ms;
-        o.total_ms = pr.latency_ms;
-        o.tokens_out = d.tokens_out;
-        o.cost_usd = pr.cost_usd;
-        o.energy_j = pr.energy_j;
-        o.quality = pr.quality;
-        o.deadline_missed = d.deadline_ms > 0 && pr.ttft_ms > d.deadline_ms;
-        break;
+      std::vector<policy::Route> chain;
+      if (result.ok) chain.push_back(result.route);
+      for (int i = 0; i < result.fallback_count; ++i) {
+        chain.push_back(result.fallback[static_cast<std::size_t>(i)]);
       }
-      o.trail = trail;
-      if (!o.success) o.error = result.ok ? "all_tiers_failed" : "no_allowed_tier";
+      storage::OutcomeRecord o = PredictOutcome(*p, in, chain, d);
       (*db)->AddRequest(d, o);
       ++summary.requests;
       if (o.success) ++summary.answered;

@@ -3,7 +3,9 @@
 // (device state, network, fleet context), and predicts each outcome with the catalog predictor.
 //
 // The run database it writes holds the production requests as logged (run "production (as
-// logged)") and one run per policy, so `partita report` compares them request for request.
+// logged)", measured), the same decisions with predicted outcomes ("production (predicted)",
+// the baseline predictions are compared with) and one run per policy, so `partita report`
+// compares them request for request.
 // What replay cannot know, it assumes and says so (docs/fleet.md, "Replay"): the household
 // phone's profile (the catalog's first device class that accepts offloads), models (the
 // profile's), no failures beyond what the logged facts make unavailable.

@@ -190,6 +190,27 @@ TEST_CASE("Battery-empty events of several runs are one sentence, tiny costs sti
         "matters more than cloud spend.");
 }
 
+TEST_CASE("A replay compares predictions with predictions, never with the measured log") {
+  RunFigures logged = Figures("production (as logged)", 3000, 0.5, 1.0, 0.99, 0.80);
+  logged.info.source = "router";
+  RunFigures baseline = Figures("production (predicted)", 900, 0.5, 1.0, 0.99, 0.80);
+  RunFigures replayed = Figures("battery-saver (replayed)", 1100, 0.4, 0.6, 0.99, 0.80);
+  baseline.info.source = replayed.info.source = "replay";
+  std::vector<RunFigures> runs = {logged, baseline, replayed};
+  const std::vector<Finding> f = Findings(runs);
+  auto mentions_both = [&](const std::string& a, const std::string& b) {
+    return std::any_of(f.begin(), f.end(), [&](const Finding& x) {
+      return x.text.find(a) != std::string::npos && x.text.find(b) != std::string::npos;
+    });
+  };
+  CHECK(mentions_both("battery-saver (replayed)", "production (predicted)"));
+  CHECK_FALSE(mentions_both("battery-saver (replayed)", "production (as logged)"));
+  const std::vector<std::string> data = Texts(f, Finding::Kind::kData);
+  CHECK(std::any_of(data.begin(), data.end(), [](const std::string& t) {
+    return t.find("compare predictions only with predictions") != std::string::npos;
+  }));
+}
+
 TEST_CASE("Runs from different worlds are flagged") {
   std::vector<RunFigures> runs = {Figures("a", 800, 1.20, 2.0, 0.99, 0.80),
                                   Figures("b", 900, 1.00, 2.0, 0.99, 0.80)};

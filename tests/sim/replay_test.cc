@@ -71,20 +71,28 @@ TEST_CASE("Replay re-decides a production log under another policy, with the log
   o.out_path = tmp.File("replay.db");
   Result<std::vector<ReplaySummary>> r = RunReplay(o);
   REQUIRE_MESSAGE(r.ok(), r.status().ToString());
-  REQUIRE(r->size() == 2);
+  REQUIRE(r->size() == 3);
   CHECK((*r)[0].label == "production (as logged)");
   CHECK((*r)[0].requests == 3);
-  CHECK((*r)[1].label == "cloud-first (replayed)");
+  // Production's own decisions with predicted outcomes: the baseline for the replayed runs.
+  CHECK((*r)[1].label == "production (predicted)");
+  CHECK((*r)[1].requests == 3);
+  CHECK((*r)[1].answered == 3);
+  CHECK((*r)[2].label == "cloud-first (replayed)");
   // Request 1 moves to the cloud; request 2 was offline (the cloud is unavailable, so the
   // decision walks its fallback to the device); request 3 is private (the guard keeps it home).
-  CHECK((*r)[1].changed == 1);
-  CHECK((*r)[1].answered == 3);
+  CHECK((*r)[2].changed == 1);
+  CHECK((*r)[2].answered == 3);
   auto db = storage::Database::Open(o.out_path);
   REQUIRE(db.ok());
-  CHECK(*(*db)->QueryInt("SELECT count(*) FROM runs") == 2);
-  CHECK(*(*db)->QueryInt("SELECT count(*) FROM requests WHERE run_id = 2 AND request_id = 1 AND "
+  CHECK(*(*db)->QueryInt("SELECT count(*) FROM runs") == 3);
+  // The predicted baseline runs production's route (the device) with predicted figures, where
+  // the log measured 3000 ms.
+  CHECK(*(*db)->QueryInt("SELECT count(*) FROM requests WHERE run_id = 2 AND final_tier = "
+                         "'device' AND total_ms > 0 AND total_ms != 3000") == 3);
+  CHECK(*(*db)->QueryInt("SELECT count(*) FROM requests WHERE run_id = 3 AND request_id = 1 AND "
                          "final_tier = 'cloud' AND total_ms > 0") == 1);
-  CHECK(*(*db)->QueryInt("SELECT count(*) FROM requests WHERE run_id = 2 AND request_id = 3 AND "
+  CHECK(*(*db)->QueryInt("SELECT count(*) FROM requests WHERE run_id = 3 AND request_id = 3 AND "
                          "tier != 'cloud' AND guards = 'private-stays-home'") == 1);
 }
 
