@@ -432,13 +432,19 @@ std::vector<Finding> WriteFindings(const std::vector<RunFigures>& runs,
                          " requests have no outcome yet (in flight) and are left out of the "
                          "latency, cost, energy and quality figures."});
     }
-    if (!r.device_days) {
-      out.push_back({Finding::Kind::kData,
-                     r.name + " records no device-days" +
-                         (r.info.source == "router" ? " (a router decision log)" : "") +
-                         ": cost and energy per device-day, battery levels and battery-empty "
-                         "events are not recorded."});
+  }
+  std::vector<std::string> without_days;
+  for (const RunFigures& r : runs) {
+    if (r.requests > 0 && !r.device_days) {
+      without_days.push_back(r.name +
+                             (r.info.source == "router" ? " (a router decision log)" : ""));
     }
+  }
+  if (!without_days.empty()) {
+    out.push_back({Finding::Kind::kData,
+                   JoinAnd(without_days) + (without_days.size() == 1 ? " records" : " record") +
+                       " no device-days: cost and energy per device-day, battery levels and "
+                       "battery-empty events are not recorded."});
   }
   return out;
 }

@@ -122,7 +122,7 @@ TEST_CASE("Findings name what needs attention and what the inputs do not record"
             "production: 42 of 100,042 requests have no outcome yet (in flight) and are "
             "left out of the latency, cost, energy and quality figures."));
   CHECK(has(data,
-            "production records no device-days (a router decision log): cost and energy "
+            "production (a router decision log) records no device-days: cost and energy "
             "per device-day, battery levels and battery-empty events are not recorded."));
   // Energy is not compared when one side does not record it: the tradeoff leaves it out.
   const std::vector<std::string> tradeoffs = Texts(findings, Finding::Kind::kDominance);
