@@ -60,6 +60,24 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
     if (!p.ok()) return p.status().WithContext("offline_policy");
     a->policy_ = *p;
   }
+  // The router's last policy, saved by an earlier run, wins over offline_policy: it is what
+  // the router last asked this device to run. A cache that does not load is ignored.
+  if (const std::string path = PolicyCachePath(a->config_); !path.empty()) {
+    a->policy_cache_ = std::make_unique<PolicyCache>(path);
+    Result<policy::PolicyPtr> cached = a->policy_cache_->Load(a->catalog_);
+    if (cached.ok()) {
+      a->policy_ = *cached;
+      LogInfo(kLog, "offline policy '" + a->policy_->name() + "' version " +
+                        a->policy_->version().substr(0, 12) + " loaded from the policy cache " +
+                        path);
+    } else if (cached.status().code() != StatusCode::kNotFound) {
+      LogWarn(kLog,
+              "ignoring the policy cache (it is replaced when the router next sends its "
+              "policy; until then " +
+                  std::string(a->policy_ ? "offline_policy is used" : "no policy is cached") +
+                  "): " + cached.status().message());
+    }
+  }
   a->next_request_id_ = static_cast<std::uint64_t>(UnixMillis()) << 16;
   return a;
 }
@@ -203,6 +221,7 @@ void Agent::Shutdown() {
   work_.reset();
   io_.stop();
   if (thread_.joinable()) thread_.join();
+  if (policy_cache_) policy_cache_->Flush();
 }
 
 void Agent::OnPolicyBundle(const v1::PolicyBundle& bundle) {
@@ -223,6 +242,7 @@ void Agent::OnPolicyBundle(const v1::PolicyBundle& bundle) {
     LogInfo(kLog, "offline policy '" + policy_->name() + "' version " +
                       policy_->version().substr(0, 12) + " cached");
   }
+  if (policy_cache_) policy_cache_->Store(bundle.source());
   { std::lock_guard<std::mutex> lock(events_mu_); }
   events_.notify_all();
 }

@@ -20,6 +20,7 @@
 #include "edge_agent/app_server.h"
 #include "edge_agent/config.h"
 #include "edge_agent/peer_server.h"
+#include "edge_agent/policy_cache.h"
 #include "edge_agent/router_link.h"
 #include "edge_agent/state_monitor.h"
 #include "edge_agent/tiers.h"
@@ -98,6 +99,7 @@ class Agent {
   std::unique_ptr<PeerServer> peer_server_;
   mutable std::mutex policy_mu_;
   policy::PolicyPtr policy_;  // guarded by policy_mu_: the last bundle (offline decisions)
+  std::unique_ptr<PolicyCache> policy_cache_;  // the last bundle on disk; null: no cache path
   std::atomic<bool> connected_{false};
   std::mutex events_mu_;
   std::condition_variable events_;  // connection, policy and ack changes
