@@ -3,7 +3,9 @@
 // mutual TLS, and the cloud gateway over HTTPS in front of a modeld upstream.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include "cloud_gateway/config.h"
 #include "cloud_gateway/gateway.h"
@@ -352,6 +354,56 @@ TEST_CASE("An agent restarted while the router is down decides offline with the 
     REQUIRE_FALSE(a.ok());
     CHECK(a.status().message().find("no policy cached") != std::string::npos);
   }
+}
+
+TEST_CASE("Shutdown lets an ask in progress finish and refuses new asks meanwhile") {
+  World w;
+  Agent& speaker = w.StartSpeaker();
+  // 10 tokens, 150 ms apart: about 1.5 s of answer (under the 300 ms stall timeout per token).
+  w.speaker_runtime.server().SetFault(*backends::ParseFaultSpec("slow-ms=150"));
+  AskOptions o;
+  o.max_tokens = 10;
+  testing::EventQueue<int> chunks;
+  std::atomic<bool> finished{false};
+  std::string streamed;
+  Result<Answer> answer = Internal("no answer");
+  std::thread asker([&] {
+    Client client = w.SpeakerClient();
+    answer = client.AskStream("Turn off the kitchen lights", o, [&](std::string_view t) {
+      streamed += t;
+      chunks.Push(1);
+    });
+    finished = true;
+  });
+  const bool mid_answer = chunks.Pop(10s).has_value();
+  speaker.BeginShutdown();
+  Result<Answer> refused = w.SpeakerClient().Ask("Turn on the radio");
+  const bool refused_during_the_ask = !finished.load();
+  speaker.Shutdown();  // returns once the ask in progress has finished
+  const bool finished_by_shutdown = finished.load();
+  asker.join();
+
+  CHECK(mid_answer);
+  CHECK(refused_during_the_ask);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().message().find("the agent is shutting down") == 0);
+  CHECK(finished_by_shutdown);
+  REQUIRE_MESSAGE(answer.ok(), answer.status().ToString());
+  CHECK(Results(*answer) == "device:ok");
+  CHECK_FALSE(answer->truncated);
+  CHECK(answer->tokens_out == 10);
+  CHECK(answer->text == streamed);
+  // Its outcome reached the router before the agent closed the connection.
+  auto db = storage::Database::Open(w.cp.log_path());
+  REQUIRE(db.ok());
+  CHECK((*db)
+            ->QueryInt("SELECT count(*) FROM requests WHERE device_id = 'speaker' AND "
+                       "success = 1 AND tokens_out = 10")
+            .value() == 1);
+  // Stopped: the socket is gone.
+  Result<Answer> after = w.SpeakerClient().Ask("Turn on the radio");
+  REQUIRE_FALSE(after.ok());
+  CHECK(after.status().code() == StatusCode::kUnavailable);
 }
 
 TEST_CASE("The C ABI asks from plain C") {
