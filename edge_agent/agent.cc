@@ -60,6 +60,24 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
     if (!p.ok()) return p.status().WithContext("offline_policy");
     a->policy_ = *p;
   }
+  // The router's last policy, saved by an earlier run, wins over offline_policy: it is what
+  // the router last asked this device to run. A cache that does not load is ignored.
+  if (const std::string path = PolicyCachePath(a->config_); !path.empty()) {
+    a->policy_cache_ = std::make_unique<PolicyCache>(path);
+    Result<policy::PolicyPtr> cached = a->policy_cache_->Load(a->catalog_);
+    if (cached.ok()) {
+      a->policy_ = *cached;
+      LogInfo(kLog, "offline policy '" + a->policy_->name() + "' version " +
+                        a->policy_->version().substr(0, 12) + " loaded from the policy cache " +
+                        path);
+    } else if (cached.status().code() != StatusCode::kNotFound) {
+      LogWarn(kLog,
+              "ignoring the policy cache (it is replaced when the router next sends its "
+              "policy; until then " +
+                  std::string(a->policy_ ? "offline_policy is used" : "no policy is cached") +
+                  "): " + cached.status().message());
+    }
+  }
   a->next_request_id_ = static_cast<std::uint64_t>(UnixMillis()) << 16;
   return a;
 }
@@ -102,6 +120,7 @@ Status Agent::Start() {
       [this](const v1::AskRequest& r, const ChunkFn& on_chunk) { return Ask(r, on_chunk); });
   if (!app.ok()) return app.status();
   app_server_ = std::move(*app);
+  app_server_->set_on_finished([this] { drain_wake_.cancel(); });
   if (!config_.peer_listen.empty()) {
     Result<net::TlsContextPtr> tls =
         net::MakeServerTlsContext(config_.tls, {net::PeerKind::kDevice});
@@ -113,6 +132,7 @@ Status Agent::Start() {
     Result<std::unique_ptr<PeerServer>> peer = PeerServer::Create(
         io_, config_.peer_listen, *tls,
         [this]() -> std::optional<std::string> {
+          if (draining_) return std::string("the agent is shutting down");
           const DeviceState& s = state_->current();
           const Admission& a = config_.admission;
           if (!s.charging && s.battery_pct < a.min_battery_pct) {
@@ -131,6 +151,7 @@ Status Agent::Start() {
         });
     if (!peer.ok()) return peer.status().WithContext("peer_listen");
     peer_server_ = std::move(*peer);
+    peer_server_->set_on_finished([this] { drain_wake_.cancel(); });
   }
   state_ = std::make_unique<StateMonitor>(io_.get_executor(), config_.state, config_.state_file);
   RouterLinkOptions options;
@@ -188,21 +209,64 @@ Status Agent::Start() {
   return Status::Ok();
 }
 
+void Agent::BeginShutdown() {
+  if (!started_ || draining_.exchange(true)) return;
+  auto begun = std::make_shared<std::promise<void>>();
+  asio::post(io_, [this, begun] {
+    if (app_server_) app_server_->BeginDrain();
+    begun->set_value();
+  });
+  begun->get_future().wait_for(std::chrono::seconds(5));
+}
+
+asio::awaitable<void> Agent::Drain() {
+  const auto deadline = std::chrono::steady_clock::now() + config_.drain_timeout;
+  auto busy = [this] {
+    return (app_server_ ? app_server_->in_flight() : 0) +
+           (peer_server_ ? peer_server_->serving() : 0);
+  };
+  if (busy() > 0) {
+    LogInfo(kLog, "stopping: letting " + std::to_string(busy()) +
+                      " asks and offloads in progress finish (up to drain_timeout_ms = " +
+                      std::to_string(config_.drain_timeout.count()) + ")");
+  }
+  while (busy() > 0 && std::chrono::steady_clock::now() < deadline) {
+    drain_wake_.expires_at(deadline);
+    co_await drain_wake_.async_wait(net::use_nothrow_awaitable);
+  }
+  if (busy() > 0) {
+    LogWarn(kLog, std::to_string(busy()) +
+                      " asks and offloads still in progress after drain_timeout_ms = " +
+                      std::to_string(config_.drain_timeout.count()) +
+                      " are cut off; raise drain_timeout_ms to let them finish");
+  }
+  if (link_ && link_->connected() && link_->unacked_outcomes() > 0) {
+    if (!co_await link_->WaitAcked(std::chrono::steady_clock::now() + kOutcomeAckWait)) {
+      LogWarn(kLog, std::to_string(link_->unacked_outcomes()) +
+                        " outcomes were not acknowledged by the router before stopping; they "
+                        "are not in its decision log");
+    }
+  }
+  if (link_) link_->Stop();
+  if (state_) state_->Stop();
+  if (app_server_) app_server_->Stop();
+  if (peer_server_) peer_server_->Stop();
+}
+
 void Agent::Shutdown() {
   if (!started_) return;
+  BeginShutdown();
   started_ = false;
-  std::promise<void> done;
-  asio::post(io_, [&] {
-    if (link_) link_->Stop();
-    if (state_) state_->Stop();
-    if (app_server_) app_server_->Stop();
-    if (peer_server_) peer_server_->Stop();
-    done.set_value();
-  });
-  done.get_future().wait_for(std::chrono::seconds(5));
+  auto done = std::make_shared<std::promise<void>>();
+  asio::co_spawn(io_, Drain(), [done](std::exception_ptr) { done->set_value(); });
+  if (done->get_future().wait_for(config_.drain_timeout + kOutcomeAckWait +
+                                  std::chrono::seconds(5)) != std::future_status::ready) {
+    LogWarn(kLog, "the agent's thread did not finish stopping in time; stopping it anyway");
+  }
   work_.reset();
   io_.stop();
   if (thread_.joinable()) thread_.join();
+  if (policy_cache_) policy_cache_->Flush();
 }
 
 void Agent::OnPolicyBundle(const v1::PolicyBundle& bundle) {
@@ -223,6 +287,7 @@ void Agent::OnPolicyBundle(const v1::PolicyBundle& bundle) {
     LogInfo(kLog, "offline policy '" + policy_->name() + "' version " +
                       policy_->version().substr(0, 12) + " cached");
   }
+  if (policy_cache_) policy_cache_->Store(bundle.source());
   { std::lock_guard<std::mutex> lock(events_mu_); }
   events_.notify_all();
 }

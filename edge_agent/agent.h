@@ -20,6 +20,7 @@
 #include "edge_agent/app_server.h"
 #include "edge_agent/config.h"
 #include "edge_agent/peer_server.h"
+#include "edge_agent/policy_cache.h"
 #include "edge_agent/router_link.h"
 #include "edge_agent/state_monitor.h"
 #include "edge_agent/tiers.h"
@@ -34,7 +35,14 @@ class Agent {
   ~Agent();
 
   Status Start();
+  // Graceful stop, from any thread but the agent's; both idempotent. BeginShutdown: from now
+  // on new asks are refused ("the agent is shutting down") and new offloads declined; returns
+  // once that holds. Shutdown: BeginShutdown, then lets asks and offloads in progress finish
+  // (up to drain_timeout), waits up to kOutcomeAckWait for the router to acknowledge their
+  // outcomes when it is connected, and stops. Asks still running after the drain are cut off.
+  void BeginShutdown();
   void Shutdown();
+  static constexpr std::chrono::milliseconds kOutcomeAckWait{2000};
 
   // Where should a request with these features run? Asks the router (up to decide_timeout),
   // otherwise decides offline with the cached policy. Runs on the agent's thread.
@@ -75,6 +83,7 @@ class Agent {
   v1::Decision DecideOffline(const policy::RequestFacts& features, std::uint64_t request_id,
                              const std::string& why) const;
   void OnPolicyBundle(const v1::PolicyBundle& bundle);
+  asio::awaitable<void> Drain();  // Shutdown's work on the agent's thread
   template <typename T>
   T RunOnAgentThread(std::function<T()> fn);
 
@@ -85,6 +94,8 @@ class Agent {
   net::TlsContextPtr router_tls_;
   asio::io_context io_{1};
   std::unique_ptr<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  asio::steady_timer drain_wake_{io_};  // cancelled each time an ask or offload finishes
+  std::atomic<bool> draining_{false};
   std::thread thread_;
   std::unique_ptr<StateMonitor> state_;
   std::shared_ptr<RouterLink> link_;
@@ -98,6 +109,7 @@ class Agent {
   std::unique_ptr<PeerServer> peer_server_;
   mutable std::mutex policy_mu_;
   policy::PolicyPtr policy_;  // guarded by policy_mu_: the last bundle (offline decisions)
+  std::unique_ptr<PolicyCache> policy_cache_;  // the last bundle on disk; null: no cache path
   std::atomic<bool> connected_{false};
   std::mutex events_mu_;
   std::condition_variable events_;  // connection, policy and ack changes

@@ -101,7 +101,19 @@ asio::awaitable<void> AppServer::Serve(net::unix_socket::socket socket) {
       conn->Send(err);
       continue;
     }
+    if (draining_) {
+      v1::Envelope err;
+      v1::AskResult* r = err.mutable_ask_result();
+      r->set_ok(false);
+      r->mutable_error()->set_code(v1::ERROR_OVERLOADED);
+      r->mutable_error()->set_message(
+          "the agent is shutting down; ask again when it is back (asks already in progress "
+          "finish)");
+      conn->Send(err);
+      break;
+    }
     const bool stream = ask.stream();
+    ++in_flight_;
     v1::AskResult result = co_await handler_(ask, [&](std::string_view text) {
       if (!stream) return;
       v1::Envelope chunk;
@@ -111,6 +123,11 @@ asio::awaitable<void> AppServer::Serve(net::unix_socket::socket socket) {
     v1::Envelope out;
     *out.mutable_ask_result() = std::move(result);
     conn->Send(out);
+    // While draining, an ask counts as in progress until its result has reached the app.
+    if (draining_) co_await conn->Flush(std::chrono::milliseconds(2000));
+    --in_flight_;
+    if (on_finished_) on_finished_();
+    if (draining_) break;
   }
   co_await conn->Flush(std::chrono::milliseconds(500));
   conn->Close("app done");

@@ -2,6 +2,10 @@
 // AskRequest frames; each gets AskChunk frames (when streaming) and a final AskResult.
 // The socket file is created mode 0660 (the agent's user and group); a stale file left by a
 // dead agent is replaced, a live one is an error. Runs on the agent's io_context thread.
+//
+// Graceful stop: after BeginDrain() every new ask (on a new or an existing connection) is
+// answered at once with ERROR_OVERLOADED "the agent is shutting down", while asks in progress
+// run to the end; in_flight() counts them until their result has been written to the app.
 #pragma once
 
 #include <functional>
@@ -25,6 +29,10 @@ class AppServer {
   ~AppServer();
   void Start();
   void Stop();
+  void BeginDrain() { draining_ = true; }
+  // Asks in progress (their result not yet written). `on_finished` runs each time one finishes.
+  int in_flight() const { return in_flight_; }
+  void set_on_finished(std::function<void()> on_finished) { on_finished_ = std::move(on_finished); }
 
  private:
   AppServer(asio::io_context& io, std::string path, Handler handler);
@@ -36,6 +44,9 @@ class AppServer {
   Handler handler_;
   net::unix_socket::acceptor acceptor_;
   std::shared_ptr<bool> alive_;
+  bool draining_ = false;
+  int in_flight_ = 0;
+  std::function<void()> on_finished_;
 };
 
 }  // namespace partita::agent

@@ -37,6 +37,18 @@ void CheckHostPort(const yaml::MapReader& r, std::string_view key, Diagnostics& 
 
 }  // namespace
 
+std::string DefaultPolicyCachePath(const std::string& app_socket) {
+  if (app_socket.empty()) return "";
+  std::filesystem::path p(app_socket);
+  if (p.extension() == ".sock") p.replace_extension();
+  return p.string() + ".policy-cache.yaml";
+}
+
+std::string PolicyCachePath(const AgentConfig& config) {
+  return config.policy_cache.empty() ? DefaultPolicyCachePath(config.app_socket)
+                                     : config.policy_cache;
+}
+
 std::optional<AgentConfig> ParseAgentConfig(std::string_view yaml_text, Diagnostics& d,
                                             const std::string& base_dir) {
   std::optional<yaml::Node> root = yaml::Parse(yaml_text, d);
@@ -56,6 +68,7 @@ std::optional<AgentConfig> ParseAgentConfig(std::string_view yaml_text, Diagnost
                      "state",
                      "state_file",
                      "offline_policy",
+                     "policy_cache",
                      "heartbeat_interval_ms",
                      "decide_timeout_ms",
                      "connect_timeout_ms",
@@ -65,7 +78,9 @@ std::optional<AgentConfig> ParseAgentConfig(std::string_view yaml_text, Diagnost
                      "peer_advertise",
                      "admission",
                      "ttft_timeout_ms",
-                     "stall_timeout_ms"});
+                     "stall_timeout_ms",
+                     "warm_minutes",
+                     "drain_timeout_ms"});
   if (!r.ok()) return std::nullopt;
   AgentConfig c;
   c.file = d.file();
@@ -95,11 +110,14 @@ std::optional<AgentConfig> ParseAgentConfig(std::string_view yaml_text, Diagnost
   }
   c.state_file = yaml::ResolvePath(base_dir, r.String("state_file", ""));
   c.offline_policy = yaml::ResolvePath(base_dir, r.String("offline_policy", ""));
+  c.policy_cache = yaml::ResolvePath(base_dir, r.String("policy_cache", ""));
+  if (c.policy_cache.empty()) c.policy_cache = DefaultPolicyCachePath(c.app_socket);
   c.heartbeat_interval = r.Millis("heartbeat_interval_ms", c.heartbeat_interval, 100, 3.6e6);
   c.decide_timeout = r.Millis("decide_timeout_ms", c.decide_timeout, 1, 600000);
   c.connect_timeout = r.Millis("connect_timeout_ms", c.connect_timeout, 10, 600000);
   c.ttft_timeout = r.Millis("ttft_timeout_ms", c.ttft_timeout, 10, 3.6e6);
   c.stall_timeout = r.Millis("stall_timeout_ms", c.stall_timeout, 10, 3.6e6);
+  c.drain_timeout = r.Millis("drain_timeout_ms", c.drain_timeout, 0, 3.6e6);
   c.warm_minutes = std::chrono::minutes(static_cast<int>(r.DoubleIn("warm_minutes", 10, 0, 1440)));
   if (const yaml::Node* n = r.Get("runtime")) c.runtime = ReadEndpoint(*n, d, "runtime");
   if (const yaml::Node* n = r.Get("gateway")) c.gateway = ReadEndpoint(*n, d, "gateway");

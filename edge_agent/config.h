@@ -41,6 +41,8 @@ struct AgentConfig {
   StateOverrides state;             // fixed overrides of the system's readings
   std::string state_file;           // watched overrides (a YAML map, docs/agent.md)
   std::string offline_policy;       // policy used before the router sends one ("" = none)
+  // The last policy the router pushed, kept across restarts ("" = DefaultPolicyCachePath).
+  std::string policy_cache;
   std::chrono::milliseconds heartbeat_interval{5000};
   std::chrono::milliseconds decide_timeout{500};  // then the agent decides offline
   std::chrono::milliseconds connect_timeout{3000};
@@ -52,7 +54,15 @@ struct AgentConfig {
   std::chrono::milliseconds ttft_timeout{4000};   // per tier: no first token by then, fall back
   std::chrono::milliseconds stall_timeout{2000};  // no chunk for this long mid-stream
   std::chrono::minutes warm_minutes{10};  // a model the runtime ran counts as loaded this long
+  // On shutdown, how long asks in progress may take to finish before they are cut off.
+  std::chrono::milliseconds drain_timeout{10000};
 };
+
+// Where the policy cache lives when the config does not say: next to the app socket (a
+// directory the agent must be able to write), "<app_socket minus .sock>.policy-cache.yaml".
+std::string DefaultPolicyCachePath(const std::string& app_socket);
+// The config's policy_cache, or the default.
+std::string PolicyCachePath(const AgentConfig& config);
 
 std::optional<AgentConfig> ParseAgentConfig(std::string_view yaml_text, Diagnostics& d,
                                             const std::string& base_dir);

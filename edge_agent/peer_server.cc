@@ -60,6 +60,7 @@ asio::awaitable<void> PeerServer::Serve(net::TlsStream stream, net::PeerIdentity
     co_return;
   }
   ++in_flight_;
+  ++serving_;
   conn->SetIdleTimeout(std::chrono::minutes(10));  // we are the one streaming now
   TierRequest r = defaults_;
   r.prompt = req.prompt();
@@ -96,6 +97,8 @@ asio::awaitable<void> PeerServer::Serve(net::TlsStream stream, net::PeerIdentity
   conn->Send(done);
   co_await conn->Flush(std::chrono::seconds(2));
   conn->Close("offload done");
+  --serving_;
+  if (on_finished_) on_finished_();
 }
 
 }  // namespace partita::agent

@@ -28,6 +28,10 @@ class PeerServer {
   void Start();
   void Stop();
   int in_flight() const { return in_flight_.load(); }
+  // Offloads accepted and not yet answered to the asking device (in_flight() plus the final
+  // write). `on_finished` runs each time one ends.
+  int serving() const { return serving_; }
+  void set_on_finished(std::function<void()> on_finished) { on_finished_ = std::move(on_finished); }
   net::tcp::endpoint endpoint() const { return listener_->local_endpoint(); }
 
  private:
@@ -40,6 +44,8 @@ class PeerServer {
   TierRequest defaults_;
   std::function<double(std::uint32_t)> energy_;
   std::atomic<int> in_flight_{0};
+  int serving_ = 0;
+  std::function<void()> on_finished_;
 };
 
 }  // namespace partita::agent

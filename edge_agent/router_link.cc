@@ -19,7 +19,8 @@ RouterLink::RouterLink(asio::any_io_executor executor, RouterLinkOptions options
       heartbeat_interval_(options_.heartbeat_interval),
       jitter_(std::random_device{}()),
       reconnect_timer_(executor),
-      heartbeat_timer_(executor) {}
+      heartbeat_timer_(executor),
+      ack_wake_(executor) {}
 
 void RouterLink::Start() {
   asio::co_spawn(
@@ -30,6 +31,7 @@ void RouterLink::Stop() {
   stopped_ = true;
   reconnect_timer_.cancel();
   heartbeat_timer_.cancel();
+  ack_wake_.cancel();
   if (conn_) conn_->Close("agent stopping");
   FailPending("agent stopping");
 }
@@ -62,6 +64,7 @@ asio::awaitable<void> RouterLink::ConnectLoop() {
         if (callbacks_.on_connection) callbacks_.on_connection(false);
       }
       FailPending("connection to the router lost");
+      ack_wake_.cancel();
       if (stopped_) co_return;
       ++reconnects_;
     } else {
@@ -122,6 +125,7 @@ asio::awaitable<void> RouterLink::Session(std::shared_ptr<Connection> conn) {
                                [id](const v1::Outcome& o) { return o.request_id() == id; });
         if (it != unacked_.end()) unacked_.erase(it);
         if (callbacks_.on_ack) callbacks_.on_ack(unacked_.size());
+        ack_wake_.cancel();
         break;
       }
       case v1::Envelope::kPong:
@@ -204,6 +208,16 @@ asio::awaitable<Result<v1::Decision>> RouterLink::Decide(v1::DecideRequest reque
   pending_.erase(id);
   co_return DeadlineExceeded("the router did not decide within " + std::to_string(timeout.count()) +
                              " ms");
+}
+
+asio::awaitable<bool> RouterLink::WaitAcked(std::chrono::steady_clock::time_point deadline) {
+  auto self = shared_from_this();
+  while (!unacked_.empty() && connected_ && !stopped_ &&
+         std::chrono::steady_clock::now() < deadline) {
+    ack_wake_.expires_at(deadline);
+    co_await ack_wake_.async_wait(net::use_nothrow_awaitable);
+  }
+  co_return unacked_.empty();
 }
 
 void RouterLink::ReportOutcome(v1::Outcome outcome) {

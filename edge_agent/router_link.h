@@ -59,6 +59,9 @@ class RouterLink : public std::enable_shared_from_this<RouterLink> {
                                                std::chrono::milliseconds timeout);
   // Queues an outcome until the router acknowledges it.
   void ReportOutcome(v1::Outcome outcome);
+  // Waits until every queued outcome is acknowledged, the connection is lost, or `deadline`.
+  // True when none is left unacknowledged. One waiter at a time (the agent's shutdown).
+  asio::awaitable<bool> WaitAcked(std::chrono::steady_clock::time_point deadline);
   // Sends a heartbeat now (significant state change).
   void HeartbeatNow();
 
@@ -100,6 +103,7 @@ class RouterLink : public std::enable_shared_from_this<RouterLink> {
   std::deque<v1::Outcome> unacked_;
   asio::steady_timer reconnect_timer_;
   asio::steady_timer heartbeat_timer_;
+  asio::steady_timer ack_wake_;  // cancelled on every Ack and when the connection ends
 };
 
 }  // namespace partita::agent

@@ -3,8 +3,13 @@
 // mutual TLS, and the cloud gateway over HTTPS in front of a modeld upstream.
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
 #include "cloud_gateway/config.h"
 #include "cloud_gateway/gateway.h"
+#include "policies/loader.h"
 #include "sdk/client.h"
 #include "storage/sqlite.h"
 #include "tests/backends/test_servers.h"
@@ -290,6 +295,115 @@ TEST_CASE("A private request never reaches the cloud, whatever fails") {
   REQUIRE_FALSE(offline.ok());
   CHECK(w.cloud.server().stats().requests.load() == cloud_before);
   CHECK(w.LedgerRows(0) == 0);
+}
+
+TEST_CASE("An agent restarted while the router is down decides offline with the cached policy") {
+  World w;
+  Result<policy::PolicyPtr> pushed = policy::LoadPolicyFile(w.cp.policy_path());
+  REQUIRE(pushed.ok());
+  const std::string version = (*pushed)->version();
+  const std::string cache = w.cp.dir.File("speaker.policy-cache.yaml");
+  CHECK(PolicyCachePath(w.Config("speaker", "smart-speaker", w.speaker_runtime)) == cache);
+  REQUIRE(w.StartSpeaker().WaitForPolicy(version, 10s));
+  w.cp.agents.back()->Shutdown();  // waits for the cache write
+  w.cp.agents.clear();
+  REQUIRE(std::filesystem::exists(cache));
+  CHECK_FALSE(std::filesystem::exists(cache + ".tmp"));
+  w.cp.StopRouter();
+
+  auto restart = [&](const std::string& offline_policy = "") -> Agent& {
+    w.cp.agents.clear();  // shuts the previous one down
+    AgentConfig c = w.Config("speaker", "smart-speaker", w.speaker_runtime);
+    c.offline_policy = offline_policy;
+    return w.cp.StartAgent(c, /*wait_connected=*/false);
+  };
+  {
+    Agent& agent = restart();
+    CHECK_FALSE(agent.connected());
+    CHECK(agent.policy_version() == version);
+    Result<Answer> a = w.SpeakerClient().Ask("Turn off the kitchen lights");
+    REQUIRE_MESSAGE(a.ok(), a.status().ToString());
+    CHECK(a->decided_offline);
+    CHECK(a->rule == "easy-commands-stay-local");  // a rule of the router's balanced policy
+    CHECK(a->policy_version == version);
+    CHECK(a->tier == Tier::kDevice);
+  }
+  // The cache wins over offline_policy: it is what the router last asked for.
+  const std::string saver = w.cp.dir.File("battery-saver.yaml");
+  testing::WriteAtomically(saver, testing::ReadSourceFile("policies/library/battery-saver.yaml"));
+  CHECK(restart(saver).policy_version() == version);
+
+  // A corrupt cache is ignored, never fatal: offline_policy (when set) is used instead...
+  testing::WriteAtomically(cache, "apiVersion: partita/v1\nkind: Policy\nrules: [\n");
+  {
+    Agent& agent = restart(saver);
+    Result<policy::PolicyPtr> fallback = policy::LoadPolicyFile(saver);
+    REQUIRE(fallback.ok());
+    CHECK(agent.policy_version() == (*fallback)->version());
+    Result<Answer> a = w.SpeakerClient().Ask("Turn off the kitchen lights");
+    REQUIRE_MESSAGE(a.ok(), a.status().ToString());
+    CHECK(a->decided_offline);
+    CHECK(a->policy_version == (*fallback)->version());
+    CHECK(a->rule == "default");  // battery-saver has no rule for easy commands on battery
+  }
+  // ...and without it the agent has no policy, as before the router ever sent one.
+  {
+    Agent& agent = restart();
+    CHECK(agent.policy_version().empty());
+    Result<Answer> a = w.SpeakerClient().Ask("Turn off the kitchen lights");
+    REQUIRE_FALSE(a.ok());
+    CHECK(a.status().message().find("no policy cached") != std::string::npos);
+  }
+}
+
+TEST_CASE("Shutdown lets an ask in progress finish and refuses new asks meanwhile") {
+  World w;
+  Agent& speaker = w.StartSpeaker();
+  // 10 tokens, 150 ms apart: about 1.5 s of answer (under the 300 ms stall timeout per token).
+  w.speaker_runtime.server().SetFault(*backends::ParseFaultSpec("slow-ms=150"));
+  AskOptions o;
+  o.max_tokens = 10;
+  testing::EventQueue<int> chunks;
+  std::atomic<bool> finished{false};
+  std::string streamed;
+  Result<Answer> answer = Internal("no answer");
+  std::thread asker([&] {
+    Client client = w.SpeakerClient();
+    answer = client.AskStream("Turn off the kitchen lights", o, [&](std::string_view t) {
+      streamed += t;
+      chunks.Push(1);
+    });
+    finished = true;
+  });
+  const bool mid_answer = chunks.Pop(10s).has_value();
+  speaker.BeginShutdown();
+  Result<Answer> refused = w.SpeakerClient().Ask("Turn on the radio");
+  const bool refused_during_the_ask = !finished.load();
+  speaker.Shutdown();  // returns once the ask in progress has finished
+  const bool finished_by_shutdown = finished.load();
+  asker.join();
+
+  CHECK(mid_answer);
+  CHECK(refused_during_the_ask);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().message().find("the agent is shutting down") == 0);
+  CHECK(finished_by_shutdown);
+  REQUIRE_MESSAGE(answer.ok(), answer.status().ToString());
+  CHECK(Results(*answer) == "device:ok");
+  CHECK_FALSE(answer->truncated);
+  CHECK(answer->tokens_out == 10);
+  CHECK(answer->text == streamed);
+  // Its outcome reached the router before the agent closed the connection.
+  auto db = storage::Database::Open(w.cp.log_path());
+  REQUIRE(db.ok());
+  CHECK((*db)
+            ->QueryInt("SELECT count(*) FROM requests WHERE device_id = 'speaker' AND "
+                       "success = 1 AND tokens_out = 10")
+            .value() == 1);
+  // Stopped: the socket is gone.
+  Result<Answer> after = w.SpeakerClient().Ask("Turn on the radio");
+  REQUIRE_FALSE(after.ok());
+  CHECK(after.status().code() == StatusCode::kUnavailable);
 }
 
 TEST_CASE("The C ABI asks from plain C") {

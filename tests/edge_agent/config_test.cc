@@ -17,6 +17,32 @@ TEST_CASE("The example agent configs load") {
   }
 }
 
+TEST_CASE("The policy cache and drain timeout keys") {
+  testing::TempDir tmp;
+  const std::string head = R"(apiVersion: partita/v1
+kind: AgentConfig
+device_id: speaker
+profile: smart-speaker
+pki_dir: pki
+router: 127.0.0.1:7443
+app_socket: run/speaker.sock
+)";
+  Result<AgentConfig> defaults = LoadAgentConfig(tmp.Write("a.yaml", head));
+  REQUIRE_MESSAGE(defaults.ok(), defaults.status().ToString());
+  CHECK(defaults->policy_cache == tmp.File("run/speaker.policy-cache.yaml"));
+  CHECK(defaults->drain_timeout == std::chrono::milliseconds(10000));
+  Result<AgentConfig> set = LoadAgentConfig(tmp.Write(
+      "b.yaml",
+      head + "policy_cache: state/policy.yaml\ndrain_timeout_ms: 2500\nwarm_minutes: 3\n"));
+  REQUIRE_MESSAGE(set.ok(), set.status().ToString());
+  CHECK(set->policy_cache == tmp.File("state/policy.yaml"));
+  CHECK(set->drain_timeout == std::chrono::milliseconds(2500));
+  CHECK(set->warm_minutes == std::chrono::minutes(3));
+  CHECK(DefaultPolicyCachePath("/tmp/partita-phone.sock") ==
+        "/tmp/partita-phone.policy-cache.yaml");
+  CHECK(DefaultPolicyCachePath("/run/agent") == "/run/agent.policy-cache.yaml");
+}
+
 TEST_CASE("Agent config errors are located") {
   testing::TempDir tmp;
   const std::string path = tmp.Write("a.yaml", R"(apiVersion: partita/v1
