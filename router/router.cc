@@ -227,8 +227,12 @@ Status Router::Start() {
     threads_.emplace_back([ctx = c.get()] { ctx->run(); });
   }
   const policy::PolicyPtr p = policies_->Current();
-  LogInfo(kLog, "listening on " + config_.listen + " (metrics on " +
-                    (config_.metrics_listen.empty() ? "none" : config_.metrics_listen) +
+  // The bound addresses (a port 0 in the config is resolved here).
+  const auto where_text = [](const net::tcp::endpoint& e) {
+    return e.address().to_string() + ":" + std::to_string(e.port());
+  };
+  LogInfo(kLog, "listening on " + where_text(agent_endpoint()) + " (metrics on " +
+                    (metrics_endpoint_ ? where_text(metrics_endpoint()) : std::string("none")) +
                     "), policy '" + p->name() + "' version " + p->version().substr(0, 12) +
                     ", decision log " + config_.decision_log);
   return Status::Ok();

@@ -73,6 +73,34 @@ for n in 1 2; do
 done
 check "the same seed gives a byte-identical run database" cmp -s "$work/run1.db" "$work/run2.db"
 
+# The router as a daemon: ports chosen by the OS and printed, /metrics, SIGTERM exits 0.
+cat >"$work/router.yaml" <<YAML
+apiVersion: partita/v1
+kind: RouterConfig
+listen: 127.0.0.1:0
+metrics_listen: 127.0.0.1:0
+pki_dir: pki
+policy: $src/policies/library/balanced.yaml
+decision_log: router.db
+YAML
+"$partita" router --config "$work/router.yaml" >"$work/router.log" 2>&1 &
+router_pid=$!
+metrics_port=""
+for _ in $(seq 100); do  # until the router says where it listens (at most 10 s)
+  metrics_port=$(sed -n 's/.*listening on 127.0.0.1:[0-9]* (metrics on 127.0.0.1:\([0-9]*\)).*/\1/p' \
+    "$work/router.log")
+  [[ -n $metrics_port ]] && break
+  kill -0 "$router_pid" 2>/dev/null || break
+  sleep 0.1
+done
+check "the router prints the ports it bound" test -n "$metrics_port"
+expect "/metrics shows the serving policy" 0 'partita_router_policy_info\{name="balanced"' \
+  -- curl -sf "http://127.0.0.1:$metrics_port/metrics"
+kill -TERM "$router_pid"
+wait "$router_pid"
+check "SIGTERM: the router exits 0" test $? -eq 0
+check "SIGTERM: it says it flushed its log" grep -q "stopped; decision log flushed" "$work/router.log"
+
 # ask without an agent says how to start one.
 expect "ask with no agent says how to start one" 1 "no Partita agent at .*start one with" \
   -- "$partita" ask "hello" --socket "$work/none.sock"
