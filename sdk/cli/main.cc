@@ -1,19 +1,39 @@
 // `partita`: the one command-line entry point. See `partita --help` and README.md.
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <regex>
 #include <string>
+#include <string_view>
 
 #include "common/log.h"
 #include "sdk/cli/commands.h"
 
 namespace partita::cli {
 
+namespace {
+
+// Whether `text` starts with a located diagnostic: "FILE:LINE:COL: error: " (or "warning: ").
+bool StartsLocated(std::string_view text) {
+  const std::size_t file_end = text.find(':');
+  if (file_end == 0 || file_end == std::string_view::npos) return false;
+  if (text.substr(0, file_end).find_first_of(" \t\n") != std::string_view::npos) return false;
+  std::size_t at = file_end + 1;
+  for (int number = 0; number < 2; ++number) {
+    const std::size_t digits_end = text.find_first_not_of("0123456789", at);
+    if (digits_end == at || digits_end == std::string_view::npos || text[digits_end] != ':') {
+      return false;
+    }
+    at = digits_end + 1;
+  }
+  const std::string_view rest = text.substr(at);
+  return rest.rfind(" error: ", 0) == 0 || rest.rfind(" warning: ", 0) == 0;
+}
+
+}  // namespace
+
 void PrintError(const std::string& message) {
   // Located diagnostics ("FILE:LINE:COL: error: ...") print as they are, one per line, so
   // editors and scripts find the location at the start of the line.
-  static const std::regex kLocated(R"(^[^\s:]+:\d+:\d+: (error|warning): )");
-  if (std::regex_search(message, kLocated)) {
+  if (StartsLocated(message)) {
     std::fprintf(stderr, "%s\n", message.c_str());
     return;
   }
