@@ -67,6 +67,7 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
     Result<policy::PolicyPtr> cached = a->policy_cache_->Load(a->catalog_);
     if (cached.ok()) {
       a->policy_ = *cached;
+      a->cached_version_ = (*cached)->version();
       LogInfo(kLog, "offline policy '" + a->policy_->name() + "' version " +
                         a->policy_->version().substr(0, 12) + " loaded from the policy cache " +
                         path);
@@ -270,24 +271,30 @@ void Agent::Shutdown() {
 }
 
 void Agent::OnPolicyBundle(const v1::PolicyBundle& bundle) {
+  bool same = false;
   {
     std::lock_guard<std::mutex> lock(policy_mu_);
-    if (policy_ && policy_->version() == bundle.version()) return;
+    same = policy_ && policy_->version() == bundle.version();
   }
-  Diagnostics d("policy bundle '" + bundle.name() + "'");
-  policy::PolicyPtr p = policy::ParsePolicy(bundle.source(), d, catalog_);
-  if (!p) {
-    LogError(kLog, "router sent a policy this agent cannot load; keeping the previous one:\n" +
-                       d.ToString());
-    return;
-  }
-  {
+  if (!same) {
+    Diagnostics d("policy bundle '" + bundle.name() + "'");
+    policy::PolicyPtr p = policy::ParsePolicy(bundle.source(), d, catalog_);
+    if (!p) {
+      LogError(kLog, "router sent a policy this agent cannot load; keeping the previous one:\n" +
+                         d.ToString());
+      return;
+    }
     std::lock_guard<std::mutex> lock(policy_mu_);
     policy_ = std::move(p);
     LogInfo(kLog, "offline policy '" + policy_->name() + "' version " +
                       policy_->version().substr(0, 12) + " cached");
   }
-  if (policy_cache_) policy_cache_->Store(bundle.source());
+  // The cache follows the router, also when the policy in memory (from offline_policy) was
+  // already this version.
+  if (policy_cache_ && cached_version_ != bundle.version()) {
+    policy_cache_->Store(bundle.source());
+    cached_version_ = bundle.version();
+  }
   { std::lock_guard<std::mutex> lock(events_mu_); }
   events_.notify_all();
 }

@@ -110,6 +110,7 @@ class Agent {
   mutable std::mutex policy_mu_;
   policy::PolicyPtr policy_;  // guarded by policy_mu_: the last bundle (offline decisions)
   std::unique_ptr<PolicyCache> policy_cache_;  // the last bundle on disk; null: no cache path
+  std::string cached_version_;  // the version in the cache file (set at start, then io thread)
   std::atomic<bool> connected_{false};
   std::mutex events_mu_;
   std::condition_variable events_;  // connection, policy and ack changes

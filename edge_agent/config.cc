@@ -110,7 +110,11 @@ std::optional<AgentConfig> ParseAgentConfig(std::string_view yaml_text, Diagnost
   }
   c.state_file = yaml::ResolvePath(base_dir, r.String("state_file", ""));
   c.offline_policy = yaml::ResolvePath(base_dir, r.String("offline_policy", ""));
-  c.policy_cache = yaml::ResolvePath(base_dir, r.String("policy_cache", ""));
+  // The default lives beside the config file, a directory the operator owns and that
+  // survives reboots (unlike /tmp, where the app socket usually is).
+  c.policy_cache = yaml::ResolvePath(
+      base_dir,
+      r.String("policy_cache", c.device_id.empty() ? "" : c.device_id + ".policy-cache.yaml"));
   if (c.policy_cache.empty()) c.policy_cache = DefaultPolicyCachePath(c.app_socket);
   c.heartbeat_interval = r.Millis("heartbeat_interval_ms", c.heartbeat_interval, 100, 3.6e6);
   c.decide_timeout = r.Millis("decide_timeout_ms", c.decide_timeout, 1, 600000);

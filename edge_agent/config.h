@@ -41,7 +41,9 @@ struct AgentConfig {
   StateOverrides state;             // fixed overrides of the system's readings
   std::string state_file;           // watched overrides (a YAML map, docs/agent.md)
   std::string offline_policy;       // policy used before the router sends one ("" = none)
-  // The last policy the router pushed, kept across restarts ("" = DefaultPolicyCachePath).
+  // The last policy the router pushed, kept across restarts. From a config file it defaults to
+  // "<device_id>.policy-cache.yaml" beside the file; "" (a config built in code) =
+  // DefaultPolicyCachePath.
   std::string policy_cache;
   std::chrono::milliseconds heartbeat_interval{5000};
   std::chrono::milliseconds decide_timeout{500};  // then the agent decides offline

@@ -1,6 +1,7 @@
 #include "edge_agent/policy_cache.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,7 +20,8 @@ constexpr const char* kLog = "agent";
 Status WriteFileAtomically(const std::string& path, const std::string& data) {
   const std::string tmp = path + ".tmp";
   ::unlink(tmp.c_str());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int fd =
+      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, S_IRUSR | S_IWUSR);
   if (fd < 0) return IoError("cannot create '" + tmp + "': " + std::strerror(errno));
   std::size_t written = 0;
   while (written < data.size()) {
@@ -60,9 +62,19 @@ PolicyCache::~PolicyCache() {
 }
 
 Result<policy::PolicyPtr> PolicyCache::Load(CatalogPtr catalog) const {
-  std::error_code ec;
-  if (!std::filesystem::exists(path_, ec)) {
-    return NotFound("no policy cache at " + path_);
+  struct stat st {};
+  if (::lstat(path_.c_str(), &st) != 0) {
+    if (errno == ENOENT) return NotFound("no policy cache at " + path_);
+    return IoError("cannot read the policy cache '" + path_ + "': " + std::strerror(errno));
+  }
+  // The cache decides where private requests may go: only a file this agent could have
+  // written is trusted (not a link, owned by this user, writable by nobody else).
+  if (!S_ISREG(st.st_mode)) {
+    return FailedPrecondition("refusing the policy cache '" + path_ + "': not a regular file");
+  }
+  if (st.st_uid != ::geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    return FailedPrecondition("refusing the policy cache '" + path_ +
+                              "': it is owned by another user or writable by others");
   }
   return policy::LoadPolicyFile(path_, std::move(catalog));
 }

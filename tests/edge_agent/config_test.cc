@@ -1,7 +1,11 @@
 #include "edge_agent/config.h"
 
 #include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "device_profiles/catalog_loader.h"
+#include "edge_agent/policy_cache.h"
 #include "tests/testing/temp_dir.h"
 
 namespace partita::agent {
@@ -29,7 +33,8 @@ app_socket: run/speaker.sock
 )";
   Result<AgentConfig> defaults = LoadAgentConfig(tmp.Write("a.yaml", head));
   REQUIRE_MESSAGE(defaults.ok(), defaults.status().ToString());
-  CHECK(defaults->policy_cache == tmp.File("run/speaker.policy-cache.yaml"));
+  // Beside the config file, not beside the socket (often in /tmp, shared and wiped at boot).
+  CHECK(defaults->policy_cache == tmp.File("speaker.policy-cache.yaml"));
   CHECK(defaults->drain_timeout == std::chrono::milliseconds(10000));
   Result<AgentConfig> set = LoadAgentConfig(tmp.Write(
       "b.yaml",
@@ -41,6 +46,31 @@ app_socket: run/speaker.sock
   CHECK(DefaultPolicyCachePath("/tmp/partita-phone.sock") ==
         "/tmp/partita-phone.policy-cache.yaml");
   CHECK(DefaultPolicyCachePath("/run/agent") == "/run/agent.policy-cache.yaml");
+}
+
+TEST_CASE("A policy cache someone else could have written is refused") {
+  testing::TempDir tmp;
+  const std::string path =
+      tmp.Write("cache.yaml", testing::ReadSourceFile("policies/library/balanced.yaml"));
+  PolicyCache cache(path);
+  ::chmod(path.c_str(), 0666);
+  Result<policy::PolicyPtr> shared = cache.Load(DefaultCatalog());
+  REQUIRE_FALSE(shared.ok());
+  CHECK(shared.status().message().find("writable by others") != std::string::npos);
+  ::chmod(path.c_str(), 0600);
+  Result<policy::PolicyPtr> own = cache.Load(DefaultCatalog());
+  REQUIRE_MESSAGE(own.ok(), own.status().ToString());
+  CHECK((*own)->name() == "balanced");
+  const std::string link = tmp.File("link.yaml");
+  REQUIRE(::symlink(path.c_str(), link.c_str()) == 0);
+  CHECK(PolicyCache(link).Load(DefaultCatalog()).status().code() ==
+        StatusCode::kFailedPrecondition);
+  // What the agent writes is private to it.
+  cache.Store("apiVersion: partita/v1\n");
+  cache.Flush();
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
 }
 
 TEST_CASE("Agent config errors are located") {
