@@ -251,9 +251,15 @@ awaitable<bool> Forwarder::Run(std::string body, const std::string& device,
   charged_ = input_cost;
   if (!info->stream && output_price > 0) {
     const PicoUsd left = core_.budgets.Left(account, entry_.day);
-    const std::int64_t affordable = left < 0 ? -1 : std::max<std::int64_t>(1, left / output_price);
-    if (affordable > 0 && (info->max_tokens < 0 || info->max_tokens > affordable)) {
-      budget_cap_tokens_ = affordable;
+    if (left >= 0) {
+      // Reserve the answer's worst case now, so requests in flight together cannot each spend
+      // the same remainder; Finish() settles it to the actual usage.
+      const std::int64_t affordable = std::max<std::int64_t>(1, left / output_price);
+      const std::int64_t limit =
+          info->max_tokens < 0 ? affordable : std::min(info->max_tokens, affordable);
+      if (limit < info->max_tokens || info->max_tokens < 0) budget_cap_tokens_ = limit;
+      core_.budgets.Charge(account, limit * output_price, entry_.day);
+      charged_ += limit * output_price;
     }
   }
   core_.retry.RequestStarted();
