@@ -241,11 +241,15 @@ asio::awaitable<void> Agent::Drain() {
                       std::to_string(config_.drain_timeout.count()) +
                       " are cut off; raise drain_timeout_ms to let them finish");
   }
-  if (link_ && link_->connected() && link_->unacked_outcomes() > 0) {
-    if (!co_await link_->WaitAcked(std::chrono::steady_clock::now() + kOutcomeAckWait)) {
+  if (link_ && link_->unacked_outcomes() > 0) {
+    if (link_->connected()) {
+      (void)co_await link_->WaitAcked(std::chrono::steady_clock::now() + kOutcomeAckWait);
+    }
+    if (link_->unacked_outcomes() > 0) {
       LogWarn(kLog, std::to_string(link_->unacked_outcomes()) +
-                        " outcomes were not acknowledged by the router before stopping; they "
-                        "are not in its decision log");
+                        " outcomes were not acknowledged by the router before stopping (" +
+                        (link_->connected() ? "it did not answer in time" : "not connected") +
+                        "); they are not in its decision log");
     }
   }
   if (link_) link_->Stop();

@@ -35,6 +35,13 @@ v1::Envelope ErrorFrame(v1::ErrorCode code, std::string message, std::uint64_t r
   return e;
 }
 
+// Tells a revoked device why, then closes its connection (on the connection's executor).
+asio::awaitable<void> SendRevokedAndClose(std::shared_ptr<Connection> conn, std::string device_id) {
+  conn->Send(ErrorFrame(v1::ERROR_REVOKED, "device '" + device_id + "' is revoked"));
+  co_await conn->Flush(std::chrono::seconds(1));  // the agent learns why before the close
+  conn->Close("revoked");
+}
+
 policy::ModelSet ModelsFrom(const google::protobuf::RepeatedPtrField<std::string>& names,
                             const Catalog& catalog) {
   policy::ModelSet set;
@@ -359,22 +366,18 @@ asio::awaitable<void> Router::PolicyWatchLoop() {
 }
 
 void Router::SetRevoked(const std::vector<std::string>& device_ids) {
+  std::lock_guard<std::mutex> lock(sessions_mu_);
   const std::vector<std::string> added =
       registry_->SetRevoked(std::set<std::string>(device_ids.begin(), device_ids.end()));
   if (added.empty()) return;
   const std::set<std::string> now_revoked(added.begin(), added.end());
-  std::lock_guard<std::mutex> lock(sessions_mu_);
   for (auto& [id, weak] : sessions_) {
     std::shared_ptr<AgentSession> s = weak.lock();
     if (!s || now_revoked.count(s->device_id) == 0) continue;
     m_.revoked->Add();
     LogWarn(kLog, "closing the session of '" + s->device_id + "': revoked");
     auto conn = s->conn_ptr();
-    const std::string who = s->device_id;
-    asio::post(conn->get_executor(), [conn, who] {
-      conn->Send(ErrorFrame(v1::ERROR_REVOKED, "device '" + who + "' is revoked"));
-      conn->Close("revoked");
-    });
+    asio::co_spawn(conn->get_executor(), SendRevokedAndClose(conn, s->device_id), asio::detached);
   }
 }
 
@@ -430,17 +433,19 @@ asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentit
   session->lane = completions_->LaneOf(conn->get_executor());
   const std::string who = "device '" + peer.id + "'";
 
-  if (registry_->IsRevoked(peer.id)) {
-    m_.revoked->Add();
-    LogWarn(kLog, "refused " + who + ": revoked");
-    conn->Send(ErrorFrame(v1::ERROR_REVOKED, "device '" + peer.id + "' is revoked"));
-    co_await conn->Flush(std::chrono::seconds(1));
-    conn->Close("revoked");
-    co_return;
-  }
+  // Checked and registered under one lock, which SetRevoked also holds: a revocation lands
+  // either before (refused here) or after (SetRevoked finds the session).
+  bool revoked = false;
   {
     std::lock_guard<std::mutex> lock(sessions_mu_);
-    sessions_[session_id] = session;
+    revoked = registry_->IsRevoked(peer.id);
+    if (!revoked) sessions_[session_id] = session;
+  }
+  if (revoked) {
+    m_.revoked->Add();
+    LogWarn(kLog, "refused " + who + ": revoked");
+    co_await SendRevokedAndClose(conn, peer.id);
+    co_return;
   }
 
   std::string close_reason;

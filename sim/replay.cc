@@ -191,9 +191,29 @@ storage::OutcomeRecord PredictOutcome(const policy::Policy& p, const policy::Dec
   return o;
 }
 
+// The best-quality model the facts make available on `tier` (the logged model when none is).
+ModelIndex BestAvailableOn(const policy::Policy& p, const policy::DecisionInput& in, Tier tier,
+                           ModelIndex fallback) {
+  const Catalog& catalog = *p.catalog();
+  std::optional<ModelIndex> best;
+  for (std::size_t m = 0; m < catalog.models().size(); ++m) {
+    const auto model = static_cast<ModelIndex>(m);
+    if (policy::CheckAvailability(p, in, {tier, model}) != policy::Availability::kAvailable) {
+      continue;
+    }
+    if (!best || catalog.model(model).QualityScore() > catalog.model(*best).QualityScore()) {
+      best = model;
+    }
+  }
+  return best.value_or(fallback);
+}
+
 // The route production logged and its fallback tiers. A fallback tier's model is not logged:
-// the one that finally answered on that tier when it did, else the primary route's model.
-std::vector<policy::Route> LoggedChain(const Logged& l, const Catalog& catalog) {
+// the one that finally answered on that tier when it did, else the best-quality model the
+// facts make available there.
+std::vector<policy::Route> LoggedChain(const Logged& l, const policy::Policy& p,
+                                       const policy::DecisionInput& in) {
+  const Catalog& catalog = *p.catalog();
   std::vector<policy::Route> chain;
   const std::optional<Tier> tier = ParseTier(l.decision.tier);
   const std::optional<ModelIndex> model = catalog.FindModel(l.decision.model);
@@ -207,7 +227,7 @@ std::vector<policy::Route> LoggedChain(const Logged& l, const Catalog& catalog) 
     if (!t) continue;
     const std::optional<ModelIndex> final_model = catalog.FindModel(l.outcome.final_model);
     const bool answered_there = l.has_outcome && l.outcome.final_tier == Name(*t) && final_model;
-    chain.push_back({*t, answered_there ? *final_model : *model});
+    chain.push_back({*t, answered_there ? *final_model : BestAvailableOn(p, in, *t, *model)});
   }
   return chain;
 }
@@ -262,7 +282,8 @@ Result<std::vector<ReplaySummary>> RunReplay(const ReplayOptions& options) {
     if (!ToInput(l, catalog, phone_profile, in)) continue;
     storage::DecisionRecord d = l.decision;
     d.run_id = predicted.run_id;
-    storage::OutcomeRecord o = PredictOutcome(*options.policies[0], in, LoggedChain(l, catalog), d);
+    storage::OutcomeRecord o =
+        PredictOutcome(*options.policies[0], in, LoggedChain(l, *options.policies[0], in), d);
     (*db)->AddRequest(d, o);
     ++base.requests;
     if (o.success) ++base.answered;

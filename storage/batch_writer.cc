@@ -27,12 +27,7 @@ void BatchWriter::StartCheckpointer() {
 int BatchWriter::OnWalCommit(void* self, sqlite3* /*db*/, const char* /*name*/, int frames) {
   auto* writer = static_cast<BatchWriter*>(self);
   if (frames >= writer->options_.inline_checkpoint_frames) {
-    // Runs on the writer thread between transactions: nothing appends while it copies, so it
-    // reaches the WAL's end and the next transaction restarts the WAL from its beginning.
-    sqlite3_wal_checkpoint_v2(writer->db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                              nullptr);
-    std::lock_guard<std::mutex> lock(writer->mu_);
-    ++writer->stats_.inline_checkpoints;
+    writer->inline_checkpoint_due_ = true;  // Run() does it once the batch is answered
   } else if (frames >= writer->options_.background_checkpoint_frames) {
     {
       std::lock_guard<std::mutex> lock(writer->checkpoint_mu_);
@@ -149,11 +144,20 @@ void BatchWriter::Run() {
       if (!s.ok()) ++failed;
       if (batch[i].done) batch[i].done(s);
     }
+    bool checkpointed = false;
+    if (inline_checkpoint_due_) {
+      // Between transactions, after this batch's completions: nothing appends while it copies,
+      // so it reaches the WAL's end and the next transaction restarts the WAL.
+      inline_checkpoint_due_ = false;
+      checkpointed = sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                               nullptr, nullptr) == SQLITE_OK;
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       stats_.jobs += batch.size();
       stats_.failed_jobs += failed;
       ++(commit.ok() ? stats_.commits : stats_.failed_commits);
+      if (checkpointed) ++stats_.inline_checkpoints;
       last_commit_status_ = commit;
       completed_ += batch.size();
     }

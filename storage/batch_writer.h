@@ -100,6 +100,7 @@ class BatchWriter {
   // Background checkpoints: the writer's WAL hook asks, this thread (with its own connection)
   // checkpoints. `checkpoint_mu_` guards the two flags.
   std::unique_ptr<Database> checkpoint_db_;
+  bool inline_checkpoint_due_ = false;  // set by the WAL hook, writer thread only
   std::mutex checkpoint_mu_;
   std::condition_variable checkpoint_wake_;
   bool checkpoint_wanted_ = false;

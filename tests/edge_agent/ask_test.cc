@@ -359,10 +359,11 @@ TEST_CASE("An agent restarted while the router is down decides offline with the 
 TEST_CASE("Shutdown lets an ask in progress finish and refuses new asks meanwhile") {
   World w;
   Agent& speaker = w.StartSpeaker();
-  // 10 tokens, 150 ms apart: about 1.5 s of answer (under the 300 ms stall timeout per token).
+  // 20 tokens, 150 ms apart: about 3 s of answer (under the 300 ms stall timeout per token), so
+  // the refused ask has seconds to come back while the first is still streaming.
   w.speaker_runtime.server().SetFault(*backends::ParseFaultSpec("slow-ms=150"));
   AskOptions o;
-  o.max_tokens = 10;
+  o.max_tokens = 20;
   testing::EventQueue<int> chunks;
   std::atomic<bool> finished{false};
   std::string streamed;
@@ -391,14 +392,14 @@ TEST_CASE("Shutdown lets an ask in progress finish and refuses new asks meanwhil
   REQUIRE_MESSAGE(answer.ok(), answer.status().ToString());
   CHECK(Results(*answer) == "device:ok");
   CHECK_FALSE(answer->truncated);
-  CHECK(answer->tokens_out == 10);
+  CHECK(answer->tokens_out == 20);
   CHECK(answer->text == streamed);
   // Its outcome reached the router before the agent closed the connection.
   auto db = storage::Database::Open(w.cp.log_path());
   REQUIRE(db.ok());
   CHECK((*db)
             ->QueryInt("SELECT count(*) FROM requests WHERE device_id = 'speaker' AND "
-                       "success = 1 AND tokens_out = 10")
+                       "success = 1 AND tokens_out = 20")
             .value() == 1);
   // Stopped: the socket is gone.
   Result<Answer> after = w.SpeakerClient().Ask("Turn on the radio");
