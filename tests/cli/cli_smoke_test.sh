@@ -6,29 +6,7 @@ partita=$1
 src=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-failures=0
-
-expect() {  # expect NAME WANT_EXIT PATTERN -- COMMAND...
-  local name=$1 want=$2 pattern=$3
-  shift 4
-  local out
-  out=$("$@" 2>&1)
-  local got=$?
-  if [[ $got -ne $want ]]; then
-    echo "FAIL $name: exit $got, want $want"; echo "$out"; failures=$((failures + 1)); return
-  fi
-  if ! grep -qE -- "$pattern" <<<"$out"; then
-    echo "FAIL $name: output does not match /$pattern/"; echo "$out"; failures=$((failures + 1))
-    return
-  fi
-  echo "ok   $name"
-}
-
-check() {  # check NAME CONDITION...
-  local name=$1
-  shift
-  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; failures=$((failures + 1)); fi
-}
+source "$src/tests/testing/expect.sh"
 
 # Usage errors exit 2; --help is true about the commands.
 help=$("$partita" --help 2>&1)
@@ -110,8 +88,4 @@ check "SIGTERM: it says it flushed its log" grep -q "stopped; decision log flush
 expect "ask with no agent says how to start one" 1 "no Partita agent at .*start one with" \
   -- "$partita" ask "hello" --socket "$work/none.sock"
 
-if ((failures > 0)); then
-  echo "$failures check(s) failed"
-  exit 1
-fi
-echo "all checks passed"
+finish

@@ -6,23 +6,7 @@ partita=$1
 src=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-failures=0
-
-expect() {  # expect NAME WANT_EXIT PATTERN -- COMMAND...
-  local name=$1 want=$2 pattern=$3
-  shift 4
-  local out
-  out=$("$@" 2>&1)
-  local got=$?
-  if [[ $got -ne $want ]]; then
-    echo "FAIL $name: exit $got, want $want"; echo "$out"; failures=$((failures + 1)); return
-  fi
-  if ! grep -qE -- "$pattern" <<<"$out"; then
-    echo "FAIL $name: output does not match /$pattern/"; echo "$out"; failures=$((failures + 1))
-    return
-  fi
-  echo "ok   $name"
-}
+source "$src/tests/testing/expect.sh"
 
 # The operator's journey: copy balanced, make a typo, lint; fix it, change the threshold, test.
 cp "$src/policies/library/balanced.yaml" "$work/mine.yaml"
@@ -126,7 +110,4 @@ expect "test --catalog decides with that catalog" 0 "^1 passed, 0 failed$" \
 expect "the built-in catalog does not know 'tiny'" 1 "tiny.yaml:5:31: error: unknown model 'tiny' for 'defaults.models.device'" \
   -- "$partita" policy lint "$work/tiny.yaml"
 
-if [[ $failures -gt 0 ]]; then
-  echo "$failures failure(s)"
-  exit 1
-fi
+finish
