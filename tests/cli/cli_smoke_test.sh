@@ -84,6 +84,32 @@ wait "$router_pid"
 check "SIGTERM: the router exits 0" test $? -eq 0
 check "SIGTERM: it says it flushed its log" grep -q "stopped; decision log flushed" "$work/router.log"
 
+# The agent as a daemon with its router down: it serves its app socket, an ask gets a clear
+# answer (no policy yet, nothing reachable), and SIGTERM exits 0.
+cat >"$work/agent.yaml" <<YAML
+apiVersion: partita/v1
+kind: AgentConfig
+device_id: device-0002
+profile: smart-speaker
+pki_dir: pki
+router: 127.0.0.1:1
+app_socket: $work/agent.sock
+YAML
+"$partita" agent --config "$work/agent.yaml" >"$work/agent.log" 2>&1 &
+agent_pid=$!
+for _ in $(seq 100); do  # until the app socket exists (at most 10 s)
+  [[ -S $work/agent.sock ]] && break
+  kill -0 "$agent_pid" 2>/dev/null || break
+  sleep 0.1
+done
+check "the agent serves its app socket" test -S "$work/agent.sock"
+expect "an ask with no policy and no router fails clearly" 1 "no policy cached" \
+  -- "$partita" ask "turn on the lights" --socket "$work/agent.sock" --timeout 20
+kill -TERM "$agent_pid"
+wait "$agent_pid"
+check "SIGTERM: the agent exits 0" test $? -eq 0
+check "SIGTERM: the agent removed its socket" test ! -e "$work/agent.sock"
+
 # ask without an agent says how to start one.
 expect "ask with no agent says how to start one" 1 "no Partita agent at .*start one with" \
   -- "$partita" ask "hello" --socket "$work/none.sock"
