@@ -33,13 +33,20 @@ int main(int argc, char** argv) {
   double hours = 24;
   bool sim_only = false;
   for (int i = 1; i < argc; ++i) {
-    if (std::string(argv[i]) == "--sim-only") sim_only = true;
-  }
-  for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--fleet") fleet_path = argv[i + 1];
-    if (flag == "--policy") policy_path = argv[i + 1];
-    if (flag == "--hours") hours = std::stod(argv[i + 1]);
+    const bool has_value = i + 1 < argc;
+    if (flag == "--sim-only") {
+      sim_only = true;
+    } else if (flag == "--fleet" && has_value) {
+      fleet_path = argv[++i];
+    } else if (flag == "--policy" && has_value) {
+      policy_path = argv[++i];
+    } else if (flag == "--hours" && has_value) {
+      hours = std::stod(argv[++i]);
+    } else {
+      std::fprintf(stderr, "unknown or incomplete option '%s'\n", flag.c_str());
+      return 2;
+    }
   }
   using namespace partita;
   CatalogPtr catalog = DefaultCatalog();
