@@ -262,7 +262,7 @@ Result<std::vector<ReplaySummary>> RunReplay(const ReplayOptions& options) {
     storage::OutcomeRecord o = l.outcome;
     d.run_id = o.run_id = production.run_id;
     if (!l.has_outcome) o = storage::OutcomeRecord{production.run_id, d.request_id, d.device_id};
-    (*db)->AddRequest(d, o);
+    (*db)->AddRequestRecords(d, o);
     ++prod.requests;
     if (o.success) ++prod.answered;
   }
@@ -284,7 +284,7 @@ Result<std::vector<ReplaySummary>> RunReplay(const ReplayOptions& options) {
     d.run_id = predicted.run_id;
     storage::OutcomeRecord o =
         PredictOutcome(*options.policies[0], in, LoggedChain(l, *options.policies[0], in), d);
-    (*db)->AddRequest(d, o);
+    (*db)->AddRequestRecords(d, o);
     ++base.requests;
     if (o.success) ++base.answered;
   }
@@ -338,7 +338,7 @@ Result<std::vector<ReplaySummary>> RunReplay(const ReplayOptions& options) {
         chain.push_back(result.fallback[static_cast<std::size_t>(i)]);
       }
       storage::OutcomeRecord o = PredictOutcome(*p, in, chain, d);
-      (*db)->AddRequest(d, o);
+      (*db)->AddRequestRecords(d, o);
       ++summary.requests;
       if (o.success) ++summary.answered;
       if (d.tier != l.decision.tier) ++summary.changed;

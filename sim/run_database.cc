@@ -56,21 +56,27 @@ std::unique_ptr<RunDatabase::Batch> RunDatabase::TakeFreeBatch() {
 }
 
 void RunDatabase::SubmitCurrent() {
-  if (current_->request_count == 0 && current_->sample_count == 0 && current_->metrics.empty()) {
-    return;
-  }
+  if (current_->rows() == 0 && current_->metrics.empty()) return;
   std::shared_ptr<Batch> batch(current_.release());
   current_ = TakeFreeBatch();
+  current_->renderer = batch->renderer;
   writer_->SubmitWait(
       [batch](storage::Database& db) -> Status {
-        for (std::size_t i = 0; i < batch->request_count; ++i) {
-          PARTITA_RETURN_IF_ERROR(
-              storage::InsertRequest(db, batch->requests[i].first, batch->requests[i].second));
+        if (!batch->simulated.empty()) {
+          storage::DecisionRecord decision;
+          storage::OutcomeRecord outcome;
+          for (const SimulatedRequest& r : batch->simulated) {
+            batch->renderer->Render(r, decision, outcome);
+            PARTITA_RETURN_IF_ERROR(storage::InsertRequest(db, decision, outcome));
+          }
         }
-        for (std::size_t i = 0; i < batch->sample_count; ++i) {
-          const Batch::Sample& s = batch->samples[i];
+        for (std::size_t i = 0; i < batch->record_count; ++i) {
           PARTITA_RETURN_IF_ERROR(
-              storage::InsertBatterySample(db, s.run_id, s.device_id, s.t_ms, s.pct, s.charging));
+              storage::InsertRequest(db, batch->records[i].first, batch->records[i].second));
+        }
+        for (const Batch::Sample& s : batch->samples) {
+          PARTITA_RETURN_IF_ERROR(storage::InsertBatterySample(
+              db, s.run_id, batch->renderer->DeviceId(s.device), s.t_ms, s.pct, s.charging));
         }
         for (const Batch::Metric& m : batch->metrics) {
           PARTITA_RETURN_IF_ERROR(storage::InsertRunMetric(db, m.run_id, m.name, m.value));
@@ -80,10 +86,13 @@ void RunDatabase::SubmitCurrent() {
       [this, batch](const Status& status) {
         std::lock_guard<std::mutex> lock(free_mu_);
         if (!status.ok() && write_error_.ok()) write_error_ = status;
-        // Recycle the rows' string storage for the next batch.
+        // Recycle the batch's storage (vectors' capacity, the records' strings).
         auto recycled = std::make_unique<Batch>();
-        recycled->requests.swap(batch->requests);
+        recycled->simulated.swap(batch->simulated);
+        recycled->simulated.clear();
+        recycled->records.swap(batch->records);
         recycled->samples.swap(batch->samples);
+        recycled->samples.clear();
         free_.push_back(std::move(recycled));
       });
 }
@@ -100,27 +109,32 @@ Status RunDatabase::BeginRun(storage::RunInfo& run) {
   return status;
 }
 
-void RunDatabase::AddRequest(const storage::DecisionRecord& decision,
-                             const storage::OutcomeRecord& outcome) {
-  Batch& b = *current_;
-  if (b.request_count == b.requests.size()) b.requests.emplace_back();
-  b.requests[b.request_count].first = decision;
-  b.requests[b.request_count].second = outcome;
-  ++b.request_count;
-  if (b.request_count + b.sample_count >= kBatchRows) SubmitCurrent();
+void RunDatabase::SetRenderer(std::shared_ptr<const RowRenderer> renderer) {
+  if (current_->renderer != renderer) SubmitCurrent();
+  current_->renderer = std::move(renderer);
 }
 
-void RunDatabase::AddBatterySample(std::int64_t run_id, const std::string& device_id,
-                                   std::int64_t t_ms, double battery_pct, bool charging) {
+void RunDatabase::AddRequest(const SimulatedRequest& request) {
+  if (current_->record_count > 0) SubmitCurrent();
+  current_->simulated.push_back(request);
+  if (current_->rows() >= kBatchRows) SubmitCurrent();
+}
+
+void RunDatabase::AddRequestRecords(const storage::DecisionRecord& decision,
+                                    const storage::OutcomeRecord& outcome) {
+  if (!current_->simulated.empty()) SubmitCurrent();
   Batch& b = *current_;
-  if (b.sample_count == b.samples.size()) b.samples.emplace_back();
-  Batch::Sample& s = b.samples[b.sample_count++];
-  s.run_id = run_id;
-  s.device_id = device_id;
-  s.t_ms = t_ms;
-  s.pct = battery_pct;
-  s.charging = charging;
-  if (b.request_count + b.sample_count >= kBatchRows) SubmitCurrent();
+  if (b.record_count == b.records.size()) b.records.emplace_back();
+  b.records[b.record_count].first = decision;
+  b.records[b.record_count].second = outcome;
+  ++b.record_count;
+  if (b.rows() >= kBatchRows) SubmitCurrent();
+}
+
+void RunDatabase::AddBatterySample(std::int64_t run_id, std::uint32_t device, std::int64_t t_ms,
+                                   double battery_pct, bool charging) {
+  current_->samples.push_back({run_id, device, t_ms, battery_pct, charging});
+  if (current_->rows() >= kBatchRows) SubmitCurrent();
 }
 
 void RunDatabase::AddMetric(std::int64_t run_id, std::string_view name, double value) {

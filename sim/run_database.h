@@ -1,6 +1,7 @@
 // The run database a simulation writes: the request-log schema (storage/request_log.h) in a
 // SQLite file, filled by a writer thread while the simulation thread runs.
 //
+// Simulated requests are rendered into rows on the writer thread, not the simulation's.
 // The file is built under RUN.db.partial with journaling off (a bulk load: fastest, and a crash
 // leaves no half-written RUN.db), then indexed, switched to WAL mode and renamed into place by
 // Finish(). Rows keep the order they were added, so equal inputs give equal files.
@@ -25,35 +26,43 @@ class RunDatabase : public RowSink {
   ~RunDatabase() override;
 
   Status BeginRun(storage::RunInfo& run) override;
-  void AddRequest(const storage::DecisionRecord& decision,
-                  const storage::OutcomeRecord& outcome) override;
-  void AddBatterySample(std::int64_t run_id, const std::string& device_id, std::int64_t t_ms,
+  void SetRenderer(std::shared_ptr<const RowRenderer> renderer) override;
+  void AddRequest(const SimulatedRequest& request) override;
+  void AddBatterySample(std::int64_t run_id, std::uint32_t device, std::int64_t t_ms,
                         double battery_pct, bool charging) override;
   void AddMetric(std::int64_t run_id, std::string_view name, double value) override;
+  // A request already in request-log form (replay).
+  void AddRequestRecords(const storage::DecisionRecord& decision,
+                         const storage::OutcomeRecord& outcome);
   Status Flush() override;
 
   // Writes the last rows, builds indexes, switches to WAL and moves the file into place.
   Status Finish();
 
  private:
+  // Rows for one transaction. Simulated requests and battery samples are rendered by the
+  // writer with `renderer`; a batch holds either simulated requests or records, never both, so
+  // rows keep the order they were added.
   struct Batch {
-    std::vector<std::pair<storage::DecisionRecord, storage::OutcomeRecord>> requests;
-    std::size_t request_count = 0;
+    std::shared_ptr<const RowRenderer> renderer;
+    std::vector<SimulatedRequest> simulated;
+    std::vector<std::pair<storage::DecisionRecord, storage::OutcomeRecord>> records;
+    std::size_t record_count = 0;
     struct Sample {
       std::int64_t run_id;
-      std::string device_id;
+      std::uint32_t device;
       std::int64_t t_ms;
       double pct;
       bool charging;
     };
     std::vector<Sample> samples;
-    std::size_t sample_count = 0;
     struct Metric {
       std::int64_t run_id;
       std::string name;
       double value;
     };
     std::vector<Metric> metrics;
+    std::size_t rows() const { return simulated.size() + record_count + samples.size(); }
   };
 
   RunDatabase(std::string path, std::string partial_path,

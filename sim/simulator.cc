@@ -2,52 +2,20 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cmath>
 #include <limits>
 
 #include "policies/decision.h"
+#include "sim/row_renderer.h"
 #include "sim/random.h"
 
 namespace partita::sim {
 
 namespace {
 
-// Simulated t = 0 is Monday 2026-01-05 at the fleet's start hour (local time = UTC).
-constexpr std::int64_t kEpochUnixMs = 1767571200000;
 constexpr std::uint64_t kProgressEvery = 1 << 16;
+constexpr std::size_t kPrefetchAhead = 8;
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
-
-enum class Result : std::uint8_t {
-  kOk,
-  kRefused,
-  kErrorStatus,
-  kDeclined,
-  kNoFirstToken,
-  kStalled,
-  kDeadline,
-  kUnavailable,
-};
-
-const char* ResultName(Result r) {
-  switch (r) {
-    case Result::kOk: return "ok";
-    case Result::kRefused: return "refused";
-    case Result::kErrorStatus: return "error_status";
-    case Result::kDeclined: return "declined";
-    case Result::kNoFirstToken: return "no_first_token";
-    case Result::kStalled: return "stalled";
-    case Result::kDeadline: return "deadline";
-    case Result::kUnavailable: return "unavailable";
-  }
-  return "unknown";
-}
-
-void AppendNumber(std::string& out, double v) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, std::llround(v));
-  out.append(buf, ec == std::errc() ? end : buf);
-}
 
 }  // namespace
 
@@ -72,7 +40,7 @@ double LatencyHistogram::Percentile(double p) const {
 
 struct Simulator::Attempt {
   policy::Route route;
-  Result result = Result::kUnavailable;
+  AttemptOutcome result = AttemptOutcome::kUnavailable;
   double spent_ms = 0;
   double ttft_ms = -1;  // within the attempt; -1 = no token arrived
   std::uint32_t tokens = 0;
@@ -101,37 +69,7 @@ Simulator::Simulator(const FleetSpec& fleet, const policy::Policy& policy, std::
       seed_(seed),
       end_s_(hours * 3600.0),
       world_(fleet, *policy.catalog(), seed) {
-  policy_version_ = policy.version().substr(0, storage::kPolicyVersionChars);
-  device_ids_.reserve(world_.devices().size());
-  for (std::uint32_t i = 0; i < world_.devices().size(); ++i) {
-    device_ids_.push_back(world_.DeviceId(i));
-  }
-  household_names_.reserve(world_.households().size());
-  for (const Household& hh : world_.households()) {
-    household_names_.push_back(fleet.households[hh.template_index].name + "-" +
-                               std::to_string(hh.ordinal));
-  }
-}
-
-void Simulator::ScheduleNextArrival(std::uint32_t device, double after) {
-  SimDevice& d = world_.devices()[device];
-  const ClassWorkload& w = fleet_.workload.classes[d.workload];
-  if (w.requests_per_day <= 0) return;
-  const double peak = *std::max_element(w.diurnal.begin(), w.diurnal.end());
-  // Thinning: candidates at the peak rate, each kept with probability rate(t) / peak.
-  const double peak_rate = w.requests_per_day * peak * 24.0 / 86400.0;
-  Rng rng(seed_, Stream::kArrival, device);
-  rng.Seek(d.arrival_draws);
-  double t = after;
-  for (;;) {
-    t += rng.Exponential(peak_rate);
-    if (t >= end_s_) break;
-    const double rate =
-        w.requests_per_day * w.diurnal[static_cast<std::size_t>(world_.HourAt(t))] * 24.0 / 86400.0;
-    if (rng.Uniform() * peak_rate < rate) break;
-  }
-  d.arrival_draws = rng.counter();
-  if (t < end_s_) arrivals_.emplace(t, device);
+  renderer_ = std::make_shared<const RowRenderer>(world_, policy);
 }
 
 bool Simulator::CloudOutage(double t, bool* hang) const {
@@ -209,7 +147,7 @@ Simulator::Attempt Simulator::TryTier(std::uint32_t device, double start_s,
       site.rtt_ms = fleet_.network.phone_rtt_ms.Sample(rtt_rng);
       site.runtime = catalog_.device(phone.profile).RuntimeFor(route.model);
       if (site.runtime == nullptr || !PhoneAdmits(phone, start_s)) {
-        a.result = Result::kDeclined;
+        a.result = AttemptOutcome::kDeclined;
         a.spent_ms = std::min(site.rtt_ms, remaining_ms);
         a.energy_j = asker.radio_w * a.spent_ms / 1000.0;
         world_.Spend(asker, a.energy_j);
@@ -227,10 +165,10 @@ Simulator::Attempt Simulator::TryTier(std::uint32_t device, double start_s,
       if (site.runtime == nullptr) return a;
       bool hang = false;
       if (CloudOutage(start_s, &hang)) {
-        a.result = hang ? Result::kNoFirstToken : Result::kRefused;
+        a.result = hang ? AttemptOutcome::kNoFirstToken : AttemptOutcome::kRefused;
         a.spent_ms = hang ? std::min(agent.ttft_timeout_ms, remaining_ms)
                           : std::min(site.rtt_ms, remaining_ms);
-        if (hang && agent.ttft_timeout_ms > remaining_ms) a.result = Result::kDeadline;
+        if (hang && agent.ttft_timeout_ms > remaining_ms) a.result = AttemptOutcome::kDeadline;
         a.energy_j = asker.radio_w * a.spent_ms / 1000.0;
         world_.Spend(asker, a.energy_j);
         return a;
@@ -262,12 +200,12 @@ Simulator::Attempt Simulator::TryTier(std::uint32_t device, double start_s,
   const double fixed_ms = wait_ms + p.rtt_ms + p.base_ms;  // before the executor computes
 
   if (fail.Bernoulli(error_rate)) {
-    a.result = Result::kErrorStatus;
+    a.result = AttemptOutcome::kErrorStatus;
     a.spent_ms = std::min(fixed_ms, remaining_ms);
   } else {
     const double first_token_limit = std::min(agent.ttft_timeout_ms, remaining_ms);
     if (ttft > first_token_limit) {
-      a.result = agent.ttft_timeout_ms <= remaining_ms ? Result::kNoFirstToken : Result::kDeadline;
+      a.result = agent.ttft_timeout_ms <= remaining_ms ? AttemptOutcome::kNoFirstToken : AttemptOutcome::kDeadline;
       a.spent_ms = first_token_limit;
     } else {
       a.ttft_ms = ttft;
@@ -276,10 +214,10 @@ Simulator::Attempt Simulator::TryTier(std::uint32_t device, double start_s,
       if (fail.Bernoulli(stall_rate)) {
         produced = 1 + static_cast<std::uint32_t>(fail.Uniform() * (shape.tokens_out - 1));
         stream_end = ttft + per_token * (produced - 1);
-        a.result = Result::kStalled;
+        a.result = AttemptOutcome::kStalled;
         a.spent_ms = stream_end + agent.stall_timeout_ms;
       } else {
-        a.result = Result::kOk;
+        a.result = AttemptOutcome::kOk;
         a.spent_ms = stream_end;
       }
       a.tokens = produced;
@@ -343,12 +281,12 @@ Simulator::Execution Simulator::Execute(std::uint32_t device, double t,
     ex.cost_usd += a.cost_usd;
     ex.energy_j += a.energy_j;
     ex.attempts[static_cast<std::size_t>(ex.count++)] = a;
-    if (a.result == Result::kOk) {
+    if (a.result == AttemptOutcome::kOk) {
       ex.success = true;
       ex.final_route = route;
       break;
     }
-    if (a.result == Result::kDeadline) {
+    if (a.result == AttemptOutcome::kDeadline) {
       ex.deadline_missed = true;
       break;
     }
@@ -361,39 +299,20 @@ Simulator::Execution Simulator::Execute(std::uint32_t device, double t,
   return ex;
 }
 
-void Simulator::HandleArrival(std::uint32_t device, double t) {
-  const std::uint64_t request_id = next_request_id_++;
+void Simulator::HandleArrival(const Arrival& arrival) {
+  const std::uint64_t request_id = arrival.request_id;
+  const std::uint32_t device = arrival.device;
+  const double t = arrival.t_s;
   SimDevice& d = world_.devices()[device];
   world_.Advance(d, t);
   if (d.empty) {
     ++stats_.dropped_offline;
     return;
   }
-  // The request, drawn from its own stream so every policy sees the same one.
-  Rng rng(seed_, Stream::kRequest, request_id);
-  double u = rng.Uniform();
-  const KindWorkload* kind = &fleet_.workload.kinds.back();
-  for (const KindWorkload& k : fleet_.workload.kinds) {
-    u -= k.share;
-    if (u < 0) {
-      kind = &k;
-      break;
-    }
-  }
   policy::DecisionInput in;
-  in.request.kind = kind->kind;
-  in.request.difficulty = std::clamp(kind->difficulty.Sample(rng), 0.0, 1.0);
-  in.request.tokens_in = static_cast<std::uint32_t>(std::max(1.0, kind->tokens_in.Sample(rng)));
-  in.request.tokens_out = static_cast<std::uint32_t>(std::max(1.0, kind->tokens_out.Sample(rng)));
-  in.request.latency_budget_ms = kind->latency_budget_ms;
-  const double p = rng.Uniform();
-  in.request.privacy = p < fleet_.workload.private_share ? Privacy::kPrivate
-                       : p < fleet_.workload.private_share + fleet_.workload.public_share
-                           ? Privacy::kPublic
-                           : Privacy::kNormal;
-
+  in.request = arrival.request;
   const DeviceClass& cls = catalog_.device(d.profile);
-  in.device.id = device_ids_[device];
+  in.device.id = renderer_->DeviceId(device);
   in.device.profile = d.profile;
   in.device.battery_pct = world_.BatteryPct(d);
   in.device.charging = world_.Charging(d, t);
@@ -403,12 +322,8 @@ void Simulator::HandleArrival(std::uint32_t device, double t) {
   in.device.models_warm = d.resident;
   if (d.has_warm_model && d.warm_until_s > t) in.device.models_warm.Insert(d.warm_model);
 
-  in.network.type = world_.Network(device, t);
-  Rng rtt_rng(seed_, Stream::kRtt, request_id * 8 + 7);
-  in.network.rtt_ms =
-      in.network.type == NetworkType::kOffline
-          ? 0
-          : fleet_.network.rtt_ms[static_cast<std::size_t>(in.network.type)].Sample(rtt_rng);
+  in.network.type = arrival.network;
+  in.network.rtt_ms = arrival.rtt_ms;
   in.network.metered = in.network.type == NetworkType::kCellular;
 
   const auto day = static_cast<std::int64_t>(t / 86400.0);
@@ -424,8 +339,7 @@ void Simulator::HandleArrival(std::uint32_t device, double t) {
     const auto phone_index = static_cast<std::uint32_t>(d.peer_phone);
     SimDevice& phone = world_.devices()[phone_index];
     world_.Advance(phone, t);
-    in.peer.phone_available = !phone.empty &&
-                              world_.Network(phone_index, t) != NetworkType::kOffline &&
+    in.peer.phone_available = !phone.empty && arrival.phone_online &&
                               in.network.type != NetworkType::kOffline && PhoneAdmits(phone, t);
     in.peer.phone_battery_pct = world_.BatteryPct(phone);
     in.peer.phone_profile = phone.profile;
@@ -436,7 +350,7 @@ void Simulator::HandleArrival(std::uint32_t device, double t) {
       in.peer.phone_models_warm.Insert(phone.warm_model);
     }
   }
-  in.time.hour = world_.HourAt(t);
+  in.time.hour = arrival.hour;
 
   policy::Decide(policy_, in, result_);
   const Execution ex = Execute(device, t, in, result_, request_id);
@@ -451,108 +365,58 @@ void Simulator::HandleArrival(std::uint32_t device, double t) {
   stats_.cost_usd += ex.cost_usd;
   stats_.energy_j += ex.energy_j;
 
-  storage::DecisionRecord& dr = decision_row_;
-  dr.run_id = run_id_;
-  dr.request_id = request_id;
-  dr.device_id = device_ids_[device];
-  dr.device_profile = cls.name;
-  dr.household = household_names_[d.household];
-  dr.t_ms = kEpochUnixMs + fleet_.start_hour * 3'600'000LL + static_cast<std::int64_t>(t * 1000);
-  dr.hour = in.time.hour;
-  dr.kind = Name(in.request.kind);
-  dr.privacy = Name(in.request.privacy);
-  dr.tokens_in = in.request.tokens_in;
-  dr.tokens_out = in.request.tokens_out;
-  dr.difficulty = in.request.difficulty;
-  dr.latency_budget_ms = in.request.latency_budget_ms;
-  dr.max_cost_usd = in.request.max_cost_usd;
-  dr.battery_pct = in.device.battery_pct;
-  dr.charging = in.device.charging;
-  dr.thermal = Name(in.device.thermal);
-  dr.network = Name(in.network.type);
-  dr.rtt_ms = in.network.rtt_ms;
-  dr.cloud_load = in.fleet.cloud_load;
-  dr.cloud_healthy = in.fleet.cloud_healthy;
-  dr.phone_available = in.peer.phone_available;
-  dr.policy_version = policy_version_;
-  dr.rule = result_.rule_index >= 0 ? std::string(policy_.rule_name(result_.rule_index)) : "";
-  dr.tier = result_.ok ? std::string(Name(result_.route.tier)) : "";
-  dr.model = result_.ok ? catalog_.model(result_.route.model).name : "";
-  dr.fallback.clear();
-  for (int i = 0; i < result_.fallback_count; ++i) {
-    if (i > 0) dr.fallback += ',';
-    dr.fallback += Name(result_.fallback[static_cast<std::size_t>(i)].tier);
-  }
-  dr.guards.clear();
-  for (std::size_t g = 0; g < policy_.guard_count() && g < 32; ++g) {
-    if ((result_.guards_applied >> g) & 1u) {
-      if (!dr.guards.empty()) dr.guards += ',';
-      dr.guards += policy_.guard_name(g);
-    }
-  }
-  dr.deadline_ms = result_.deadline_ms;
-  dr.decided_offline = false;
-  dr.decide_us = 0;  // wall-clock timings would make runs irreproducible
-  dr.pred_latency_ms = result_.prediction.latency_ms;
-  dr.pred_ttft_ms = result_.prediction.ttft_ms;
-  dr.pred_cost_usd = result_.prediction.cost_usd;
-  dr.pred_energy_j = result_.prediction.energy_j;
-  dr.pred_quality = result_.prediction.quality;
+  SimulatedRequest& r = row_;
+  r.run_id = run_id_;
+  r.request_id = request_id;
+  r.device = device;
+  r.t_s = t;
+  r.hour = in.time.hour;
+  r.request = in.request;
+  r.battery_pct = in.device.battery_pct;
+  r.charging = in.device.charging;
+  r.thermal = in.device.thermal;
+  r.network = in.network.type;
+  r.rtt_ms = in.network.rtt_ms;
+  r.cloud_load = in.fleet.cloud_load;
+  r.cloud_healthy = in.fleet.cloud_healthy;
+  r.phone_available = in.peer.phone_available;
+  r.decided = result_.ok;
+  r.rule_index = result_.rule_index;
+  r.route = result_.route;
+  r.fallback = result_.fallback;
+  r.fallback_count = result_.fallback_count;
+  r.guards_applied = result_.guards_applied;
+  r.deadline_ms = result_.deadline_ms;
+  r.prediction = result_.prediction;
 
-  storage::OutcomeRecord& o = outcome_row_;
-  o.run_id = run_id_;
-  o.request_id = request_id;
-  o.device_id = dr.device_id;
-  o.t_ms = dr.t_ms + static_cast<std::int64_t>(ex.total_ms);
-  const bool answered = ex.success || ex.tokens_out > 0;
-  o.final_tier = answered ? std::string(Name(ex.final_route.tier)) : "";
-  o.final_model = answered ? catalog_.model(ex.final_route.model).name : "";
-  o.success = ex.success;
-  o.truncated = !ex.success && ex.tokens_out > 0;
-  o.ttft_ms = std::max(0.0, ex.ttft_ms);
-  o.total_ms = ex.total_ms;
-  o.tokens_out = ex.tokens_out;
-  o.cost_usd = ex.cost_usd;
-  o.energy_j = ex.energy_j;
-  o.quality = answered ? QualityFor(catalog_.model(ex.final_route.model).QualityScore(),
-                                    in.request.difficulty)
-                       : 0;
-  o.attempts = static_cast<std::uint32_t>(ex.count);
-  o.fallback_cause.clear();
-  o.trail.clear();
+  r.success = ex.success;
+  r.answered = ex.success || ex.tokens_out > 0;
+  r.deadline_missed = ex.deadline_missed;
+  r.final_route = ex.final_route;
+  r.ttft_ms = ex.ttft_ms;
+  r.total_ms = ex.total_ms;
+  r.tokens_out = ex.tokens_out;
+  r.cost_usd = ex.cost_usd;
+  r.energy_j = ex.energy_j;
+  r.quality = r.answered ? QualityFor(catalog_.model(ex.final_route.model).QualityScore(),
+                                      in.request.difficulty)
+                         : 0;
+  r.attempt_count = static_cast<std::uint8_t>(ex.count);
   for (int i = 0; i < ex.count; ++i) {
     const Attempt& a = ex.attempts[static_cast<std::size_t>(i)];
-    if (a.result != Result::kOk && o.fallback_cause.empty())
-      o.fallback_cause = ResultName(a.result);
-    if (i > 0) o.trail += '>';
-    o.trail += Name(a.route.tier);
-    o.trail += ':';
-    o.trail += ResultName(a.result);
-    o.trail += ':';
-    AppendNumber(o.trail, a.spent_ms);
+    r.attempts[static_cast<std::size_t>(i)] = {a.route, a.result, a.spent_ms};
   }
-  o.deadline_missed = ex.deadline_missed;
-  if (!result_.ok) {
-    o.error = "no_allowed_tier";
-  } else if (ex.success) {
-    o.error.clear();
-  } else if (ex.deadline_missed) {
-    o.error = "deadline";
-  } else {
-    o.error = "all_tiers_failed";
-  }
-  sink_->AddRequest(dr, o);
+  sink_->AddRequest(r);
 }
 
 void Simulator::SampleBatteries(double t, std::int64_t run_id, RowSink& sink) {
-  const std::int64_t t_ms =
-      kEpochUnixMs + fleet_.start_hour * 3'600'000LL + static_cast<std::int64_t>(t * 1000);
+  const std::int64_t t_ms = renderer_->UnixMs(t);
   auto& devices = world_.devices();
   for (std::uint32_t i = 0; i < devices.size(); ++i) {
     SimDevice& d = devices[i];
     if (d.on_mains) continue;
     world_.Advance(d, t);
-    sink.AddBatterySample(run_id, device_ids_[i], t_ms, world_.BatteryPct(d),
+    sink.AddBatterySample(run_id, i, t_ms, world_.BatteryPct(d),
                           world_.Charging(d, t));
   }
 }
@@ -560,7 +424,7 @@ void Simulator::SampleBatteries(double t, std::int64_t run_id, RowSink& sink) {
 SimulationStats Simulator::Run(std::int64_t run_id, RowSink& sink, const ProgressFn& progress) {
   run_id_ = run_id;
   sink_ = &sink;
-  for (std::uint32_t i = 0; i < world_.devices().size(); ++i) ScheduleNextArrival(i, 0);
+  sink.SetRenderer(renderer_);
   const double sample_every = fleet_.battery_sample_minutes * 60.0;
   double next_sample = 0;
   // Progress every 65,536 requests or 1% of simulated time, whichever comes first; the first
@@ -569,19 +433,29 @@ SimulationStats Simulator::Run(std::int64_t run_id, RowSink& sink, const Progres
   const double progress_step_s = end_s_ / 100.0;
   double next_progress_s = progress_step_s;
   if (progress) progress(0.0, 0);
-  while (!arrivals_.empty()) {
-    const auto [t, device] = arrivals_.top();
-    arrivals_.pop();
-    while (next_sample <= t) {
-      SampleBatteries(next_sample, run_id, sink);
-      next_sample += sample_every;
-    }
-    HandleArrival(device, t);
-    ScheduleNextArrival(device, t);
-    if (progress && (stats_.requests - last_progress >= kProgressEvery || t >= next_progress_s)) {
-      last_progress = stats_.requests;
-      next_progress_s = t + progress_step_s;
-      progress(t / 3600.0, stats_.requests);
+  ArrivalStream arrivals(world_, end_s_);
+  for (auto block = arrivals.NextBlock(); !block.empty(); block = arrivals.NextBlock()) {
+    for (std::size_t i = 0; i < block.size(); ++i) {
+      // Devices are touched in random order: fetch the ones a few arrivals ahead.
+      if (i + kPrefetchAhead < block.size()) {
+        const SimDevice* ahead = &world_.devices()[block[i + kPrefetchAhead].device];
+        __builtin_prefetch(ahead);
+        __builtin_prefetch(reinterpret_cast<const char*>(ahead) + 64);
+        __builtin_prefetch(reinterpret_cast<const char*>(ahead) + 128);
+      }
+      const Arrival& arrival = block[i];
+      const double t = arrival.t_s;
+      while (next_sample <= t) {
+        SampleBatteries(next_sample, run_id, sink);
+        next_sample += sample_every;
+      }
+      HandleArrival(arrival);
+      if (progress &&
+          (stats_.requests - last_progress >= kProgressEvery || t >= next_progress_s)) {
+        last_progress = stats_.requests;
+        next_progress_s = t + progress_step_s;
+        progress(t / 3600.0, stats_.requests);
+      }
     }
   }
   while (next_sample <= end_s_) {

@@ -11,10 +11,12 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "policies/policy.h"
+#include "sim/arrivals.h"
 #include "sim/fleet.h"
 #include "sim/row_sink.h"
 #include "sim/world.h"
@@ -64,14 +66,13 @@ class Simulator {
   struct Attempt;
   struct Execution;
 
-  void HandleArrival(std::uint32_t device, double t);
+  void HandleArrival(const Arrival& arrival);
   Execution Execute(std::uint32_t device, double t, const policy::DecisionInput& input,
                     const policy::DecisionResult& decision, std::uint64_t request_id);
   Attempt TryTier(std::uint32_t device, double start_s, const policy::Route& route,
                   const policy::DecisionInput& input, std::uint32_t tokens_in,
                   std::uint32_t tokens_out, double remaining_ms, std::uint64_t request_id,
                   int attempt_index);
-  void ScheduleNextArrival(std::uint32_t device, double after);
   void SampleBatteries(double t, std::int64_t run_id, RowSink& sink);
   double CloudLoad(double t);
   bool CloudOutage(double t, bool* hang) const;
@@ -84,23 +85,15 @@ class Simulator {
   std::uint64_t seed_;
   double end_s_;
   World world_;
-  std::vector<std::string> device_ids_;
-  std::vector<std::string> household_names_;
-  std::string policy_version_;
-  // Arrivals: (time, device), earliest first; ties by device index.
-  std::priority_queue<std::pair<double, std::uint32_t>,
-                      std::vector<std::pair<double, std::uint32_t>>, std::greater<>>
-      arrivals_;
+  std::shared_ptr<const RowRenderer> renderer_;
   // End times of streams occupying cloud capacity, earliest first.
   std::priority_queue<double, std::vector<double>, std::greater<>> cloud_busy_;
   double cloud_spend_day_usd_ = 0;
   std::int64_t cloud_spend_day_ = 0;
-  std::uint64_t next_request_id_ = 1;
   std::int64_t run_id_ = 0;
   RowSink* sink_ = nullptr;
   SimulationStats stats_;
-  storage::DecisionRecord decision_row_;
-  storage::OutcomeRecord outcome_row_;
+  SimulatedRequest row_;
   policy::DecisionResult result_;
 };
 

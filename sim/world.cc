@@ -203,7 +203,10 @@ void World::Spend(SimDevice& d, double joules) const {
 }
 
 NetworkType World::Network(std::uint32_t device, double t) const {
-  const SimDevice& d = devices_[device];
+  return Network(device, devices_[device].network_class, t);
+}
+
+NetworkType World::Network(std::uint32_t device, std::int8_t network_class, double t) const {
   const double hours = t / 3600.0;
   for (std::size_t i = 0; i < fleet_.network.outages.size(); ++i) {
     const Outage& o = fleet_.network.outages[i];
@@ -211,11 +214,11 @@ NetworkType World::Network(std::uint32_t device, double t) const {
     Rng rng(seed_, Stream::kNetwork, (std::uint64_t{1} << 63) | (std::uint64_t{i} << 40) | device);
     if (rng.Uniform() < o.share) return NetworkType::kOffline;
   }
-  if (d.network_class < 0) return NetworkType::kWifi;
+  if (network_class < 0) return NetworkType::kWifi;
   const auto period = static_cast<std::uint64_t>(t / (fleet_.network.redraw_minutes * 60.0));
   Rng rng(seed_, Stream::kNetwork, (std::uint64_t{device} << 24) ^ period);
   double u = rng.Uniform();
-  const ClassNetwork& cn = fleet_.network.classes[static_cast<std::size_t>(d.network_class)];
+  const ClassNetwork& cn = fleet_.network.classes[static_cast<std::size_t>(network_class)];
   for (std::size_t k = 0; k < cn.shares.size(); ++k) {
     u -= cn.shares[k];
     if (u < 0) return static_cast<NetworkType>(k);

@@ -49,8 +49,6 @@ struct SimDevice {
   ModelIndex warm_model = 0;
   bool has_warm_model = false;
   bool empty = false;  // battery ran out: offline until recharged
-  double next_arrival_s = 0;
-  std::uint64_t arrival_draws = 0;
 
   // Accounting (Wh): initial + charged - consumed == battery (battery devices).
   double initial_wh = 0;
@@ -92,6 +90,8 @@ class World {
   void Spend(SimDevice& d, double joules) const;
   // Network type of the device at time t (redrawn each redraw period; outages applied).
   NetworkType Network(std::uint32_t device, double t) const;
+  // The same, given the device's network_class (saves reading the device).
+  NetworkType Network(std::uint32_t device, std::int8_t network_class, double t) const;
   // Local hour of day at simulated time t.
   int HourAt(double t) const;
 

@@ -127,13 +127,13 @@ constexpr const char* kUpdateOutcome =
 void BindDecision(Statement& s, const DecisionRecord& d) {
   s.Bind(1, d.run_id)
       .Bind(2, static_cast<std::int64_t>(d.request_id))
-      .Bind(3, std::string_view(d.device_id))
-      .Bind(4, std::string_view(d.device_profile))
-      .Bind(5, std::string_view(d.household))
+      .BindView(3, std::string_view(d.device_id))
+      .BindView(4, std::string_view(d.device_profile))
+      .BindView(5, std::string_view(d.household))
       .Bind(6, d.t_ms)
       .Bind(7, d.hour)
-      .Bind(8, std::string_view(d.kind))
-      .Bind(9, std::string_view(d.privacy))
+      .BindView(8, std::string_view(d.kind))
+      .BindView(9, std::string_view(d.privacy))
       .Bind(10, d.tokens_in)
       .Bind(11, d.tokens_out)
       .Bind(12, d.difficulty)
@@ -141,18 +141,18 @@ void BindDecision(Statement& s, const DecisionRecord& d) {
       .Bind(14, d.max_cost_usd)
       .Bind(15, d.battery_pct)
       .Bind(16, d.charging)
-      .Bind(17, std::string_view(d.thermal))
-      .Bind(18, std::string_view(d.network))
+      .BindView(17, std::string_view(d.thermal))
+      .BindView(18, std::string_view(d.network))
       .Bind(19, d.rtt_ms)
       .Bind(20, d.cloud_load)
       .Bind(21, d.cloud_healthy)
       .Bind(22, d.phone_available)
-      .Bind(23, std::string_view(d.policy_version))
-      .Bind(24, std::string_view(d.rule))
-      .Bind(25, std::string_view(d.tier))
-      .Bind(26, std::string_view(d.model))
-      .Bind(27, std::string_view(d.fallback))
-      .Bind(28, std::string_view(d.guards))
+      .BindView(23, std::string_view(d.policy_version))
+      .BindView(24, std::string_view(d.rule))
+      .BindView(25, std::string_view(d.tier))
+      .BindView(26, std::string_view(d.model))
+      .BindView(27, std::string_view(d.fallback))
+      .BindView(28, std::string_view(d.guards))
       .Bind(29, d.deadline_ms)
       .Bind(30, d.decided_offline)
       .Bind(31, d.decide_us)
@@ -165,8 +165,8 @@ void BindDecision(Statement& s, const DecisionRecord& d) {
 
 void BindOutcome(Statement& s, const OutcomeRecord& o) {
   s.Bind(37, o.t_ms)
-      .Bind(38, std::string_view(o.final_tier))
-      .Bind(39, std::string_view(o.final_model))
+      .BindView(38, std::string_view(o.final_tier))
+      .BindView(39, std::string_view(o.final_model))
       .Bind(40, o.success)
       .Bind(41, o.truncated)
       .Bind(42, o.ttft_ms)
@@ -176,10 +176,10 @@ void BindOutcome(Statement& s, const OutcomeRecord& o) {
       .Bind(46, o.energy_j)
       .Bind(47, o.quality)
       .Bind(48, o.attempts)
-      .Bind(49, std::string_view(o.fallback_cause))
-      .Bind(50, std::string_view(o.trail))
+      .BindView(49, std::string_view(o.fallback_cause))
+      .BindView(50, std::string_view(o.trail))
       .Bind(51, o.deadline_missed)
-      .Bind(52, std::string_view(o.error));
+      .BindView(52, std::string_view(o.error));
 }
 
 Statement* CachedOrError(Database& db, const char* sql, Status& error) {
@@ -337,7 +337,7 @@ Status InsertBatterySample(Database& db, std::int64_t run_id, const std::string&
       error);
   if (s == nullptr) return error;
   s->Bind(1, run_id)
-      .Bind(2, std::string_view(device_id))
+      .BindView(2, std::string_view(device_id))
       .Bind(3, t_ms)
       .Bind(4, battery_pct)
       .Bind(5, charging);

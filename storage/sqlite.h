@@ -39,6 +39,8 @@ class Statement {
   Statement& Bind(int index, bool value) { return Bind(index, static_cast<std::int64_t>(value)); }
   Statement& Bind(int index, double value);
   Statement& Bind(int index, std::string_view value);  // copied by SQLite
+  // Not copied: `value` must outlive the next Run() or Reset(), which clear the bindings.
+  Statement& BindView(int index, std::string_view value);
   Statement& Bind(int index, const char* value) { return Bind(index, std::string_view(value)); }
   Statement& BindNull(int index);
 
