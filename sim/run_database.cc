@@ -154,8 +154,8 @@ Status RunDatabase::Finish() {
   writer_->SubmitWait(
       [](storage::Database& db) {
         return db.Exec(
-            "CREATE UNIQUE INDEX IF NOT EXISTS requests_key ON requests(run_id, device_id, "
-            "request_id); CREATE INDEX IF NOT EXISTS battery_run ON battery(run_id, t_ms)");
+            "CREATE UNIQUE INDEX IF NOT EXISTS requests_key ON requests(run_id, request_id, "
+            "device_id); CREATE INDEX IF NOT EXISTS battery_run ON battery(run_id, t_ms)");
       },
       [&status](const Status& s) { status = s; });
   PARTITA_RETURN_IF_ERROR(writer_->Flush());

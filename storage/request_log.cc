@@ -77,7 +77,7 @@ CREATE TABLE IF NOT EXISTS requests (
   deadline_missed INTEGER,
   error TEXT
 );
-CREATE UNIQUE INDEX IF NOT EXISTS requests_key ON requests(run_id, device_id, request_id);
+CREATE UNIQUE INDEX IF NOT EXISTS requests_key ON requests(run_id, request_id, device_id);
 CREATE TABLE IF NOT EXISTS battery (
   run_id INTEGER NOT NULL REFERENCES runs(run_id),
   device_id TEXT NOT NULL,
