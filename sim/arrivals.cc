@@ -7,11 +7,7 @@
 namespace partita::sim {
 
 ArrivalStream::ArrivalStream(const World& world, double end_s)
-    : world_(world),
-      fleet_(world.fleet()),
-      seed_(world.seed()),
-      end_s_(end_s),
-      ring_(kBlocks) {
+    : world_(world), fleet_(world.fleet()), seed_(world.seed()), end_s_(end_s), ring_(kBlocks) {
   devices_.reserve(world.devices().size());
   for (const SimDevice& d : world.devices()) {
     devices_.push_back({0, d.peer_phone, d.workload, d.network_class});
@@ -119,10 +115,9 @@ void ArrivalStream::Describe(Arrival& a) const {
   r.tokens_out = static_cast<std::uint32_t>(std::max(1.0, kind->tokens_out.Sample(rng)));
   r.latency_budget_ms = kind->latency_budget_ms;
   const double p = rng.Uniform();
-  r.privacy = p < fleet_.workload.private_share ? Privacy::kPrivate
-              : p < fleet_.workload.private_share + fleet_.workload.public_share
-                  ? Privacy::kPublic
-                  : Privacy::kNormal;
+  r.privacy = p < fleet_.workload.private_share                                  ? Privacy::kPrivate
+              : p < fleet_.workload.private_share + fleet_.workload.public_share ? Privacy::kPublic
+                                                                                 : Privacy::kNormal;
 
   a.hour = static_cast<std::int8_t>(world_.HourAt(a.t_s));
   const DeviceArrivals& d = devices_[a.device];
@@ -133,8 +128,8 @@ void ArrivalStream::Describe(Arrival& a) const {
                  : fleet_.network.rtt_ms[static_cast<std::size_t>(a.network)].Sample(rtt_rng);
   if (d.peer_phone != kNoDevice) {
     const auto phone = static_cast<std::uint32_t>(d.peer_phone);
-    a.phone_online = world_.Network(phone, devices_[phone].network_class, a.t_s) !=
-                     NetworkType::kOffline;
+    a.phone_online =
+        world_.Network(phone, devices_[phone].network_class, a.t_s) != NetworkType::kOffline;
   } else {
     a.phone_online = false;
   }

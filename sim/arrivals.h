@@ -28,7 +28,7 @@ struct Arrival {
   double t_s = 0;
   std::uint64_t request_id = 0;
   std::uint32_t device = 0;
-  std::int8_t hour = 0;                     // local hour of day at t
+  std::int8_t hour = 0;                      // local hour of day at t
   NetworkType network = NetworkType::kWifi;  // the asking device's, at t
   bool phone_online = false;  // the household phone's network is up at t (false: no phone)
   double rtt_ms = 0;          // to the cloud, on `network`; 0 when offline

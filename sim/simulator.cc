@@ -6,8 +6,8 @@
 #include <limits>
 
 #include "policies/decision.h"
-#include "sim/row_renderer.h"
 #include "sim/random.h"
+#include "sim/row_renderer.h"
 
 namespace partita::sim {
 
@@ -205,7 +205,8 @@ Simulator::Attempt Simulator::TryTier(std::uint32_t device, double start_s,
   } else {
     const double first_token_limit = std::min(agent.ttft_timeout_ms, remaining_ms);
     if (ttft > first_token_limit) {
-      a.result = agent.ttft_timeout_ms <= remaining_ms ? AttemptOutcome::kNoFirstToken : AttemptOutcome::kDeadline;
+      a.result = agent.ttft_timeout_ms <= remaining_ms ? AttemptOutcome::kNoFirstToken
+                                                       : AttemptOutcome::kDeadline;
       a.spent_ms = first_token_limit;
     } else {
       a.ttft_ms = ttft;
@@ -416,8 +417,7 @@ void Simulator::SampleBatteries(double t, std::int64_t run_id, RowSink& sink) {
     SimDevice& d = devices[i];
     if (d.on_mains) continue;
     world_.Advance(d, t);
-    sink.AddBatterySample(run_id, i, t_ms, world_.BatteryPct(d),
-                          world_.Charging(d, t));
+    sink.AddBatterySample(run_id, i, t_ms, world_.BatteryPct(d), world_.Charging(d, t));
   }
 }
 
@@ -450,8 +450,7 @@ SimulationStats Simulator::Run(std::int64_t run_id, RowSink& sink, const Progres
         next_sample += sample_every;
       }
       HandleArrival(arrival);
-      if (progress &&
-          (stats_.requests - last_progress >= kProgressEvery || t >= next_progress_s)) {
+      if (progress && (stats_.requests - last_progress >= kProgressEvery || t >= next_progress_s)) {
         last_progress = stats_.requests;
         next_progress_s = t + progress_step_s;
         progress(t / 3600.0, stats_.requests);

@@ -5,7 +5,8 @@
 // Deterministic: the same fleet, catalog, policy, seed and hours give the same rows in the same
 // order. Exogenous randomness (arrivals, request features, networks, failures) is keyed by
 // device, request and time, not by what the policy decided, so runs of different policies on
-// one seed face the same world. Opens no sockets. One Simulator per thread.
+// one seed face the same world. Opens no sockets. A Simulator is used by one thread; Run()
+// generates the arrivals on one more (sim/arrivals.h).
 #pragma once
 
 #include <array>

@@ -55,7 +55,8 @@ TEST_CASE("Arrivals come in time order, ties by device, numbered from 1, inside 
   CHECK(stream.NextBlock().empty());  // stays finished
 }
 
-TEST_CASE("A shorter run's arrivals are the first arrivals of a longer run, the same in every way") {
+TEST_CASE(
+    "A shorter run's arrivals are the first arrivals of a longer run, the same in every way") {
   FleetPtr fleet = City();
   World world(*fleet, *DefaultCatalog(), 9);
   ArrivalStream short_run(world, 1800);
