@@ -48,7 +48,7 @@ std::span<const Arrival> ArrivalStream::NextBlock() {
 }
 
 void ArrivalStream::Generate() {
-  const auto device_count = static_cast<std::uint32_t>(world_.devices().size());
+  const auto device_count = static_cast<std::uint32_t>(devices_.size());
   for (std::uint32_t i = 0; i < device_count; ++i) ScheduleNext(i, 0);
   for (;;) {
     {

@@ -4,19 +4,23 @@
 // generated on its own thread, ahead of the simulation that consumes it, in the order the
 // simulation needs: by time, ties by device index. Request ids count arrivals from 1.
 //
-// The generator thread reads only static device facts (workload, network class, household
-// phone), which the simulation never writes, and owns the per-device arrival counters.
-// One consumer; blocks are handed over in order, so output is identical to a serial run.
+// The generator thread never reads the world's devices (the simulation thread writes them):
+// the constructor copies the static facts it needs (workload, network class, household phone)
+// on the constructing thread, and the generator keeps the per-device arrival counters itself.
+// One consumer; blocks are handed over in order, so output is identical to a serial run. An
+// exception on the generator thread (out of memory) ends the process.
 #pragma once
 
 #include <array>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <mutex>
 #include <queue>
 #include <span>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "policies/decision.h"
@@ -98,7 +102,7 @@ class ArrivalStream {
   std::uint64_t produced_ = 0;  // guarded by mu_
   std::uint64_t consumed_ = 0;  // guarded by mu_
   bool stop_ = false;           // guarded by mu_
-  bool reading_ = false;        // the consumer holds block consumed_ - 1 (consumer only)
+  bool reading_ = false;        // the consumer holds block consumed_ (consumer only)
   bool finished_ = false;       // consumer only: the last block was read
   std::thread thread_;
 };

@@ -1,5 +1,6 @@
 #include "sim/row_renderer.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -17,20 +18,6 @@ void AppendRounded(std::string& out, double v) {
 }
 
 }  // namespace
-
-const char* Name(AttemptOutcome outcome) {
-  switch (outcome) {
-    case AttemptOutcome::kOk: return "ok";
-    case AttemptOutcome::kRefused: return "refused";
-    case AttemptOutcome::kErrorStatus: return "error_status";
-    case AttemptOutcome::kDeclined: return "declined";
-    case AttemptOutcome::kNoFirstToken: return "no_first_token";
-    case AttemptOutcome::kStalled: return "stalled";
-    case AttemptOutcome::kDeadline: return "deadline";
-    case AttemptOutcome::kUnavailable: return "unavailable";
-  }
-  return "unknown";
-}
 
 RowRenderer::RowRenderer(const World& world, const policy::Policy& policy)
     : policy_version_(policy.version().substr(0, storage::kPolicyVersionChars)),

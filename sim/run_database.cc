@@ -1,5 +1,6 @@
 #include "sim/run_database.h"
 
+#include <cassert>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -115,6 +116,7 @@ void RunDatabase::SetRenderer(std::shared_ptr<const RowRenderer> renderer) {
 }
 
 void RunDatabase::AddRequest(const SimulatedRequest& request) {
+  assert(current_->renderer != nullptr && "SetRenderer() before adding simulated rows");
   if (current_->record_count > 0) SubmitCurrent();
   current_->simulated.push_back(request);
   if (current_->rows() >= kBatchRows) SubmitCurrent();
@@ -133,6 +135,7 @@ void RunDatabase::AddRequestRecords(const storage::DecisionRecord& decision,
 
 void RunDatabase::AddBatterySample(std::int64_t run_id, std::uint32_t device, std::int64_t t_ms,
                                    double battery_pct, bool charging) {
+  assert(current_->renderer != nullptr && "SetRenderer() before adding battery samples");
   current_->samples.push_back({run_id, device, t_ms, battery_pct, charging});
   if (current_->rows() >= kBatchRows) SubmitCurrent();
 }

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "policies/decision.h"
+#include "sim/arrivals.h"
 #include "sim/random.h"
 #include "sim/row_renderer.h"
 

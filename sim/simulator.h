@@ -13,16 +13,18 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <queue>
 #include <string>
 #include <vector>
 
 #include "policies/policy.h"
-#include "sim/arrivals.h"
 #include "sim/fleet.h"
 #include "sim/row_sink.h"
 #include "sim/world.h"
 
 namespace partita::sim {
+
+struct Arrival;
 
 // Latency percentiles without keeping every sample: buckets 2% wide from 0.1 ms to ~1 hour.
 class LatencyHistogram {

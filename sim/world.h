@@ -5,8 +5,11 @@
 // fleet; dynamic state is a handful of doubles updated lazily (battery and heat are integrated
 // from the last update when the device is next touched). Network type, RTTs, request features
 // and failures are not stored: they are pure functions of (seed, device or request, time), so
-// every policy simulated on a seed sees the same world. Not thread-safe: one World per
-// simulation thread.
+// every policy simulated on a seed sees the same world.
+//
+// Threading: one simulation thread owns the World and mutates its devices. fleet(), catalog(),
+// seed(), HourAt() and the Network() overload that takes the network class read nothing a
+// simulation writes, so another thread (the arrival generator) may call them meanwhile.
 #pragma once
 
 #include <cstdint>
@@ -90,7 +93,9 @@ class World {
   void Spend(SimDevice& d, double joules) const;
   // Network type of the device at time t (redrawn each redraw period; outages applied).
   NetworkType Network(std::uint32_t device, double t) const;
-  // The same, given the device's network_class (saves reading the device).
+  // The same, given the device's network_class (SimDevice::network_class, fixed at
+  // construction): reads no device, so it is safe from another thread while the simulation
+  // runs.
   NetworkType Network(std::uint32_t device, std::int8_t network_class, double t) const;
   // Local hour of day at simulated time t.
   int HourAt(double t) const;

@@ -77,7 +77,12 @@ bool Statement::IsNull(int column) const {
 
 Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
                                                  const OpenOptions& options) {
-  // Before SQLite initialises: no global memory statistics, which cost a mutex per allocation.
+  // No global memory statistics (they cost a global mutex per allocation). sqlite3_config()
+  // must precede SQLite's initialisation and any other SQLite call: every connection in
+  // Partita is opened here, so the first Open() is the process's first SQLite call, and the
+  // function-local static runs it exactly once even if threads race to open. Should it ever
+  // not be first, SQLite refuses the change (SQLITE_MISUSE) and keeps the statistics: slower,
+  // never wrong.
   static const int kMemStatusOff = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   (void)kMemStatusOff;
   sqlite3* db = nullptr;

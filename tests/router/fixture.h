@@ -66,7 +66,8 @@ class ControlPlane {
     c.io_threads = 2;
     c.heartbeat_interval = std::chrono::milliseconds(200);
     c.policy_poll = std::chrono::milliseconds(20);
-    c.handshake_timeout = std::chrono::milliseconds(500);
+    c.handshake_timeout =
+        std::chrono::milliseconds(1500);  // also the wait for Hello: room for loaded CI
     c.idle_timeout = std::chrono::milliseconds(5000);
     c.households = {{"speaker", "home"}, {"phone", "home"}, {"car", "home"}};
     c.revoked = {"intruder"};

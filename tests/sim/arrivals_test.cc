@@ -39,7 +39,7 @@ TEST_CASE("Arrivals come in time order, ties by device, numbered from 1, inside 
   const double end_s = 3 * 3600;
   ArrivalStream stream(world, end_s);
   const std::vector<Arrival> all = Drain(stream);
-  // More than the stream buffers, so the generator waited for the consumer.
+  // More than the ring holds, so the generator reused its slots.
   REQUIRE(all.size() > ArrivalStream::kBufferedArrivals);
   for (std::size_t i = 0; i < all.size(); ++i) {
     const Arrival& a = all[i];
@@ -77,7 +77,7 @@ TEST_CASE("A stream dropped before it is drained stops its generator") {
   {
     ArrivalStream stream(world, 24 * 3600);
     CHECK(stream.NextBlock().size() == ArrivalStream::kBlockSize);
-  }  // the generator is blocked on a full ring here; the destructor must wake and join it
+  }  // the generator may be waiting on a full ring here; the destructor must wake and join it
   ArrivalStream nothing(world, 0);
   CHECK(nothing.NextBlock().empty());
 }
