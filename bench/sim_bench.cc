@@ -14,6 +14,7 @@
 
 #include "device_profiles/catalog_loader.h"
 #include "policies/loader.h"
+#include "sim/arrivals.h"
 #include "sim/run.h"
 #include "sim/simulator.h"
 
