@@ -23,8 +23,10 @@ SOURCES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null)
 deps:
 	@./scripts/install-deps
 
+# The benchmarks are compiled with the tests (not run), so a change cannot break them unseen.
 build: deps
-	@cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) > /dev/null
+	@cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DPARTITA_BUILD_BENCH=ON \
+	  $(CMAKE_FLAGS) > /dev/null
 	@cmake --build build -j $(JOBS)
 
 demo: deps
