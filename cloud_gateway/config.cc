@@ -219,10 +219,11 @@ GatewayConfigPtr ParseGatewayConfig(std::string_view text, Diagnostics& d,
   if (!root) return nullptr;
   auto c = std::make_shared<GatewayConfig>();
   c->source_file = d.file();
-  MapReader m(*root, d, "gateway.yaml",
-              {"listen", "tls", "plaintext", "metrics_listen", "threads", "capacity",
-               "max_body_bytes", "max_header_bytes", "ledger", "catalog", "drain_timeout_ms",
-               "timeouts", "clients", "health", "retry", "budgets", "models"});
+  MapReader m(
+      *root, d, "gateway.yaml",
+      {"listen", "tls", "plaintext", "metrics_listen", "threads", "capacity", "max_body_bytes",
+       "max_header_bytes", "ledger", "catalog", "drain_timeout_ms", "timeouts", "clients", "health",
+       "retry", "budgets", "models", "revoked", "config_poll_ms"});
   if (!m.ok()) return nullptr;
 
   const Node* listen = m.Get("listen");
@@ -282,6 +283,18 @@ GatewayConfigPtr ParseGatewayConfig(std::string_view text, Diagnostics& d,
   if (auto ledger = m.RequireString("ledger")) c->ledger_path = Resolve(base_dir, *ledger);
   c->catalog_path = Resolve(base_dir, m.String("catalog", ""));
   c->drain_timeout = Millis(m, d, "drain_timeout_ms", c->drain_timeout);
+  c->config_poll = Millis(m, d, "config_poll_ms", c->config_poll);
+  if (const Node* rv = m.Get("revoked")) {
+    if (auto ids = yaml::ReadStringList(*rv, d, "revoked")) {
+      for (std::size_t i = 0; i < ids->size(); ++i) {
+        if (!net::IsValidIdentityName((*ids)[i])) {
+          d.Error(i < rv->items.size() ? rv->items[i].location : rv->location,
+                  "'" + (*ids)[i] + "' is not a device id ([A-Za-z0-9._-], 1 to 64)");
+        }
+      }
+      c->revoked = std::move(*ids);
+    }
+  }
   if (const Node* n = m.Get("timeouts")) ReadTimeouts(*n, d, *c);
   if (const Node* n = m.Get("clients")) ReadClients(*n, d, *c);
   if (const Node* n = m.Get("health")) ReadHealth(*n, d, *c);

@@ -71,6 +71,10 @@ struct GatewayConfig {
   std::string ledger_path;
   std::string catalog_path;  // empty: the built-in catalog
   std::chrono::milliseconds drain_timeout{10000};
+  // Devices refused with 403 device_revoked. The gateway re-reads this list (and only this)
+  // from its file every config_poll when the file changed; other settings apply at restart.
+  std::vector<std::string> revoked;
+  std::chrono::milliseconds config_poll{1000};
 
   // Upstream calls.
   std::chrono::milliseconds connect_timeout{2000};

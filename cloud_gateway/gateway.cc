@@ -6,6 +6,7 @@
 #include <future>
 
 #include "cloud_gateway/gateway_core.h"
+#include "common/file_stamp.h"
 #include "common/log.h"
 
 namespace partita::cloud_gateway {
@@ -70,6 +71,33 @@ asio::awaitable<void> AcceptLoop(Gateway::Core& core, net::tcp::acceptor& accept
   }
 }
 
+// Re-reads the revoked list from the config file when it changes, until the gateway drains.
+// The file is small and local: read on the first I/O thread, as the router reads its own.
+asio::awaitable<void> WatchRevoked(Gateway::Core& core, std::string path) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  std::string stamp = FileStamp(path);
+  while (!core.draining.load(std::memory_order_acquire)) {
+    timer.expires_after(core.config->config_poll);
+    co_await timer.async_wait(net::use_nothrow_awaitable);
+    if (core.draining.load(std::memory_order_acquire)) co_return;
+    const std::string now = FileStamp(path);
+    if (now.empty() || now == stamp) continue;
+    stamp = now;
+    Result<GatewayConfigPtr> changed = LoadGatewayConfig(path);
+    if (!changed.ok()) {
+      LogError("gateway", "the changed config does not load; the revoked list is unchanged:\n" +
+                              changed.status().message());
+      if (core.observer.revoked_reloaded) core.observer.revoked_reloaded(changed.status());
+      continue;
+    }
+    core.revoked.Set((*changed)->revoked);
+    LogInfo("gateway", "reloaded the revoked list from " + path + " (" +
+                           std::to_string((*changed)->revoked.size()) +
+                           " device(s)); other changes apply at restart");
+    if (core.observer.revoked_reloaded) core.observer.revoked_reloaded(Status::Ok());
+  }
+}
+
 }  // namespace
 
 Worker* CurrentWorker() { return t_worker; }
@@ -100,7 +128,8 @@ Gateway::Core::Core(GatewayConfigPtr c)
     : config(std::move(c)),
       budgets(config->budgets),
       retry(config->retry_budget_ratio, config->retry_min_concurrent),
-      metrics(*config) {
+      metrics(*config),
+      revoked(config->revoked) {
   timeouts.connect = config->connect_timeout;
   timeouts.first_token = config->first_token_timeout;
   timeouts.between_chunks = config->between_chunks_timeout;
@@ -357,6 +386,10 @@ Status Gateway::Start() {
     c.metrics_acceptor = std::move(*a);
     c.metrics_port = c.metrics_acceptor->local_endpoint().port();
     asio::co_spawn(first.io, AcceptLoop(c, *c.metrics_acceptor, first, true), LogSessionException);
+  }
+  // A config read from a file (not one parsed from text, as tests do) is watched.
+  if (!FileStamp(cfg.source_file).empty()) {
+    asio::co_spawn(first.io, WatchRevoked(c, cfg.source_file), LogSessionException);
   }
   for (auto& w : c.workers) {
     Worker* worker = w.get();

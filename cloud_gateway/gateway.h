@@ -47,6 +47,9 @@ struct GatewayObserver {
   // A chat request finished; its ledger row has been queued. Pointers in the entry are valid
   // only during the call.
   std::function<void(const LedgerEntry& entry)> request_done;
+  // The config file changed and the revoked list was re-read (ok), or the file did not load
+  // and the list was kept (the error). On the first I/O thread.
+  std::function<void(const Status& status)> revoked_reloaded;
 };
 
 class Gateway {

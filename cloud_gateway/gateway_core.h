@@ -19,6 +19,7 @@
 #include "cloud_gateway/gateway.h"
 #include "cloud_gateway/ledger.h"
 #include "cloud_gateway/metrics.h"
+#include "cloud_gateway/revoked_devices.h"
 #include "cloud_gateway/upstream_health.h"
 #include "net/asio.h"
 #include "net/tls_listener.h"
@@ -100,6 +101,7 @@ struct Gateway::Core {
   mutable BudgetBook budgets;               // thread-safe; read by const health queries
   RetryBudget retry;
   GatewayMetrics metrics;
+  RevokedDevices revoked;  // starts as config->revoked; replaced when the config file changes
   std::unique_ptr<Ledger> ledger;
   backends::Timeouts timeouts;
   std::string models_json;  // GET /v1/models body

@@ -32,6 +32,7 @@ const char* BadInputName(BadInput reason) {
     case BadInput::kBadHttp: return "bad_http";
     case BadInput::kUnknownModel: return "unknown_model";
     case BadInput::kNoIdentity: return "no_identity";
+    case BadInput::kRevoked: return "revoked";
     case BadInput::kForbidden: return "forbidden";
     case BadInput::kNotFound: return "not_found";
     case BadInput::kMethod: return "method_not_allowed";

@@ -41,6 +41,7 @@ enum class BadInput : std::uint8_t {
   kUnknownModel,     // model not configured (404)
   kNoIdentity,       // plaintext front without a device id (401)
   kForbidden,        // a non-device identity asked for a completion (403)
+  kRevoked,          // a revoked device (gateway.yaml `revoked:`) asked for a completion (403)
   kNotFound,         // unknown path (404)
   kMethod,           // wrong method (405)
   kClientTimeout,    // a device too slow to send its request or to read the answer

@@ -682,8 +682,20 @@ class Session final : public SessionBase, public DeviceIo {
     co_return ok&& keep_alive;
   }
 
-  // Resolves the device this request is for; empty with an error sent when there is none.
+  // Resolves the device this request is for; empty with an error sent when there is none or it
+  // is revoked.
   awaitable<std::optional<std::string>> Device(bool keep_alive, bool& go_on) {
+    std::optional<std::string> device = co_await Identify(keep_alive, go_on);
+    if (device && core_.revoked.Contains(*device)) {
+      core_.metrics.CountBad(BadInput::kRevoked);
+      go_on = co_await SendError(403, "device_revoked", "device '" + *device + "' is revoked",
+                                 keep_alive, "permission_error");
+      co_return std::nullopt;
+    }
+    co_return device;
+  }
+
+  awaitable<std::optional<std::string>> Identify(bool keep_alive, bool& go_on) {
     if (peer_) {
       if (peer_->kind == net::PeerKind::kDevice) co_return peer_->id;
       core_.metrics.CountBad(BadInput::kForbidden);

@@ -1,10 +1,9 @@
 #include "router/router.h"
 
-#include <sys/stat.h>
-
 #include <boost/asio/post.hpp>
 #include <future>
 
+#include "common/file_stamp.h"
 #include "common/log.h"
 #include "common/yaml_tree.h"
 #include "device_profiles/catalog_loader.h"
@@ -19,13 +18,6 @@ namespace {
 
 constexpr const char* kLog = "router";
 using Connection = net::FramedConnection<net::TlsStream>;
-
-std::string FileStamp(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return "";
-  return std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ":" +
-         std::to_string(st.st_size);
-}
 
 v1::Envelope ErrorFrame(v1::ErrorCode code, std::string message, std::uint64_t request_id = 0) {
   v1::Envelope e;

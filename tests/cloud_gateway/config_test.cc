@@ -41,6 +41,8 @@ TEST_CASE("the worked example in docs/gateway.md loads") {
   CHECK(c->retry_min_concurrent == 3);
   CHECK(c->budgets.device_usd_per_day == doctest::Approx(1.5));
   CHECK(c->budgets.devices.at("kitchen-speaker") == doctest::Approx(0.25));
+  CHECK(c->revoked == std::vector<std::string>{"lost-phone-17"});
+  CHECK(c->config_poll == std::chrono::seconds(1));
   REQUIRE(c->models.size() == 2);
   const ModelConfig& big = c->models[0];
   const ModelSpec& spec = DefaultCatalog()->model(*DefaultCatalog()->FindModel("milm-70b-moe"));
@@ -88,6 +90,27 @@ models:
   CHECK(all.find("needs a 'price' block") != std::string::npos);
   CHECK(all.find("must start with http://") != std::string::npos);
   CHECK(all.find("used twice") != std::string::npos);
+}
+
+TEST_CASE("revoked devices are a list of device ids, each checked where it stands") {
+  const std::string base = R"(plaintext: {listen: 127.0.0.1:8080}
+ledger: l.db
+models:
+  - {name: m, price: {input_usd_per_1m_tokens: 1, output_usd_per_1m_tokens: 2}, upstreams: [{name: a, url: "http://127.0.0.1:1/v1"}]}
+)";
+  Diagnostics good("g.yaml");
+  GatewayConfigPtr c = Parse(base + "revoked: [car, speaker-2]\nconfig_poll_ms: 250\n", good);
+  REQUIRE_MESSAGE(c, good.ToString());
+  CHECK(c->revoked == std::vector<std::string>{"car", "speaker-2"});
+  CHECK(c->config_poll == std::chrono::milliseconds(250));
+
+  Diagnostics bad("g.yaml");
+  CHECK_FALSE(Parse(base + "revoked: [car, \"not an id\"]\n", bad));
+  CHECK(bad.ToString().find("g.yaml:5:16: error: 'not an id' is not a device id") !=
+        std::string::npos);
+  Diagnostics scalar("g.yaml");
+  CHECK_FALSE(Parse(base + "revoked: car\n", scalar));
+  CHECK(scalar.ToString().find("expected a list for 'revoked'") != std::string::npos);
 }
 
 TEST_CASE("a front, the ledger and models are required") {

@@ -9,6 +9,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -65,24 +66,37 @@ std::string Url(const ModeldFixture& m) { return m.url(); }
 // A gateway on loopback (TLS, plaintext and metrics fronts) with a fresh PKI and ledger.
 class GatewayFixture {
  public:
-  // `body` is the YAML after the fronts: models, budgets, timeouts...
-  explicit GatewayFixture(const std::string& body, const std::string& plaintext_device = "bench") {
+  // `body` is the YAML after the fronts: models, budgets, timeouts... With `from_file` the
+  // config is written to a file and loaded from it, as `partita gateway --config` does (the
+  // gateway then watches the file).
+  explicit GatewayFixture(const std::string& body, const std::string& plaintext_device = "bench",
+                          bool from_file = false) {
     net::PkiInitOptions o;
     o.dir = pki_;
     o.device_ids = {"speaker", "car"};
     REQUIRE(net::InitPki(o).ok());
     o.dir = foreign_;
     REQUIRE(net::InitPki(o).ok());
-    std::string yaml = "listen: 127.0.0.1:0\ntls: {ca: " + pki_ + "/ca.crt, cert: " + pki_ +
-                       "/gateway.crt, key: " + pki_ + "/gateway.key}\n" +
-                       "plaintext: {listen: 127.0.0.1:0" +
-                       (plaintext_device.empty() ? "" : ", device: " + plaintext_device) + "}\n" +
-                       "metrics_listen: 127.0.0.1:0\nledger: " + ledger_ + "\n" + body;
-    Diagnostics d("test-gateway.yaml");
-    GatewayConfigPtr config = ParseGatewayConfig(yaml, d, "", *DefaultCatalog());
-    REQUIRE_MESSAGE(config, d.ToString());
+    fronts_ = "listen: 127.0.0.1:0\ntls: {ca: " + pki_ + "/ca.crt, cert: " + pki_ +
+              "/gateway.crt, key: " + pki_ + "/gateway.key}\n" + "plaintext: {listen: 127.0.0.1:0" +
+              (plaintext_device.empty() ? "" : ", device: " + plaintext_device) + "}\n" +
+              "metrics_listen: 127.0.0.1:0\nledger: " + ledger_ + "\n";
+    const std::string yaml = fronts_ + body;
+    GatewayConfigPtr config;
+    if (from_file) {
+      WriteFile(config_file(), yaml);
+      Result<GatewayConfigPtr> loaded = LoadGatewayConfig(config_file());
+      REQUIRE_MESSAGE(loaded.ok(), loaded.status().ToString());
+      config = *loaded;
+    } else {
+      Diagnostics d("test-gateway.yaml");
+      config = ParseGatewayConfig(yaml, d, "", *DefaultCatalog());
+      REQUIRE_MESSAGE(config, d.ToString());
+    }
+
     GatewayObserver observer;
     observer.tls_refused = [this](net::HandshakeFailure r) { refused.Push(r); };
+    observer.revoked_reloaded = [this](const Status& s) { reloads.Push(s); };
     observer.request_done = [this](const LedgerEntry& e) {
       done.Push(Done{e.device, e.outcome, e.upstream ? *e.upstream : "", e.attempts,
                      e.completion_tokens, e.counted_completion_tokens, e.usage_from_upstream,
@@ -104,6 +118,9 @@ class GatewayFixture {
   }
 
   Gateway& gateway() { return *gateway_; }
+  std::string config_file() const { return tmp_.File("gateway.yaml"); }
+  // Rewrites the config file with the same fronts and another `body` (from_file fixtures).
+  void RewriteConfig(const std::string& body) { WriteFile(config_file(), fronts_ + body); }
   const std::string& pki() const { return pki_; }
   const std::string& foreign_pki() const { return foreign_; }
   const std::string& ledger() const { return ledger_; }
@@ -142,8 +159,19 @@ class GatewayFixture {
 
   EventQueue<Done> done;
   EventQueue<net::HandshakeFailure> refused;
+  EventQueue<Status> reloads;  // the watcher re-read the revoked list (from_file fixtures)
 
  private:
+  // Whole or not at all (write, then rename), so the watcher never reads half a file.
+  static void WriteFile(const std::string& path, const std::string& text) {
+    {
+      std::ofstream out(path + ".new", std::ios::binary | std::ios::trunc);
+      out << text;
+      REQUIRE(out.good());
+    }
+    std::filesystem::rename(path + ".new", path);
+  }
+
   ChatOutcome Run(const backends::ClientConfig& c, const std::string& body, bool stream,
                   backends::DeltaCallback on_delta) {
     net::asio::io_context io;
@@ -159,6 +187,7 @@ class GatewayFixture {
   std::string pki_ = tmp_.File("pki");
   std::string foreign_ = tmp_.File("foreign-pki");
   std::string ledger_ = tmp_.File("ledger.db");
+  std::string fronts_;
   GatewayConfigPtr config_;
   GatewayObserver observer_;
   std::unique_ptr<Gateway> gateway_;
@@ -504,6 +533,39 @@ TEST_CASE("a router certificate may read health but not ask for completions") {
   CHECK(out.error.kind == ErrorKind::kErrorStatus);
   CHECK(out.error.http_status == 403);
   CHECK(modeld.server().stats().requests.load() == 0);
+}
+
+TEST_CASE("a revoked device is refused, and editing the revoked list takes effect while serving") {
+  ModeldFixture modeld;
+  const std::string models = OneModel(Upstream("only", Url(modeld)), "config_poll_ms: 20\n");
+  GatewayFixture gw(models + "revoked: [car]\n", "bench", /*from_file=*/true);
+  ChatOutcome car = gw.Ask(Body(true, 3), true, "car");
+  CHECK(car.error.kind == ErrorKind::kErrorStatus);
+  CHECK(car.error.http_status == 403);
+  CHECK(car.error.message.find("device 'car' is revoked") != std::string::npos);
+  CHECK(gw.Ask(Body(true, 3), true, "speaker").ok());  // others are unaffected
+  CHECK(modeld.server().stats().requests.load() == 1);
+  CHECK(gw.gateway().MetricsText().find("bad_requests_total{reason=\"revoked\"} 1") !=
+        std::string::npos);
+  // The plaintext front checks the same list, whichever way the device is named.
+  auto res = Exchange(gw.gateway().plaintext_port(), http::verb::post, "/v1/chat/completions",
+                      Body(false, 3), {{"X-Partita-Device", "car"}});
+  CHECK(res.result_int() == 403);
+
+  // A changed file that does not load keeps the list as it was.
+  gw.RewriteConfig(models + "threads: lots\n");
+  std::optional<Status> bad = gw.reloads.Pop(10s);
+  REQUIRE(bad);
+  CHECK_FALSE(bad->ok());
+  CHECK(gw.Ask(Body(false, 3), false, "car").error.http_status == 403);
+
+  // Revoking another device and un-revoking car take effect without a restart.
+  gw.RewriteConfig(models + "revoked: [speaker]  # car is back\n");
+  std::optional<Status> good = gw.reloads.Pop(10s);
+  REQUIRE(good);
+  CHECK(good->ok());
+  CHECK(gw.Ask(Body(false, 3), false, "speaker").error.http_status == 403);
+  CHECK(gw.Ask(Body(false, 3), false, "car").ok());
 }
 
 TEST_CASE("bad input gets a clear error and the gateway keeps serving") {
