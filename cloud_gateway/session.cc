@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <optional>
+#include <variant>
 
 #include "backends/http_util.h"
 #include "backends/openai.h"
@@ -682,49 +683,57 @@ class Session final : public SessionBase, public DeviceIo {
     co_return ok&& keep_alive;
   }
 
-  // Resolves the device this request is for; empty with an error sent when there is none or it
-  // is revoked.
-  awaitable<std::optional<std::string>> Device(bool keep_alive, bool& go_on) {
-    std::optional<std::string> device = co_await Identify(keep_alive, go_on);
-    if (device && core_.revoked.Contains(*device)) {
-      core_.metrics.CountBad(BadInput::kRevoked);
-      go_on = co_await SendError(403, "device_revoked", "device '" + *device + "' is revoked",
-                                 keep_alive, "permission_error");
-      co_return std::nullopt;
+  // Why a request has no device to act for: what the device is told and how it is counted.
+  struct Refusal {
+    int status;
+    std::string_view code;
+    std::string message;
+    std::string_view type;
+    BadInput reason;
+  };
+
+  // The device this request is for: the certificate's on the TLS front; X-Partita-Device or
+  // the configured id on the plaintext front. Revoked devices are refused on both.
+  std::variant<std::string, Refusal> ResolveDevice() const {
+    std::string device;
+    if (peer_) {
+      if (peer_->kind != net::PeerKind::kDevice) {
+        return Refusal{
+            403, "forbidden",
+            "only device certificates may request completions; this connection is " + peer_->Uri(),
+            "permission_error", BadInput::kForbidden};
+      }
+      device = peer_->id;
+    } else if (auto it = parser_->get().find("X-Partita-Device"); it != parser_->get().end()) {
+      const std::string_view id(it->value().data(), it->value().size());
+      if (!net::IsValidIdentityName(id)) {
+        return Refusal{400, "bad_device_id",
+                       "X-Partita-Device must be a device id ([A-Za-z0-9._-], 1 to 64)",
+                       "invalid_request_error", BadInput::kNoIdentity};
+      }
+      device = std::string(id);
+    } else if (core_.config->plaintext && !core_.config->plaintext->device.empty()) {
+      device = core_.config->plaintext->device;
+    } else {
+      return Refusal{401, "no_identity",
+                     "the plaintext front needs an X-Partita-Device header (or plaintext.device "
+                     "in gateway.yaml)",
+                     "authentication_error", BadInput::kNoIdentity};
     }
-    co_return device;
+    if (core_.revoked.Contains(device)) {
+      return Refusal{403, "device_revoked", "device '" + device + "' is revoked",
+                     "permission_error", BadInput::kRevoked};
+    }
+    return device;
   }
 
-  awaitable<std::optional<std::string>> Identify(bool keep_alive, bool& go_on) {
-    if (peer_) {
-      if (peer_->kind == net::PeerKind::kDevice) co_return peer_->id;
-      core_.metrics.CountBad(BadInput::kForbidden);
-      go_on = co_await SendError(403, "forbidden",
-                                 "only device certificates may request completions; this "
-                                 "connection is " +
-                                     peer_->Uri(),
-                                 keep_alive, "permission_error");
-      co_return std::nullopt;
-    }
-    const auto& req = parser_->get();
-    auto it = req.find("X-Partita-Device");
-    if (it != req.end()) {
-      const std::string_view id(it->value().data(), it->value().size());
-      if (net::IsValidIdentityName(id)) co_return std::string(id);
-      core_.metrics.CountBad(BadInput::kNoIdentity);
-      go_on = co_await SendError(400, "bad_device_id",
-                                 "X-Partita-Device must be a device id ([A-Za-z0-9._-], 1 to 64)",
-                                 keep_alive);
-      co_return std::nullopt;
-    }
-    if (core_.config->plaintext && !core_.config->plaintext->device.empty()) {
-      co_return core_.config->plaintext->device;
-    }
-    core_.metrics.CountBad(BadInput::kNoIdentity);
-    go_on = co_await SendError(401, "no_identity",
-                               "the plaintext front needs an X-Partita-Device header (or "
-                               "plaintext.device in gateway.yaml)",
-                               keep_alive, "authentication_error");
+  // The device, or nullopt with the refusal sent and counted.
+  awaitable<std::optional<std::string>> Device(bool keep_alive, bool& go_on) {
+    std::variant<std::string, Refusal> resolved = ResolveDevice();
+    if (auto* device = std::get_if<std::string>(&resolved)) co_return std::move(*device);
+    const Refusal& r = std::get<Refusal>(resolved);
+    core_.metrics.CountBad(r.reason);
+    go_on = co_await SendError(r.status, r.code, r.message, keep_alive, r.type);
     co_return std::nullopt;
   }
 
