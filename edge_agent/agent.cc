@@ -1,5 +1,6 @@
 #include "edge_agent/agent.h"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <future>
@@ -132,10 +133,13 @@ Status Agent::Start() {
     const DeviceClass& own = catalog_->device(profile_);
     Result<std::unique_ptr<PeerServer>> peer = PeerServer::Create(
         io_, config_.peer_listen, *tls,
-        [this]() -> std::optional<std::string> {
+        [this](const std::string& asking) -> std::optional<std::string> {
           if (draining_) return std::string("the agent is shutting down");
-          const DeviceState& s = state_->current();
           const Admission& a = config_.admission;
+          if (!a.from.empty() && std::find(a.from.begin(), a.from.end(), asking) == a.from.end()) {
+            return "'" + asking + "' is not in this phone's admission.from";
+          }
+          const DeviceState& s = state_->current();
           if (!s.charging && s.battery_pct < a.min_battery_pct) {
             return "battery " + std::to_string(static_cast<int>(s.battery_pct)) + "% < " +
                    std::to_string(static_cast<int>(a.min_battery_pct)) + "%";

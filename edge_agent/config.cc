@@ -130,13 +130,25 @@ std::optional<AgentConfig> ParseAgentConfig(std::string_view yaml_text, Diagnost
   c.peer_advertise = r.String("peer_advertise", c.peer_listen);
   CheckHostPort(r, "peer_advertise", d);
   if (const yaml::Node* a = r.Get("admission")) {
-    yaml::MapReader ar(*a, d, "admission", {"min_battery_pct", "max_thermal", "max_in_flight"});
+    yaml::MapReader ar(*a, d, "admission",
+                       {"min_battery_pct", "max_thermal", "max_in_flight", "from"});
     c.admission.min_battery_pct = ar.DoubleIn("min_battery_pct", 20, 0, 100);
     c.admission.max_in_flight = static_cast<int>(ar.DoubleIn("max_in_flight", 2, 1, 1000));
     if (const yaml::Node* v = ar.Get("max_thermal")) {
       const std::vector<std::string_view> names(kThermalNames.begin(), kThermalNames.end());
       if (auto t = yaml::ReadEnum(*v, d, "max_thermal", names))
         c.admission.max_thermal = *ParseThermal(*t);
+    }
+    if (const yaml::Node* from = ar.Get("from")) {
+      if (auto ids = yaml::ReadStringList(*from, d, "from")) {
+        for (std::size_t i = 0; i < ids->size(); ++i) {
+          if (!net::IsValidIdentityName((*ids)[i])) {
+            d.Error(i < from->items.size() ? from->items[i].location : from->location,
+                    "'" + (*ids)[i] + "' is not a device id ([A-Za-z0-9._-], 1 to 64)");
+          }
+        }
+        c.admission.from = std::move(*ids);
+      }
     }
   }
   if (d.has_errors()) return std::nullopt;

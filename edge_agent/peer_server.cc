@@ -48,7 +48,7 @@ asio::awaitable<void> PeerServer::Serve(net::TlsStream stream, net::PeerIdentity
   }
   const v1::OffloadRequest& req = in.offload_request();
   std::optional<std::string> decline =
-      runtime_ == nullptr ? std::optional<std::string>("no local runtime") : admission_();
+      runtime_ == nullptr ? std::optional<std::string>("no local runtime") : admission_(peer.id);
   v1::Envelope reply;
   reply.mutable_offload_reply()->set_accepted(!decline);
   if (decline) reply.mutable_offload_reply()->set_reason(*decline);

@@ -1,6 +1,7 @@
 // The phone side of the phone tier: accepts offloads from other devices of the deployment over
 // TLS 1.3 with mutual authentication, admits or declines each by this device's own state
-// (battery, thermal, requests in flight), and streams the answer from this device's runtime.
+// (battery, thermal, requests in flight) and by who asks (`admission.from`), and streams the
+// answer from this device's runtime.
 // A decline is immediate (OffloadReply{accepted: false, reason}) so the asking agent falls
 // back at once. Runs on the agent's io_context thread.
 #pragma once
@@ -18,8 +19,9 @@ namespace partita::agent {
 
 class PeerServer {
  public:
-  // Returns the reason to decline an offload now, or nullopt to accept it.
-  using Admission = std::function<std::optional<std::string>()>;
+  // Returns the reason to decline an offload from `asking_device` (its certificate's id) now, or
+  // nullopt to accept it.
+  using Admission = std::function<std::optional<std::string>(const std::string& asking_device)>;
 
   static Result<std::unique_ptr<PeerServer>> Create(asio::io_context& io, const std::string& listen,
                                                     net::TlsContextPtr tls, Admission admission,

@@ -85,9 +85,11 @@ class World {
     return cp.StartAgent(Config("speaker", "smart-speaker", speaker_runtime));
   }
 
-  Agent& StartPhone(const std::string& state = "battery_pct: 80\ncharging: true\n") {
+  Agent& StartPhone(const std::string& state = "battery_pct: 80\ncharging: true\n",
+                    std::vector<std::string> admit_from = {}) {
     AgentConfig c = Config("phone", "phone-mid", phone_runtime);
     c.peer_listen = "127.0.0.1:0";
+    c.admission.from = std::move(admit_from);
     c.state = {};
     c.state.network = NetworkType::kWifi;
     c.state_file = cp.dir.File("phone-state.yaml");
@@ -224,6 +226,30 @@ TEST_CASE("Before the first token a failed tier only shows in the trail") {
     REQUIRE_MESSAGE(a.ok(), a.status().ToString());
     CHECK(Results(*a) == "phone:declined>device:ok");
     CHECK(a->trail[0].detail.find("battery 9% < 20%") != std::string::npos);
+  }
+}
+
+TEST_CASE("A phone takes offloads only from the devices its admission.from names") {
+  AskOptions priv = kHard;
+  priv.privacy = Privacy::kPrivate;  // the phone tier first, the device as fallback
+  SUBCASE("the speaker is not listed: declined, the speaker answers itself") {
+    World w;
+    w.StartPhone("battery_pct: 80\ncharging: true\n", {"car"});
+    w.StartSpeaker();
+    Result<Answer> a = w.SpeakerClient().Ask("Explain my diagnosis", priv);
+    REQUIRE_MESSAGE(a.ok(), a.status().ToString());
+    CHECK(Results(*a) == "phone:declined>device:ok");
+    CHECK(a->trail[0].detail.find("'speaker' is not in this phone's admission.from") !=
+          std::string::npos);
+    CHECK(w.phone_runtime.server().stats().requests.load() == 0);
+  }
+  SUBCASE("the speaker is listed: the phone answers") {
+    World w;
+    w.StartPhone("battery_pct: 80\ncharging: true\n", {"car", "speaker"});
+    w.StartSpeaker();
+    Result<Answer> a = w.SpeakerClient().Ask("Explain my diagnosis", priv);
+    REQUIRE_MESSAGE(a.ok(), a.status().ToString());
+    CHECK(Results(*a) == "phone:ok");
   }
 }
 

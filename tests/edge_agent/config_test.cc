@@ -18,7 +18,30 @@ TEST_CASE("The example agent configs load") {
     REQUIRE_MESSAGE(c.ok(), c.status().ToString());
     CHECK(c->device_id == name);
     CHECK(c->tls.cert_file == std::string(PARTITA_SOURCE_DIR) + "/pki/devices/" + name + ".crt");
+    if (std::string(name) == "phone") {
+      CHECK(c->admission.from == std::vector<std::string>{"speaker", "car"});
+    } else {
+      CHECK(c->admission.from.empty());
+    }
   }
+}
+
+TEST_CASE("admission.from lists device ids, each checked where it stands") {
+  testing::TempDir tmp;
+  const std::string head = R"(apiVersion: partita/v1
+kind: AgentConfig
+device_id: phone
+profile: phone-mid
+pki_dir: pki
+router: 127.0.0.1:7443
+app_socket: run/phone.sock
+admission:
+)";
+  Result<AgentConfig> bad =
+      LoadAgentConfig(tmp.Write("a.yaml", head + "  from: [speaker, \"kitchen speaker\"]\n"));
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("a.yaml:9:19: error: 'kitchen speaker' is not a device id") !=
+        std::string::npos);
 }
 
 TEST_CASE("The policy cache and drain timeout keys") {
