@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <set>
 
+#include "common/file_stamp.h"
 #include "common/yaml_reader.h"
 #include "common/yaml_tree.h"
 #include "net/identity.h"
@@ -283,7 +284,8 @@ GatewayConfigPtr ParseGatewayConfig(std::string_view text, Diagnostics& d,
   if (auto ledger = m.RequireString("ledger")) c->ledger_path = Resolve(base_dir, *ledger);
   c->catalog_path = Resolve(base_dir, m.String("catalog", ""));
   c->drain_timeout = Millis(m, d, "drain_timeout_ms", c->drain_timeout);
-  c->config_poll = Millis(m, d, "config_poll_ms", c->config_poll);
+  c->config_poll =
+      std::chrono::milliseconds(IntIn(m, d, "config_poll_ms", c->config_poll.count(), 10, 60000));
   if (const Node* rv = m.Get("revoked")) {
     if (auto ids = yaml::ReadStringList(*rv, d, "revoked")) {
       for (std::size_t i = 0; i < ids->size(); ++i) {
@@ -321,6 +323,8 @@ GatewayConfigPtr ParseGatewayConfig(std::string_view text, Diagnostics& d,
 }
 
 Result<GatewayConfigPtr> LoadGatewayConfig(const std::string& path) {
+  // Before reading: a change made while the file is read shows as a change afterwards.
+  const std::string stamp = FileStamp(path);
   Result<std::string> text = yaml::ReadTextFile(path);
   if (!text.ok()) return text.status();
   const std::string base_dir = std::filesystem::path(path).parent_path().string();
@@ -339,7 +343,9 @@ Result<GatewayConfigPtr> LoadGatewayConfig(const std::string& path) {
   Diagnostics d(path);
   GatewayConfigPtr config = ParseGatewayConfig(*text, d, base_dir, **catalog);
   if (!config) return d.ToStatus();
-  return config;
+  auto stamped = std::make_shared<GatewayConfig>(*config);
+  stamped->source_stamp = stamp;
+  return GatewayConfigPtr(std::move(stamped));
 }
 
 }  // namespace partita::cloud_gateway

@@ -61,6 +61,7 @@ struct BudgetConfig {
 
 struct GatewayConfig {
   std::string source_file;
+  std::string source_stamp;  // common/file_stamp.h of source_file when it was read; "" = text
   std::optional<TlsFrontConfig> tls;
   std::optional<PlaintextFrontConfig> plaintext;
   std::string metrics_listen;  // loopback HTTP: /metrics, /v1/partita/health; empty: off

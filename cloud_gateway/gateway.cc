@@ -75,7 +75,7 @@ asio::awaitable<void> AcceptLoop(Gateway::Core& core, net::tcp::acceptor& accept
 // The file is small and local: read on the first I/O thread, as the router reads its own.
 asio::awaitable<void> WatchRevoked(Gateway::Core& core, std::string path) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
-  std::string stamp = FileStamp(path);
+  std::string stamp = core.config->source_stamp;  // as loaded: an edit since then is a change
   while (!core.draining.load(std::memory_order_acquire)) {
     timer.expires_after(core.config->config_poll);
     co_await timer.async_wait(net::use_nothrow_awaitable);
@@ -388,7 +388,7 @@ Status Gateway::Start() {
     asio::co_spawn(first.io, AcceptLoop(c, *c.metrics_acceptor, first, true), LogSessionException);
   }
   // A config read from a file (not one parsed from text, as tests do) is watched.
-  if (!FileStamp(cfg.source_file).empty()) {
+  if (!cfg.source_stamp.empty()) {
     asio::co_spawn(first.io, WatchRevoked(c, cfg.source_file), LogSessionException);
   }
   for (auto& w : c.workers) {

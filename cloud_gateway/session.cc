@@ -747,6 +747,12 @@ class Session final : public SessionBase, public DeviceIo {
     std::string_view target(req.target().data(), req.target().size());
     target = target.substr(0, target.find('?'));
     const http::verb method = req.method();
+    // A revoked device certificate gets nothing, not even health or the model list.
+    if (peer_ && peer_->kind == net::PeerKind::kDevice && core_.revoked.Contains(peer_->id)) {
+      core_.metrics.CountBad(BadInput::kRevoked);
+      co_return co_await SendError(403, "device_revoked", "device '" + peer_->id + "' is revoked",
+                                   keep_alive, "permission_error");
+    }
     if (target == "/v1/chat/completions") {
       if (method != http::verb::post) {
         core_.metrics.CountBad(BadInput::kMethod);

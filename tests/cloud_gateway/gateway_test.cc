@@ -559,11 +559,32 @@ TEST_CASE("a revoked device is refused, and editing the revoked list takes effec
   CHECK_FALSE(bad->ok());
   CHECK(gw.Ask(Body(false, 3), false, "car").error.http_status == 403);
 
-  // Revoking another device and un-revoking car take effect without a restart.
-  gw.RewriteConfig(models + "revoked: [speaker]  # car is back\n");
+  // Revoking other devices and un-revoking car take effect without a restart, also on a
+  // connection kept alive across the change (here the plaintext front's default device).
+  net::asio::io_context io;
+  net::tcp::socket kept(io);
+  kept.connect(
+      net::tcp::endpoint(net::asio::ip::make_address("127.0.0.1"), gw.gateway().plaintext_port()));
+  auto post = [&] {
+    http::request<http::string_body> req(http::verb::post, "/v1/chat/completions", 11);
+    req.set(http::field::host, "127.0.0.1");
+    req.keep_alive(true);
+    req.body() = Body(false, 3);
+    req.prepare_payload();
+    http::write(kept, req);
+    net::beast::flat_buffer buffer;
+    http::response<http::string_body> answer;
+    http::read(kept, buffer, answer);
+    return answer;
+  };
+  CHECK(post().result_int() == 200);
+  gw.RewriteConfig(models + "revoked: [speaker, bench]  # car is back\n");
   std::optional<Status> good = gw.reloads.Pop(10s);
   REQUIRE(good);
   CHECK(good->ok());
+  const auto refused = post();
+  CHECK(refused.result_int() == 403);
+  CHECK(refused.body().find("device_revoked") != std::string::npos);
   CHECK(gw.Ask(Body(false, 3), false, "speaker").error.http_status == 403);
   CHECK(gw.Ask(Body(false, 3), false, "car").ok());
 }
