@@ -287,13 +287,8 @@ GatewayConfigPtr ParseGatewayConfig(std::string_view text, Diagnostics& d,
   c->config_poll =
       std::chrono::milliseconds(IntIn(m, d, "config_poll_ms", c->config_poll.count(), 10, 60000));
   if (const Node* rv = m.Get("revoked")) {
-    if (auto ids = yaml::ReadStringList(*rv, d, "revoked")) {
-      for (std::size_t i = 0; i < ids->size(); ++i) {
-        if (!net::IsValidIdentityName((*ids)[i])) {
-          d.Error(i < rv->items.size() ? rv->items[i].location : rv->location,
-                  "'" + (*ids)[i] + "' is not a device id ([A-Za-z0-9._-], 1 to 64)");
-        }
-      }
+    if (auto ids = yaml::ReadCheckedStringList(*rv, d, "revoked", net::IsValidIdentityName,
+                                               net::kDeviceIdRule)) {
       c->revoked = std::move(*ids);
     }
   }

@@ -138,6 +138,22 @@ std::optional<std::vector<std::string>> ReadStringList(const Node& node, Diagnos
   return out;
 }
 
+std::optional<std::vector<std::string>> ReadCheckedStringList(const Node& node, Diagnostics& d,
+                                                              std::string_view field,
+                                                              bool (*valid)(std::string_view),
+                                                              std::string_view what) {
+  std::optional<std::vector<std::string>> out = ReadStringList(node, d, field);
+  if (!out) return std::nullopt;
+  bool good = true;
+  for (std::size_t i = 0; i < out->size(); ++i) {
+    if (valid((*out)[i])) continue;
+    d.Error(node.items[i].location, "'" + (*out)[i] + "' is not " + std::string(what));
+    good = false;
+  }
+  if (!good) return std::nullopt;
+  return out;
+}
+
 MapReader::MapReader(const Node& node, Diagnostics& d, std::string_view what,
                      std::initializer_list<std::string_view> known_keys, bool null_is_empty)
     : node_(node), d_(d), what_(what) {

@@ -35,6 +35,12 @@ std::optional<double> ReadDoubleIn(const Node& node, Diagnostics& d, std::string
 std::optional<std::vector<std::string>> ReadStringList(const Node& node, Diagnostics& d,
                                                        std::string_view field,
                                                        bool allow_single = false);
+// A list of strings each of which must pass `valid`; each that does not is a located error
+// "'x' is not <what>". Nullopt if any item is wrong.
+std::optional<std::vector<std::string>> ReadCheckedStringList(const Node& node, Diagnostics& d,
+                                                              std::string_view field,
+                                                              bool (*valid)(std::string_view),
+                                                              std::string_view what);
 
 // Whether a scalar spells null (~, null, or empty) in YAML's core schema.
 bool IsNullLike(const Node& node);

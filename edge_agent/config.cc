@@ -140,13 +140,8 @@ std::optional<AgentConfig> ParseAgentConfig(std::string_view yaml_text, Diagnost
         c.admission.max_thermal = *ParseThermal(*t);
     }
     if (const yaml::Node* from = ar.Get("from")) {
-      if (auto ids = yaml::ReadStringList(*from, d, "from")) {
-        for (std::size_t i = 0; i < ids->size(); ++i) {
-          if (!net::IsValidIdentityName((*ids)[i])) {
-            d.Error(i < from->items.size() ? from->items[i].location : from->location,
-                    "'" + (*ids)[i] + "' is not a device id ([A-Za-z0-9._-], 1 to 64)");
-          }
-        }
+      if (auto ids = yaml::ReadCheckedStringList(*from, d, "from", net::IsValidIdentityName,
+                                                 net::kDeviceIdRule)) {
         c.admission.from = std::move(*ids);
       }
     }

@@ -35,6 +35,8 @@ Result<PeerIdentity> ParseIdentityUri(std::string_view uri);
 
 // Whether `id` is a valid identity name (also used for device ids in configs).
 bool IsValidIdentityName(std::string_view id);
+// What a valid name is, for error messages: "a device id ([A-Za-z0-9._-], 1 to 64)".
+inline constexpr std::string_view kDeviceIdRule = "a device id ([A-Za-z0-9._-], 1 to 64)";
 
 // Which end of a connection the certificate belongs to; decides the EKU it must carry.
 enum class PeerRole { kClient, kServer };

@@ -92,7 +92,10 @@ std::optional<RouterConfig> ParseRouterConfig(std::string_view yaml_text, Diagno
     }
   }
   if (const yaml::Node* rv = r.Get("revoked")) {
-    if (auto ids = yaml::ReadStringList(*rv, d, "revoked")) c.revoked = *ids;
+    if (auto ids = yaml::ReadCheckedStringList(*rv, d, "revoked", net::IsValidIdentityName,
+                                               net::kDeviceIdRule)) {
+      c.revoked = *ids;
+    }
   }
   if (d.has_errors()) return std::nullopt;
   return c;

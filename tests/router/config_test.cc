@@ -40,5 +40,22 @@ io_threads: 0
             path + ":8:13: error: 'io_threads' is 0; it must be between 1 and 64");
 }
 
+TEST_CASE("Revoked ids must be device ids, each located") {
+  testing::TempDir tmp;
+  const std::string path = tmp.Write("r.yaml", R"(apiVersion: partita/v1
+kind: RouterConfig
+listen: 127.0.0.1:7443
+pki_dir: pki
+policy: p.yaml
+decision_log: r.db
+revoked: [lost-phone, "spiffe://partita/device/car"]
+)");
+  Result<RouterConfig> c = LoadRouterConfig(path);
+  REQUIRE_FALSE(c.ok());
+  CHECK(c.status().message() == path +
+                                    ":7:23: error: 'spiffe://partita/device/car' is not a device "
+                                    "id ([A-Za-z0-9._-], 1 to 64)");
+}
+
 }  // namespace
 }  // namespace partita::router
