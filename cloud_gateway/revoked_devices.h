@@ -28,11 +28,6 @@ class RevokedDevices {
     any_.store(!ids_.empty(), std::memory_order_release);
   }
 
-  std::size_t size() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return ids_.size();
-  }
-
  private:
   mutable std::mutex mu_;
   std::set<std::string, std::less<>> ids_;  // guarded by mu_

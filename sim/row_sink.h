@@ -41,15 +41,13 @@ class NullSink : public RowSink {
     return Status::Ok();
   }
   void SetRenderer(std::shared_ptr<const RowRenderer>) override {}
-  void AddRequest(const SimulatedRequest&) override { ++requests_; }
+  void AddRequest(const SimulatedRequest&) override {}
   void AddBatterySample(std::int64_t, std::uint32_t, std::int64_t, double, bool) override {}
   void AddMetric(std::int64_t, std::string_view, double) override {}
   Status Flush() override { return Status::Ok(); }
-  std::uint64_t requests() const { return requests_; }
 
  private:
   std::int64_t runs_ = 0;
-  std::uint64_t requests_ = 0;
 };
 
 }  // namespace partita::sim
