@@ -6,9 +6,11 @@
 // directory); the agents run on one more thread.
 //
 //   router_load_bench [--connections 32] [--window 4] [--rate R] [--seconds 10]
-//                     [--io-threads 2]
+//                     [--io-threads 2] [--timeline MS]
 //
-// Prints decisions/s, client-side latency p50/p99/p999, and the decision log's commits.
+// Prints decisions/s, client-side latency p50/p99/p999, and the decision log's commits;
+// `--timeline MS` also prints p50/p99/max for each MS-millisecond window of the run, to tell a
+// steady tail from stalls.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -38,7 +40,13 @@ struct Options {
   int window = 4;
   double seconds = 10;
   int io_threads = 2;
-  double rate = 0;  // decisions/s over all connections; 0 = closed loop
+  double rate = 0;      // decisions/s over all connections; 0 = closed loop
+  int timeline_ms = 0;  // > 0: per-window percentiles
+};
+
+struct Sample {
+  float at_ms;  // completion time since the measurement started
+  float latency_us;
 };
 
 struct Shared {
@@ -46,7 +54,8 @@ struct Shared {
   std::atomic<bool> stop{false};
   std::atomic<std::uint64_t> decisions{0};
   std::atomic<std::uint64_t> errors{0};
-  std::vector<std::vector<double>> latencies_us;  // one vector per connection
+  Clock::time_point measure_start;
+  std::vector<std::vector<Sample>> samples;  // one vector per connection
   // Open loop: each connection's send function once it is welcomed (client thread only).
   std::vector<std::function<void(Clock::time_point)>> senders;
 };
@@ -112,17 +121,20 @@ asio::awaitable<void> Agent(int index, std::string pki, std::uint16_t port, cons
     ++next_id;
     conn->Send(e);
   };
-  auto& latencies = shared.latencies_us[static_cast<std::size_t>(index)];
+  auto& samples = shared.samples[static_cast<std::size_t>(index)];
   auto receive_loop = [&]() -> asio::awaitable<void> {
     while (!shared.stop) {
       v1::Envelope in;
       if (co_await conn->Read(in)) break;
       if (in.has_decision()) {
+        const auto now = Clock::now();
         const double us = std::chrono::duration<double, std::micro>(
-                              Clock::now() - sent[in.decision().request_id() & 0xffff])
+                              now - sent[in.decision().request_id() & 0xffff])
                               .count();
         if (shared.measuring) {
-          latencies.push_back(us);
+          samples.push_back(
+              {std::chrono::duration<float, std::milli>(now - shared.measure_start).count(),
+               static_cast<float>(us)});
           shared.decisions.fetch_add(1, std::memory_order_relaxed);
         }
         if (o.rate <= 0) send_one(Clock::now());
@@ -176,6 +188,8 @@ int main(int argc, char** argv) {
       o.io_threads = std::stoi(value);
     else if (flag == "--rate")
       o.rate = std::stod(value);
+    else if (flag == "--timeline")
+      o.timeline_ms = std::stoi(value);
     else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       return 2;
@@ -210,7 +224,7 @@ int main(int argc, char** argv) {
   const std::uint16_t port = (*router)->agent_endpoint().port();
 
   Shared shared;
-  shared.latencies_us.resize(static_cast<std::size_t>(o.connections));
+  shared.samples.resize(static_cast<std::size_t>(o.connections));
   shared.senders.resize(static_cast<std::size_t>(o.connections));
   asio::io_context clients(1);
   for (int i = 0; i < o.connections; ++i) {
@@ -219,8 +233,9 @@ int main(int argc, char** argv) {
   if (o.rate > 0) asio::co_spawn(clients, Pacer(o, shared), asio::detached);
   std::thread client_thread([&] { clients.run(); });
   std::this_thread::sleep_for(std::chrono::seconds(2));  // warm-up
-  shared.measuring = true;
   const auto t0 = Clock::now();
+  shared.measure_start = t0;
+  shared.measuring = true;
   const double cpu0 = CpuSeconds();
   std::this_thread::sleep_for(std::chrono::duration<double>(o.seconds));
   shared.measuring = false;
@@ -229,11 +244,21 @@ int main(int argc, char** argv) {
   shared.stop = true;
   const std::uint64_t n = shared.decisions.load();
   (*router)->Shutdown();
+  const storage::BatchWriter::Stats log_stats = (*router)->decision_log_stats();
   clients.stop();
   client_thread.join();
 
   std::vector<double> all;
-  for (auto& v : shared.latencies_us) all.insert(all.end(), v.begin(), v.end());
+  std::vector<std::vector<double>> windows;
+  for (const auto& v : shared.samples) {
+    for (const Sample& s : v) {
+      all.push_back(s.latency_us);
+      if (o.timeline_ms <= 0) continue;
+      const auto w = static_cast<std::size_t>(s.at_ms / static_cast<float>(o.timeline_ms));
+      if (w >= windows.size()) windows.resize(w + 1);
+      windows[w].push_back(s.latency_us);
+    }
+  }
   auto db = storage::Database::Open(config.decision_log);
   const std::int64_t rows = db.ok() ? (*db)->QueryInt("SELECT count(*) FROM requests").value() : 0;
   if (o.rate > 0) {
@@ -248,8 +273,24 @@ int main(int argc, char** argv) {
               Percentile(all, 99.9), static_cast<unsigned long long>(shared.errors.load()));
   std::printf("CPU %.1f us per decision (router + log writer + the agents' side, all threads)\n",
               n > 0 ? cpu * 1e6 / static_cast<double>(n) : 0);
+  for (std::size_t w = 0; w < windows.size(); ++w) {
+    auto& v = windows[w];
+    std::printf("  %6zu ms  n %6zu  p50 %5.0f us  p99 %5.0f us  max %6.0f us\n",
+                w * static_cast<std::size_t>(o.timeline_ms), v.size(), Percentile(v, 50),
+                Percentile(v, 99), v.empty() ? 0.0 : *std::max_element(v.begin(), v.end()));
+  }
   std::printf("decision log rows %lld (every decision is committed before it is sent)\n",
               static_cast<long long>(rows));
+  std::printf(
+      "decision log commits %llu (%.1f rows each), checkpoints %llu background, %llu "
+      "inline, WAL restarts %llu\n",
+      static_cast<unsigned long long>(log_stats.commits),
+      log_stats.commits > 0
+          ? static_cast<double>(log_stats.jobs) / static_cast<double>(log_stats.commits)
+          : 0.0,
+      static_cast<unsigned long long>(log_stats.background_checkpoints),
+      static_cast<unsigned long long>(log_stats.inline_checkpoints),
+      static_cast<unsigned long long>(log_stats.wal_restarts));
   std::filesystem::remove_all(dir);
   return 0;
 }

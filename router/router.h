@@ -52,6 +52,7 @@ class Router {
   MetricsRegistry& metrics() { return metrics_; }
   const net::HandshakeStats& handshake_stats() const { return listener_->stats(); }
   std::int64_t run_id() const { return log_->run_id(); }
+  storage::BatchWriter::Stats decision_log_stats() const { return log_->stats(); }
   // Reloads the policy file now (also done automatically when it changes). Errors are located;
   // on error the serving policy is unchanged.
   Status ReloadPolicy();

@@ -14,6 +14,22 @@ BatchWriter::BatchWriter(std::unique_ptr<Database> db, Options options)
 
 BatchWriter::~BatchWriter() { Stop(); }
 
+namespace {
+// A WAL restart gives up quickly when a reader (a report on the live log) keeps the WAL in use.
+constexpr int kRestartBusyTimeoutMs = 2;
+
+// Syncs the database file (SQLITE_FCNTL_FILE_POINTER) or its WAL (SQLITE_FCNTL_JOURNAL_POINTER)
+// through SQLite's own handle. Syncing more often than SQLite asks is always safe.
+void SyncFile(sqlite3* db, int which) {
+  sqlite3_file* file = nullptr;
+  if (sqlite3_file_control(db, "main", which, &file) != SQLITE_OK || file == nullptr ||
+      file->pMethods == nullptr) {
+    return;
+  }
+  file->pMethods->xSync(file, SQLITE_SYNC_NORMAL);
+}
+}  // namespace
+
 void BatchWriter::StartCheckpointer() {
   const std::string& path = db_->path();
   if (options_.background_checkpoint_frames <= 0 || path.empty() || path == ":memory:") return;
@@ -26,12 +42,17 @@ void BatchWriter::StartCheckpointer() {
 
 int BatchWriter::OnWalCommit(void* self, sqlite3* /*db*/, const char* /*name*/, int frames) {
   auto* writer = static_cast<BatchWriter*>(self);
-  if (frames >= writer->options_.inline_checkpoint_frames) {
+  const Options& o = writer->options_;
+  int& requested_at = writer->frames_at_checkpoint_request_;
+  if (frames < requested_at) requested_at = 0;  // the WAL restarted
+  if (frames >= o.inline_checkpoint_frames) {
     writer->inline_checkpoint_due_ = true;  // Run() does it once the batch is answered
-  } else if (frames >= writer->options_.background_checkpoint_frames) {
+  } else if (frames >= requested_at + o.background_checkpoint_frames) {
+    requested_at = frames;
     {
       std::lock_guard<std::mutex> lock(writer->checkpoint_mu_);
       writer->checkpoint_wanted_ = true;
+      writer->restart_wanted_ = o.restart_frames > 0 && frames >= o.restart_frames;
     }
     writer->checkpoint_wake_.notify_one();
   }
@@ -40,17 +61,28 @@ int BatchWriter::OnWalCommit(void* self, sqlite3* /*db*/, const char* /*name*/, 
 
 void BatchWriter::RunCheckpointer() {
   for (;;) {
+    bool restart = false;
     {
       std::unique_lock<std::mutex> lock(checkpoint_mu_);
       checkpoint_wake_.wait(lock, [&] { return checkpoint_wanted_ || checkpoint_stopping_; });
       if (checkpoint_stopping_) return;
       checkpoint_wanted_ = false;
+      restart = restart_wanted_;
+      restart_wanted_ = false;
     }
     // PASSIVE never blocks the writer; SQLITE_BUSY (another checkpoint running) is harmless.
     if (sqlite3_wal_checkpoint_v2(checkpoint_db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
                                   nullptr, nullptr) == SQLITE_OK) {
       background_checkpoints_.fetch_add(1, std::memory_order_relaxed);
       if (options_.on_background_checkpoint) options_.on_background_checkpoint();
+    }
+    // A partial checkpoint syncs the WAL but not the database; the complete one in a restart
+    // syncs both. Syncing here, off the writer's path, leaves the restart only what was written
+    // since: the writer restarts the WAL between two transactions.
+    if (restart) {
+      SyncFile(checkpoint_db_->handle(), SQLITE_FCNTL_FILE_POINTER);
+      SyncFile(checkpoint_db_->handle(), SQLITE_FCNTL_JOURNAL_POINTER);
+      restart_ready_.store(true, std::memory_order_release);
     }
   }
 }
@@ -145,6 +177,16 @@ void BatchWriter::Run() {
       if (batch[i].done) batch[i].done(s);
     }
     bool checkpointed = false;
+    bool restarted = false;
+    if (restart_ready_.exchange(false, std::memory_order_acquire)) {
+      // A reader of the live log may keep the WAL in use: give up quickly and try again after
+      // the next background pass; the hard bound below still holds.
+      sqlite3_busy_timeout(db_->handle(), kRestartBusyTimeoutMs);
+      restarted = sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_RESTART,
+                                            nullptr, nullptr) == SQLITE_OK;
+      sqlite3_busy_timeout(db_->handle(), db_->busy_timeout_ms());
+      if (restarted) inline_checkpoint_due_ = false;
+    }
     if (inline_checkpoint_due_) {
       // Between transactions, after this batch's completions: nothing appends while it copies,
       // so it reaches the WAL's end and the next transaction restarts the WAL.
@@ -158,6 +200,7 @@ void BatchWriter::Run() {
       stats_.failed_jobs += failed;
       ++(commit.ok() ? stats_.commits : stats_.failed_commits);
       if (checkpointed) ++stats_.inline_checkpoints;
+      if (restarted) ++stats_.wal_restarts;
       last_commit_status_ = commit;
       completed_ += batch.size();
     }

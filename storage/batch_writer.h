@@ -5,8 +5,10 @@
 // back to your io_context). Jobs queued while a transaction commits form the next transaction,
 // so batches grow with load and latency stays low when idle. A job that fails does not fail the
 // others in its batch; a failed commit fails them all.
-// WAL checkpoints (which fsync) run on a second connection in a background thread, so a commit
-// never waits for one; the writer checkpoints inline only when the WAL outgrows a hard bound.
+// WAL checkpoints (which fsync) run on a second connection in a background thread, every
+// `background_checkpoint_frames` of WAL growth, so a commit never waits for one. Once the WAL
+// reaches `restart_frames`, the writer restarts it between two transactions after such a pass
+// (about a millisecond), and checkpoints inline only when the WAL outgrows a hard bound.
 // Thread-safe: Submit/Flush/Stop may be called from any thread.
 #pragma once
 
@@ -32,11 +34,16 @@ class BatchWriter {
   struct Options {
     std::size_t max_batch = 8192;     // jobs per transaction at most
     std::size_t max_queue = 1 << 20;  // Submit() refuses beyond this (the caller sheds load)
-    // WAL frames (pages) after a commit that start a background checkpoint; 0 leaves
-    // checkpoints to SQLite, inside the commit that crosses 1000 frames.
+    // WAL growth (frames, i.e. pages) between background checkpoints; 0 leaves checkpoints to
+    // SQLite, inside the commit that crosses 1000 frames.
     int background_checkpoint_frames = 1000;
-    // WAL frames beyond which the writer checkpoints inline between transactions: under
-    // sustained load a background checkpoint never catches the WAL's end, so this bounds it.
+    // WAL size at which the WAL is restarted: after a background pass, the writer copies what
+    // was written since and syncs between two transactions (well under a millisecond). Under
+    // sustained load a passive checkpoint never catches the WAL's end, so without this the WAL
+    // would grow to the hard bound below. 0 = never.
+    int restart_frames = 8192;
+    // WAL size beyond which the writer checkpoints inline between transactions, should the
+    // background restarts fail (a reader holding the WAL open).
     int inline_checkpoint_frames = 32768;
     // Runs on the checkpoint thread after each background checkpoint (metrics, tests).
     std::function<void()> on_background_checkpoint;
@@ -49,6 +56,7 @@ class BatchWriter {
     std::uint64_t failed_commits = 0;
     std::uint64_t background_checkpoints = 0;
     std::uint64_t inline_checkpoints = 0;
+    std::uint64_t wal_restarts = 0;
     std::size_t queued = 0;
   };
 
@@ -98,14 +106,18 @@ class BatchWriter {
   std::thread thread_;
 
   // Background checkpoints: the writer's WAL hook asks, this thread (with its own connection)
-  // checkpoints. `checkpoint_mu_` guards the two flags.
+  // checkpoints. `checkpoint_mu_` guards checkpoint_wanted_, restart_wanted_ and
+  // checkpoint_stopping_.
   std::unique_ptr<Database> checkpoint_db_;
-  bool inline_checkpoint_due_ = false;  // set by the WAL hook, writer thread only
+  bool inline_checkpoint_due_ = false;    // set by the WAL hook, writer thread only
+  int frames_at_checkpoint_request_ = 0;  // WAL size at the last background request (writer)
   std::mutex checkpoint_mu_;
   std::condition_variable checkpoint_wake_;
   bool checkpoint_wanted_ = false;
+  bool restart_wanted_ = false;
   bool checkpoint_stopping_ = false;
   std::atomic<std::uint64_t> background_checkpoints_{0};
+  std::atomic<bool> restart_ready_{false};  // a passive pass for a restart is done
   std::thread checkpoint_thread_;
 };
 

@@ -96,7 +96,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
     if (rc == SQLITE_CANTOPEN) return NotFound("cannot open database '" + path + "': " + msg);
     return IoError("cannot open database '" + path + "': " + msg);
   }
-  std::unique_ptr<Database> database(new Database(db, path));
+  std::unique_ptr<Database> database(new Database(db, path, options.busy_timeout_ms));
   sqlite3_busy_timeout(db, options.busy_timeout_ms);
   sqlite3_extended_result_codes(db, 1);
   if (!options.read_only) {

@@ -96,14 +96,17 @@ class Database {
   Result<std::int64_t> QueryInt(std::string_view sql);
 
   const std::string& path() const { return path_; }
+  int busy_timeout_ms() const { return busy_timeout_ms_; }  // as opened
   sqlite3* handle() { return db_; }
   std::string LastError() const;
 
  private:
   Status RunCached(std::string_view sql);  // a statement without results, prepared once
-  Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  Database(sqlite3* db, std::string path, int busy_timeout_ms)
+      : db_(db), path_(std::move(path)), busy_timeout_ms_(busy_timeout_ms) {}
   sqlite3* db_;
   std::string path_;
+  int busy_timeout_ms_;
   // Transparent hashing: Cached(sql) looks up without copying the statement's text.
   struct TextHash {
     using is_transparent = void;

@@ -140,5 +140,60 @@ TEST_CASE("The WAL stays bounded when background checkpoints cannot keep up") {
   CHECK(*(*check)->QueryInt("SELECT count(*) FROM t") == 100);
 }
 
+// Commits one-frame transactions until the writer has restarted the WAL `restarts` times, or
+// gives up after `limit` transactions. Returns the transactions committed.
+int CommitUntilRestarts(BatchWriter& writer, std::uint64_t restarts, int limit) {
+  int n = 0;
+  while (writer.stats().wal_restarts < restarts && n < limit) {
+    CommitBlobs(writer, 1);
+    ++n;
+  }
+  return n;
+}
+
+TEST_CASE("Under steady writes the WAL restarts from its start, with no inline checkpoint") {
+  testing::TempDir tmp;
+  auto db = Database::Open(tmp.File("w.db"));
+  REQUIRE(db.ok());
+  REQUIRE((*db)->Exec("CREATE TABLE t (v BLOB)").ok());
+  BatchWriter::Options options;
+  options.background_checkpoint_frames = 8;
+  options.restart_frames = 32;
+  options.inline_checkpoint_frames = 1'000'000;  // only restarts can bound the WAL
+  BatchWriter writer(std::move(*db), options);
+  const int committed = CommitUntilRestarts(writer, 3, 5000);
+  CHECK(writer.stats().wal_restarts >= 3);
+  CHECK(writer.stats().inline_checkpoints == 0);
+  writer.Stop();
+  auto check = Database::Open(tmp.File("w.db"));
+  CHECK(*(*check)->QueryInt("SELECT count(*) FROM t") == committed);
+}
+
+TEST_CASE("A reader holding the WAL open holds off restarts, not commits") {
+  testing::TempDir tmp;
+  auto db = Database::Open(tmp.File("w.db"));
+  REQUIRE(db.ok());
+  REQUIRE((*db)->Exec("CREATE TABLE t (v BLOB)").ok());
+  BatchWriter::Options options;
+  options.background_checkpoint_frames = 8;
+  options.restart_frames = 32;
+  options.inline_checkpoint_frames = 1'000'000;
+  BatchWriter writer(std::move(*db), options);
+  CommitBlobs(writer, 4);
+  auto reader = Database::Open(tmp.File("w.db"));
+  REQUIRE(reader.ok());
+  REQUIRE((*reader)->Exec("BEGIN").ok());
+  REQUIRE(*(*reader)->QueryInt("SELECT count(*) FROM t") == 4);  // a snapshot in the WAL
+  CommitBlobs(writer, 200);  // every one commits while the reader holds its snapshot
+  CHECK(writer.stats().wal_restarts == 0);
+  CHECK(writer.stats().failed_commits == 0);
+  CHECK(*(*reader)->QueryInt("SELECT count(*) FROM t") == 4);
+  REQUIRE((*reader)->Exec("COMMIT").ok());
+  const int after = CommitUntilRestarts(writer, 1, 5000);
+  CHECK(writer.stats().wal_restarts >= 1);
+  writer.Stop();
+  CHECK(*(*reader)->QueryInt("SELECT count(*) FROM t") == 204 + after);
+}
+
 }  // namespace
 }  // namespace partita::storage
