@@ -208,6 +208,10 @@ Status Router::Start() {
   metrics_.AddCallbackCounter("partita_router_decision_log_commits_total",
                               "Group commits of the decision log",
                               [this] { return static_cast<double>(log_->stats().commits); });
+  metrics_.AddCallbackCounter(
+      "partita_router_decision_log_wal_restarts_total",
+      "Times the decision log's WAL was checkpointed completely and started over",
+      [this] { return static_cast<double>(log_->stats().wal_restarts); });
 
   if (!config_.cloud.health_url.empty()) {
     Result<net::TlsContextPtr> health_tls =

@@ -416,6 +416,8 @@ TEST_CASE("/metrics serves decisions by tier and rule, connected devices and the
   CHECK(body.find("partita_router_policy_info{name=\"balanced\",version=\"" +
                   cp.router->current_policy()->version() + "\"} 1") != std::string::npos);
   CHECK(body.find("partita_router_decision_latency_seconds_count 2") != std::string::npos);
+  CHECK(MetricValue(body, "partita_router_decision_log_commits_total") >= 1);
+  CHECK(body.find("\npartita_router_decision_log_wal_restarts_total 0\n") != std::string::npos);
 }
 
 }  // namespace
