@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench/flags.h"
 #include "common/log.h"
 #include "net/pki.h"
 #include "router/router.h"
@@ -84,10 +85,10 @@ long FieldKb(pid_t pid, const char* file, const std::string& key) {
 int main(int argc, char** argv) {
   double seconds = 60;
   std::string partita = std::string(PARTITA_BINARY_DIR) + "/../build/sdk/cli/partita";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::string(argv[i]) == "--seconds") seconds = std::stod(argv[i + 1]);
-    if (std::string(argv[i]) == "--partita") partita = argv[i + 1];
-  }
+  bench::Flags("usage: agent_idle_bench [--seconds 60] [--partita PATH]")
+      .Option("--seconds", &seconds)
+      .Option("--partita", &partita)
+      .Parse(argc, argv);
   if (!std::filesystem::exists(partita)) {
     std::fprintf(stderr, "no partita binary at %s (build it, or pass --partita PATH)\n",
                  partita.c_str());

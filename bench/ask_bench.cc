@@ -16,6 +16,7 @@
 #include "backends/chat_client.h"
 #include "backends/model_server.h"
 #include "backends/openai.h"
+#include "bench/flags.h"
 #include "common/log.h"
 #include "edge_agent/agent.h"
 #include "net/pki.h"
@@ -36,9 +37,9 @@ double Pct(std::vector<double> v, double p) {
 
 int main(int argc, char** argv) {
   int requests = 2000;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::string(argv[i]) == "--requests") requests = std::stoi(argv[i + 1]);
-  }
+  bench::Flags("usage: ask_bench [--requests 2000]")
+      .Option("--requests", &requests)
+      .Parse(argc, argv);
   SetLogLevel(LogLevel::kWarn);
   const std::string dir = std::filesystem::temp_directory_path() / "partita-ask-bench";
   std::filesystem::remove_all(dir);

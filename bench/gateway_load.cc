@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/flags.h"
 #include "net/asio.h"
 #include "net/pki.h"
 #include "net/tls.h"
@@ -195,10 +196,12 @@ asio::awaitable<double> Ttfb(const Target& t, partita::net::TlsContextPtr tls,
   co_return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
+constexpr const char* kUsage =
+    "usage: gateway_load_bench --url URL [--pki DIR --device ID] [--connections N] "
+    "[--seconds S] [--pid PID] [--stream] [--ttfb N] [--model NAME]";
+
 int Usage() {
-  std::fprintf(stderr,
-               "usage: gateway_load_bench --url URL [--pki DIR --device ID] [--connections N] "
-               "[--seconds S] [--pid PID] [--stream] [--ttfb N] [--model NAME]\n");
+  std::fprintf(stderr, "%s\n", kUsage);
   return 2;
 }
 
@@ -206,30 +209,17 @@ int Usage() {
 
 int main(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    const std::string k = argv[i];
-    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (k == "--url")
-      a.url = next();
-    else if (k == "--pki")
-      a.pki = next();
-    else if (k == "--device")
-      a.device = next();
-    else if (k == "--connections")
-      a.connections = std::atoi(next().c_str());
-    else if (k == "--seconds")
-      a.seconds = std::atof(next().c_str());
-    else if (k == "--pid")
-      a.pid = std::atoi(next().c_str());
-    else if (k == "--stream")
-      a.stream = true;
-    else if (k == "--ttfb")
-      a.ttfb = std::atoi(next().c_str());
-    else if (k == "--model")
-      a.model = next();
-    else
-      return Usage();
-  }
+  partita::bench::Flags(kUsage)
+      .Option("--url", &a.url)
+      .Option("--pki", &a.pki)
+      .Option("--device", &a.device)
+      .Option("--connections", &a.connections)
+      .Option("--seconds", &a.seconds)
+      .Option("--pid", &a.pid)
+      .Switch("--stream", &a.stream)
+      .Option("--ttfb", &a.ttfb)
+      .Option("--model", &a.model)
+      .Parse(argc, argv);
   if (a.url.empty()) {
     // `make bench` runs every *_bench binary without arguments: this one needs a running target.
     std::printf(

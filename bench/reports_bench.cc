@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <string>
 
+#include "bench/flags.h"
 #include "reports/format.h"
 #include "reports/render.h"
 #include "tests/reports/fixture.h"
@@ -41,24 +42,14 @@ int main(int argc, char** argv) {
   int repeat = 3;
   int threads = 0;
   std::string db;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--requests") == 0)
-      requests = std::strtoull(argv[i + 1], nullptr, 10);
-    else if (std::strcmp(argv[i], "--devices") == 0)
-      devices = static_cast<std::uint32_t>(std::atoi(argv[i + 1]));
-    else if (std::strcmp(argv[i], "--repeat") == 0)
-      repeat = std::atoi(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--threads") == 0)
-      threads = std::atoi(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--db") == 0)
-      db = argv[i + 1];
-    else {
-      std::fprintf(stderr,
-                   "usage: reports_bench [--requests N] [--devices N] [--repeat R] "
-                   "[--threads T] [--db PATH]\n");
-      return 2;
-    }
-  }
+  bench::Flags(
+      "usage: reports_bench [--requests N] [--devices N] [--repeat R] [--threads T] [--db PATH]")
+      .Option("--requests", &requests)
+      .Option("--devices", &devices)
+      .Option("--repeat", &repeat)
+      .Option("--threads", &threads)
+      .Option("--db", &db)
+      .Parse(argc, argv);
   if (db.empty()) {
     db = std::string(PARTITA_BINARY_DIR) + "/bench/reports-v2-" + std::to_string(requests) + "-" +
          std::to_string(devices) + ".db";

@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/flags.h"
 #include "common/log.h"
 #include "net/framed_connection.h"
 #include "net/pki.h"
@@ -175,26 +176,16 @@ double Percentile(std::vector<double>& v, double p) {
 
 int main(int argc, char** argv) {
   Options o;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    const std::string value = argv[i + 1];
-    if (flag == "--connections")
-      o.connections = std::stoi(value);
-    else if (flag == "--window")
-      o.window = std::stoi(value);
-    else if (flag == "--seconds")
-      o.seconds = std::stod(value);
-    else if (flag == "--io-threads")
-      o.io_threads = std::stoi(value);
-    else if (flag == "--rate")
-      o.rate = std::stod(value);
-    else if (flag == "--timeline")
-      o.timeline_ms = std::stoi(value);
-    else {
-      std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
-      return 2;
-    }
-  }
+  bench::Flags(
+      "usage: router_load_bench [--connections 32] [--window 4] [--rate R] [--seconds 10]\n"
+      "                         [--io-threads 2] [--timeline MS]")
+      .Option("--connections", &o.connections)
+      .Option("--window", &o.window)
+      .Option("--rate", &o.rate)
+      .Option("--seconds", &o.seconds)
+      .Option("--io-threads", &o.io_threads)
+      .Option("--timeline", &o.timeline_ms)
+      .Parse(argc, argv);
   SetLogLevel(LogLevel::kWarn);
   const std::string dir = std::filesystem::temp_directory_path() / "partita-router-bench";
   std::filesystem::remove_all(dir);

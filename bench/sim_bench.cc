@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <string>
 
+#include "bench/flags.h"
 #include "device_profiles/catalog_loader.h"
 #include "policies/loader.h"
 #include "sim/arrivals.h"
@@ -34,22 +35,12 @@ int main(int argc, char** argv) {
   std::string policy_path = root + "/policies/library/balanced.yaml";
   double hours = 24;
   bool sim_only = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    const bool has_value = i + 1 < argc;
-    if (flag == "--sim-only") {
-      sim_only = true;
-    } else if (flag == "--fleet" && has_value) {
-      fleet_path = argv[++i];
-    } else if (flag == "--policy" && has_value) {
-      policy_path = argv[++i];
-    } else if (flag == "--hours" && has_value) {
-      hours = std::stod(argv[++i]);
-    } else {
-      std::fprintf(stderr, "unknown or incomplete option '%s'\n", flag.c_str());
-      return 2;
-    }
-  }
+  partita::bench::Flags("usage: sim_bench [--fleet F] [--policy P] [--hours H] [--sim-only]")
+      .Option("--fleet", &fleet_path)
+      .Option("--policy", &policy_path)
+      .Option("--hours", &hours)
+      .Switch("--sim-only", &sim_only)
+      .Parse(argc, argv);
   using namespace partita;
   CatalogPtr catalog = DefaultCatalog();
   Result<sim::FleetPtr> fleet = sim::LoadFleetFile(fleet_path, *catalog);
