@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <vector>
 
 namespace partita::storage {
@@ -15,18 +16,15 @@ BatchWriter::BatchWriter(std::unique_ptr<Database> db, Options options)
 BatchWriter::~BatchWriter() { Stop(); }
 
 namespace {
-// A WAL restart gives up quickly when a reader (a report on the live log) keeps the WAL in use.
-constexpr int kRestartBusyTimeoutMs = 2;
-
 // Syncs the database file (SQLITE_FCNTL_FILE_POINTER) or its WAL (SQLITE_FCNTL_JOURNAL_POINTER)
-// through SQLite's own handle. Syncing more often than SQLite asks is always safe.
-void SyncFile(sqlite3* db, int which) {
+// through SQLite's own handle: only more durability than SQLite asks for. False on an error.
+bool SyncFile(sqlite3* db, int which) {
   sqlite3_file* file = nullptr;
   if (sqlite3_file_control(db, "main", which, &file) != SQLITE_OK || file == nullptr ||
       file->pMethods == nullptr) {
-    return;
+    return false;
   }
-  file->pMethods->xSync(file, SQLITE_SYNC_NORMAL);
+  return file->pMethods->xSync(file, SQLITE_SYNC_NORMAL) == SQLITE_OK;
 }
 }  // namespace
 
@@ -43,6 +41,7 @@ void BatchWriter::StartCheckpointer() {
 int BatchWriter::OnWalCommit(void* self, sqlite3* /*db*/, const char* /*name*/, int frames) {
   auto* writer = static_cast<BatchWriter*>(self);
   const Options& o = writer->options_;
+  writer->wal_frames_ = frames;
   int& requested_at = writer->frames_at_checkpoint_request_;
   if (frames < requested_at) requested_at = 0;  // the WAL restarted
   if (frames >= o.inline_checkpoint_frames) {
@@ -52,7 +51,6 @@ int BatchWriter::OnWalCommit(void* self, sqlite3* /*db*/, const char* /*name*/, 
     {
       std::lock_guard<std::mutex> lock(writer->checkpoint_mu_);
       writer->checkpoint_wanted_ = true;
-      writer->restart_wanted_ = o.restart_frames > 0 && frames >= o.restart_frames;
     }
     writer->checkpoint_wake_.notify_one();
   }
@@ -61,30 +59,53 @@ int BatchWriter::OnWalCommit(void* self, sqlite3* /*db*/, const char* /*name*/, 
 
 void BatchWriter::RunCheckpointer() {
   for (;;) {
-    bool restart = false;
+    int restart_at = 0;
     {
       std::unique_lock<std::mutex> lock(checkpoint_mu_);
-      checkpoint_wake_.wait(lock, [&] { return checkpoint_wanted_ || checkpoint_stopping_; });
+      // While a restart is pending the writer may want the checkpoint lock: no new pass.
+      checkpoint_wake_.wait(lock, [&] {
+        return checkpoint_stopping_ || (checkpoint_wanted_ && !restart_ready_.load());
+      });
       if (checkpoint_stopping_) return;
       checkpoint_wanted_ = false;
-      restart = restart_wanted_;
-      restart_wanted_ = false;
+      restart_at = std::max(options_.restart_frames, restart_floor_);
     }
-    // PASSIVE never blocks the writer; SQLITE_BUSY (another checkpoint running) is harmless.
+    // PASSIVE never blocks the writer; SQLITE_BUSY (a checkpoint already running) skips a pass.
+    int wal_frames = 0;
     if (sqlite3_wal_checkpoint_v2(checkpoint_db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                  nullptr, nullptr) == SQLITE_OK) {
-      background_checkpoints_.fetch_add(1, std::memory_order_relaxed);
-      if (options_.on_background_checkpoint) options_.on_background_checkpoint();
+                                  &wal_frames, nullptr) != SQLITE_OK) {
+      continue;
     }
+    background_checkpoints_.fetch_add(1, std::memory_order_relaxed);
+    if (options_.on_background_checkpoint) options_.on_background_checkpoint();
+    if (options_.restart_frames <= 0 || wal_frames < restart_at) continue;
     // A partial checkpoint syncs the WAL but not the database; the complete one in a restart
     // syncs both. Syncing here, off the writer's path, leaves the restart only what was written
-    // since: the writer restarts the WAL between two transactions.
-    if (restart) {
-      SyncFile(checkpoint_db_->handle(), SQLITE_FCNTL_FILE_POINTER);
-      SyncFile(checkpoint_db_->handle(), SQLITE_FCNTL_JOURNAL_POINTER);
-      restart_ready_.store(true, std::memory_order_release);
+    // since this pass: the writer restarts the WAL between two transactions.
+    if (!SyncFile(checkpoint_db_->handle(), SQLITE_FCNTL_FILE_POINTER) ||
+        !SyncFile(checkpoint_db_->handle(), SQLITE_FCNTL_JOURNAL_POINTER)) {
+      continue;  // SQLite's own checkpoint syncs again, and reports the error to the writer
     }
+    std::lock_guard<std::mutex> lock(checkpoint_mu_);
+    restart_ready_.store(true);
   }
+}
+
+bool BatchWriter::RestartWal() {
+  // No busy wait: a reader in the WAL makes this fail at once, and the next try waits until
+  // the WAL has grown by another restart_frames.
+  sqlite3_busy_timeout(db_->handle(), 0);
+  const bool restarted =
+      sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_RESTART, nullptr,
+                                nullptr) == SQLITE_OK;
+  sqlite3_busy_timeout(db_->handle(), db_->busy_timeout_ms());
+  {
+    std::lock_guard<std::mutex> lock(checkpoint_mu_);
+    restart_ready_.store(false);
+    restart_floor_ = restarted ? 0 : wal_frames_ + options_.restart_frames;
+  }
+  checkpoint_wake_.notify_one();
+  return restarted;
 }
 
 bool BatchWriter::Submit(Job job, Done done) {
@@ -178,13 +199,10 @@ void BatchWriter::Run() {
     }
     bool checkpointed = false;
     bool restarted = false;
-    if (restart_ready_.exchange(false, std::memory_order_acquire)) {
-      // A reader of the live log may keep the WAL in use: give up quickly and try again after
-      // the next background pass; the hard bound below still holds.
-      sqlite3_busy_timeout(db_->handle(), kRestartBusyTimeoutMs);
-      restarted = sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_RESTART,
-                                            nullptr, nullptr) == SQLITE_OK;
-      sqlite3_busy_timeout(db_->handle(), db_->busy_timeout_ms());
+    bool restart_failed = false;
+    if (restart_ready_.load(std::memory_order_acquire)) {
+      restarted = RestartWal();
+      restart_failed = !restarted;
       if (restarted) inline_checkpoint_due_ = false;
     }
     if (inline_checkpoint_due_) {
@@ -201,6 +219,7 @@ void BatchWriter::Run() {
       ++(commit.ok() ? stats_.commits : stats_.failed_commits);
       if (checkpointed) ++stats_.inline_checkpoints;
       if (restarted) ++stats_.wal_restarts;
+      if (restart_failed) ++stats_.failed_wal_restarts;
       last_commit_status_ = commit;
       completed_ += batch.size();
     }

@@ -6,9 +6,11 @@
 // so batches grow with load and latency stays low when idle. A job that fails does not fail the
 // others in its batch; a failed commit fails them all.
 // WAL checkpoints (which fsync) run on a second connection in a background thread, every
-// `background_checkpoint_frames` of WAL growth, so a commit never waits for one. Once the WAL
-// reaches `restart_frames`, the writer restarts it between two transactions after such a pass
-// (about a millisecond), and checkpoints inline only when the WAL outgrows a hard bound.
+// `background_checkpoint_frames` of WAL growth, so no commit copies pages into the database.
+// Once the WAL reaches `restart_frames`, the writer restarts it between two transactions after
+// such a pass (about a millisecond; the commit after it also syncs the new WAL header). The
+// writer checkpoints inline only when the WAL outgrows a hard bound. A reader holding a
+// snapshot in the WAL stops both (SQLite cannot copy past it) until it ends.
 // Thread-safe: Submit/Flush/Stop may be called from any thread.
 #pragma once
 
@@ -38,12 +40,13 @@ class BatchWriter {
     // SQLite, inside the commit that crosses 1000 frames.
     int background_checkpoint_frames = 1000;
     // WAL size at which the WAL is restarted: after a background pass, the writer copies what
-    // was written since and syncs between two transactions (well under a millisecond). Under
+    // was written since and syncs, between two transactions (about a millisecond). Under
     // sustained load a passive checkpoint never catches the WAL's end, so without this the WAL
-    // would grow to the hard bound below. 0 = never.
+    // would grow to the hard bound below. After a failed try (a reader in the WAL) the next
+    // waits for another restart_frames of growth. 0 = never.
     int restart_frames = 8192;
     // WAL size beyond which the writer checkpoints inline between transactions, should the
-    // background restarts fail (a reader holding the WAL open).
+    // restarts fail.
     int inline_checkpoint_frames = 32768;
     // Runs on the checkpoint thread after each background checkpoint (metrics, tests).
     std::function<void()> on_background_checkpoint;
@@ -57,6 +60,7 @@ class BatchWriter {
     std::uint64_t background_checkpoints = 0;
     std::uint64_t inline_checkpoints = 0;
     std::uint64_t wal_restarts = 0;
+    std::uint64_t failed_wal_restarts = 0;  // a reader was in the WAL
     std::size_t queued = 0;
   };
 
@@ -86,6 +90,7 @@ class BatchWriter {
   };
   void Run();
   void RunCheckpointer();
+  bool RestartWal();  // writer thread, between transactions
   void StartCheckpointer();
   static int OnWalCommit(void* self, sqlite3* db, const char* name, int frames);
 
@@ -106,18 +111,21 @@ class BatchWriter {
   std::thread thread_;
 
   // Background checkpoints: the writer's WAL hook asks, this thread (with its own connection)
-  // checkpoints. `checkpoint_mu_` guards checkpoint_wanted_, restart_wanted_ and
-  // checkpoint_stopping_.
+  // checkpoints. `checkpoint_mu_` guards checkpoint_wanted_, checkpoint_stopping_,
+  // restart_floor_ and the writes of restart_ready_.
   std::unique_ptr<Database> checkpoint_db_;
   bool inline_checkpoint_due_ = false;    // set by the WAL hook, writer thread only
   int frames_at_checkpoint_request_ = 0;  // WAL size at the last background request (writer)
+  int wal_frames_ = 0;                    // WAL size after the last commit (writer)
   std::mutex checkpoint_mu_;
   std::condition_variable checkpoint_wake_;
   bool checkpoint_wanted_ = false;
-  bool restart_wanted_ = false;
   bool checkpoint_stopping_ = false;
   std::atomic<std::uint64_t> background_checkpoints_{0};
-  std::atomic<bool> restart_ready_{false};  // a passive pass for a restart is done
+  // A pass for a restart is done and synced; the writer clears it. Written under
+  // checkpoint_mu_ (the checkpointer waits on it), read by the writer without.
+  std::atomic<bool> restart_ready_{false};
+  int restart_floor_ = 0;  // after a failed restart, the WAL size for the next try
   std::thread checkpoint_thread_;
 };
 
