@@ -5,6 +5,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -160,16 +161,23 @@ int CommitUntilRestarts(BatchWriter& writer, std::uint64_t restarts, int limit) 
   return n;
 }
 
-TEST_CASE("Under steady writes the WAL restarts from its start, with no inline checkpoint") {
-  testing::TempDir tmp;
+// A writer on a fresh table in `tmp`/w.db whose WAL is checkpointed every 8 frames and restarted
+// from 32; the inline bound is out of reach, so only restarts can bound the WAL.
+std::unique_ptr<BatchWriter> RestartingWriter(const testing::TempDir& tmp) {
   auto db = Database::Open(tmp.File("w.db"));
   REQUIRE(db.ok());
   REQUIRE((*db)->Exec("CREATE TABLE t (v BLOB)").ok());
   BatchWriter::Options options;
   options.background_checkpoint_frames = 8;
   options.restart_frames = 32;
-  options.inline_checkpoint_frames = 1'000'000;  // only restarts can bound the WAL
-  BatchWriter writer(std::move(*db), options);
+  options.inline_checkpoint_frames = 1'000'000;
+  return std::make_unique<BatchWriter>(std::move(*db), options);
+}
+
+TEST_CASE("Under steady writes the WAL restarts from its start, with no inline checkpoint") {
+  testing::TempDir tmp;
+  std::unique_ptr<BatchWriter> restarting = RestartingWriter(tmp);
+  BatchWriter& writer = *restarting;
   const int committed = CommitUntilRestarts(writer, 3, 5000);
   REQUIRE(writer.stats().wal_restarts >= 3);
   // The checkpointer waits while a restart is pending, so none finds the checkpoint lock taken.
@@ -186,14 +194,8 @@ TEST_CASE("Under steady writes the WAL restarts from its start, with no inline c
 
 TEST_CASE("A reader holding the WAL open holds off restarts, not commits") {
   testing::TempDir tmp;
-  auto db = Database::Open(tmp.File("w.db"));
-  REQUIRE(db.ok());
-  REQUIRE((*db)->Exec("CREATE TABLE t (v BLOB)").ok());
-  BatchWriter::Options options;
-  options.background_checkpoint_frames = 8;
-  options.restart_frames = 32;
-  options.inline_checkpoint_frames = 1'000'000;
-  BatchWriter writer(std::move(*db), options);
+  std::unique_ptr<BatchWriter> restarting = RestartingWriter(tmp);
+  BatchWriter& writer = *restarting;
   CommitBlobs(writer, 4);
   auto reader = Database::Open(tmp.File("w.db"));
   REQUIRE(reader.ok());
