@@ -28,6 +28,7 @@ Result<std::unique_ptr<AppServer>> AppServer::Create(asio::io_context& io, std::
   }
   s->acceptor_.open(net::unix_socket(), ec);
   if (!ec) s->acceptor_.bind(net::unix_socket::endpoint(path), ec);
+  s->owns_path_ = !ec;
   if (!ec) s->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return IoError("cannot listen on " + path + ": " + ec.message());
   ::chmod(path.c_str(), 0660);
@@ -50,7 +51,7 @@ void AppServer::Stop() {
   *alive_ = false;
   net::error_code ignored;
   acceptor_.close(ignored);
-  ::unlink(path_.c_str());
+  if (owns_path_) ::unlink(path_.c_str());  // never the socket of an agent that refused us
 }
 
 asio::awaitable<void> AppServer::AcceptLoop() {

@@ -41,6 +41,7 @@ class AppServer {
 
   asio::io_context& io_;
   std::string path_;
+  bool owns_path_ = false;  // this server bound the socket file, so Stop() removes it
   Handler handler_;
   net::unix_socket::acceptor acceptor_;
   std::shared_ptr<bool> alive_;

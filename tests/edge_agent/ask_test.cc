@@ -442,6 +442,22 @@ TEST_CASE("The C ABI asks from plain C") {
   CHECK_MESSAGE(failures == 0, error);
 }
 
+TEST_CASE("A second agent on the same app socket is refused and leaves the first one reachable") {
+  World w;
+  w.StartSpeaker();
+  Result<std::unique_ptr<Agent>> second =
+      Agent::Create(w.Config("speaker", "smart-speaker", w.speaker_runtime));
+  REQUIRE(second.ok());
+  const Status started = (*second)->Start();
+  REQUIRE_FALSE(started.ok());
+  CHECK(started.message().find("another agent is listening on " + w.cp.dir.File("speaker.sock")) !=
+        std::string::npos);
+  second->reset();  // the refused agent is gone
+  Result<Answer> a = w.SpeakerClient().Ask("turn on the lights");
+  REQUIRE_MESSAGE(a.ok(), a.status().ToString());
+  CHECK_FALSE(a->text.empty());
+}
+
 TEST_CASE("The SDK says clearly when no agent is running") {
   testing::TempDir tmp;
   Client client(tmp.File("nobody.sock"));
