@@ -30,6 +30,7 @@ std::string Trail(const Answer& a) {
     if (!out.empty()) out += " -> ";
     out += std::string(t.tier ? Name(*t.tier) : "?") + " " + t.result + " " +
            std::to_string(t.elapsed_ms) + " ms";
+    if (t.result != "ok" && !t.detail.empty()) out += " (" + t.detail + ")";
   }
   return out;
 }
