@@ -307,6 +307,9 @@ struct ParsedUrl {
 };
 
 Result<ParsedUrl> ParseUrl(std::string_view url) {
+  if (url.find_first_of(" \t\r\n") != std::string_view::npos) {
+    return InvalidArgument("URL '" + std::string(url) + "' must not contain spaces or line breaks");
+  }
   ParsedUrl out;
   std::string_view rest;
   if (url.starts_with("http://")) {
@@ -338,7 +341,7 @@ Result<ParsedUrl> ParseUrl(std::string_view url) {
     out.port = out.tls ? 443 : 80;
   }
   if (out.port == 0) return InvalidArgument("URL '" + std::string(url) + "' has port 0");
-  if (path.find_first_of("?# \r\n") != std::string_view::npos) {
+  if (path.find_first_of("?#") != std::string_view::npos) {
     return InvalidArgument("URL '" + std::string(url) + "' must not have a query or fragment");
   }
   while (path.ends_with('/')) path.remove_suffix(1);
@@ -359,6 +362,8 @@ bool IsIpAddress(const std::string& host) {
 }
 
 }  // namespace
+
+Status CheckEndpointUrl(std::string_view url) { return ParseUrl(url).status(); }
 
 ChatClient::ChatClient(net::asio::any_io_executor executor, ClientConfig config)
     : executor_(std::move(executor)), config_(std::move(config)) {}

@@ -95,6 +95,10 @@ struct ClientConfig {
   SseLimits sse_limits;
 };
 
+// Whether `url` is an endpoint the client can call (http:// or https://, a host, an optional
+// port, a path without query or fragment); the error says what is wrong.
+Status CheckEndpointUrl(std::string_view url);
+
 // A public TLS 1.2+ client context with the system CA store (or `ca_file` when not empty).
 Result<net::TlsContextPtr> MakePublicTlsContext(const std::string& ca_file = "");
 

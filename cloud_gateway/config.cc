@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <set>
 
+#include "backends/chat_client.h"
 #include "common/file_stamp.h"
 #include "common/yaml_reader.h"
 #include "common/yaml_tree.h"
@@ -136,6 +137,8 @@ void ReadUpstream(const Node& node, Diagnostics& d, const std::string& base_dir,
       d.Error(m.Get("url")->location,
               "'url' must start with http:// or https:// (e.g. "
               "http://127.0.0.1:8000/v1)");
+    } else if (Status s = backends::CheckEndpointUrl(u.url); !s.ok()) {
+      d.Error(m.Get("url")->location, s.message());
     }
   }
   u.priority = static_cast<int>(IntIn(m, d, "priority", 0, 0, 1000));

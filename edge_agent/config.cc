@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "backends/chat_client.h"
 #include "common/yaml_reader.h"
 #include "common/yaml_tree.h"
 #include "net/identity.h"
@@ -21,6 +22,8 @@ std::optional<RuntimeEndpoint> ReadEndpoint(const yaml::Node& node, Diagnostics&
   e.url = r.RequireString("url").value_or("");
   if (!e.url.empty() && e.url.rfind("http://", 0) != 0 && e.url.rfind("https://", 0) != 0) {
     d.Error(r.Get("url")->location, what + " url must start with http:// or https://");
+  } else if (Status s = backends::CheckEndpointUrl(e.url); !e.url.empty() && !s.ok()) {
+    d.Error(r.Get("url")->location, what + " " + s.message());
   }
   e.model = r.String("model", "");
   e.api_key = r.String("api_key", "");

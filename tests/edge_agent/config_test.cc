@@ -117,5 +117,28 @@ state: {battery_pct: 120}
             ":8:16: error: runtime url must start with http:// or https://");
 }
 
+TEST_CASE("A runtime URL the client could not call is refused where it stands") {
+  testing::TempDir tmp;
+  const std::string path = tmp.Write("agent.yaml", R"(apiVersion: partita/v1
+kind: AgentConfig
+device_id: speaker
+profile: smart-speaker
+pki_dir: pki
+router: 127.0.0.1:7443
+app_socket: s.sock
+runtime: {url: "http://127.0.0.1:11434/v1 extra"}
+gateway: {url: "https://gw:8443/v1?key=1"}
+)");
+  Result<AgentConfig> c = LoadAgentConfig(path);
+  REQUIRE_FALSE(c.ok());
+  CHECK(c.status().message() ==
+        path +
+            ":8:16: error: runtime URL 'http://127.0.0.1:11434/v1 extra' must not contain spaces "
+            "or line breaks\n" +
+            path +
+            ":9:16: error: gateway URL 'https://gw:8443/v1?key=1' must not have a query or "
+            "fragment");
+}
+
 }  // namespace
 }  // namespace partita::agent
