@@ -54,6 +54,20 @@ TEST_CASE("the worked example in docs/gateway.md loads") {
   CHECK(c->models[1].output_usd_per_1m_tokens == doctest::Approx(2.4));
 }
 
+TEST_CASE("the README's example gateway config loads, with paths resolved against its directory") {
+  const std::string root = PARTITA_SOURCE_DIR;
+  Result<GatewayConfigPtr> c = LoadGatewayConfig(root + "/examples/gateway.yaml");
+  REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+  const GatewayConfig& g = **c;
+  REQUIRE(g.tls);
+  CHECK(g.tls->listen == "127.0.0.1:8443");  // where examples/router.yaml polls its health
+  CHECK(g.tls->cert_file == root + "/pki/gateway.crt");
+  CHECK(g.ledger_path == root + "/gateway-ledger.db");
+  REQUIRE(g.models.size() == 2);
+  CHECK(g.models[0].name == "milm-70b-moe");
+  CHECK(g.models[0].upstreams[0].url == "http://127.0.0.1:8000/v1");
+}
+
 TEST_CASE("upstreams are ordered by priority") {
   Diagnostics d("g.yaml");
   auto c = Parse(R"(plaintext: {listen: 127.0.0.1:0}

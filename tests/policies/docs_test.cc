@@ -48,6 +48,10 @@ TEST_CASE("The worked example in docs/policies.md loads, lints clean and decides
   CHECK(report.passed == 2);
   CHECK(report.failed == 0);
 
+  // The README's `policy explain` command uses the same state, shipped in examples/states/.
+  const std::string shipped = testing::ReadSourceFile("examples/states/drained-phone.yaml");
+  CHECK(shipped.ends_with(state_text));
+
   const DecisionState state = fixtures::State(state_text);
   const DecisionInput input = state.Input();
   DecisionResult r;
