@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "device_profiles/catalog_loader.h"
@@ -47,6 +48,90 @@ struct DemoArgs {
   bool keep = false;
 };
 
+// Ctrl-C or SIGTERM while the demo runs: the processes it started are stopped and its
+// temporary directory (private keys, logs, databases) is removed, then it exits with 130. While
+// one exists, a thread waits for those signals, blocked in every other thread of the demo
+// (its children unblock them before exec).
+class InterruptCleanup {
+ public:
+  InterruptCleanup() {
+    sigemptyset(&signals_);
+    sigaddset(&signals_, SIGINT);
+    sigaddset(&signals_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals_, &previous_);
+    instance_ = this;
+    thread_ = std::thread([this] { Wait(); });
+  }
+  ~InterruptCleanup() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    pthread_kill(thread_.native_handle(), SIGTERM);  // wakes sigwait, which sees done_
+    thread_.join();
+    instance_ = nullptr;
+    pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
+  }
+  InterruptCleanup(const InterruptCleanup&) = delete;
+  InterruptCleanup& operator=(const InterruptCleanup&) = delete;
+
+  static void Track(pid_t pid) {
+    Update([&](InterruptCleanup& c) { c.pids_.push_back(pid); });
+  }
+  static void Untrack(pid_t pid) {
+    Update([&](InterruptCleanup& c) { std::erase(c.pids_, pid); });
+  }
+  void RemoveOnInterrupt(std::string dir) {
+    std::lock_guard<std::mutex> lock(mu_);
+    dir_ = std::move(dir);
+  }
+  // For a child between fork and exec: the default signal mask back.
+  static void UnblockInChild() {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+  }
+
+ private:
+  template <typename Fn>
+  static void Update(Fn&& fn) {
+    if (instance_ == nullptr) return;
+    std::lock_guard<std::mutex> lock(instance_->mu_);
+    fn(*instance_);
+  }
+  void Wait() {
+    int signal = 0;
+    sigwait(&signals_, &signal);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (done_) return;
+    std::fprintf(stderr, "\npartita demo: interrupted; stopping what it started\n");
+    for (pid_t pid : pids_) kill(pid, SIGTERM);
+    const auto until = Clock::now() + 5s;
+    for (pid_t pid : pids_) {
+      int status = 0;
+      while (waitpid(pid, &status, WNOHANG) == 0 && Clock::now() < until) {
+        std::this_thread::sleep_for(10ms);
+      }
+      if (Clock::now() >= until) kill(pid, SIGKILL);
+    }
+    if (!dir_.empty()) {
+      std::error_code ec;
+      fs::remove_all(dir_, ec);
+      std::fprintf(stderr, "partita demo: removed %s\n", dir_.c_str());
+    }
+    std::_Exit(130);
+  }
+
+  static inline InterruptCleanup* instance_ = nullptr;
+  sigset_t signals_{};
+  sigset_t previous_{};
+  std::mutex mu_;
+  bool done_ = false;        // guarded by mu_
+  std::vector<pid_t> pids_;  // guarded by mu_
+  std::string dir_;          // guarded by mu_; "" with --keep
+  std::thread thread_;
+};
+
 // A child process running `partita <args>`, its output in a log file.
 class Child {
  public:
@@ -54,6 +139,7 @@ class Child {
       : name_(std::move(name)), log_(log) {
     pid_ = fork();
     if (pid_ == 0) {
+      InterruptCleanup::UnblockInChild();
       const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
       if (fd >= 0) {
         dup2(fd, STDOUT_FILENO);
@@ -67,6 +153,7 @@ class Child {
       execv("/proc/self/exe", argv.data());
       _exit(127);
     }
+    if (pid_ > 0) InterruptCleanup::Track(pid_);
   }
   ~Child() { Stop(); }
   Child(const Child&) = delete;
@@ -78,6 +165,7 @@ class Child {
     if (pid_ <= 0) return false;
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      InterruptCleanup::Untrack(pid_);
       pid_ = -1;
       return false;
     }
@@ -91,6 +179,7 @@ class Child {
     while (Clock::now() < until) {
       int status = 0;
       if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        InterruptCleanup::Untrack(pid_);
         pid_ = -1;
         return;
       }
@@ -103,6 +192,7 @@ class Child {
     kill(pid_, SIGKILL);
     int status = 0;
     waitpid(pid_, &status, 0);
+    InterruptCleanup::Untrack(pid_);
     pid_ = -1;
   }
 
@@ -199,6 +289,7 @@ class Demo {
       return 1;
     }
     dir_ = templ;
+    if (!args_.keep) interrupt_.RemoveOnInterrupt(dir_);
     std::printf("Partita demo: everything runs on loopback; files and logs in %s\n\n",
                 dir_.c_str());
     if (!StartEverything()) return Fail();
@@ -504,6 +595,7 @@ class Demo {
   }
 
   DemoArgs args_;
+  InterruptCleanup interrupt_;  // before children_: destroyed after them
   std::string dir_;
   std::string policy_path_;
   std::uint16_t router_port_ = 0;
