@@ -13,6 +13,12 @@ namespace partita::reports {
 
 namespace {
 
+// "0.86 vs 0.84"; with a third decimal when two would print the same number twice.
+std::string QualityPair(double a, double b) {
+  const int decimals = FormatQuality(a) == FormatQuality(b) ? 3 : 2;
+  return FormatFixed(a, decimals) + " vs " + FormatFixed(b, decimals);
+}
+
 enum class Compare { kBetter, kWorse, kTie, kUnknown };
 
 // One measure the findings compare policies on.
@@ -127,12 +133,9 @@ const std::vector<Measure>& Measures() {
        Cares("reliability"), "Most requests answered", [](double v) { return FormatShare(v); }},
       {false, [](const RunFigures& r) { return r.mean_quality; },
        [](double a, double b) { return std::fabs(a - b) < 0.005; }, Gain([](double a, double b) {
-         return "gives better answers (quality " + FormatQuality(a) + " vs " + FormatQuality(b) +
-                ")";
+         return "gives better answers (quality " + QualityPair(a, b) + ")";
        }),
-       [](double a, double b) {
-         return "lower quality (" + FormatQuality(a) + " vs " + FormatQuality(b) + ")";
-       },
+       [](double a, double b) { return "lower quality (" + QualityPair(a, b) + ")"; },
        Cares("answer quality"), "Best answers",
        [](double v) { return "quality " + FormatQuality(v); }},
   };

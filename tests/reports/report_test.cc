@@ -56,6 +56,27 @@ TEST_CASE("Every run of every file is compared, repeated labels are told apart b
   CHECK(dominance);
 }
 
+TEST_CASE("Qualities that round to the same two decimals are told apart with a third") {
+  testing::TempDir tmp;
+  const std::string path = tmp.File("runs.db");
+  fixture::Run better = fixture::BatterySaver();
+  fixture::Run worse = fixture::BatterySaver();
+  better.info.label = "better";
+  worse.info.label = "worse";
+  for (fixture::Row& r : better.rows) r.quality = 0.853;
+  for (fixture::Row& r : worse.rows) {
+    r.quality = 0.847;
+    r.total_ms *= 0.5;  // so that neither run dominates: a tradeoff names the quality
+  }
+  REQUIRE(fixture::WriteRuns(path, {worse, better}).ok());
+  Result<Report> report = BuildReport({path}, {});
+  REQUIRE(report.ok());
+  std::string all;
+  for (const Finding& f : report->findings) all += f.text + "\n";
+  CHECK_MESSAGE(all.find("quality 0.853 vs 0.847") != std::string::npos, all);
+  CHECK_MESSAGE(all.find("0.85 vs 0.85") == std::string::npos, all);
+}
+
 TEST_CASE("The worked example of docs/reports.md: a tradeoff against the baseline") {
   testing::TempDir tmp;
   const std::string path = tmp.File("runs.db");
