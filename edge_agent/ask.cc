@@ -1,5 +1,8 @@
 #include "edge_agent/ask.h"
 
+#include <atomic>
+#include <chrono>
+
 #include "common/log.h"
 #include "device_profiles/predictor.h"
 #include "edge_agent/agent.h"
@@ -8,6 +11,8 @@
 namespace partita::agent {
 
 namespace {
+
+constexpr const char* kLog = "agent";
 
 v1::Attempt ToAttempt(const v1::Route& route, const TierResult& r) {
   v1::Attempt a;
@@ -19,6 +24,24 @@ v1::Attempt ToAttempt(const v1::Route& route, const TierResult& r) {
   a.set_ttft_ms(r.ttft_ms);
   a.set_tokens_out(r.tokens_out);
   return a;
+}
+
+// A tier that fails is worth a line in the agent's log (a device runtime that is not running
+// otherwise only shows in each answer's trail), but not one per request: at most one a minute
+// per tier, across the process.
+void LogTierFailure(Tier tier, const TierResult& r) {
+  static std::atomic<std::int64_t> last_logged_ms[3] = {};
+  const std::int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
+          .count();
+  std::atomic<std::int64_t>& last = last_logged_ms[static_cast<int>(tier) % 3];
+  std::int64_t previous = last.load();
+  if (previous != 0 && now_ms - previous < 60'000) return;
+  if (!last.compare_exchange_strong(previous, now_ms)) return;
+  LogWarn(kLog, std::string(Name(tier)) + " tier failed (" + AttemptResultName(r.result) +
+                    (r.detail.empty() ? "" : ": " + r.detail) +
+                    "). Further failures of this tier are logged at most once a minute; each "
+                    "answer's fallback trail lists them all.");
 }
 
 }  // namespace
@@ -120,6 +143,7 @@ asio::awaitable<v1::AskResult> RunAsk(Agent& agent, const TierSet& tiers,
                   r.tokens_out * spec.price_usd_per_1m_output_tokens / 1e6;
     }
     *result.add_attempts() = ToAttempt(route, r);
+    if (!r.ok() && r.result != v1::ATTEMPT_DEADLINE) LogTierFailure(*tier, r);
     if (r.ok()) {
       success = true;
       result.set_tier(route.tier());
