@@ -96,6 +96,24 @@ TEST_CASE("A policy cache someone else could have written is refused") {
   CHECK((st.st_mode & 0777) == 0600);
 }
 
+TEST_CASE("The example agent configs of the README load") {
+  const std::string examples = std::string(PARTITA_SOURCE_DIR) + "/examples/";
+  for (const char* name : {"speaker", "phone", "car"}) {
+    CAPTURE(name);
+    Result<AgentConfig> c = LoadAgentConfig(examples + name + ".yaml");
+    REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+    CHECK(c->device_id == name);
+    REQUIRE(c->runtime);
+    CHECK(c->tls.cert_file == std::string(PARTITA_SOURCE_DIR) + "/pki/devices/" + name + ".crt");
+  }
+  // The phone's runtime serves one model, and the phone offers just that one.
+  Result<AgentConfig> phone = LoadAgentConfig(examples + "phone.yaml");
+  REQUIRE(phone.ok());
+  CHECK(phone->runtime->model == "milm-7b-moe");
+  CHECK(phone->models == std::vector<std::string>{"milm-7b-moe"});
+  CHECK(phone->peer_listen == "127.0.0.1:7501");
+}
+
 TEST_CASE("Agent config errors are located") {
   testing::TempDir tmp;
   const std::string path = tmp.Write("a.yaml", R"(apiVersion: partita/v1
