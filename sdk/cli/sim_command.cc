@@ -147,8 +147,8 @@ int RunSim(const SimArgs& args) {
   if (!args.quiet) {
     std::printf("%s", table.ToString().c_str());
     std::printf(
-        "(device/phone/cloud: shares of the answered requests; p50/p95 from a histogram, within "
-        "1%%; `partita report` computes both exactly)\n");
+        "(device/phone/cloud: shares of the answered requests; p50/p95 from a histogram,\n"
+        " within 1%%; `partita report` computes both exactly)\n");
     std::printf("wrote %s: %zu run(s), %s requests in %.1f s (%s req/s)\n", args.out.c_str(),
                 runs->size(), WithThousands(total).c_str(), secs,
                 WithThousands(static_cast<std::uint64_t>(secs > 0 ? total / secs : 0)).c_str());
