@@ -427,7 +427,14 @@ asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentit
   auto session = std::make_shared<AgentSession>(session_id, conn);
   session->device_id = peer.id;
   session->lane = completions_->LaneOf(conn->get_executor());
-  const std::string who = "device '" + peer.id + "'";
+  std::string who = "device '" + peer.id + "'";
+  {
+    net::error_code ignored;
+    const auto remote =
+        boost::beast::get_lowest_layer(conn->stream()).socket().remote_endpoint(ignored);
+    if (!ignored)
+      who += " (" + remote.address().to_string() + ":" + std::to_string(remote.port()) + ")";
+  }
 
   // Checked and registered under one lock, which SetRevoked also holds: a revocation lands
   // either before (refused here) or after (SetRevoked finds the session).
@@ -445,20 +452,24 @@ asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentit
   }
 
   std::string close_reason;
+  bool violation = false;  // the peer broke the protocol: logged as a warning
   for (;;) {
     v1::Envelope in;
     const net::error_code ec = co_await conn->Read(in);
     if (ec) {
       if (ec == net::FrameError::kOversize) {
         m_.frames_oversize->Add();
+        violation = true;
         close_reason = "frame over " + std::to_string(config_.max_frame_bytes) + " bytes";
         conn->Send(ErrorFrame(v1::ERROR_BAD_FRAME, close_reason));
       } else if (ec == net::FrameError::kUndecodable) {
         m_.frames_undecodable->Add();
+        violation = true;
         close_reason = "undecodable frame";
         conn->Send(ErrorFrame(v1::ERROR_BAD_FRAME, close_reason));
       } else if (ec == net::FrameError::kTruncated) {
         m_.frames_truncated->Add();
+        violation = true;
         close_reason = "stream ended inside a frame";
       } else if (ec == asio::error::timed_out) {
         m_.idle_disconnects->Add();
@@ -475,6 +486,7 @@ asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentit
       // The first frame must be a Hello naming the certificate's device.
       if (!in.has_hello()) {
         m_.frames_not_allowed->Add();
+        violation = true;
         close_reason = "first frame was not a Hello";
         conn->Send(ErrorFrame(v1::ERROR_NOT_ALLOWED, "expected Hello as the first frame"));
         break;
@@ -482,6 +494,7 @@ asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentit
       const v1::Hello& hello = in.hello();
       if (hello.device_id() != peer.id) {
         m_.identity_mismatch->Add();
+        violation = true;
         close_reason =
             "Hello names '" + hello.device_id() + "' but the certificate is " + peer.Uri();
         conn->Send(ErrorFrame(v1::ERROR_IDENTITY_MISMATCH, close_reason));
@@ -489,6 +502,7 @@ asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentit
       }
       std::optional<DeviceClassIndex> profile = catalog_->FindDevice(hello.profile());
       if (!profile) {
+        violation = true;
         close_reason = "unknown profile '" + hello.profile() + "'";
         conn->Send(
             ErrorFrame(v1::ERROR_INVALID_REQUEST, close_reason + "; see `partita profiles list`"));
@@ -657,6 +671,7 @@ asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentit
       case v1::Envelope::kPong: break;
       default: {
         m_.frames_not_allowed->Add();
+        violation = true;
         close_reason = "message not allowed from an agent (body case " +
                        std::to_string(static_cast<int>(in.body_case())) + ")";
         conn->Send(ErrorFrame(v1::ERROR_NOT_ALLOWED, close_reason));
@@ -672,7 +687,11 @@ asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentit
     std::lock_guard<std::mutex> lock(sessions_mu_);
     sessions_.erase(session_id);
   }
-  LogInfo(kLog, who + " disconnected: " + close_reason);
+  if (violation) {
+    LogWarn(kLog, "closed " + who + ": " + close_reason);
+  } else {
+    LogInfo(kLog, who + " disconnected: " + close_reason);
+  }
 }
 
 }  // namespace partita::router
