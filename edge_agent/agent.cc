@@ -307,6 +307,8 @@ void Agent::OnPolicyBundle(const v1::PolicyBundle& bundle) {
   events_.notify_all();
 }
 
+bool Agent::revoked_by_router() const { return link_ && link_->revoked(); }
+
 bool Agent::WaitConnected(bool connected, std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(events_mu_);
   return events_.wait_for(lock, timeout, [&] { return connected_.load() == connected; });

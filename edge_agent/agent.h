@@ -55,6 +55,8 @@ class Agent {
   void RefreshStateBlocking();  // re-read state now and heartbeat if it changed
 
   bool connected() const { return connected_.load(); }
+  // The router refused this device as revoked (it then retries only every few minutes).
+  bool revoked_by_router() const;
   // Waits (bounded) for an event: connected (or disconnected) to the router, a given policy
   // version cached, every reported outcome acknowledged. True when it happened in time.
   bool WaitConnected(bool connected, std::chrono::milliseconds timeout);

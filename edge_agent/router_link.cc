@@ -45,6 +45,12 @@ std::chrono::milliseconds RouterLink::NextBackoff() {
   return std::chrono::milliseconds(pick(jitter_));
 }
 
+std::chrono::milliseconds RouterLink::RevokedBackoff() {
+  const std::int64_t retry = options_.revoked_retry.count();
+  std::uniform_int_distribution<std::int64_t> pick(retry - retry / 4, retry + retry / 4);
+  return std::chrono::milliseconds(pick(jitter_));
+}
+
 asio::awaitable<void> RouterLink::ConnectLoop() {
   auto self = shared_from_this();
   while (!stopped_) {
@@ -70,7 +76,7 @@ asio::awaitable<void> RouterLink::ConnectLoop() {
     } else {
       LogDebug(kLog, "cannot reach the router: " + stream.status().message());
     }
-    reconnect_timer_.expires_after(NextBackoff());
+    reconnect_timer_.expires_after(revoked_ ? RevokedBackoff() : NextBackoff());
     co_await reconnect_timer_.async_wait(net::use_nothrow_awaitable);
   }
 }
@@ -90,6 +96,7 @@ asio::awaitable<void> RouterLink::Session(std::shared_ptr<Connection> conn) {
     switch (in.body_case()) {
       case v1::Envelope::kWelcome: {
         connected_ = true;
+        revoked_ = false;
         backoff_ = std::chrono::milliseconds(0);
         if (in.welcome().heartbeat_interval_ms() > 0) {
           heartbeat_interval_ = std::chrono::milliseconds(in.welcome().heartbeat_interval_ms());
@@ -149,6 +156,13 @@ asio::awaitable<void> RouterLink::Session(std::shared_ptr<Connection> conn) {
             it->second->result = Unavailable("router refused: " + err.message());
             it->second->wake.cancel();
             pending_.erase(it);
+          }
+        } else if (err.code() == v1::ERROR_REVOKED) {
+          if (!revoked_.exchange(true)) {
+            LogError(kLog, "the router refuses this device as revoked (" + err.message() +
+                               "); trying again every " +
+                               std::to_string(options_.revoked_retry.count() / 1000) +
+                               " s, deciding offline meanwhile");
           }
         } else {
           LogWarn(kLog, "router error: " + err.message());

@@ -8,6 +8,7 @@
 // methods must be called on that context's thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -34,6 +35,9 @@ struct RouterLinkOptions {
   std::chrono::milliseconds heartbeat_interval{5000};  // until the router's Welcome says otherwise
   std::chrono::milliseconds backoff_min{200};
   std::chrono::milliseconds backoff_max{5000};
+  // After the router says this device is revoked, it tries again this much later (jittered),
+  // not every few seconds: an operator may un-revoke it, but it should not knock meanwhile.
+  std::chrono::milliseconds revoked_retry{std::chrono::minutes(5)};
   std::size_t max_unacked_outcomes = 10000;
 };
 
@@ -69,6 +73,8 @@ class RouterLink : public std::enable_shared_from_this<RouterLink> {
   double rtt_ms() const { return rtt_ms_; }
   std::size_t unacked_outcomes() const { return unacked_.size(); }
   std::uint64_t reconnects() const { return reconnects_; }
+  // The router refused this device as revoked, and it has not been welcomed since. Any thread.
+  bool revoked() const { return revoked_.load(); }
 
  private:
   struct Pending {
@@ -84,12 +90,14 @@ class RouterLink : public std::enable_shared_from_this<RouterLink> {
   void SendHeartbeat();
   void FailPending(const std::string& why);
   std::chrono::milliseconds NextBackoff();
+  std::chrono::milliseconds RevokedBackoff();
 
   asio::any_io_executor executor_;
   RouterLinkOptions options_;
   RouterLinkCallbacks callbacks_;
   std::shared_ptr<Connection> conn_;
   bool connected_ = false;
+  std::atomic<bool> revoked_{false};
   bool stopped_ = false;
   std::chrono::milliseconds heartbeat_interval_;
   std::chrono::milliseconds backoff_{0};
