@@ -65,6 +65,11 @@ int main(int argc, char** argv) {
   partita::cli::AddRouterCommands(app, exit_code);
   partita::cli::AddSimCommands(app, exit_code);
 
+  // Usage errors read like every other error of the command line: "partita: error: ...".
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return "partita: error: " + std::string(e.what()) + "\nRun with --help for more information.\n";
+  });
+
   app.parse_complete_callback([&] {
     partita::LogLevel level;
     if (!partita::ParseLogLevel(log_level, &level)) {

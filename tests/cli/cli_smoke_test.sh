@@ -17,6 +17,8 @@ expect "an unknown option exits 2" 2 "not expected: --no-such-flag" \
   -- "$partita" profiles list --no-such-flag
 expect "a missing required option exits 2" 2 "--policy is required" \
   -- "$partita" sim --fleet "$src/sim/fleets/household-100.yaml"
+expect "a usage error reads like every error" 2 "partita: error: " \
+  -- "$partita" policy lint "$work/no-such-policy.yaml"
 
 # The security reviewer's PKI.
 expect "pki init" 0 "PKI created in $work/pki" -- "$partita" pki init --dir "$work/pki" --devices 2
