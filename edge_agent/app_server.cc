@@ -92,12 +92,12 @@ asio::awaitable<void> AppServer::Serve(net::unix_socket::socket socket) {
       break;
     }
     const v1::AskRequest& ask = in.ask_request();
-    if (ask.prompt().empty()) {
+    if (ask.prompt().find_first_not_of(" \t\r\n") == std::string::npos) {
       v1::Envelope err;
       v1::AskResult* r = err.mutable_ask_result();
       r->set_ok(false);
       r->mutable_error()->set_code(v1::ERROR_INVALID_REQUEST);
-      r->mutable_error()->set_message("the prompt is empty");
+      r->mutable_error()->set_message("the prompt is empty (or only white space)");
       r->mutable_error()->set_field("prompt");
       conn->Send(err);
       continue;

@@ -458,6 +458,18 @@ TEST_CASE("A second agent on the same app socket is refused and leaves the first
   CHECK_FALSE(a->text.empty());
 }
 
+TEST_CASE("An empty or blank prompt is refused before any tier runs") {
+  World w;
+  w.StartSpeaker();
+  for (const char* prompt : {"", "  \t\n "}) {
+    CAPTURE(prompt);
+    Result<Answer> a = w.SpeakerClient().Ask(prompt);
+    REQUIRE_FALSE(a.ok());
+    CHECK(a.status().message().find("the prompt is empty") != std::string::npos);
+  }
+  CHECK(w.LedgerRows(0) == 0);  // nothing reached the cloud
+}
+
 TEST_CASE("The SDK says clearly when no agent is running") {
   testing::TempDir tmp;
   Client client(tmp.File("nobody.sock"));
