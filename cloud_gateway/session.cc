@@ -664,6 +664,9 @@ class Session final : public SessionBase, public DeviceIo {
     } else if (ec.category() == error_code(http::error::bad_target).category() &&
                !IsQuietClose(ec) && ec != http::error::partial_message) {
       core_.metrics.CountBad(BadInput::kBadHttp);
+      LogWarn("gateway", "malformed HTTP request from " +
+                             (peer_ ? peer_->Uri() : std::string("the plaintext front")) + ": " +
+                             ec.message());
       co_await SendError(400, "bad_http", "malformed HTTP request: " + ec.message());
     }
   }

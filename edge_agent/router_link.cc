@@ -90,7 +90,9 @@ asio::awaitable<void> RouterLink::Session(std::shared_ptr<Connection> conn) {
     v1::Envelope in;
     const net::error_code ec = co_await conn->Read(in);
     if (ec) {
-      reason = ec == asio::error::eof ? "router closed the connection" : ec.message();
+      reason = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated
+                   ? "router closed the connection"
+                   : ec.message();
       break;
     }
     switch (in.body_case()) {

@@ -314,8 +314,10 @@ Status Router::ReloadPolicy() {
   policy::PolicyPtr next = policies_->Load(*text, d, catalog_);
   if (!next) {
     m_.policy_reloads_failed->Add();
+    std::string errors = d.ToString();
+    while (!errors.empty() && errors.back() == '\n') errors.pop_back();
     LogError(kLog, "policy reload rejected, still serving version " +
-                       previous->version().substr(0, 12) + ":\n" + d.ToString());
+                       previous->version().substr(0, 12) + ":\n" + errors);
     return d.ToStatus();
   }
   if (next->version() == previous->version()) return Status::Ok();
