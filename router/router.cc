@@ -355,7 +355,16 @@ asio::awaitable<void> Router::PolicyWatchLoop() {
       }
     }
     const std::string stamp = FileStamp(config_.policy_file);
-    if (stamp.empty() || stamp == policy_stamp_) continue;
+    if (stamp.empty()) {
+      if (!policy_stamp_.empty()) {  // once, until the file is back
+        LogWarn(kLog, "the policy file " + config_.policy_file +
+                          " is gone; still serving version " +
+                          policies_->Current()->version().substr(0, 12));
+        policy_stamp_.clear();
+      }
+      continue;
+    }
+    if (stamp == policy_stamp_) continue;
     policy_stamp_ = stamp;
     const Status s = ReloadPolicy();
     std::lock_guard<std::mutex> lock(observer_mu_);
