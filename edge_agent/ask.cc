@@ -28,8 +28,10 @@ v1::Attempt ToAttempt(const v1::Route& route, const TierResult& r) {
 
 // A tier that fails is worth a line in the agent's log (a device runtime that is not running
 // otherwise only shows in each answer's trail), but not one per request: at most one a minute
-// per tier, across the process.
+// per tier, across the process. Only the tier and the kind of failure: the detail can quote an
+// upstream's error message, which may echo the request, and logs never hold prompt text.
 void LogTierFailure(Tier tier, const TierResult& r) {
+  if (r.result == v1::ATTEMPT_DECLINED) return;  // a busy or drained phone: expected, not a fault
   static std::atomic<std::int64_t> last_logged_ms[3] = {};
   const std::int64_t now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
@@ -38,10 +40,9 @@ void LogTierFailure(Tier tier, const TierResult& r) {
   std::int64_t previous = last.load();
   if (previous != 0 && now_ms - previous < 60'000) return;
   if (!last.compare_exchange_strong(previous, now_ms)) return;
-  LogWarn(kLog, std::string(Name(tier)) + " tier failed (" + AttemptResultName(r.result) +
-                    (r.detail.empty() ? "" : ": " + r.detail) +
-                    "). Further failures of this tier are logged at most once a minute; each "
-                    "answer's fallback trail lists them all.");
+  LogWarn(kLog, std::string(Name(tier)) + " tier failed: " + AttemptResultName(r.result) +
+                    ". Further failures of this tier are logged at most once a minute; each "
+                    "answer's fallback trail has them all, with the reason.");
 }
 
 }  // namespace
