@@ -16,6 +16,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -48,16 +49,22 @@ struct DemoArgs {
   bool keep = false;
 };
 
-// Ctrl-C or SIGTERM while the demo runs: the processes it started are stopped and its
-// temporary directory (private keys, logs, databases) is removed, then it exits with 130. While
-// one exists, a thread waits for those signals, blocked in every other thread of the demo
-// (its children unblock them before exec).
+// Ctrl-C, SIGTERM or SIGHUP while the demo runs: the processes it started are stopped and its
+// temporary directory (private keys, logs, databases) is removed, then the demo dies of the
+// same signal. While one exists, a thread waits for those signals, blocked in every other
+// thread of the demo (its children unblock them before exec); a signal the demo was started
+// with ignored (nohup, a background job) stays ignored. Forks and reaps of the children go
+// through it, so that none is started after the cleanup began and none is reaped twice.
 class InterruptCleanup {
  public:
   InterruptCleanup() {
     sigemptyset(&signals_);
-    sigaddset(&signals_, SIGINT);
-    sigaddset(&signals_, SIGTERM);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+      struct sigaction current {};
+      if (sigaction(sig, nullptr, &current) == 0 && current.sa_handler == SIG_IGN) continue;
+      sigaddset(&signals_, sig);
+    }
+    sigaddset(&signals_, SIGTERM);  // also how the destructor wakes the thread
     pthread_sigmask(SIG_BLOCK, &signals_, &previous_);
     instance_ = this;
     thread_ = std::thread([this] { Wait(); });
@@ -75,11 +82,23 @@ class InterruptCleanup {
   InterruptCleanup(const InterruptCleanup&) = delete;
   InterruptCleanup& operator=(const InterruptCleanup&) = delete;
 
-  static void Track(pid_t pid) {
-    Update([&](InterruptCleanup& c) { c.pids_.push_back(pid); });
+  // fork(), except after an interruption (-1). The parent tracks the child.
+  static pid_t Fork() {
+    if (instance_ == nullptr) return fork();
+    std::lock_guard<std::mutex> lock(instance_->mu_);
+    if (instance_->interrupted_) return -1;
+    const pid_t pid = fork();
+    if (pid > 0) instance_->pids_.push_back(pid);
+    return pid;
   }
-  static void Untrack(pid_t pid) {
-    Update([&](InterruptCleanup& c) { std::erase(c.pids_, pid); });
+  // waitpid(pid, WNOHANG unless `block`); a reaped child is no longer tracked.
+  static pid_t Reap(pid_t pid, bool block) {
+    std::unique_lock<std::mutex> lock;
+    if (instance_ != nullptr) lock = std::unique_lock<std::mutex>(instance_->mu_);
+    int status = 0;
+    const pid_t r = waitpid(pid, &status, block ? 0 : WNOHANG);
+    if (instance_ != nullptr && r != 0) std::erase(instance_->pids_, pid);
+    return r;
   }
   void RemoveOnInterrupt(std::string dir) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -93,42 +112,57 @@ class InterruptCleanup {
   }
 
  private:
-  template <typename Fn>
-  static void Update(Fn&& fn) {
-    if (instance_ == nullptr) return;
-    std::lock_guard<std::mutex> lock(instance_->mu_);
-    fn(*instance_);
-  }
   void Wait() {
-    int signal = 0;
-    sigwait(&signals_, &signal);
+    int sig = 0;
+    sigwait(&signals_, &sig);
     std::lock_guard<std::mutex> lock(mu_);
     if (done_) return;
+    interrupted_ = true;
+    std::fflush(stdout);
     std::fprintf(stderr, "\npartita demo: interrupted; stopping what it started\n");
     for (pid_t pid : pids_) kill(pid, SIGTERM);
     const auto until = Clock::now() + 5s;
     for (pid_t pid : pids_) {
       int status = 0;
-      while (waitpid(pid, &status, WNOHANG) == 0 && Clock::now() < until) {
+      pid_t r = 0;
+      while ((r = waitpid(pid, &status, WNOHANG)) == 0 && Clock::now() < until) {
         std::this_thread::sleep_for(10ms);
       }
-      if (Clock::now() >= until) kill(pid, SIGKILL);
+      if (r == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+      }
     }
     if (!dir_.empty()) {
       std::error_code ec;
       fs::remove_all(dir_, ec);
-      std::fprintf(stderr, "partita demo: removed %s\n", dir_.c_str());
+      if (ec) fs::remove_all(dir_, ec);  // once more: a file may have appeared meanwhile
+      if (ec) {
+        std::fprintf(stderr, "partita demo: could not remove %s: %s\n", dir_.c_str(),
+                     ec.message().c_str());
+      } else {
+        std::fprintf(stderr, "partita demo: removed %s\n", dir_.c_str());
+      }
     }
-    std::_Exit(130);
+    std::fflush(stderr);
+    // Die of the signal, as a shell expects of an interrupted command.
+    std::signal(sig, SIG_DFL);
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, sig);
+    pthread_sigmask(SIG_UNBLOCK, &one, nullptr);
+    kill(getpid(), sig);
+    std::_Exit(128 + sig);
   }
 
   static inline InterruptCleanup* instance_ = nullptr;
   sigset_t signals_{};
   sigset_t previous_{};
   std::mutex mu_;
-  bool done_ = false;        // guarded by mu_
-  std::vector<pid_t> pids_;  // guarded by mu_
-  std::string dir_;          // guarded by mu_; "" with --keep
+  bool done_ = false;         // guarded by mu_
+  bool interrupted_ = false;  // guarded by mu_
+  std::vector<pid_t> pids_;   // guarded by mu_
+  std::string dir_;           // guarded by mu_; "" with --keep
   std::thread thread_;
 };
 
@@ -137,7 +171,7 @@ class Child {
  public:
   Child(std::string name, std::vector<std::string> args, const std::string& log)
       : name_(std::move(name)), log_(log) {
-    pid_ = fork();
+    pid_ = InterruptCleanup::Fork();
     if (pid_ == 0) {
       InterruptCleanup::UnblockInChild();
       const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -153,7 +187,6 @@ class Child {
       execv("/proc/self/exe", argv.data());
       _exit(127);
     }
-    if (pid_ > 0) InterruptCleanup::Track(pid_);
   }
   ~Child() { Stop(); }
   Child(const Child&) = delete;
@@ -163,9 +196,7 @@ class Child {
   const std::string& log() const { return log_; }
   bool running() {
     if (pid_ <= 0) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      InterruptCleanup::Untrack(pid_);
+    if (InterruptCleanup::Reap(pid_, false) != 0) {  // exited (or already reaped)
       pid_ = -1;
       return false;
     }
@@ -177,9 +208,7 @@ class Child {
     kill(pid_, SIGTERM);
     const auto until = Clock::now() + grace;
     while (Clock::now() < until) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        InterruptCleanup::Untrack(pid_);
+      if (InterruptCleanup::Reap(pid_, false) != 0) {
         pid_ = -1;
         return;
       }
@@ -190,9 +219,7 @@ class Child {
   void Kill() {
     if (pid_ <= 0) return;
     kill(pid_, SIGKILL);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    InterruptCleanup::Untrack(pid_);
+    InterruptCleanup::Reap(pid_, true);
     pid_ = -1;
   }
 
