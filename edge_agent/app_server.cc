@@ -16,15 +16,25 @@ Result<std::unique_ptr<AppServer>> AppServer::Create(asio::io_context& io, std::
                                                      Handler handler) {
   std::unique_ptr<AppServer> s(new AppServer(io, path, std::move(handler)));
   net::error_code ec;
-  // A socket file left by a dead agent is replaced; one a live agent answers on is not.
-  {
+  // A socket file left by a dead agent (nobody listening) is replaced; one a live agent answers
+  // on is not, and neither is anything that is not a socket.
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      return AlreadyExists("app_socket " + path +
+                           " exists and is not a socket; choose another path");
+    }
     net::unix_socket::socket probe(io);
     probe.connect(net::unix_socket::endpoint(path), ec);
     if (!ec) {
       return AlreadyExists("another agent is listening on " + path +
                            "; stop it or choose another app_socket");
     }
+    if (ec != asio::error::connection_refused) {
+      return IoError("cannot tell whether an agent listens on " + path + ": " + ec.message());
+    }
     ::unlink(path.c_str());
+    ec.clear();
   }
   s->acceptor_.open(net::unix_socket(), ec);
   if (!ec) s->acceptor_.bind(net::unix_socket::endpoint(path), ec);

@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "cloud_gateway/config.h"
@@ -468,6 +470,21 @@ TEST_CASE("An empty or blank prompt is refused before any tier runs") {
     CHECK(a.status().message().find("the prompt is empty") != std::string::npos);
   }
   CHECK(w.LedgerRows(0) == 0);  // nothing reached the cloud
+}
+
+TEST_CASE("An app_socket path that is not a socket is refused and left alone") {
+  World w;
+  AgentConfig c = w.Config("speaker", "smart-speaker", w.speaker_runtime);
+  const std::string path = w.cp.dir.Write("not-a-socket", "an operator's file\n");
+  c.app_socket = path;
+  Result<std::unique_ptr<Agent>> agent = Agent::Create(c);
+  REQUIRE(agent.ok());
+  const Status started = (*agent)->Start();
+  REQUIRE_FALSE(started.ok());
+  CHECK(started.message().find("exists and is not a socket") != std::string::npos);
+  agent->reset();
+  std::ifstream in(path);
+  CHECK(std::string(std::istreambuf_iterator<char>(in), {}) == "an operator's file\n");
 }
 
 TEST_CASE("The SDK says clearly when no agent is running") {
