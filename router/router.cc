@@ -16,6 +16,16 @@ namespace partita::router {
 
 namespace {
 
+// A peer's text fit for a log line: control characters replaced, at most 64 characters.
+std::string Printable(std::string_view text) {
+  std::string out;
+  for (char c : text.substr(0, 64)) {
+    out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+  }
+  if (text.size() > 64) out += "...";
+  return out;
+}
+
 constexpr const char* kLog = "router";
 using Connection = net::FramedConnection<net::TlsStream>;
 
@@ -443,8 +453,11 @@ asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentit
     net::error_code ignored;
     const auto remote =
         boost::beast::get_lowest_layer(conn->stream()).socket().remote_endpoint(ignored);
-    if (!ignored)
-      who += " (" + remote.address().to_string() + ":" + std::to_string(remote.port()) + ")";
+    if (!ignored) {
+      const std::string host = remote.address().to_string();
+      who += " (" + (remote.address().is_v6() ? "[" + host + "]" : host) + ":" +
+             std::to_string(remote.port()) + ")";
+    }
   }
 
   // Checked and registered under one lock, which SetRevoked also holds: a revocation lands
@@ -506,15 +519,15 @@ asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentit
       if (hello.device_id() != peer.id) {
         m_.identity_mismatch->Add();
         violation = true;
-        close_reason =
-            "Hello names '" + hello.device_id() + "' but the certificate is " + peer.Uri();
+        close_reason = "Hello names '" + Printable(hello.device_id()) +
+                       "' but the certificate is " + peer.Uri();
         conn->Send(ErrorFrame(v1::ERROR_IDENTITY_MISMATCH, close_reason));
         break;
       }
       std::optional<DeviceClassIndex> profile = catalog_->FindDevice(hello.profile());
       if (!profile) {
         violation = true;
-        close_reason = "unknown profile '" + hello.profile() + "'";
+        close_reason = "unknown profile '" + Printable(hello.profile()) + "'";
         conn->Send(
             ErrorFrame(v1::ERROR_INVALID_REQUEST, close_reason + "; see `partita profiles list`"));
         break;
@@ -541,7 +554,8 @@ asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentit
       conn->Send(welcome);
       conn->Send(PolicyBundleFor(p));
       LogInfo(kLog, who + " registered (profile " + hello.profile() +
-                        (snap.household.empty() ? "" : ", household " + snap.household) + ")");
+                        (snap.household.empty() ? "" : ", household " + Printable(snap.household)) +
+                        ")");
       continue;
     }
 
