@@ -80,7 +80,7 @@ asio::awaitable<void> TlsListener::AcceptLoop() {
 asio::awaitable<void> TlsListener::Handshake(tcp::socket socket) {
   error_code ec;
   const tcp::endpoint remote = socket.remote_endpoint(ec);
-  const std::string from = remote.address().to_string() + ":" + std::to_string(remote.port());
+  const std::string from = EndpointText(remote);
   TlsStream stream(beast::tcp_stream(std::move(socket)), *tls_);
   beast::get_lowest_layer(stream).expires_after(options_.handshake_timeout);
   auto [hs_ec] =
@@ -141,6 +141,12 @@ asio::awaitable<Result<TlsStream>> ConnectTls(asio::any_io_executor executor, st
   }
   beast::get_lowest_layer(stream).expires_never();
   co_return std::move(stream);
+}
+
+std::string EndpointText(const tcp::endpoint& endpoint) {
+  const std::string host = endpoint.address().to_string();
+  return (endpoint.address().is_v6() ? "[" + host + "]" : host) + ":" +
+         std::to_string(endpoint.port());
 }
 
 Result<std::pair<std::string, std::uint16_t>> SplitHostPort(std::string_view address) {

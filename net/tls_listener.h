@@ -86,6 +86,9 @@ asio::awaitable<Result<TlsStream>> ConnectTls(asio::any_io_executor executor, st
 // Splits "host:port" ("127.0.0.1:7443", "[::1]:7443", "router.local:7443").
 Result<std::pair<std::string, std::uint16_t>> SplitHostPort(std::string_view address);
 
+// "127.0.0.1:7443" or "[::1]:7443": the inverse of SplitHostPort, for log lines.
+std::string EndpointText(const tcp::endpoint& endpoint);
+
 // Parses "host:port" into an endpoint for listening (host must be an IP address).
 Result<tcp::endpoint> ParseListenAddress(std::string_view address);
 

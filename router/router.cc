@@ -9,6 +9,7 @@
 #include "device_profiles/catalog_loader.h"
 #include "device_profiles/predictor.h"
 #include "net/framed_connection.h"
+#include "net/tls_listener.h"
 #include "policies/loader.h"
 #include "proto/convert.h"
 
@@ -453,11 +454,7 @@ asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentit
     net::error_code ignored;
     const auto remote =
         boost::beast::get_lowest_layer(conn->stream()).socket().remote_endpoint(ignored);
-    if (!ignored) {
-      const std::string host = remote.address().to_string();
-      who += " (" + (remote.address().is_v6() ? "[" + host + "]" : host) + ":" +
-             std::to_string(remote.port()) + ")";
-    }
+    if (!ignored) who += " (" + net::EndpointText(remote) + ")";
   }
 
   // Checked and registered under one lock, which SetRevoked also holds: a revocation lands
