@@ -1,9 +1,11 @@
 // The edge agent at rest: a real `partita agent` process connected to a router (in this
 // process) with a 5 s heartbeat, measured from /proc after a settling period.
 //
-//   agent_idle_bench [--seconds 60] [--partita PATH]
+//   agent_idle_bench [--seconds 60] [--partita PATH] [--floor PATH]
 //
-// Prints the agent's resident memory (VmRSS) and its CPU use over the window.
+// Prints the agent's resident memory (VmRSS) and its CPU use over the window, and beside it the
+// resident memory of tls_client_floor: the least a process holding one mutual-TLS connection to
+// the router needs with the system's shared OpenSSL (and no C++ runtime).
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -80,14 +82,33 @@ long FieldKb(pid_t pid, const char* file, const std::string& key) {
   return -1;
 }
 
+// Forks and execs `argv` (a null-terminated list); the child's pid.
+pid_t Spawn(const std::vector<const char*>& argv) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execv(argv[0], const_cast<char* const*>(argv.data()));
+    _exit(127);
+  }
+  return pid;
+}
+
+int Stop(pid_t pid) {
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   double seconds = 60;
   std::string partita = std::string(PARTITA_BINARY_DIR) + "/../build/sdk/cli/partita";
-  bench::Flags("usage: agent_idle_bench [--seconds 60] [--partita PATH]")
+  std::string floor = PARTITA_TLS_CLIENT_FLOOR;
+  bench::Flags("usage: agent_idle_bench [--seconds 60] [--partita PATH] [--floor PATH]")
       .Option("--seconds", &seconds)
       .Option("--partita", &partita)
+      .Option("--floor", &floor)
       .Parse(argc, argv);
   if (!std::filesystem::exists(partita)) {
     std::fprintf(stderr, "no partita binary at %s (build it, or pass --partita PATH)\n",
@@ -115,12 +136,18 @@ int main(int argc, char** argv) {
                                "profile: smart-speaker\npki_dir: pki\nrouter: 127.0.0.1:"
                             << (*router)->agent_endpoint().port() << "\napp_socket: " << dir
                             << "/speaker.sock\n";
-  const pid_t pid = fork();
-  if (pid == 0) {
-    execl(partita.c_str(), partita.c_str(), "--log-level", "warn", "agent", "--config",
-          agent_yaml.c_str(), nullptr);
-    _exit(127);
-  }
+  const pid_t pid = Spawn(
+      {partita.c_str(), "--log-level", "warn", "agent", "--config", agent_yaml.c_str(), nullptr});
+  // The floor's connection sends no Hello: the router closes it, with a warning not worth
+  // printing here.
+  SetLogLevel(LogLevel::kError);
+  const net::TlsFiles device = net::DeviceTlsFiles(pki.dir, "speaker");
+  const std::string port = std::to_string((*router)->agent_endpoint().port());
+  const pid_t floor_pid =
+      std::filesystem::exists(floor)
+          ? Spawn({floor.c_str(), "127.0.0.1", port.c_str(), device.ca_file.c_str(),
+                   device.cert_file.c_str(), device.key_file.c_str(), nullptr})
+          : -1;
   std::this_thread::sleep_for(std::chrono::seconds(5));  // connect and settle
   const double cpu0 = CpuSecondsOf(pid);
   const auto t0 = std::chrono::steady_clock::now();
@@ -132,9 +159,11 @@ int main(int argc, char** argv) {
   const long pss = FieldKb(pid, "smaps_rollup", "Pss");
   const bool connected = (*router)->registry().online() == 1;
   const std::string smaps = ResidentByMapping(pid);
-  kill(pid, SIGTERM);
-  int status = 0;
-  waitpid(pid, &status, 0);
+  const long floor_rss = floor_pid > 0 ? FieldKb(floor_pid, "status", "VmRSS") : -1;
+  const long floor_pss = floor_pid > 0 ? FieldKb(floor_pid, "smaps_rollup", "Pss") : -1;
+  const std::string floor_smaps = floor_pid > 0 ? ResidentByMapping(floor_pid) : "";
+  const int exit_status = Stop(pid);
+  if (floor_pid > 0) Stop(floor_pid);
   (*router)->Shutdown();
   std::printf("agent idle for %.0f s with a 5 s heartbeat (connected: %s)\n", wall,
               connected ? "yes" : "NO");
@@ -144,8 +173,17 @@ int main(int argc, char** argv) {
       static_cast<double>(rss) / 1024.0, static_cast<double>(anon) / 1024.0,
       static_cast<double>(pss) / 1024.0);
   std::printf("largest resident mappings:\n%s", smaps.c_str());
-  std::printf("CPU %.3f%% of one core   exit status %d\n", 100.0 * cpu / wall,
-              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  std::printf("CPU %.3f%% of one core   exit status %d\n", 100.0 * cpu / wall, exit_status);
+  if (floor_rss > 0) {
+    std::printf(
+        "floor: one mutual-TLS connection to the router from a minimal client with no C++ "
+        "runtime (tls_client_floor): VmRSS %.1f MB, PSS %.1f MB; the agent is %.1f MB above it\n",
+        static_cast<double>(floor_rss) / 1024.0, static_cast<double>(floor_pss) / 1024.0,
+        static_cast<double>(rss - floor_rss) / 1024.0);
+    std::printf("floor's largest resident mappings:\n%s", floor_smaps.c_str());
+  } else {
+    std::printf("floor: not measured (no %s, or it failed to start)\n", floor.c_str());
+  }
   std::filesystem::remove_all(dir);
   return 0;
 }
