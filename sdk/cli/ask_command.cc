@@ -82,7 +82,15 @@ int RunAsk(const AskArgs& args) {
                                   std::fflush(stdout);
                                 });
   if (!answer.ok()) {
-    if (!args.json) std::printf("\n");
+    if (args.json) {
+      // Scripts that read stdout get the failure as an object too; stderr says it for people.
+      boost::json::object error;
+      error["code"] = std::string(StatusCodeName(answer.status().code()));
+      error["message"] = answer.status().message();
+      std::cout << boost::json::serialize(boost::json::object{{"error", std::move(error)}}) << "\n";
+    } else {
+      std::printf("\n");
+    }
     PrintError(answer.status().message());
     return 1;
   }
