@@ -187,6 +187,8 @@ Status Router::Start() {
                         "Connections refused during the TLS handshake, by reason",
                         {{"reason", net::HandshakeFailureLabel(reason)}})
         ->Add();
+    std::lock_guard<std::mutex> lock(observer_mu_);
+    if (refusal_observer_) refusal_observer_(reason);
   };
   Result<std::unique_ptr<net::TlsListener>> listener =
       net::TlsListener::Create(*contexts_[0], session_contexts, tls_, options,
@@ -341,6 +343,11 @@ Status Router::ReloadPolicy() {
 void Router::SetReloadObserver(std::function<void(const Status&)> observer) {
   std::lock_guard<std::mutex> lock(observer_mu_);
   reload_observer_ = std::move(observer);
+}
+
+void Router::SetRefusalObserver(std::function<void(net::HandshakeFailure)> observer) {
+  std::lock_guard<std::mutex> lock(observer_mu_);
+  refusal_observer_ = std::move(observer);
 }
 
 asio::awaitable<void> Router::PolicyWatchLoop() {

@@ -61,6 +61,9 @@ class Router {
   void SetRevoked(const std::vector<std::string>& device_ids);
   // Observes every policy reload attempt (tests, tooling); called on an I/O thread.
   void SetReloadObserver(std::function<void(const Status&)> observer);
+  // Observes every connection refused during the TLS handshake, once it is counted and logged
+  // (tests, tooling); called on an I/O thread.
+  void SetRefusalObserver(std::function<void(net::HandshakeFailure)> observer);
 
  private:
   friend class AgentSession;
@@ -118,7 +121,8 @@ class Router {
   std::string config_stamp_;  // the same for the config file (its `revoked` list)
   std::string policy_stamp_;  // mtime+size of the policy file last loaded (watch loop only)
   std::mutex observer_mu_;
-  std::function<void(const Status&)> reload_observer_;  // guarded by observer_mu_
+  std::function<void(const Status&)> reload_observer_;           // guarded by observer_mu_
+  std::function<void(net::HandshakeFailure)> refusal_observer_;  // guarded by observer_mu_
 };
 
 }  // namespace partita::router

@@ -193,10 +193,18 @@ class GatewayFixture {
   std::unique_ptr<Gateway> gateway_;
 };
 
-std::string OneModel(const std::string& upstreams, const std::string& extra = "") {
-  return extra +
-         R"(timeouts: {connect_ms: 1000, first_token_ms: 400, between_chunks_ms: 400, total_ms: 10000}
-models:
+// Timeouts no loaded machine reaches by accident; the stall tests use kStallTimeouts.
+constexpr const char* kPatientTimeouts =
+    "timeouts: {connect_ms: 2000, first_token_ms: 5000, between_chunks_ms: 5000, total_ms: "
+    "20000}\n";
+constexpr const char* kStallTimeouts =
+    "timeouts: {connect_ms: 2000, first_token_ms: 1000, between_chunks_ms: 1000, total_ms: "
+    "20000}\n";
+
+std::string OneModel(const std::string& upstreams, const std::string& extra = "",
+                     const std::string& timeouts = kPatientTimeouts) {
+  return extra + timeouts +
+         R"(models:
   - name: milm-70b-moe
     price: {input_usd_per_1m_tokens: 0, output_usd_per_1m_tokens: 1000}
     upstreams:
@@ -340,8 +348,8 @@ TEST_CASE("a stall before the first token moves the request to the next upstream
   ModeldFixture stalling;
   stalling.server().SetFault(*backends::ParseFaultSpec("stall-after=0"));
   ModeldFixture good;
-  GatewayFixture gw(
-      OneModel(Upstream("stalling", Url(stalling), 0) + Upstream("good", Url(good), 1)));
+  GatewayFixture gw(OneModel(
+      Upstream("stalling", Url(stalling), 0) + Upstream("good", Url(good), 1), "", kStallTimeouts));
   const std::string body = Body(true, 6);
   ChatOutcome out = gw.Ask(body, true);
   REQUIRE_MESSAGE(out.ok(), out.error.message);
@@ -356,7 +364,8 @@ TEST_CASE("a stall after the first token ends the stream with upstream_failed, n
   stalling.server().SetFault(*backends::ParseFaultSpec("stall-after=2"));
   ModeldFixture spare;
   GatewayFixture gw(
-      OneModel(Upstream("stalling", Url(stalling), 0) + Upstream("spare", Url(spare), 1)));
+      OneModel(Upstream("stalling", Url(stalling), 0) + Upstream("spare", Url(spare), 1), "",
+               kStallTimeouts));
   const std::string body = Body(true, 10);
   ChatOutcome out = gw.Ask(body, true);
   CHECK(out.error.kind == ErrorKind::kStreamError);

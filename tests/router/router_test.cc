@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -315,6 +316,10 @@ TEST_CASE(
     RawResult silent = SendRaw(cp.port, device_tls("speaker"), "");  // says nothing
     CHECK_FALSE(silent.reply);
 
+    // A refused handshake is counted after the client has read the alert: wait for both.
+    testing::EventQueue<net::HandshakeFailure> refused;
+    cp.router->SetRefusalObserver([&](net::HandshakeFailure why) { refused.Push(why); });
+
     auto foreign = net::MakeClientTlsContext(
         {cp.dir.File("pki") + "/ca.crt", cp.dir.File("foreign") + "/devices/speaker.crt",
          cp.dir.File("foreign") + "/devices/speaker.key"},
@@ -329,6 +334,17 @@ TEST_CASE(
     tls12->use_private_key_file(cp.dir.File("pki") + "/devices/speaker.key",
                                 asio::ssl::context::pem);
     CHECK_FALSE(SendRaw(cp.port, tls12, "").reply);
+    std::vector<net::HandshakeFailure> refusals;
+    for (int i = 0; i < 2; ++i) {
+      std::optional<net::HandshakeFailure> why = refused.Pop(10s);
+      REQUIRE(why);
+      refusals.push_back(*why);
+    }
+    cp.router->SetRefusalObserver(nullptr);
+    std::sort(refusals.begin(), refusals.end());
+    CHECK(refusals ==
+          std::vector<net::HandshakeFailure>{net::HandshakeFailure::kUntrustedCertificate,
+                                             net::HandshakeFailure::kProtocolVersion});
 
     const std::string m = cp.router->metrics().Render();
     auto frames = [&](const char* reason) {
