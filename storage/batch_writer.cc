@@ -41,6 +41,12 @@ void BatchWriter::StartCheckpointer() {
 int BatchWriter::OnWalCommit(void* self, sqlite3* /*db*/, const char* /*name*/, int frames) {
   auto* writer = static_cast<BatchWriter*>(self);
   const Options& o = writer->options_;
+  if (frames < writer->wal_frames_ && writer->restart_floor_ > 0) {
+    // SQLite restarted the WAL itself (a checkpoint reached its end while no reader was in it):
+    // a floor raised by a failed restart would otherwise hold the next one off for that long.
+    std::lock_guard<std::mutex> lock(writer->checkpoint_mu_);
+    writer->restart_floor_ = 0;
+  }
   writer->wal_frames_ = frames;
   int& requested_at = writer->frames_at_checkpoint_request_;
   if (frames < requested_at) requested_at = 0;  // the WAL restarted
@@ -163,6 +169,9 @@ BatchWriter::Stats BatchWriter::stats() const {
   Stats s = stats_;
   s.queued = queue_.size();
   s.background_checkpoints = background_checkpoints_.load(std::memory_order_relaxed);
+  std::lock_guard<std::mutex> checkpoint_lock(checkpoint_mu_);
+  s.restart_at_frames =
+      options_.restart_frames > 0 ? std::max(options_.restart_frames, restart_floor_) : 0;
   return s;
 }
 
@@ -220,6 +229,7 @@ void BatchWriter::Run() {
       if (checkpointed) ++stats_.inline_checkpoints;
       if (restarted) ++stats_.wal_restarts;
       if (restart_failed) ++stats_.failed_wal_restarts;
+      stats_.wal_frames = wal_frames_;
       last_commit_status_ = commit;
       completed_ += batch.size();
     }

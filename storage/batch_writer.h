@@ -62,6 +62,10 @@ class BatchWriter {
     std::uint64_t wal_restarts = 0;
     std::uint64_t failed_wal_restarts = 0;  // a reader was in the WAL
     std::size_t queued = 0;
+    int wal_frames = 0;  // the WAL's size after the last commit, in frames
+    // The WAL size at which the next restart is tried: restart_frames, or another
+    // restart_frames past the size at a failed try, until the WAL starts over.
+    int restart_at_frames = 0;
   };
 
   BatchWriter(std::unique_ptr<Database> db, Options options);
@@ -117,7 +121,7 @@ class BatchWriter {
   bool inline_checkpoint_due_ = false;    // set by the WAL hook, writer thread only
   int frames_at_checkpoint_request_ = 0;  // WAL size at the last background request (writer)
   int wal_frames_ = 0;                    // WAL size after the last commit (writer)
-  std::mutex checkpoint_mu_;
+  mutable std::mutex checkpoint_mu_;
   std::condition_variable checkpoint_wake_;
   bool checkpoint_wanted_ = false;
   bool checkpoint_stopping_ = false;
@@ -125,7 +129,9 @@ class BatchWriter {
   // A pass for a restart is done and synced; the writer clears it. Written under
   // checkpoint_mu_ (the checkpointer waits on it), read by the writer without.
   std::atomic<bool> restart_ready_{false};
-  int restart_floor_ = 0;  // after a failed restart, the WAL size for the next try
+  // After a failed restart, the WAL size for the next try; 0 once the WAL starts over. Written
+  // by the writer thread.
+  int restart_floor_ = 0;
   std::thread checkpoint_thread_;
 };
 

@@ -1,6 +1,7 @@
 #include "storage/batch_writer.h"
 
 #include <doctest/doctest.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <chrono>
@@ -223,10 +224,49 @@ TEST_CASE("A reader holding the WAL open holds off restarts, not commits") {
   CHECK(writer.stats().failed_wal_restarts <= wal_frames / 32);
   CHECK(*(*reader)->QueryInt("SELECT count(*) FROM t") == 4);
   REQUIRE((*reader)->Exec("COMMIT").ok());
-  const int after = CommitUntilRestarts(writer, 1);
-  CHECK(writer.stats().wal_restarts >= 1);
+  // With the reader gone the WAL starts over: restarted by the writer, or by SQLite itself when
+  // a background checkpoint reaches its end between two commits.
+  const int held = writer.stats().wal_frames;
+  auto started_over = [&](const BatchWriter::Stats& s) {
+    return s.wal_restarts >= 1 || s.wal_frames < held;
+  };
+  const int after = CommitUntil(writer, started_over);
+  CHECK(started_over(writer.stats()));
   writer.Stop();
   CHECK(*(*reader)->QueryInt("SELECT count(*) FROM t") == 4 + until_failed + 200 + after);
+}
+
+TEST_CASE("Once the WAL starts over, restarts are tried at restart_frames again") {
+  testing::TempDir tmp;
+  std::unique_ptr<BatchWriter> restarting = RestartingWriter(tmp);
+  BatchWriter& writer = *restarting;
+  CommitBlobs(writer, 4);
+  auto reader = Database::Open(tmp.File("w.db"));
+  REQUIRE(reader.ok());
+  REQUIRE((*reader)->Exec("BEGIN").ok());
+  REQUIRE(*(*reader)->QueryInt("SELECT count(*) FROM t") == 4);
+  CommitUntil(writer, [](const BatchWriter::Stats& s) { return s.failed_wal_restarts >= 1; });
+  CommitBlobs(writer, 200);
+  REQUIRE(writer.stats().failed_wal_restarts >= 1);
+  // The last failed try put the next one past the WAL's present size.
+  CHECK(writer.stats().restart_at_frames > 200);
+  REQUIRE((*reader)->Exec("COMMIT").ok());
+  // A checkpoint that reaches the WAL's end while nobody writes lets SQLite start the WAL over
+  // by itself at the next commit. The checkpoint thread may hold the checkpoint lock for a
+  // moment, so try until one pass completes.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  bool complete = false;
+  while (!complete && std::chrono::steady_clock::now() < deadline) {
+    int log = -1, copied = -2;
+    complete = sqlite3_wal_checkpoint_v2((*reader)->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                         &log, &copied) == SQLITE_OK &&
+               log == copied;
+  }
+  REQUIRE(complete);
+  const int before = writer.stats().wal_frames;
+  CommitUntil(writer, [&](const BatchWriter::Stats& s) { return s.wal_frames < before; });
+  REQUIRE(writer.stats().wal_frames < before);
+  CHECK(writer.stats().restart_at_frames == 32);
 }
 
 }  // namespace
