@@ -93,6 +93,7 @@ pid_t Spawn(const std::vector<const char*>& argv) {
 }
 
 int Stop(pid_t pid) {
+  if (pid <= 0) return -1;
   kill(pid, SIGTERM);
   int status = 0;
   waitpid(pid, &status, 0);
@@ -138,6 +139,10 @@ int main(int argc, char** argv) {
                             << "/speaker.sock\n";
   const pid_t pid = Spawn(
       {partita.c_str(), "--log-level", "warn", "agent", "--config", agent_yaml.c_str(), nullptr});
+  if (pid < 0) {
+    std::perror("agent_idle_bench: fork");
+    return 1;
+  }
   std::this_thread::sleep_for(std::chrono::seconds(5));  // connect and settle
   const double cpu0 = CpuSecondsOf(pid);
   const auto t0 = std::chrono::steady_clock::now();
@@ -160,10 +165,12 @@ int main(int argc, char** argv) {
   if (std::filesystem::exists(floor)) {
     const pid_t floor_pid = Spawn({floor.c_str(), "127.0.0.1", port.c_str(), device.ca_file.c_str(),
                                    device.cert_file.c_str(), device.key_file.c_str(), nullptr});
-    std::this_thread::sleep_for(std::chrono::seconds(2));  // connect and settle
-    floor_rss = FieldKb(floor_pid, "status", "VmRSS");
-    floor_smaps = ResidentByMapping(floor_pid);
-    Stop(floor_pid);
+    if (floor_pid > 0) {
+      std::this_thread::sleep_for(std::chrono::seconds(2));  // connect and settle
+      floor_rss = FieldKb(floor_pid, "status", "VmRSS");
+      floor_smaps = ResidentByMapping(floor_pid);
+      Stop(floor_pid);
+    }
   }
   const int exit_status = Stop(pid);
   (*router)->Shutdown();

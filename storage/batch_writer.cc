@@ -170,8 +170,9 @@ BatchWriter::Stats BatchWriter::stats() const {
   s.queued = queue_.size();
   s.background_checkpoints = background_checkpoints_.load(std::memory_order_relaxed);
   std::lock_guard<std::mutex> checkpoint_lock(checkpoint_mu_);
-  s.restart_at_frames =
-      options_.restart_frames > 0 ? std::max(options_.restart_frames, restart_floor_) : 0;
+  s.restart_at_frames = options_.restart_frames > 0 && checkpoint_db_ != nullptr
+                            ? std::max(options_.restart_frames, restart_floor_)
+                            : 0;
   return s;
 }
 

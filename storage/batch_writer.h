@@ -64,7 +64,8 @@ class BatchWriter {
     std::size_t queued = 0;
     int wal_frames = 0;  // the WAL's size after the last commit, in frames
     // The WAL size at which the next restart is tried: restart_frames, or another
-    // restart_frames past the size at a failed try, until the WAL starts over.
+    // restart_frames past the size at a failed try, until the WAL starts over. 0 when this
+    // writer never restarts the WAL (no checkpoint thread, or restart_frames 0).
     int restart_at_frames = 0;
   };
 
@@ -130,7 +131,7 @@ class BatchWriter {
   // checkpoint_mu_ (the checkpointer waits on it), read by the writer without.
   std::atomic<bool> restart_ready_{false};
   // After a failed restart, the WAL size for the next try; 0 once the WAL starts over. Written
-  // by the writer thread.
+  // by the writer thread under checkpoint_mu_; read unlocked only by the writer thread.
   int restart_floor_ = 0;
   std::thread checkpoint_thread_;
 };

@@ -116,6 +116,7 @@ check "SIGTERM: the agent removed its socket" test ! -e "$work/agent.sock"
 expect "ask with no agent says how to start one" 1 "no Partita agent at .*start one with" \
   -- "$partita" ask "hello" --socket "$work/none.sock"
 json_error=$("$partita" ask "hello" --socket "$work/none.sock" --json 2>/dev/null)
+check "ask --json exits 1 on a failure" test $? -eq 1
 check "ask --json prints a failure as an object on stdout" \
   grep -qE '^\{"error":\{"code":"[a-z_]+","message":"no Partita agent at [^"]*"\}\}$' <<<"$json_error"
 

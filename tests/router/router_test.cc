@@ -272,6 +272,7 @@ std::string Frame(const v1::Envelope& e) { return net::EncodeFrame(e); }
 
 TEST_CASE(
     "Bad frames, impostors and foreign clients are refused and counted, good agents carry on") {
+  testing::EventQueue<net::HandshakeFailure> refused;  // declared first: outlives the router
   ControlPlane cp;
   cp.StartRouter();
   auto device_tls = [&](const std::string& id) {
@@ -317,7 +318,6 @@ TEST_CASE(
     CHECK_FALSE(silent.reply);
 
     // A refused handshake is counted after the client has read the alert: wait for both.
-    testing::EventQueue<net::HandshakeFailure> refused;
     cp.router->SetRefusalObserver([&](net::HandshakeFailure why) { refused.Push(why); });
 
     auto foreign = net::MakeClientTlsContext(

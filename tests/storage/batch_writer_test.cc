@@ -248,8 +248,8 @@ TEST_CASE("Once the WAL starts over, restarts are tried at restart_frames again"
   CommitUntil(writer, [](const BatchWriter::Stats& s) { return s.failed_wal_restarts >= 1; });
   CommitBlobs(writer, 200);
   REQUIRE(writer.stats().failed_wal_restarts >= 1);
-  // The last failed try put the next one past the WAL's present size.
-  CHECK(writer.stats().restart_at_frames > 200);
+  // A failed try put the next one another restart_frames past the WAL's size at that try.
+  REQUIRE(writer.stats().restart_at_frames > 32);
   REQUIRE((*reader)->Exec("COMMIT").ok());
   // A checkpoint that reaches the WAL's end while nobody writes lets SQLite start the WAL over
   // by itself at the next commit. The checkpoint thread may hold the checkpoint lock for a
@@ -266,6 +266,8 @@ TEST_CASE("Once the WAL starts over, restarts are tried at restart_frames again"
   const int before = writer.stats().wal_frames;
   CommitUntil(writer, [&](const BatchWriter::Stats& s) { return s.wal_frames < before; });
   REQUIRE(writer.stats().wal_frames < before);
+  // Usually SQLite started the WAL over and the writer's WAL hook saw it shrink; now and then a
+  // restart was already pending and the writer's own restart did it. Either way, back to 32.
   CHECK(writer.stats().restart_at_frames == 32);
 }
 
