@@ -96,10 +96,7 @@ class RunMap {
 };
 
 Result<std::unique_ptr<storage::Database>> OpenReadOnly(const std::string& path) {
-  storage::OpenOptions options;
-  options.read_only = true;
-  options.create = false;
-  Result<std::unique_ptr<storage::Database>> db = storage::Database::Open(path, options);
+  Result<std::unique_ptr<storage::Database>> db = storage::OpenForReading(path);
   if (!db.ok()) {
     return InvalidArgument("'" + path +
                            "' is not a Partita run database: it is not an SQLite file (" +

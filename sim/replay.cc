@@ -34,9 +34,7 @@ constexpr const char* kSelect =
     "ORDER BY t_ms, q.rowid";
 
 Result<std::vector<Logged>> ReadLog(const std::string& path) {
-  storage::OpenOptions ro;
-  ro.read_only = true;
-  Result<std::unique_ptr<storage::Database>> db = storage::Database::Open(path, ro);
+  Result<std::unique_ptr<storage::Database>> db = storage::OpenForReading(path);
   if (!db.ok()) return db.status();
   Result<storage::Statement> s = (*db)->Prepare(kSelect);
   if (!s.ok()) {

@@ -180,9 +180,7 @@ Status RunDatabase::Finish() {
 }
 
 Status ExportRequestsCsv(const std::string& database_path, const std::string& csv_path) {
-  storage::OpenOptions ro;
-  ro.read_only = true;
-  Result<std::unique_ptr<storage::Database>> db = storage::Database::Open(database_path, ro);
+  Result<std::unique_ptr<storage::Database>> db = storage::OpenForReading(database_path);
   if (!db.ok()) return db.status();
   Result<storage::Statement> s = (*db)->Prepare(
       "SELECT r.label, q.* FROM requests q JOIN runs r USING (run_id) ORDER BY q.run_id, "

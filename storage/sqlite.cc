@@ -88,7 +88,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_NOMUTEX;
   flags |= options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
-  if (options.create && !options.read_only) flags |= SQLITE_OPEN_CREATE;
+  if (options.create && !options.read_only && !options.query_only) flags |= SQLITE_OPEN_CREATE;
   const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
@@ -99,7 +99,11 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
   std::unique_ptr<Database> database(new Database(db, path, options.busy_timeout_ms));
   sqlite3_busy_timeout(db, options.busy_timeout_ms);
   sqlite3_extended_result_codes(db, 1);
-  if (!options.read_only) {
+  if (options.query_only && !options.read_only) {
+    Status s = database->Exec("PRAGMA query_only=1");
+    if (s.ok()) s = database->QueryInt("SELECT count(*) FROM sqlite_master").status();
+    if (!s.ok()) return s.WithContext("'" + path + "' is not a usable SQLite database");
+  } else if (!options.read_only) {
     std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=";
     pragmas += options.synchronous_full ? "FULL;" : "NORMAL;";
     Status s = database->Exec(pragmas);
@@ -112,6 +116,17 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
     }
   }
   return database;
+}
+
+Result<std::unique_ptr<Database>> OpenForReading(const std::string& path) {
+  OpenOptions options;
+  options.query_only = true;
+  options.create = false;
+  Result<std::unique_ptr<Database>> db = Database::Open(path, options);
+  if (db.ok()) return db;
+  options.query_only = false;
+  options.read_only = true;
+  return Database::Open(path, options);
 }
 
 Database::~Database() {

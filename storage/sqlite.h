@@ -66,6 +66,10 @@ class Statement {
 
 struct OpenOptions {
   bool read_only = false;
+  // Opens for writing but refuses every change (PRAGMA query_only) and leaves the journal mode
+  // as it is: a reader that, being the last connection to close, lets SQLite checkpoint a WAL
+  // database and remove its -wal and -shm files, as a read-only connection cannot.
+  bool query_only = false;
   bool create = true;
   // synchronous=NORMAL in WAL mode: a committed transaction survives a process crash; a power
   // loss may lose the transactions since the last checkpoint. FULL also survives power loss.
@@ -116,5 +120,9 @@ class Database {
   };
   std::unordered_map<std::string, Statement, TextHash, std::equal_to<>> cache_;
 };
+
+// Opens an existing database to read it: query-only, so that the last reader to close removes
+// the -wal and -shm files it needed; read-only where this user may not write the file.
+Result<std::unique_ptr<Database>> OpenForReading(const std::string& path);
 
 }  // namespace partita::storage

@@ -2,6 +2,8 @@
 // fixtures in tests/reports/fixture.h.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+
 #include "reports/report.h"
 #include "storage/sqlite.h"
 #include "tests/reports/fixture.h"
@@ -171,6 +173,25 @@ TEST_CASE("A router log with in-flight rows: outcome figures skip them, the rest
   CHECK_FALSE(r.dropped_battery_empty.has_value());
   CHECK(r.battery.samples == 0);
   CHECK(r.by_hour[10] == std::array<std::uint64_t, kOutcomeSlots>{});  // only in-flight rows
+}
+
+TEST_CASE("A report leaves no -wal or -shm file beside a run database nobody else has open") {
+  testing::TempDir tmp;
+  const std::string path = tmp.File("runs.db");
+  REQUIRE(fixture::WriteRuns(path, {fixture::Balanced(), fixture::BatterySaver()}).ok());
+  REQUIRE_FALSE(std::filesystem::exists(path + "-wal"));
+  const auto before = std::filesystem::file_size(path);
+  REQUIRE(LoadRuns(path, 4).ok());  // one connection per scanning thread
+  CHECK_FALSE(std::filesystem::exists(path + "-wal"));
+  CHECK_FALSE(std::filesystem::exists(path + "-shm"));
+  CHECK(std::filesystem::file_size(path) == before);
+  // With the writer still open, the files are its own: they stay, and the report still reads.
+  auto writer = storage::Database::Open(path);
+  REQUIRE(writer.ok());
+  REQUIRE((*writer)->Exec("UPDATE runs SET label = label").ok());
+  REQUIRE(LoadRuns(path).ok());
+  CHECK(std::filesystem::exists(path + "-wal"));
+  CHECK(std::filesystem::exists(path + "-shm"));
 }
 
 TEST_CASE("Scanning on several threads gives the same figures as one thread") {
