@@ -5,7 +5,6 @@
 
 #include <doctest/doctest.h>
 
-#include <boost/asio/ip/tcp.hpp>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -17,12 +16,6 @@
 #include "tests/testing/temp_dir.h"
 
 namespace partita::testing {
-
-inline std::uint16_t FreePort() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return a.local_endpoint().port();
-}
 
 // Writes a file atomically (temp + rename), as editors and deploy tools do.
 inline void WriteAtomically(const std::string& path, const std::string& text) {
@@ -46,7 +39,6 @@ class ControlPlane {
     foreign.device_ids = {"speaker"};
     REQUIRE(net::InitPki(foreign).ok());
     WriteAtomically(policy_path(), ReadSourceFile("policies/library/balanced.yaml"));
-    port = FreePort();
   }
   ~ControlPlane() {
     for (auto& a : agents) a->Shutdown();
@@ -78,7 +70,11 @@ class ControlPlane {
     Result<std::unique_ptr<router::Router>> r = router::Router::Create(RouterConfig());
     REQUIRE_MESSAGE(r.ok(), r.status().ToString());
     router = std::move(*r);
-    REQUIRE(router->Start().ok());
+    const Status started = router->Start();
+    REQUIRE_MESSAGE(started.ok(), started.ToString());
+    // The first start takes a port the system picks (a port found free and bound later can be
+    // taken meanwhile by another test's outgoing connection); restarts keep it.
+    port = router->agent_endpoint().port();
   }
 
   void StopRouter() {
@@ -116,7 +112,7 @@ class ControlPlane {
   }
 
   TempDir dir;
-  std::uint16_t port = 0;
+  std::uint16_t port = 0;  // the router's agent port, once it has started
   std::unique_ptr<router::Router> router;
   std::vector<std::unique_ptr<agent::Agent>> agents;
 };

@@ -396,6 +396,7 @@ TEST_CASE("Revoking a device in router.yaml closes its live session, others stay
   REQUIRE_MESSAGE(r.ok(), r.status().ToString());
   cp.router = std::move(*r);
   REQUIRE(cp.router->Start().ok());
+  cp.port = cp.router->agent_endpoint().port();
   agent::Agent& speaker = cp.StartAgent(cp.AgentConfig("speaker", "smart-speaker"));
   agent::Agent& car = cp.StartAgent(cp.AgentConfig("car", "car"));
 
