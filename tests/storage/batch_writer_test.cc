@@ -183,6 +183,17 @@ std::unique_ptr<BatchWriter> RestartingWriter(const testing::TempDir& tmp) {
   return std::make_unique<BatchWriter>(std::move(*db), options);
 }
 
+// Commits 4 rows, then opens a second connection holding a read transaction on them: a snapshot
+// in the WAL, which no checkpoint may copy past.
+std::unique_ptr<Database> ReaderInTheWal(const testing::TempDir& tmp, BatchWriter& writer) {
+  CommitBlobs(writer, 4);
+  auto reader = Database::Open(tmp.File("w.db"));
+  REQUIRE(reader.ok());
+  REQUIRE((*reader)->Exec("BEGIN").ok());
+  REQUIRE(*(*reader)->QueryInt("SELECT count(*) FROM t") == 4);
+  return std::move(*reader);
+}
+
 TEST_CASE("Under steady writes the WAL restarts from its start, with no inline checkpoint") {
   testing::TempDir tmp;
   std::unique_ptr<BatchWriter> restarting = RestartingWriter(tmp);
@@ -205,11 +216,7 @@ TEST_CASE("A reader holding the WAL open holds off restarts, not commits") {
   testing::TempDir tmp;
   std::unique_ptr<BatchWriter> restarting = RestartingWriter(tmp);
   BatchWriter& writer = *restarting;
-  CommitBlobs(writer, 4);
-  auto reader = Database::Open(tmp.File("w.db"));
-  REQUIRE(reader.ok());
-  REQUIRE((*reader)->Exec("BEGIN").ok());
-  REQUIRE(*(*reader)->QueryInt("SELECT count(*) FROM t") == 4);  // a snapshot in the WAL
+  std::unique_ptr<Database> reader = ReaderInTheWal(tmp, writer);
   // Commits go on while the reader holds its snapshot; the writer's tries to restart the WAL
   // fail.
   const int until_failed =
@@ -222,8 +229,8 @@ TEST_CASE("A reader holding the WAL open holds off restarts, not commits") {
   const auto wal_frames = std::filesystem::file_size(tmp.File("w.db-wal")) / (4096 + 24);
   CHECK(writer.stats().failed_wal_restarts >= 1);
   CHECK(writer.stats().failed_wal_restarts <= wal_frames / 32);
-  CHECK(*(*reader)->QueryInt("SELECT count(*) FROM t") == 4);
-  REQUIRE((*reader)->Exec("COMMIT").ok());
+  CHECK(*reader->QueryInt("SELECT count(*) FROM t") == 4);
+  REQUIRE(reader->Exec("COMMIT").ok());
   // With the reader gone the WAL starts over: restarted by the writer, or by SQLite itself when
   // a background checkpoint reaches its end between two commits.
   const int held = writer.stats().wal_frames;
@@ -233,24 +240,20 @@ TEST_CASE("A reader holding the WAL open holds off restarts, not commits") {
   const int after = CommitUntil(writer, started_over);
   CHECK(started_over(writer.stats()));
   writer.Stop();
-  CHECK(*(*reader)->QueryInt("SELECT count(*) FROM t") == 4 + until_failed + 200 + after);
+  CHECK(*reader->QueryInt("SELECT count(*) FROM t") == 4 + until_failed + 200 + after);
 }
 
 TEST_CASE("Once the WAL starts over, restarts are tried at restart_frames again") {
   testing::TempDir tmp;
   std::unique_ptr<BatchWriter> restarting = RestartingWriter(tmp);
   BatchWriter& writer = *restarting;
-  CommitBlobs(writer, 4);
-  auto reader = Database::Open(tmp.File("w.db"));
-  REQUIRE(reader.ok());
-  REQUIRE((*reader)->Exec("BEGIN").ok());
-  REQUIRE(*(*reader)->QueryInt("SELECT count(*) FROM t") == 4);
+  std::unique_ptr<Database> reader = ReaderInTheWal(tmp, writer);
   CommitUntil(writer, [](const BatchWriter::Stats& s) { return s.failed_wal_restarts >= 1; });
   CommitBlobs(writer, 200);
   REQUIRE(writer.stats().failed_wal_restarts >= 1);
   // A failed try put the next one another restart_frames past the WAL's size at that try.
   REQUIRE(writer.stats().restart_at_frames > 32);
-  REQUIRE((*reader)->Exec("COMMIT").ok());
+  REQUIRE(reader->Exec("COMMIT").ok());
   // A checkpoint that reaches the WAL's end while nobody writes lets SQLite start the WAL over
   // by itself at the next commit. The checkpoint thread may hold the checkpoint lock for a
   // moment, so try until one pass completes.
@@ -258,8 +261,8 @@ TEST_CASE("Once the WAL starts over, restarts are tried at restart_frames again"
   bool complete = false;
   while (!complete && std::chrono::steady_clock::now() < deadline) {
     int log = -1, copied = -2;
-    complete = sqlite3_wal_checkpoint_v2((*reader)->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                         &log, &copied) == SQLITE_OK &&
+    complete = sqlite3_wal_checkpoint_v2(reader->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log,
+                                         &copied) == SQLITE_OK &&
                log == copied;
   }
   REQUIRE(complete);
