@@ -85,11 +85,12 @@ const std::string& InsertManySql() {
 // The first failed row is logged; all are counted by the BatchWriter.
 std::atomic<std::uint64_t> g_failed_writes{0};
 
-// Binds one row's values at parameters base+1 ... base+kColumns.
+// Binds one row's values at parameters base+1 ... base+kColumns, without copying its text:
+// the rows, `day` and the names they point to outlive the statement's Run().
 void BindRow(storage::Statement& s, int base, const LedgerEntry& e, const std::string& day) {
   auto text_or_null = [&](int i, const char* v) {
     if (v != nullptr) {
-      s.Bind(base + i, v);
+      s.BindView(base + i, v);
     } else {
       s.BindNull(base + i);
     }
@@ -102,18 +103,18 @@ void BindRow(storage::Statement& s, int base, const LedgerEntry& e, const std::s
     }
   };
   s.Bind(base + 1, e.started_unix_ms)
-      .Bind(base + 2, std::string_view(day))
-      .Bind(base + 3, std::string_view(e.device))
-      .Bind(base + 4, std::string_view(*e.model));
+      .BindView(base + 2, day)
+      .BindView(base + 3, e.device)
+      .BindView(base + 4, *e.model);
   text_or_null(5, e.upstream != nullptr ? e.upstream->c_str() : nullptr);
   s.Bind(base + 6, e.attempts)
       .Bind(base + 7, e.stream)
-      .Bind(base + 8, e.outcome)
+      .BindView(base + 8, e.outcome)
       .Bind(base + 9, e.http_status);
   text_or_null(10, e.error_kind);
   s.Bind(base + 11, e.prompt_tokens)
       .Bind(base + 12, e.completion_tokens)
-      .Bind(base + 13, e.usage_from_upstream ? "upstream" : "counted");
+      .BindView(base + 13, e.usage_from_upstream ? "upstream" : "counted");
   int_or_null(14, e.upstream_prompt_tokens);
   int_or_null(15, e.upstream_completion_tokens);
   s.Bind(base + 16, e.counted_prompt_tokens)

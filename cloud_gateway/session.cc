@@ -12,15 +12,18 @@
 #include <optional>
 #include <variant>
 
+#include "backends/http1.h"
 #include "backends/http_util.h"
 #include "backends/openai.h"
 #include "cloud_gateway/gateway_core.h"
 #include "common/log.h"
+#include "net/plain_stream.h"
 
 namespace partita::cloud_gateway {
 
 namespace http = net::beast::http;
 namespace hu = backends::http_util;
+namespace http1 = backends::http1;
 using backends::ErrorKind;
 using Clock = std::chrono::steady_clock;
 using asio::awaitable;
@@ -92,7 +95,8 @@ class Forwarder {
       : core_(core), worker_(worker), io_(io), out_(out), keep_alive_(keep_alive) {}
 
   // Returns whether the connection may serve another request.
-  awaitable<bool> Run(std::string body, const std::string& device, BudgetBook::Account& account);
+  awaitable<bool> Run(std::string_view body, const std::string& device,
+                      BudgetBook::Account& account);
   // The drain deadline passed: end the stream now.
   void Abort() {
     aborted_ = true;
@@ -188,7 +192,7 @@ void Forwarder::StartStreamHead(UpstreamRuntime& up, const backends::ChatCall& c
   hu::EndHeadChunked(out_);
 }
 
-awaitable<bool> Forwarder::Run(std::string body, const std::string& device,
+awaitable<bool> Forwarder::Run(std::string_view body, const std::string& device,
                                BudgetBook::Account& account) {
   t0_ = Clock::now();
   account_ = &account;
@@ -562,28 +566,26 @@ void Forwarder::Finish() {
 // ---------------------------------------------------------------------------------------------
 // Sessions
 
-net::beast::tcp_stream& Lowest(net::beast::tcp_stream& s) { return s; }
-net::beast::tcp_stream& Lowest(net::TlsStream& s) { return net::beast::get_lowest_layer(s); }
-
 bool IsQuietClose(const error_code& ec) {
-  return ec == http::error::end_of_stream || ec == asio::error::eof ||
-         ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
-         ec == asio::error::broken_pipe || ec == asio::ssl::error::stream_truncated;
+  return ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::operation_aborted || ec == asio::error::broken_pipe ||
+         ec == asio::ssl::error::stream_truncated;
 }
+
+// Reads are asked for this much room at least; a typical request arrives in one read.
+constexpr std::size_t kReadChunk = 8192;
 
 template <typename Stream>
 class Session final : public SessionBase, public DeviceIo {
  public:
   // TLS front: `peer` is the verified identity. Plaintext front: nullopt.
-  Session(Gateway::Core& core, Worker& worker, Stream stream, std::optional<net::PeerIdentity> peer)
+  template <typename... StreamArgs>
+  Session(Gateway::Core& core, Worker& worker, std::optional<net::PeerIdentity> peer,
+          StreamArgs&&... stream)
       : core_(core),
         worker_(worker),
-        stream_(std::move(stream)),
-        peer_(std::move(peer)),
-        buffer_(core.config->max_header_bytes + 64 * 1024) {
-    // Reads ask the kernel for up to the free capacity: start with room for a typical request
-    // so it arrives in one read (the buffer grows to its limit only for large bodies).
-    buffer_.reserve(8192);
+        stream_(std::forward<StreamArgs>(stream)...),
+        peer_(std::move(peer)) {
     worker_.Add(this);
     core_.metrics.connections[peer_ ? 0 : 1].fetch_add(1, std::memory_order_relaxed);
     core_.metrics.open_connections.fetch_add(1, std::memory_order_relaxed);
@@ -594,81 +596,132 @@ class Session final : public SessionBase, public DeviceIo {
   }
 
   void CloseIfIdle() override {
-    if (idle_) Lowest(stream_).cancel();
+    if (idle_) net::Cancel(stream_);
   }
   void AbortStream() override {
     if (forwarder_ != nullptr) forwarder_->Abort();
   }
 
   awaitable<bool> Write(asio::const_buffer a, asio::const_buffer b) override {
-    Lowest(stream_).expires_after(core_.config->client_write_timeout);
     const std::array<asio::const_buffer, 2> buffers{a, b};
-    auto [ec, n] = co_await asio::async_write(stream_, buffers, net::use_nothrow_awaitable);
+    const error_code ec =
+        co_await net::WriteAll(stream_, Clock::now() + core_.config->client_write_timeout, buffers);
     if (ec == net::beast::error::timeout) core_.metrics.CountBad(BadInput::kClientTimeout);
     co_return !ec;
   }
 
   awaitable<void> Run() {
-    const GatewayConfig& cfg = *core_.config;
-    for (;;) {
-      if (core_.draining.load(std::memory_order_relaxed)) break;
-      parser_.emplace();
-      parser_->header_limit(static_cast<std::uint32_t>(cfg.max_header_bytes));
-      parser_->body_limit(cfg.max_body_bytes);
-      idle_ = true;
-      Lowest(stream_).expires_after(cfg.client_idle_timeout);
-      auto [hec, hn] =
-          co_await http::async_read_header(stream_, buffer_, *parser_, net::use_nothrow_awaitable);
-      idle_ = false;
-      if (hec) {
-        co_await ReadFailed(hec, parser_->got_some() || buffer_.size() > 0);
-        break;
-      }
-      auto& req = parser_->get();
-      if (net::beast::iequals(req[http::field::expect], "100-continue")) {
-        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-        if (!co_await Write(asio::buffer(kContinue.data(), kContinue.size()), {})) break;
-      }
-      if (!parser_->is_done()) {
-        Lowest(stream_).expires_after(cfg.client_read_timeout);
-        auto [bec, bn] =
-            co_await http::async_read(stream_, buffer_, *parser_, net::use_nothrow_awaitable);
-        if (bec) {
-          co_await ReadFailed(bec, true);
-          break;
-        }
-      }
-      const bool keep_alive = req.keep_alive() && !core_.draining.load(std::memory_order_relaxed);
-      if (!co_await Route(keep_alive) || !keep_alive) break;
+    while (!core_.draining.load(std::memory_order_relaxed) && co_await ServeOne()) {
     }
     error_code ignored;
-    Lowest(stream_).socket().shutdown(net::tcp::socket::shutdown_both, ignored);
-    Lowest(stream_).close();
+    net::Socket(stream_).shutdown(net::tcp::socket::shutdown_both, ignored);
+    net::Socket(stream_).close(ignored);
   }
 
  private:
-  awaitable<void> ReadFailed(const error_code& ec, bool mid_request) {
-    if (ec == http::error::header_limit) {
-      core_.metrics.CountBad(BadInput::kHeadersTooLarge);
-      co_await SendError(431, "headers_too_large",
-                         "request headers are larger than " +
-                             std::to_string(core_.config->max_header_bytes) + " bytes");
-    } else if (ec == http::error::body_limit) {
-      core_.metrics.CountBad(BadInput::kOversizeBody);
-      co_await SendError(413, "request_too_large",
-                         "request body is larger than " +
-                             std::to_string(core_.config->max_body_bytes) +
-                             " bytes (max_body_bytes)");
-    } else if (ec == net::beast::error::timeout) {
-      if (mid_request) core_.metrics.CountBad(BadInput::kClientTimeout);
-    } else if (ec.category() == error_code(http::error::bad_target).category() &&
-               !IsQuietClose(ec) && ec != http::error::partial_message) {
+  // Reads one request and answers it. Returns whether the connection may serve another.
+  awaitable<bool> ServeOne() {
+    const GatewayConfig& cfg = *core_.config;
+    // The head, within the idle timeout: the connection is idle until it is complete.
+    idle_ = true;
+    const net::SteadyTime head_deadline = Clock::now() + cfg.client_idle_timeout;
+    std::string error;
+    http1::Parse parsed;
+    while ((parsed = http1::ParseRequestHead(in_.data(), head_, &error)) ==
+           http1::Parse::kIncomplete) {
+      if (in_.size() >= cfg.max_header_bytes) break;
+      if (!co_await Receive(head_deadline, kReadChunk)) co_return false;
+    }
+    idle_ = false;
+    if (parsed == http1::Parse::kError) {
       core_.metrics.CountBad(BadInput::kBadHttp);
       LogWarn("gateway", "malformed HTTP request from " +
                              (peer_ ? peer_->Uri() : std::string("the plaintext front")) + ": " +
-                             ec.message());
-      co_await SendError(400, "bad_http", "malformed HTTP request: " + ec.message());
+                             error);
+      co_await SendError(400, "bad_http", "malformed HTTP request: " + error);
+      co_return false;
     }
+    if (parsed == http1::Parse::kIncomplete || head_.size > cfg.max_header_bytes) {
+      core_.metrics.CountBad(BadInput::kHeadersTooLarge);
+      co_await SendError(
+          431, "headers_too_large",
+          "request headers are larger than " + std::to_string(cfg.max_header_bytes) + " bytes");
+      co_return false;
+    }
+    if (head_.content_length > cfg.max_body_bytes) co_return co_await BodyTooLarge();
+    if (head_.expect_continue) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      if (!co_await Write(asio::buffer(kContinue.data(), kContinue.size()), {})) co_return false;
+    }
+
+    // The body, within the read timeout.
+    const net::SteadyTime body_deadline = Clock::now() + cfg.client_read_timeout;
+    std::string_view body;
+    std::size_t message_size = head_.size;
+    if (head_.chunked) {
+      // Decoded into chunked_body_; the head stays in the buffer (the route reads it).
+      chunked_.Reset();
+      chunked_body_.clear();
+      std::size_t at = head_.size;
+      for (;;) {
+        std::size_t used = 0;
+        const auto r = chunked_.Decode(in_.data().substr(at), chunked_body_, used);
+        at += used;
+        if (chunked_body_.size() > cfg.max_body_bytes) co_return co_await BodyTooLarge();
+        if (r == http1::ChunkedDecoder::Result::kDone) break;
+        if (r == http1::ChunkedDecoder::Result::kError) {
+          core_.metrics.CountBad(BadInput::kBadHttp);
+          co_await SendError(400, "bad_http", "malformed HTTP request: " + chunked_.error());
+          co_return false;
+        }
+        if (!co_await Receive(body_deadline, kReadChunk, true)) co_return false;
+        // Receive may move the bytes: the head's views are re-read from the new place.
+        http1::ParseRequestHead(in_.data(), head_);
+      }
+      body = chunked_body_;
+      message_size = at;
+    } else {
+      const std::size_t length = static_cast<std::size_t>(head_.content_length);
+      while (in_.size() < head_.size + length) {
+        const std::size_t missing = head_.size + length - in_.size();
+        if (!co_await Receive(body_deadline, std::max(missing, kReadChunk), true)) co_return false;
+        http1::ParseRequestHead(in_.data(), head_);
+      }
+      body = in_.data().substr(head_.size, length);
+      message_size += length;
+    }
+    const bool keep_alive = head_.keep_alive && !core_.draining.load(std::memory_order_relaxed);
+    const bool go_on = co_await Route(keep_alive, body);
+    in_.Consume(message_size);
+    co_return go_on&& keep_alive;
+  }
+
+  // Reads more of the request into in_. False (with the reply sent and counted) on failure.
+  awaitable<bool> Receive(net::SteadyTime deadline, std::size_t room, bool mid_request = false) {
+    const std::span<char> space = in_.Prepare(room);
+    auto [ec, n] =
+        co_await net::ReadSome(stream_, deadline, asio::buffer(space.data(), space.size()));
+    if (!ec) {
+      in_.Commit(n);
+      co_return true;
+    }
+    if (ec == net::beast::error::timeout && (mid_request || !in_.empty())) {
+      core_.metrics.CountBad(BadInput::kClientTimeout);
+    } else if (!IsQuietClose(ec) && ec != net::beast::error::timeout) {
+      LogWarn("gateway", "reading a request from " +
+                             (peer_ ? peer_->Uri() : std::string("the plaintext front")) +
+                             " failed: " + ec.message());
+    }
+    co_return false;
+  }
+
+  awaitable<bool> BodyTooLarge() {
+    core_.metrics.CountBad(BadInput::kOversizeBody);
+    co_await SendError(413, "request_too_large",
+                       "request body is larger than " +
+                           std::to_string(core_.config->max_body_bytes) +
+                           " bytes (max_body_bytes)");
+    co_return false;
   }
 
   awaitable<bool> SendError(int status, std::string_view code, const std::string& message,
@@ -707,8 +760,7 @@ class Session final : public SessionBase, public DeviceIo {
             "permission_error", BadInput::kForbidden};
       }
       device = peer_->id;
-    } else if (auto it = parser_->get().find("X-Partita-Device"); it != parser_->get().end()) {
-      const std::string_view id(it->value().data(), it->value().size());
+    } else if (const std::string_view id = head_.Find("X-Partita-Device"); !id.empty()) {
       if (!net::IsValidIdentityName(id)) {
         return Refusal{400, "bad_device_id",
                        "X-Partita-Device must be a device id ([A-Za-z0-9._-], 1 to 64)",
@@ -745,11 +797,10 @@ class Session final : public SessionBase, public DeviceIo {
     return *account_;
   }
 
-  awaitable<bool> Route(bool keep_alive) {
-    auto& req = parser_->get();
-    std::string_view target(req.target().data(), req.target().size());
+  awaitable<bool> Route(bool keep_alive, std::string_view body) {
+    std::string_view target = head_.target;
     target = target.substr(0, target.find('?'));
-    const http::verb method = req.method();
+    const std::string_view method = head_.method;
     // A revoked device certificate gets nothing, not even health or the model list.
     if (peer_ && peer_->kind == net::PeerKind::kDevice && core_.revoked.Contains(peer_->id)) {
       core_.metrics.CountBad(BadInput::kRevoked);
@@ -757,7 +808,7 @@ class Session final : public SessionBase, public DeviceIo {
                                    keep_alive, "permission_error");
     }
     if (target == "/v1/chat/completions") {
-      if (method != http::verb::post) {
+      if (method != "POST") {
         core_.metrics.CountBad(BadInput::kMethod);
         co_return co_await SendError(405, "method_not_allowed", "use POST for /v1/chat/completions",
                                      keep_alive);
@@ -767,12 +818,12 @@ class Session final : public SessionBase, public DeviceIo {
       if (!device) co_return go_on;
       Forwarder forwarder(core_, worker_, *this, out_, keep_alive);
       forwarder_ = &forwarder;
-      go_on = co_await forwarder.Run(std::move(req.body()), *device, AccountFor(*device));
+      go_on = co_await forwarder.Run(body, *device, AccountFor(*device));
       forwarder_ = nullptr;
       co_return go_on;
     }
     if (target == "/v1/partita/health" || target == "/health") {
-      if (method != http::verb::get) {
+      if (method != "GET") {
         core_.metrics.CountBad(BadInput::kMethod);
         co_return co_await SendError(405, "method_not_allowed", "use GET", keep_alive);
       }
@@ -780,7 +831,7 @@ class Session final : public SessionBase, public DeviceIo {
       co_return co_await SendJson(h.healthy ? 200 : 503, core_.HealthJson(), keep_alive);
     }
     if (target == "/v1/models") {
-      if (method != http::verb::get) {
+      if (method != "GET") {
         core_.metrics.CountBad(BadInput::kMethod);
         co_return co_await SendError(405, "method_not_allowed", "use GET", keep_alive);
       }
@@ -797,8 +848,10 @@ class Session final : public SessionBase, public DeviceIo {
   Worker& worker_;
   Stream stream_;
   std::optional<net::PeerIdentity> peer_;
-  net::beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  http1::ReadBuffer in_;
+  http1::RequestHead head_;  // points into in_ while a request is served
+  http1::ChunkedDecoder chunked_;
+  std::string chunked_body_;
   std::string out_;
   bool idle_ = false;
   Forwarder* forwarder_ = nullptr;
@@ -810,14 +863,13 @@ class Session final : public SessionBase, public DeviceIo {
 awaitable<void> ServeTlsSession(Gateway::Core& core, net::TlsStream stream,
                                 net::PeerIdentity peer) {
   Worker* worker = CurrentWorker();
-  Session<net::TlsStream> session(core, *worker, std::move(stream), std::move(peer));
+  Session<net::TlsStream> session(core, *worker, std::move(peer), std::move(stream));
   co_await session.Run();
 }
 
 awaitable<void> ServePlaintextSession(Gateway::Core& core, net::tcp::socket socket) {
   Worker* worker = CurrentWorker();
-  Session<net::beast::tcp_stream> session(core, *worker, net::beast::tcp_stream(std::move(socket)),
-                                          std::nullopt);
+  Session<net::PlainStream> session(core, *worker, std::nullopt, std::move(socket));
   co_await session.Run();
 }
 

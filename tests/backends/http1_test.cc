@@ -1,0 +1,159 @@
+#include "backends/http1.h"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+namespace partita::backends::http1 {
+namespace {
+
+TEST_CASE("A request head is parsed in place, with its framing") {
+  const std::string data =
+      "POST /v1/chat/completions?x=1 HTTP/1.1\r\nHost: gw\r\nContent-Type:  application/json \r\n"
+      "Content-Length: 12\r\nX-Partita-Device: phone-1\r\n\r\n{\"model\":1}x";
+  RequestHead head;
+  std::string error;
+  REQUIRE(ParseRequestHead(data, head, &error) == Parse::kComplete);
+  CHECK(head.method == "POST");
+  CHECK(head.target == "/v1/chat/completions?x=1");
+  CHECK(head.version_minor == 1);
+  CHECK(head.header_count == 4);
+  CHECK(head.Find("content-type") == "application/json");
+  CHECK(head.Find("x-partita-device") == "phone-1");
+  CHECK(head.Find("Accept").empty());
+  CHECK(head.has_content_length);
+  CHECK(head.content_length == 12);
+  CHECK_FALSE(head.chunked);
+  CHECK(head.keep_alive);
+  CHECK_FALSE(head.expect_continue);
+  CHECK(data.substr(head.size) == "{\"model\":1}x");
+}
+
+TEST_CASE("Every prefix of a head is incomplete, never an error") {
+  const std::string data =
+      "\r\nGET /health HTTP/1.0\r\nConnection: keep-alive\r\nExpect: 100-Continue\r\n\r\n";
+  for (std::size_t n = 0; n < data.size(); ++n) {
+    RequestHead head;
+    CAPTURE(n);
+    CHECK(ParseRequestHead(std::string_view(data).substr(0, n), head) == Parse::kIncomplete);
+  }
+  RequestHead head;
+  REQUIRE(ParseRequestHead(data, head) == Parse::kComplete);
+  CHECK(head.size == data.size());
+  CHECK(head.version_minor == 0);
+  CHECK(head.keep_alive);  // HTTP/1.0 with Connection: keep-alive
+  CHECK(head.expect_continue);
+}
+
+TEST_CASE("Keep-alive follows the version and the Connection header") {
+  RequestHead head;
+  REQUIRE(ParseRequestHead("GET / HTTP/1.1\r\nConnection: Upgrade, close\r\n\r\n", head) ==
+          Parse::kComplete);
+  CHECK_FALSE(head.keep_alive);
+  REQUIRE(ParseRequestHead("GET / HTTP/1.0\r\n\r\n", head) == Parse::kComplete);
+  CHECK_FALSE(head.keep_alive);
+  REQUIRE(ParseRequestHead("GET / HTTP/1.1\r\n\r\n", head) == Parse::kComplete);
+  CHECK(head.keep_alive);
+  CHECK(head.header_count == 0);
+}
+
+TEST_CASE("Malformed request heads are errors that name the line") {
+  struct Case {
+    const char* data;
+    const char* error;
+  };
+  const Case cases[] = {
+      {"GET /\r\n\r\n", "line 1: not a request line"},
+      {"G(T / HTTP/1.1\r\n\r\n", "line 1: a method with invalid characters"},
+      {"G(T ", "line 1: a method with invalid characters"},
+      {"GET / HTTP/2.0\r\n\r\n", "line 1: not HTTP/1.x"},
+      {"GET /a\x01 HTTP/1.1\r\n\r\n", "line 1: a target with spaces"},
+      {"GET / HTTP/1.1\r\nHost gw\r\n\r\n", "line 2: a header without ':'"},
+      {"GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n", "line 3: obsolete line folding"},
+      {"GET / HTTP/1.1\r\nBad Name: a\r\n\r\n", "line 2: a header name with invalid"},
+      {"GET / HTTP/1.1\r\nA: b\nC: d\r\n\r\n", "line 2: a header value with control"},
+      {"POST / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n", "line 2: a bad Content-Length"},
+      {"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+       "line 3: two different Content-Length"},
+      {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", "line 2: a Transfer-Encoding"},
+      {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+       "line 2: a Transfer-Encoding"},
+      {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+       "line 3: both Content-Length and Transfer-Encoding"},
+  };
+  for (const Case& c : cases) {
+    const std::string data = c.data;
+    CAPTURE(data);
+    RequestHead head;
+    std::string error;
+    CHECK(ParseRequestHead(c.data, head, &error) == Parse::kError);
+    CAPTURE(error);
+    CHECK(error.starts_with(c.error));
+  }
+  std::string many = "GET / HTTP/1.1\r\n";
+  for (std::size_t i = 0; i <= kMaxHeaders; ++i) many += "X-" + std::to_string(i) + ": v\r\n";
+  RequestHead head;
+  std::string error;
+  CHECK(ParseRequestHead(many + "\r\n", head, &error) == Parse::kError);
+  CHECK(error.find("more than 64 headers") != std::string::npos);
+}
+
+TEST_CASE("A response head is parsed with its status and framing") {
+  ResponseHead head;
+  std::string error;
+  REQUIRE(ParseResponseHead("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                            "Transfer-Encoding: chunked\r\n\r\n5\r\n",
+                            head, &error) == Parse::kComplete);
+  CHECK(head.status == 200);
+  CHECK(head.reason == "OK");
+  CHECK(head.chunked);
+  CHECK(head.Find("CONTENT-TYPE") == "text/event-stream");
+  REQUIRE(ParseResponseHead("HTTP/1.0 503\r\n\r\n", head) == Parse::kComplete);
+  CHECK(head.status == 503);
+  CHECK(head.reason.empty());
+  CHECK_FALSE(head.keep_alive);
+  CHECK_FALSE(head.has_content_length);
+  CHECK(ParseResponseHead("HTTP/1.1 20", head) == Parse::kIncomplete);
+  CHECK(ParseResponseHead("SSH-2.0-OpenSSH\r\n", head, &error) == Parse::kError);
+  CHECK(ParseResponseHead("HTTP/1.1 2x0 OK\r\n\r\n", head, &error) == Parse::kError);
+  CHECK(error == "line 1: a status code that is not three digits");
+  CHECK(ParseResponseHead("HTTP/1.1 200OK\r\n\r\n", head, &error) == Parse::kError);
+}
+
+TEST_CASE("A chunked body decodes the same whatever the pieces it arrives in") {
+  const std::string wire =
+      "5;ext=1\r\nhello\r\n1A\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nTrailer: x\r\n\r\nNEXT";
+  for (std::size_t piece = 1; piece <= wire.size(); ++piece) {
+    CAPTURE(piece);
+    ChunkedDecoder decoder;
+    std::string out;
+    std::size_t at = 0;
+    ChunkedDecoder::Result r = ChunkedDecoder::Result::kNeedMore;
+    while (r == ChunkedDecoder::Result::kNeedMore && at < wire.size()) {
+      std::size_t used = 0;
+      const std::string_view in = std::string_view(wire).substr(at, piece);
+      r = decoder.Decode(in, out, used);
+      at += used;
+      if (r == ChunkedDecoder::Result::kNeedMore) CHECK(used == in.size());
+    }
+    REQUIRE(r == ChunkedDecoder::Result::kDone);
+    CHECK(out == "helloabcdefghijklmnopqrstuvwxyz");
+    CHECK(decoder.body_bytes() == 31);
+    CHECK(wire.substr(at) == "NEXT");
+  }
+}
+
+TEST_CASE("Bad chunked bodies are errors") {
+  for (const char* wire : {"zz\r\n", "5\r\nhelloX\r\n", "5\nhello\r\n", "\r\n",
+                           "1234567890abcdef0\r\n", "0\r\nTrailer\n"}) {
+    CAPTURE(wire);
+    ChunkedDecoder decoder;
+    std::string out;
+    std::size_t used = 0;
+    CHECK(decoder.Decode(wire, out, used) == ChunkedDecoder::Result::kError);
+    CHECK(decoder.error().starts_with("bad chunked body: "));
+  }
+}
+
+}  // namespace
+}  // namespace partita::backends::http1
