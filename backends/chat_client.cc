@@ -4,19 +4,16 @@
 #include <openssl/x509v3.h>
 
 #include <array>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
 
+#include "backends/http1.h"
+#include "net/plain_stream.h"
 #include "net/tls_listener.h"
 
 namespace partita::backends {
 
-namespace http = net::beast::http;
 using Clock = std::chrono::steady_clock;
 using net::error_code;
 using net::asio::awaitable;
@@ -24,7 +21,6 @@ using net::asio::awaitable;
 namespace {
 
 constexpr std::size_t kReadChunk = 16 * 1024;
-constexpr std::size_t kMaxBufferedBytes = 64 * 1024 + 16 * 1024;
 constexpr std::size_t kHeaderLimit = 16 * 1024;
 constexpr std::size_t kErrorBodyLimit = 64 * 1024;
 // After [DONE], how long to wait for the end of the HTTP message (to reuse the connection).
@@ -37,13 +33,22 @@ std::chrono::microseconds Since(Clock::time_point start) {
 bool HasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
 
 bool ClosedBeforeResponse(const error_code& ec) {
-  return ec == http::error::end_of_stream || ec == net::asio::error::connection_reset ||
-         ec == net::asio::error::broken_pipe || ec == net::asio::error::eof ||
-         ec == net::asio::ssl::error::stream_truncated;
+  return ec == net::asio::error::connection_reset || ec == net::asio::error::broken_pipe ||
+         ec == net::asio::error::eof || ec == net::asio::ssl::error::stream_truncated;
 }
 
-bool ClosedMidResponse(const error_code& ec) {
-  return ec == http::error::partial_message || ClosedBeforeResponse(ec);
+bool ClosedMidResponse(const error_code& ec) { return ClosedBeforeResponse(ec); }
+
+// Points `head`'s views, parsed from bytes at `from`, at the same bytes copied to `to`.
+void Rebase(http1::ResponseHead& head, const char* from, const char* to) {
+  auto move = [&](std::string_view& v) {
+    if (!v.empty()) v = std::string_view(to + (v.data() - from), v.size());
+  };
+  move(head.reason);
+  for (std::size_t i = 0; i < head.header_count; ++i) {
+    move(head.headers[i].name);
+    move(head.headers[i].value);
+  }
 }
 
 }  // namespace
@@ -88,23 +93,39 @@ Result<net::TlsContextPtr> MakePublicTlsContext(const std::string& ca_file) {
 // Connections
 
 struct ChatClient::Connection {
-  std::optional<net::beast::tcp_stream> tcp;
+  std::optional<net::PlainStream> tcp;
   std::optional<net::TlsStream> tls;
-  net::beast::flat_buffer buffer{kMaxBufferedBytes};
+  http1::ReadBuffer buffer;  // received, not yet parsed
   Clock::time_point idle_since;
 
-  net::beast::tcp_stream& lowest() { return tls ? net::beast::get_lowest_layer(*tls) : *tcp; }
   // Calls `f` with the stream to read and write (TLS or plain).
   template <typename F>
   auto With(F&& f) {
     return tls ? f(*tls) : f(*tcp);
   }
+  net::tcp::socket& socket() { return tls ? net::Socket(*tls) : net::Socket(*tcp); }
+  void Cancel() { tls ? net::Cancel(*tls) : net::Cancel(*tcp); }
+  void ExpiresNever() {
+    if (tls) {
+      net::beast::get_lowest_layer(*tls).expires_never();
+    } else {
+      tcp->ExpiresNever();
+    }
+  }
 };
 
 struct ChatCall::Impl {
+  enum class Framing : std::uint8_t { kLength, kChunked, kUntilClose };
+
   std::unique_ptr<ChatClient::Connection> conn;
-  std::optional<http::response_parser<http::buffer_body>> parser;
-  std::string head;
+  std::string head;           // the request head
+  std::string response_head;  // the response head's bytes; `response` points into them
+  http1::ResponseHead response;
+  Framing framing = Framing::kLength;
+  std::uint64_t body_left = 0;  // kLength
+  http1::ChunkedDecoder chunked;
+  std::string body_error;  // why the body's framing is bad
+  std::string decoded;     // body bytes on their way to `sse`
   SseParser sse;
   SseEvent event;
   ChunkInfo info;
@@ -113,38 +134,66 @@ struct ChatCall::Impl {
   Clock::time_point start;
   Clock::time_point total_deadline;
   bool body_done = false;
-  char read_buf[kReadChunk];
 
   explicit Impl(const SseLimits& limits) : sse(limits) {}
 
-  // Reads some of the body into read_buf. Returns the bytes read.
-  awaitable<std::pair<error_code, std::size_t>> ReadSome() {
-    parser->get().body().data = read_buf;
-    parser->get().body().size = sizeof read_buf;
-    auto [ec, ignored] = co_await conn->With([&](auto& s) {
-      return http::async_read_some(s, conn->buffer, *parser, net::use_nothrow_awaitable);
+  // Reads more bytes from the server into conn->buffer. A connection closed where the body
+  // ends (no length, no chunks) completes the body instead of failing.
+  awaitable<error_code> ReadMore(Clock::time_point deadline) {
+    const std::span<char> space = conn->buffer.Prepare(kReadChunk);
+    auto [ec, n] = co_await conn->With([&](auto& s) {
+      return net::ReadSome(s, deadline, net::asio::buffer(space.data(), space.size()));
     });
-    if (ec == http::error::need_buffer) ec = {};
-    const std::size_t n = sizeof read_buf - parser->get().body().size;
-    if (parser->is_done()) body_done = true;
-    co_return std::pair<error_code, std::size_t>(ec, n);
+    conn->buffer.Commit(n);
+    if (ec && framing == Framing::kUntilClose && ClosedBeforeResponse(ec)) {
+      body_done = true;
+      ec = {};
+    }
+    co_return ec;
   }
 
-  // Parses what is already buffered, without reading the network, feeding the body to `sse`
-  // (so that buffered() knows every complete event that has arrived). False on bad SSE.
-  bool DrainBuffered() {
-    while (!parser->is_done() && conn->buffer.size() > 0) {
-      parser->get().body().data = read_buf;
-      parser->get().body().size = sizeof read_buf;
-      error_code ec;
-      const std::size_t used = parser->put(conn->buffer.data(), ec);
-      conn->buffer.consume(used);
-      const std::size_t n = sizeof read_buf - parser->get().body().size;
-      if (n > 0 && !sse.Feed(std::string_view(read_buf, n))) return false;
-      if (ec == http::error::need_buffer) continue;
-      if (ec || used == 0) break;
+  // Moves the body bytes that have arrived from conn->buffer to `out`. False on bad framing
+  // (body_error says why).
+  bool TakeBody(std::string& out) {
+    http1::ReadBuffer& in = conn->buffer;
+    switch (framing) {
+      case Framing::kLength: {
+        const std::size_t n =
+            static_cast<std::size_t>(std::min<std::uint64_t>(body_left, in.size()));
+        out.append(in.data().substr(0, n));
+        in.Consume(n);
+        body_left -= n;
+        if (body_left == 0) body_done = true;
+        return true;
+      }
+      case Framing::kChunked: {
+        std::size_t used = 0;
+        const http1::ChunkedDecoder::Result r = chunked.Decode(in.data(), out, used);
+        in.Consume(used);
+        if (r == http1::ChunkedDecoder::Result::kError) {
+          body_error = chunked.error();
+          return false;
+        }
+        if (r == http1::ChunkedDecoder::Result::kDone) body_done = true;
+        return true;
+      }
+      case Framing::kUntilClose:
+        out.append(in.data());
+        in.Clear();
+        return true;
     }
-    if (parser->is_done()) body_done = true;
+    return true;
+  }
+
+  // Feeds what is buffered of the body to `sse`, without reading the network (so that
+  // buffered() knows every complete event that has arrived). False on bad framing or SSE.
+  bool DrainBuffered() {
+    decoded.clear();
+    if (!TakeBody(decoded)) return false;
+    if (!decoded.empty() && !sse.Feed(decoded)) {
+      body_error = sse.error();
+      return false;
+    }
     return true;
   }
 };
@@ -157,18 +206,14 @@ ChatCall::~ChatCall() {
 }
 
 std::string_view ChatCall::header(std::string_view name) const {
-  if (!impl_->parser) return {};
-  const auto& fields = impl_->parser->get().base();
-  auto it = fields.find(net::beast::string_view(name.data(), name.size()));
-  if (it == fields.end()) return {};
-  return std::string_view(it->value().data(), it->value().size());
+  return impl_->response.Find(name);
 }
 
 bool ChatCall::buffered() const { return impl_->sse.queued() > 0 || impl_->body_done; }
 
 void ChatCall::Cancel() {
   cancelled_ = true;
-  if (impl_->conn) impl_->conn->lowest().cancel();
+  if (impl_->conn) impl_->conn->Cancel();
 }
 
 void ChatCall::Fail(ErrorKind kind, std::string message) {
@@ -185,7 +230,8 @@ void ChatCall::Fail(ErrorKind kind, std::string message) {
 void ChatCall::Finish() {
   finished_ = true;
   stats_.elapsed = Since(impl_->start);
-  if (impl_->conn && impl_->parser && impl_->parser->is_done() && impl_->parser->keep_alive()) {
+  if (impl_->conn && impl_->body_done && impl_->response.keep_alive &&
+      impl_->framing != Impl::Framing::kUntilClose && impl_->conn->buffer.empty()) {
     client_.Release(std::move(impl_->conn));
   }
   impl_->conn.reset();
@@ -251,12 +297,11 @@ awaitable<const StreamChunk*> ChatCall::Next() {
     if (done_seen_) deadline = now + kAfterDoneWait;
     const bool total_bound = im.total_deadline <= deadline;
     if (total_bound) deadline = im.total_deadline;
-    im.conn->lowest().expires_at(deadline);
     if (cancelled_) {
       Fail(ErrorKind::kDisconnected, "cancelled");
       co_return nullptr;
     }
-    auto [ec, n] = co_await im.ReadSome();
+    const error_code ec = co_await im.ReadMore(deadline);
     if (cancelled_) {
       Fail(ErrorKind::kDisconnected, "cancelled");
       co_return nullptr;
@@ -283,12 +328,12 @@ awaitable<const StreamChunk*> ChatCall::Next() {
         Fail(ErrorKind::kDisconnected,
              "the connection closed in the middle of the stream (" + ec.message() + ")");
       } else {
-        Fail(ErrorKind::kMalformed, "bad HTTP from the server: " + ec.message());
+        Fail(ErrorKind::kDisconnected, "reading the stream failed: " + ec.message());
       }
       co_return nullptr;
     }
-    if ((n > 0 && !im.sse.Feed(std::string_view(im.read_buf, n))) || !im.DrainBuffered()) {
-      Fail(ErrorKind::kMalformed, "bad event stream: " + im.sse.error());
+    if (!im.DrainBuffered()) {
+      Fail(ErrorKind::kMalformed, "bad event stream: " + im.body_error);
       co_return nullptr;
     }
   }
@@ -420,8 +465,12 @@ std::unique_ptr<ChatCall::Impl> ChatClient::TakeImpl() {
 void ChatClient::ReturnImpl(std::unique_ptr<ChatCall::Impl> impl) {
   constexpr std::size_t kMaxSpare = 64;
   if (spare_impls_.size() >= kMaxSpare) return;
-  impl->parser.reset();
   impl->head.clear();
+  impl->response = {};
+  impl->framing = ChatCall::Impl::Framing::kLength;
+  impl->body_left = 0;
+  impl->chunked.Reset();
+  impl->body_error.clear();
   impl->sse.Reset();
   impl->info.Clear();
   impl->chunk = StreamChunk{};
@@ -431,7 +480,7 @@ void ChatClient::ReturnImpl(std::unique_ptr<ChatCall::Impl> impl) {
 
 void ChatClient::Release(std::unique_ptr<Connection> connection) {
   if (idle_.size() >= config_.max_idle_connections) return;
-  connection->lowest().expires_never();
+  connection->ExpiresNever();
   connection->idle_since = Clock::now();
   idle_.push_back(std::move(connection));
 }
@@ -440,17 +489,13 @@ awaitable<std::unique_ptr<ChatClient::Connection>> ChatClient::Connect(Clock::ti
                                                                        CallError& error) {
   const std::string where = authority_;
   auto conn = std::make_unique<Connection>();
-  conn->buffer.reserve(kReadChunk);  // typical responses arrive in one read
-  if (tls_) {
-    conn->tls.emplace(net::beast::tcp_stream(executor_), *config_.tls);
-  } else {
-    conn->tcp.emplace(executor_);
-  }
-  conn->lowest().expires_at(deadline);
+  conn->buffer.Prepare(kReadChunk);              // typical responses arrive in one read
+  net::beast::tcp_stream connecting(executor_);  // connects (and handshakes) under a deadline
+  connecting.expires_at(deadline);
   error_code ec;
   if (IsIpAddress(host_)) {
     const net::tcp::endpoint ep(net::asio::ip::make_address(host_), port_);
-    std::tie(ec) = co_await conn->lowest().async_connect(ep, net::use_nothrow_awaitable);
+    std::tie(ec) = co_await connecting.async_connect(ep, net::use_nothrow_awaitable);
   } else {
     net::tcp::resolver resolver(executor_);
     auto [rec, results] =
@@ -460,8 +505,7 @@ awaitable<std::unique_ptr<ChatClient::Connection>> ChatClient::Connect(Clock::ti
       co_return nullptr;
     }
     net::tcp::endpoint ignored;
-    std::tie(ec, ignored) =
-        co_await conn->lowest().async_connect(results, net::use_nothrow_awaitable);
+    std::tie(ec, ignored) = co_await connecting.async_connect(results, net::use_nothrow_awaitable);
   }
   if (ec) {
     error = {ErrorKind::kRefused, 0, "",
@@ -470,8 +514,11 @@ awaitable<std::unique_ptr<ChatClient::Connection>> ChatClient::Connect(Clock::ti
     co_return nullptr;
   }
   error_code ignored;
-  conn->lowest().socket().set_option(net::tcp::no_delay(true), ignored);
-  if (tls_) {
+  connecting.socket().set_option(net::tcp::no_delay(true), ignored);
+  if (!tls_) {
+    conn->tcp.emplace(connecting.release_socket());
+  } else {
+    conn->tls.emplace(std::move(connecting), *config_.tls);
     SSL* ssl = conn->tls->native_handle();
     if (!IsIpAddress(host_)) SSL_set_tlsext_host_name(ssl, host_.c_str());
     if (config_.verify_host_name) {
@@ -553,11 +600,10 @@ awaitable<std::unique_ptr<ChatCall>> ChatClient::Start(std::string_view body, bo
     call->stats_.reused_connection = reused;
     const bool may_retry = reused && attempt == 0;
 
-    im.conn->lowest().expires_at(header_deadline);
     const std::array<net::asio::const_buffer, 2> out{net::asio::buffer(im.head),
                                                      net::asio::buffer(body.data(), body.size())};
-    auto [wec, written] = co_await im.conn->With(
-        [&](auto& s) { return net::asio::async_write(s, out, net::use_nothrow_awaitable); });
+    const error_code wec =
+        co_await im.conn->With([&](auto& s) { return net::WriteAll(s, header_deadline, out); });
     if (wec) {
       if (may_retry && wec != net::beast::error::timeout) {
         ++stats_.stale_retries;
@@ -569,14 +615,27 @@ awaitable<std::unique_ptr<ChatCall>> ChatClient::Start(std::string_view body, bo
       co_return call;
     }
 
-    im.parser.emplace();
-    im.parser->header_limit(kHeaderLimit);
-    im.parser->body_limit(boost::none);
-    auto [rec, ignored] = co_await im.conn->With([&](auto& s) {
-      return http::async_read_header(s, im.conn->buffer, *im.parser, net::use_nothrow_awaitable);
-    });
+    // The response head (interim 1xx responses are skipped).
+    std::string why;
+    http1::Parse parsed = http1::Parse::kIncomplete;
+    error_code rec;
+    for (;;) {
+      parsed = http1::ParseResponseHead(im.conn->buffer.data(), im.response, &why);
+      if (parsed == http1::Parse::kComplete && im.response.status < 200) {
+        im.conn->buffer.Consume(im.response.size);
+        continue;
+      }
+      if (parsed != http1::Parse::kIncomplete) break;
+      if (im.conn->buffer.size() > kHeaderLimit) {
+        parsed = http1::Parse::kError;
+        why = "the response head is larger than " + std::to_string(kHeaderLimit) + " bytes";
+        break;
+      }
+      rec = co_await im.ReadMore(header_deadline);
+      if (rec) break;
+    }
     if (rec) {
-      if (may_retry && ClosedBeforeResponse(rec)) {
+      if (may_retry && ClosedBeforeResponse(rec) && im.conn->buffer.empty()) {
         ++stats_.stale_retries;
         im.conn.reset();
         continue;
@@ -590,34 +649,51 @@ awaitable<std::unique_ptr<ChatCall>> ChatClient::Start(std::string_view body, bo
                                                    std::to_string(timeouts.first_token.count()) +
                                                    " ms");
         }
-      } else if (ClosedBeforeResponse(rec) ||
-                 rec.category() != error_code(http::error::end_of_stream).category()) {
+      } else {
         call->Fail(ErrorKind::kRefused,
                    authority_ + " closed the connection before responding (" + rec.message() + ")");
-      } else {
-        call->Fail(ErrorKind::kMalformed,
-                   "bad HTTP response from " + authority_ + ": " + rec.message());
       }
+      co_return call;
+    }
+    if (parsed == http1::Parse::kError) {
+      call->Fail(ErrorKind::kMalformed, "bad HTTP response from " + authority_ + ": " + why);
       co_return call;
     }
     break;
   }
 
-  const auto& res = im.parser->get();
-  call->status_ = static_cast<int>(res.result_int());
+  // Keep the head's bytes (header() reads them) and set up the body's framing.
+  http1::ReadBuffer& in = im.conn->buffer;
+  im.response_head.assign(in.data().substr(0, im.response.size));
+  Rebase(im.response, in.data().data(), im.response_head.data());
+  in.Consume(im.response.size);
+  const int status = im.response.status;
+  if (status == 204 || status == 304) {
+    im.framing = ChatCall::Impl::Framing::kLength;
+    im.body_left = 0;
+  } else if (im.response.chunked) {
+    im.framing = ChatCall::Impl::Framing::kChunked;
+  } else if (im.response.has_content_length) {
+    im.framing = ChatCall::Impl::Framing::kLength;
+    im.body_left = im.response.content_length;
+  } else {
+    im.framing = ChatCall::Impl::Framing::kUntilClose;
+  }
+  im.body_done = im.framing == ChatCall::Impl::Framing::kLength && im.body_left == 0;
+
+  call->status_ = status;
   call->simulated_ = call->header("X-Partita-Simulated") == "1";
   const std::string_view content_type = call->header("Content-Type");
 
   if (call->status_ < 200 || call->status_ > 299) {
     // Read the (bounded) error body for its message and code.
-    im.parser->body_limit(kErrorBodyLimit);
-    im.conn->lowest().expires_at(
-        std::min(Clock::now() + timeouts.between_chunks, im.total_deadline));
+    const Clock::time_point deadline =
+        std::min(Clock::now() + timeouts.between_chunks, im.total_deadline);
     std::string error_body;
-    while (!im.parser->is_done()) {
-      auto [ec, n] = co_await im.ReadSome();
-      error_body.append(im.read_buf, n);
-      if (ec) break;
+    bool framing_ok = im.TakeBody(error_body);
+    while (framing_ok && !im.body_done && error_body.size() <= kErrorBodyLimit) {
+      if (co_await im.ReadMore(deadline)) break;
+      framing_ok = im.TakeBody(error_body);
     }
     ApiError e = ParseErrorBody(error_body);
     call->error_.http_status = call->status_;
@@ -625,7 +701,7 @@ awaitable<std::unique_ptr<ChatCall>> ChatClient::Start(std::string_view body, bo
     const bool budget = e.code == "budget_exceeded";
     std::string message = authority_ + " answered HTTP " + std::to_string(call->status_);
     if (!e.message.empty()) message += ": " + e.message;
-    if (im.parser->is_done()) {
+    if (im.body_done) {
       call->error_.kind = budget ? ErrorKind::kBudget : ErrorKind::kErrorStatus;
       call->error_.message = std::move(message);
       call->Finish();
@@ -636,26 +712,31 @@ awaitable<std::unique_ptr<ChatCall>> ChatClient::Start(std::string_view body, bo
   }
 
   call->streaming_ = content_type.starts_with("text/event-stream");
-  if (call->streaming_) co_return call;
+  if (call->streaming_) {
+    if (!im.DrainBuffered())
+      call->Fail(ErrorKind::kMalformed, "bad event stream: " + im.body_error);
+    co_return call;
+  }
 
-  im.parser->body_limit(config_.max_response_bytes);
-  im.conn->lowest().expires_at(im.total_deadline);
-  while (!im.parser->is_done()) {
-    auto [ec, n] = co_await im.ReadSome();
-    call->body_.append(im.read_buf, n);
+  for (;;) {
+    if (!im.TakeBody(call->body_)) {
+      call->Fail(ErrorKind::kMalformed, "bad HTTP response: " + im.body_error);
+      co_return call;
+    }
+    if (call->body_.size() > config_.max_response_bytes) {
+      call->Fail(ErrorKind::kMalformed, "the response body is larger than " +
+                                            std::to_string(config_.max_response_bytes) + " bytes");
+      co_return call;
+    }
+    if (im.body_done) break;
+    const error_code ec = co_await im.ReadMore(im.total_deadline);
     if (ec) {
       if (ec == net::beast::error::timeout) {
         call->Fail(ErrorKind::kDeadline, "the response did not finish within " +
                                              std::to_string(timeouts.total.count()) + " ms");
-      } else if (ec == http::error::body_limit) {
-        call->Fail(ErrorKind::kMalformed, "the response body is larger than " +
-                                              std::to_string(config_.max_response_bytes) +
-                                              " bytes");
-      } else if (ClosedMidResponse(ec)) {
+      } else {
         call->Fail(ErrorKind::kDisconnected,
                    "the connection closed in the middle of the response (" + ec.message() + ")");
-      } else {
-        call->Fail(ErrorKind::kMalformed, "bad HTTP response: " + ec.message());
       }
       co_return call;
     }
