@@ -625,12 +625,14 @@ awaitable<std::unique_ptr<ChatCall>> ChatClient::Start(std::string_view body, bo
         im.conn->buffer.Consume(im.response.size);
         continue;
       }
-      if (parsed != http1::Parse::kIncomplete) break;
-      if (im.conn->buffer.size() > kHeaderLimit) {
+      if (parsed == http1::Parse::kError) break;
+      if (parsed == http1::Parse::kComplete ? im.response.size > kHeaderLimit
+                                            : im.conn->buffer.size() > kHeaderLimit) {
         parsed = http1::Parse::kError;
         why = "the response head is larger than " + std::to_string(kHeaderLimit) + " bytes";
         break;
       }
+      if (parsed == http1::Parse::kComplete) break;
       rec = co_await im.ReadMore(header_deadline);
       if (rec) break;
     }

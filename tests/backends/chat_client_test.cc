@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdio>
+
 #include "tests/backends/test_servers.h"
 
 namespace partita::backends {
@@ -113,6 +115,83 @@ TEST_CASE("a pooled connection the server closed is replaced transparently") {
   CHECK(second.text == "hi");
   CHECK(c.client->stats().stale_retries == 1);
   CHECK(server.connections() == 2);
+}
+
+constexpr std::string_view kCompletion =
+    R"({"choices":[{"index":0,"message":{"content":"hi"},"finish_reason":"stop"}]})";
+
+std::string Hex(std::size_t n) {
+  char digits[24];
+  std::snprintf(digits, sizeof digits, "%zx", n);
+  return digits;
+}
+
+TEST_CASE("a body without a length ends where the server closes; that connection is not reused") {
+  ScriptedServer server(
+      {{"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        "Connection: close\r\n\r\n" +
+            std::string(kCompletion),
+        true}});
+  Client c(server.url());
+  for (int i = 0; i < 2; ++i) {
+    ChatOutcome out = c.Run(Body(false), false);
+    REQUIRE_MESSAGE(out.ok(), out.error.message);
+    CHECK(out.text == "hi");
+  }
+  CHECK(c.client->stats().connects == 2);
+  CHECK(c.client->idle_connections() == 0);
+}
+
+TEST_CASE("interim 1xx responses are skipped, and chunked JSON bodies are decoded") {
+  ScriptedServer server(
+      {{"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: "
+        "application/json\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n" +
+        std::string(kCompletion.substr(0, 16)) + "\r\n" + Hex(kCompletion.size() - 16) + "\r\n" +
+        std::string(kCompletion.substr(16)) + "\r\n0\r\n\r\n"}});
+  Client c(server.url());
+  ChatOutcome out = c.Run(Body(false), false);
+  REQUIRE_MESSAGE(out.ok(), out.error.message);
+  CHECK(out.text == "hi");
+  REQUIRE(c.Run(Body(false), false).ok());
+  CHECK(c.client->stats().connects == 1);  // the chunked body ended cleanly: reused
+}
+
+TEST_CASE("bad chunk framing is malformed, in a stream and in a whole body") {
+  ScriptedServer server(
+      {{"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+        "Transfer-Encoding: chunked\r\n\r\nzz\r\n",
+        true}});
+  Client c(server.url());
+  ChatOutcome out = c.Run(Body(true), true);
+  CHECK(out.error.kind == ErrorKind::kMalformed);
+  CHECK(out.error.message.find("bad chunked body") != std::string::npos);
+  ScriptedServer whole(
+      {{"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n",
+        true}});
+  Client w(whole.url());
+  out = w.Run(Body(false), false);
+  CHECK(out.error.kind == ErrorKind::kMalformed);
+  CHECK(out.error.message.find("chunk data longer than its size") != std::string::npos);
+}
+
+TEST_CASE("bytes after a response keep its connection out of the pool") {
+  ScriptedServer server({{RawResponse(200, "application/json", kCompletion) + "HTTP/1.1 200"}});
+  Client c(server.url());
+  REQUIRE(c.Run(Body(false), false).ok());
+  CHECK(c.client->idle_connections() == 0);
+  ChatOutcome second = c.Run(Body(false), false);
+  REQUIRE_MESSAGE(second.ok(), second.error.message);
+  CHECK(server.connections() == 2);
+}
+
+TEST_CASE("a response head larger than the limit is malformed") {
+  ScriptedServer server(
+      {{"HTTP/1.1 200 OK\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n", true}});
+  Client c(server.url());
+  ChatOutcome out = c.Run(Body(false), false);
+  CHECK(out.error.kind == ErrorKind::kMalformed);
+  CHECK(out.error.message.find("larger than") != std::string::npos);
 }
 
 TEST_CASE("error status: kind, status and the server's code") {

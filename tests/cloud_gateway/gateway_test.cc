@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "backends/chat_client.h"
+#include "backends/http1.h"
 #include "net/pki.h"
 #include "storage/sqlite.h"
 #include "tests/backends/test_servers.h"
@@ -44,6 +45,7 @@ struct Done {
   bool usage_from_upstream = false;
   double cost_usd = 0;
   const char* error_kind = nullptr;
+  std::int64_t request_bytes = 0;
 };
 
 std::string Body(bool stream, int max_tokens, const std::string& model = "milm-70b-moe") {
@@ -100,7 +102,7 @@ class GatewayFixture {
     observer.request_done = [this](const LedgerEntry& e) {
       done.Push(Done{e.device, e.outcome, e.upstream ? *e.upstream : "", e.attempts,
                      e.completion_tokens, e.counted_completion_tokens, e.usage_from_upstream,
-                     e.cost_usd, e.error_kind});
+                     e.cost_usd, e.error_kind, e.request_bytes});
     };
     config_ = config;
     observer_ = observer;
@@ -645,6 +647,91 @@ TEST_CASE("bad input gets a clear error and the gateway keeps serving") {
           std::string::npos);
   }
   CHECK(modeld.server().stats().requests.load() == 1);
+}
+
+// Writes `raw` on a new plaintext connection and reads `count` responses (each with a
+// Content-Length); returns their status codes and bodies, in order.
+std::vector<std::pair<int, std::string>> RawExchange(std::uint16_t port, const std::string& raw,
+                                                     std::size_t count,
+                                                     std::string* interim = nullptr) {
+  net::asio::io_context io;
+  net::tcp::socket s(io);
+  s.connect(net::tcp::endpoint(net::asio::ip::make_address("127.0.0.1"), port));
+  net::asio::write(s, net::asio::buffer(raw));
+  std::string in;
+  std::vector<std::pair<int, std::string>> out;
+  while (out.size() < count) {
+    backends::http1::ResponseHead head;
+    if (backends::http1::ParseResponseHead(in, head) == backends::http1::Parse::kComplete) {
+      if (head.status == 100) {
+        if (interim != nullptr) *interim = in.substr(0, head.size);
+        in.erase(0, head.size);
+        continue;
+      }
+      if (in.size() >= head.size + head.content_length) {
+        out.emplace_back(head.status, in.substr(head.size, head.content_length));
+        in.erase(0, head.size + head.content_length);
+        continue;
+      }
+    }
+    char buf[4096];
+    net::error_code ec;
+    const std::size_t n = s.read_some(net::asio::buffer(buf), ec);
+    if (ec) break;
+    in.append(buf, n);
+  }
+  return out;
+}
+
+TEST_CASE("the plaintext front reads chunked bodies, answers 100-continue and pipelined requests") {
+  ModeldFixture modeld;
+  GatewayFixture gw(OneModel(Upstream("only", Url(modeld)), "max_header_bytes: 1024\n"), "");
+  const std::uint16_t port = gw.gateway().plaintext_port();
+  const std::string body = Body(false, 2);
+  const std::string head =
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\n"
+      "X-Partita-Device: bench\r\nContent-Type: application/json\r\n";
+
+  SUBCASE("chunked, in three chunks, with Expect: 100-continue") {
+    std::string chunked;
+    for (std::size_t at = 0; at < body.size(); at += 40) {
+      const std::string piece = body.substr(at, 40);
+      char size[16];
+      std::snprintf(size, sizeof size, "%zx\r\n", piece.size());
+      chunked += size + piece + "\r\n";
+    }
+    std::string interim;
+    auto replies = RawExchange(
+        port,
+        head + "Expect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked + "0\r\n\r\n",
+        1, &interim);
+    REQUIRE(replies.size() == 1);
+    CHECK(interim == "HTTP/1.1 100 Continue\r\n\r\n");
+    CHECK(replies[0].first == 200);
+    CHECK(replies[0].second.find("chat.completion") != std::string::npos);
+    CHECK(gw.WaitDone().request_bytes == static_cast<std::int64_t>(body.size()));
+  }
+  SUBCASE("three requests written at once are answered in order") {
+    const std::string one =
+        head + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    const std::string models = "GET /v1/models HTTP/1.1\r\nHost: gw\r\n\r\n";
+    auto replies = RawExchange(port, one + models + one, 3);
+    REQUIRE(replies.size() == 3);
+    CHECK(replies[0].first == 200);
+    CHECK(replies[1].second.find("milm-70b-moe") != std::string::npos);
+    CHECK(replies[2].first == 200);
+    CHECK(modeld.server().stats().requests.load() == 2);
+  }
+  SUBCASE("a head over max_header_bytes is 431, a bad chunk 400") {
+    auto replies = RawExchange(port, head + "X-Pad: " + std::string(2000, 'p') + "\r\n\r\n", 1);
+    REQUIRE(replies.size() == 1);
+    CHECK(replies[0].first == 431);
+    replies = RawExchange(port, head + "Transfer-Encoding: chunked\r\n\r\nzz\r\n", 1);
+    REQUIRE(replies.size() == 1);
+    CHECK(replies[0].first == 400);
+    CHECK(replies[0].second.find("bad chunked body") != std::string::npos);
+    CHECK(modeld.server().stats().requests.load() == 0);
+  }
 }
 
 // An upstream that streams without end and reports when the gateway stops reading from it.
