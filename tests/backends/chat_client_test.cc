@@ -126,7 +126,8 @@ std::string Hex(std::size_t n) {
   return digits;
 }
 
-TEST_CASE("a body without a length ends where the server closes; that connection is not reused") {
+TEST_CASE(
+    "a body without a length ends where the server closes, and its connection is not reused") {
   ScriptedServer server(
       {{"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
         "Connection: close\r\n\r\n" +
