@@ -1,6 +1,7 @@
 // Small HTTP/1.1 helpers for Partita's servers (modeld, the gateway): response heads written
 // straight into a reusable string (no per-field allocations), chunked-encoding framing, and
-// the reason phrases. Requests are parsed with Beast; responses are written with these.
+// the reason phrases. The gateway and the chat client read messages with backends/http1.h
+// (modeld with Beast); responses are written with these.
 // Pure functions; safe from any thread.
 #pragma once
 
