@@ -602,8 +602,12 @@ awaitable<std::unique_ptr<ChatCall>> ChatClient::Start(std::string_view body, bo
 
     const std::array<net::asio::const_buffer, 2> out{net::asio::buffer(im.head),
                                                      net::asio::buffer(body.data(), body.size())};
-    const error_code wec =
-        co_await im.conn->With([&](auto& s) { return net::WriteAll(s, header_deadline, out); });
+    net::PendingWrite write = im.conn->With([&](auto& s) { return net::TryWrite(s, out); });
+    error_code wec = write.error();
+    if (write.pending()) {
+      wec = co_await im.conn->With(
+          [&](auto& s) { return net::FinishWrite(s, header_deadline, write); });
+    }
     if (wec) {
       if (may_retry && wec != net::beast::error::timeout) {
         ++stats_.stale_retries;

@@ -604,8 +604,12 @@ class Session final : public SessionBase, public DeviceIo {
 
   awaitable<bool> Write(asio::const_buffer a, asio::const_buffer b) override {
     const std::array<asio::const_buffer, 2> buffers{a, b};
-    const error_code ec =
-        co_await net::WriteAll(stream_, Clock::now() + core_.config->client_write_timeout, buffers);
+    net::PendingWrite write = net::TryWrite(stream_, buffers);
+    error_code ec = write.error();
+    if (write.pending()) {
+      ec = co_await net::FinishWrite(stream_, Clock::now() + core_.config->client_write_timeout,
+                                     write);
+    }
     if (ec == net::beast::error::timeout) core_.metrics.CountBad(BadInput::kClientTimeout);
     co_return !ec;
   }

@@ -64,42 +64,64 @@ asio::awaitable<std::pair<error_code, std::size_t>> ReadSome(TlsStream& s, Stead
   co_return std::pair<error_code, std::size_t>(ec, n);
 }
 
-asio::awaitable<error_code> WriteAll(PlainStream& s, SteadyTime deadline,
-                                     std::span<const asio::const_buffer> buffers) {
-  constexpr std::size_t kMaxBuffers = 8;
-  std::array<asio::const_buffer, kMaxBuffers> rest;
-  std::size_t count = 0;
+namespace {
+
+// Copies the non-empty buffers into `rest`; false when there are too many.
+bool Keep(std::array<asio::const_buffer, PendingWrite::kMaxBuffers>& rest, std::size_t& count,
+          std::span<const asio::const_buffer> buffers) {
+  count = 0;
   for (const asio::const_buffer& b : buffers) {
     if (b.size() == 0) continue;
-    if (count == kMaxBuffers) co_return asio::error::invalid_argument;
+    if (count == rest.size()) return false;
     rest[count++] = b;
   }
+  return true;
+}
+
+}  // namespace
+
+PendingWrite TryWrite(PlainStream& s, std::span<const asio::const_buffer> buffers) {
+  PendingWrite w;
+  if (!Keep(w.rest_, w.count_, buffers)) {
+    w.error_ = asio::error::invalid_argument;
+    return w;
+  }
   tcp::socket& socket = s.socket();
-  error_code ec;
+  error_code& ec = w.error_;
   if (!socket.non_blocking()) socket.non_blocking(true, ec);
-  // Most responses fit in the socket buffer: write now, wait only for what it did not take.
-  while (!ec && count > 0) {
-    std::size_t n = socket.write_some(std::span(rest.data(), count), ec);
+  while (!ec && w.count_ > 0) {
+    std::size_t n = socket.write_some(std::span(w.rest_.data(), w.count_), ec);
     std::size_t first = 0;
-    while (first < count && n >= rest[first].size()) n -= rest[first++].size();
-    if (first < count) rest[first] += n;
-    std::copy(rest.begin() + static_cast<std::ptrdiff_t>(first),
-              rest.begin() + static_cast<std::ptrdiff_t>(count), rest.begin());
-    count -= first;
+    while (first < w.count_ && n >= w.rest_[first].size()) n -= w.rest_[first++].size();
+    if (first < w.count_) w.rest_[first] += n;
+    std::copy(w.rest_.begin() + static_cast<std::ptrdiff_t>(first),
+              w.rest_.begin() + static_cast<std::ptrdiff_t>(w.count_), w.rest_.begin());
+    w.count_ -= first;
   }
-  if (ec == asio::error::would_block || ec == asio::error::try_again) {
-    s.ExpiresAt(deadline);
-    std::tie(ec, std::ignore) =
-        co_await asio::async_write(socket, std::span(rest.data(), count), use_nothrow_awaitable);
-    if (ec == asio::error::operation_aborted && s.expired()) ec = beast::error::timeout;
-  }
+  if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+  return w;
+}
+
+PendingWrite TryWrite(TlsStream&, std::span<const asio::const_buffer> buffers) {
+  PendingWrite w;
+  if (!Keep(w.rest_, w.count_, buffers)) w.error_ = asio::error::invalid_argument;
+  return w;
+}
+
+asio::awaitable<error_code> FinishWrite(PlainStream& s, SteadyTime deadline, PendingWrite& write) {
+  s.ExpiresAt(deadline);
+  auto [ec, n] = co_await asio::async_write(s.socket(), std::span(write.rest_.data(), write.count_),
+                                            use_nothrow_awaitable);
+  if (ec == asio::error::operation_aborted && s.expired()) ec = beast::error::timeout;
+  write.count_ = 0;
   co_return ec;
 }
 
-asio::awaitable<error_code> WriteAll(TlsStream& s, SteadyTime deadline,
-                                     std::span<const asio::const_buffer> buffers) {
+asio::awaitable<error_code> FinishWrite(TlsStream& s, SteadyTime deadline, PendingWrite& write) {
   SetDeadline(s, deadline);
-  auto [ec, n] = co_await asio::async_write(s, buffers, use_nothrow_awaitable);
+  auto [ec, n] = co_await asio::async_write(s, std::span(write.rest_.data(), write.count_),
+                                            use_nothrow_awaitable);
+  write.count_ = 0;
   co_return ec;
 }
 

@@ -12,6 +12,7 @@
 // move once constructed (its deadline refers to its socket).
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <memory>
 #include <span>
@@ -61,11 +62,40 @@ asio::awaitable<std::pair<error_code, std::size_t>> ReadSome(PlainStream& s, Ste
 asio::awaitable<std::pair<error_code, std::size_t>> ReadSome(TlsStream& s, SteadyTime deadline,
                                                              asio::mutable_buffer buffer);
 
-// Writes all of `buffers` before `deadline`.
-asio::awaitable<error_code> WriteAll(PlainStream& s, SteadyTime deadline,
-                                     std::span<const asio::const_buffer> buffers);
-asio::awaitable<error_code> WriteAll(TlsStream& s, SteadyTime deadline,
-                                     std::span<const asio::const_buffer> buffers);
+// A write in two steps, so that the common case runs no coroutine: TryWrite() writes what the
+// socket takes at once; only when something is left does the caller co_await FinishWrite().
+class PendingWrite {
+ public:
+  static constexpr std::size_t kMaxBuffers = 4;
+  // Something is left to write (and no error happened).
+  bool pending() const { return count_ > 0 && !error_; }
+  const error_code& error() const { return error_; }
+
+ private:
+  friend PendingWrite TryWrite(PlainStream&, std::span<const asio::const_buffer>);
+  friend PendingWrite TryWrite(TlsStream&, std::span<const asio::const_buffer>);
+  friend asio::awaitable<error_code> FinishWrite(PlainStream&, SteadyTime, PendingWrite&);
+  friend asio::awaitable<error_code> FinishWrite(TlsStream&, SteadyTime, PendingWrite&);
+  std::array<asio::const_buffer, kMaxBuffers> rest_;
+  std::size_t count_ = 0;
+  error_code error_;
+};
+
+// At most PendingWrite::kMaxBuffers non-empty buffers. Over TLS nothing is written here.
+PendingWrite TryWrite(PlainStream& s, std::span<const asio::const_buffer> buffers);
+PendingWrite TryWrite(TlsStream& s, std::span<const asio::const_buffer> buffers);
+// Writes the rest before `deadline`.
+asio::awaitable<error_code> FinishWrite(PlainStream& s, SteadyTime deadline, PendingWrite& write);
+asio::awaitable<error_code> FinishWrite(TlsStream& s, SteadyTime deadline, PendingWrite& write);
+
+// Both steps: writes all of `buffers` before `deadline`.
+template <typename Stream>
+asio::awaitable<error_code> WriteAll(Stream& s, SteadyTime deadline,
+                                     std::span<const asio::const_buffer> buffers) {
+  PendingWrite write = TryWrite(s, buffers);
+  if (!write.pending()) co_return write.error();
+  co_return co_await FinishWrite(s, deadline, write);
+}
 
 inline tcp::socket& Socket(PlainStream& s) { return s.socket(); }
 inline tcp::socket& Socket(TlsStream& s) { return beast::get_lowest_layer(s).socket(); }
