@@ -159,8 +159,15 @@ Parse ParseFields(std::string_view block, MessageHead& head, std::size_t first_l
 
 // The head's end (just past the blank line), or npos.
 std::size_t HeadEnd(std::string_view data) {
-  const char* p = static_cast<const char*>(memmem(data.data(), data.size(), "\r\n\r\n", 4));
-  return p == nullptr ? std::string_view::npos : static_cast<std::size_t>(p - data.data()) + 4;
+  std::size_t from = 0;
+  while (from < data.size()) {
+    const void* lf = std::memchr(data.data() + from, '\n', data.size() - from);
+    if (lf == nullptr) break;
+    const std::size_t i = static_cast<std::size_t>(static_cast<const char*>(lf) - data.data());
+    if (i >= 3 && data[i - 1] == '\r' && data[i - 2] == '\n' && data[i - 3] == '\r') return i + 1;
+    from = i + 1;
+  }
+  return std::string_view::npos;
 }
 
 }  // namespace
