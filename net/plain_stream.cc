@@ -11,6 +11,8 @@ PlainStream::PlainStream(tcp::socket socket)
 PlainStream::~PlainStream() {
   deadline_->closed = true;
   deadline_->timer.cancel();
+  error_code ignored;
+  deadline_->socket.close(ignored);  // now, not when the cancelled wait lets go of it
 }
 
 void PlainStream::ExpiresAt(SteadyTime at) {
