@@ -32,12 +32,10 @@ std::chrono::microseconds Since(Clock::time_point start) {
 
 bool HasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
 
-bool ClosedBeforeResponse(const error_code& ec) {
+bool ConnectionClosed(const error_code& ec) {
   return ec == net::asio::error::connection_reset || ec == net::asio::error::broken_pipe ||
          ec == net::asio::error::eof || ec == net::asio::ssl::error::stream_truncated;
 }
-
-bool ClosedMidResponse(const error_code& ec) { return ClosedBeforeResponse(ec); }
 
 // Points `head`'s views, parsed from bytes at `from`, at the same bytes copied to `to`.
 void Rebase(http1::ResponseHead& head, const char* from, const char* to) {
@@ -103,7 +101,6 @@ struct ChatClient::Connection {
   auto With(F&& f) {
     return tls ? f(*tls) : f(*tcp);
   }
-  net::tcp::socket& socket() { return tls ? net::Socket(*tls) : net::Socket(*tcp); }
   void Cancel() { tls ? net::Cancel(*tls) : net::Cancel(*tcp); }
   void ExpiresNever() {
     if (tls) {
@@ -137,15 +134,15 @@ struct ChatCall::Impl {
 
   explicit Impl(const SseLimits& limits) : sse(limits) {}
 
-  // Reads more bytes from the server into conn->buffer. A connection closed where the body
-  // ends (no length, no chunks) completes the body instead of failing.
+  // Reads more bytes from the server into conn->buffer. A body without a length or chunks ends
+  // where the server closes the connection cleanly (a reset or a TLS truncation is an error).
   awaitable<error_code> ReadMore(Clock::time_point deadline) {
     const std::span<char> space = conn->buffer.Prepare(kReadChunk);
     auto [ec, n] = co_await conn->With([&](auto& s) {
       return net::ReadSome(s, deadline, net::asio::buffer(space.data(), space.size()));
     });
     conn->buffer.Commit(n);
-    if (ec && framing == Framing::kUntilClose && ClosedBeforeResponse(ec)) {
+    if (ec == net::asio::error::eof && framing == Framing::kUntilClose) {
       body_done = true;
       ec = {};
     }
@@ -324,7 +321,7 @@ awaitable<const StreamChunk*> ChatCall::Next() {
                                         std::to_string(im.timeouts.between_chunks.count()) +
                                         " ms after the last one");
         }
-      } else if (ClosedMidResponse(ec)) {
+      } else if (ConnectionClosed(ec)) {
         Fail(ErrorKind::kDisconnected,
              "the connection closed in the middle of the stream (" + ec.message() + ")");
       } else {
@@ -641,7 +638,7 @@ awaitable<std::unique_ptr<ChatCall>> ChatClient::Start(std::string_view body, bo
       if (rec) break;
     }
     if (rec) {
-      if (may_retry && ClosedBeforeResponse(rec) && im.conn->buffer.empty()) {
+      if (may_retry && ConnectionClosed(rec) && im.conn->buffer.empty()) {
         ++stats_.stale_retries;
         im.conn.reset();
         continue;

@@ -72,7 +72,6 @@ class ChunkedDecoder {
   // how many bytes of `in` it used: on kDone, what follows belongs to the next message; on
   // kNeedMore, all of it.
   Result Decode(std::string_view in, std::string& out, std::size_t& consumed);
-  bool done() const { return state_ == State::kDone; }
   const std::string& error() const { return error_; }
   std::uint64_t body_bytes() const { return body_bytes_; }
   void Reset() { *this = ChunkedDecoder(); }

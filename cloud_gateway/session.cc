@@ -678,9 +678,7 @@ class Session final : public SessionBase, public DeviceIo {
           co_await SendError(400, "bad_http", "malformed HTTP request: " + chunked_.error());
           co_return false;
         }
-        if (!co_await Receive(body_deadline, kReadChunk, true)) co_return false;
-        // Receive may move the bytes: the head's views are re-read from the new place.
-        http1::ParseRequestHead(in_.data(), head_);
+        if (!co_await ReceiveBody(body_deadline, kReadChunk)) co_return false;
       }
       body = chunked_body_;
       message_size = at;
@@ -688,8 +686,7 @@ class Session final : public SessionBase, public DeviceIo {
       const std::size_t length = static_cast<std::size_t>(head_.content_length);
       while (in_.size() < head_.size + length) {
         const std::size_t missing = head_.size + length - in_.size();
-        if (!co_await Receive(body_deadline, std::max(missing, kReadChunk), true)) co_return false;
-        http1::ParseRequestHead(in_.data(), head_);
+        if (!co_await ReceiveBody(body_deadline, std::max(missing, kReadChunk))) co_return false;
       }
       body = in_.data().substr(head_.size, length);
       message_size += length;
@@ -700,7 +697,8 @@ class Session final : public SessionBase, public DeviceIo {
     co_return go_on&& keep_alive;
   }
 
-  // Reads more of the request into in_. False (with the reply sent and counted) on failure.
+  // Reads more of the request into in_. False when the connection failed or timed out (a
+  // timeout in the middle of a request is counted).
   awaitable<bool> Receive(net::SteadyTime deadline, std::size_t room, bool mid_request = false) {
     const std::span<char> space = in_.Prepare(room);
     auto [ec, n] =
@@ -717,6 +715,14 @@ class Session final : public SessionBase, public DeviceIo {
                              " failed: " + ec.message());
     }
     co_return false;
+  }
+
+  // Receive() for the body: the read may move the buffered bytes, so head_'s views are taken
+  // again from where the head now is.
+  awaitable<bool> ReceiveBody(net::SteadyTime deadline, std::size_t room) {
+    if (!co_await Receive(deadline, room, true)) co_return false;
+    http1::ParseRequestHead(in_.data(), head_);
+    co_return true;
   }
 
   awaitable<bool> BodyTooLarge() {

@@ -27,8 +27,6 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 class PlainStream {
  public:
   explicit PlainStream(tcp::socket socket);
-  explicit PlainStream(const asio::any_io_executor& executor)
-      : PlainStream(tcp::socket(executor)) {}
   ~PlainStream();
   PlainStream(const PlainStream&) = delete;
   PlainStream& operator=(const PlainStream&) = delete;
