@@ -47,6 +47,16 @@ bool IEquals(std::string_view a, std::string_view b) {
   return true;
 }
 
+// IEquals for a parsed name or value (no control characters) against `lower`, made of lowercase
+// letters, digits and '-': for those bytes, setting bit 0x20 is the only case folding needed.
+bool EqualsLower(std::string_view parsed, std::string_view lower) {
+  if (parsed.size() != lower.size()) return false;
+  for (std::size_t i = 0; i < parsed.size(); ++i) {
+    if ((parsed[i] | 0x20) != lower[i]) return false;
+  }
+  return true;
+}
+
 std::string_view TrimSpaces(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -90,6 +100,54 @@ int ParseVersion(std::string_view v) {
   return v[7] - '0';
 }
 
+// Field-value characters: tab, space, visible ASCII and obs-text.
+constexpr std::array<bool, 256> MakeValueTable() {
+  std::array<bool, 256> t{};
+  t['\t'] = true;
+  for (int c = 0x20; c < 0x100; ++c) t[c] = c != 0x7f;
+  return t;
+}
+constexpr std::array<bool, 256> kValue = MakeValueTable();
+
+bool IsSpace(char c) { return c == ' ' || c == '\t'; }
+
+// One header line of a well-formed head, scanned once: `p` is at the line's first byte, and the
+// block it is in ends with CRLF, so each scan stops inside it. On success `p` moves past the
+// line's CRLF. False when the line has a fault, for CheckLine to name; `p` is unchanged.
+bool ScanLine(const char*& p, Header& header) {
+  const char* q = p;
+  while (kToken[static_cast<unsigned char>(*q)]) ++q;
+  if (q == p || *q != ':') return false;
+  const char* const colon = q;
+  ++q;
+  while (IsSpace(*q)) ++q;
+  const char* const value = q;
+  while (kValue[static_cast<unsigned char>(*q)]) ++q;  // stops at the CR, at the latest
+  if (*q != '\r' || q[1] != '\n') return false;
+  const char* value_end = q;
+  while (value_end != value && IsSpace(value_end[-1])) --value_end;
+  header.name = std::string_view(p, static_cast<std::size_t>(colon - p));
+  header.value = std::string_view(value, static_cast<std::size_t>(value_end - value));
+  p = q + 2;
+  return true;
+}
+
+// The line ScanLine refused (without its CRLF): its fault, in the order a reader would see it.
+Parse CheckLine(std::string_view line, std::size_t line_no, Header& header, std::string* error) {
+  if (line.empty() || IsSpace(line.front())) {
+    return Fail(error, line_no, "obsolete line folding (a line starting with a space)");
+  }
+  const std::size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return Fail(error, line_no, "a header without ':'");
+  header.name = line.substr(0, colon);
+  if (!IsToken(header.name)) return Fail(error, line_no, "a header name with invalid characters");
+  header.value = TrimSpaces(line.substr(colon + 1));
+  if (!IsFieldValue(header.value)) {
+    return Fail(error, line_no, "a header value with control characters");
+  }
+  return Parse::kComplete;
+}
+
 // Parses the header lines of `block` (the head after its start line, each line ending in CRLF,
 // the blank line excluded) and the framing they imply. `first_line` numbers lines in errors.
 Parse ParseFields(std::string_view block, MessageHead& head, std::size_t first_line,
@@ -102,53 +160,51 @@ Parse ParseFields(std::string_view block, MessageHead& head, std::size_t first_l
   bool saw_connection_keep_alive = false;
   bool saw_transfer_encoding = false;
   std::size_t line_no = first_line;
-  while (!block.empty()) {
-    const std::size_t end = block.find("\r\n");
-    const std::string_view line = block.substr(0, end);
-    block.remove_prefix(end + 2);
-    if (line.front() == ' ' || line.front() == '\t') {
-      return Fail(error, line_no, "obsolete line folding (a line starting with a space)");
-    }
-    const std::size_t colon = line.find(':');
-    if (colon == std::string_view::npos) return Fail(error, line_no, "a header without ':'");
-    const std::string_view name = line.substr(0, colon);
-    if (!IsToken(name)) return Fail(error, line_no, "a header name with invalid characters");
-    const std::string_view value = TrimSpaces(line.substr(colon + 1));
-    if (!IsFieldValue(value)) {
-      return Fail(error, line_no, "a header value with control characters");
+  const char* p = block.data();
+  const char* const end = p + block.size();
+  while (p != end) {
+    Header header;
+    if (!ScanLine(p, header)) {
+      const std::string_view rest(p, static_cast<std::size_t>(end - p));
+      const std::size_t line_end = rest.find("\r\n");
+      const Parse checked = CheckLine(rest.substr(0, line_end), line_no, header, error);
+      if (checked != Parse::kComplete) return checked;
+      p += line_end + 2;
     }
     if (head.header_count == kMaxHeaders) {
       return Fail(error, line_no, "more than " + std::to_string(kMaxHeaders) + " headers");
     }
-    head.headers[head.header_count++] = Header{name, value};
-    ++line_no;
-    if (IEquals(name, "content-length")) {
+    head.headers[head.header_count++] = header;
+    const std::string_view name = header.name;
+    const std::string_view value = header.value;
+    if (EqualsLower(name, "content-length")) {
       std::uint64_t n = 0;
-      if (!ParseDecimal(value, n)) return Fail(error, line_no - 1, "a bad Content-Length");
+      if (!ParseDecimal(value, n)) return Fail(error, line_no, "a bad Content-Length");
       if (head.has_content_length && n != head.content_length) {
-        return Fail(error, line_no - 1, "two different Content-Length values");
+        return Fail(error, line_no, "two different Content-Length values");
       }
       head.has_content_length = true;
       head.content_length = n;
-    } else if (IEquals(name, "transfer-encoding")) {
+    } else if (EqualsLower(name, "transfer-encoding")) {
       saw_transfer_encoding = true;
       bool last_chunked = false;
       bool bad = false;
       ForEachListItem(value, [&](std::string_view coding) {
         if (last_chunked) bad = true;  // chunked must be the final coding
-        last_chunked = IEquals(coding, "chunked");
+        last_chunked = EqualsLower(coding, "chunked");
         if (!last_chunked) bad = true;  // no other coding is supported
       });
       if (bad || !last_chunked) {
-        return Fail(error, line_no - 1, "a Transfer-Encoding other than chunked");
+        return Fail(error, line_no, "a Transfer-Encoding other than chunked");
       }
       head.chunked = true;
-    } else if (IEquals(name, "connection")) {
+    } else if (EqualsLower(name, "connection")) {
       ForEachListItem(value, [&](std::string_view option) {
-        if (IEquals(option, "close")) saw_connection_close = true;
-        if (IEquals(option, "keep-alive")) saw_connection_keep_alive = true;
+        if (EqualsLower(option, "close")) saw_connection_close = true;
+        if (EqualsLower(option, "keep-alive")) saw_connection_keep_alive = true;
       });
     }
+    ++line_no;
   }
   if (saw_transfer_encoding && head.has_content_length) {
     return Fail(error, line_no - 1, "both Content-Length and Transfer-Encoding");
@@ -212,7 +268,7 @@ Parse ParseRequestHead(std::string_view data, RequestHead& head, std::string* er
   if (head.version_minor < 0) return Fail(error, 1, "not HTTP/1.x");
   const Parse fields = ParseFields(text.substr(line_end + 2), head, 2, error);
   if (fields != Parse::kComplete) return fields;
-  head.expect_continue = IEquals(head.Find("expect"), "100-continue");
+  head.expect_continue = EqualsLower(head.Find("expect"), "100-continue");
   head.size = skipped + end;
   return Parse::kComplete;
 }
@@ -282,6 +338,7 @@ ChunkedDecoder::Result ChunkedDecoder::Decode(std::string_view in, std::string& 
           if (line_.size() > kMaxChunkLine) return Fail("a chunk size line too long");
           return Result::kNeedMore;
         }
+        if (line.size() > kMaxChunkLine) return Fail("a chunk size line too long");
         if (line.empty() || line.back() != '\r') return Fail("a chunk size line without CRLF");
         line.remove_suffix(1);
         line = line.substr(0, line.find(';'));  // chunk extensions are ignored
@@ -328,6 +385,7 @@ ChunkedDecoder::Result ChunkedDecoder::Decode(std::string_view in, std::string& 
           if (line_.size() > kMaxChunkLine) return Fail("a trailer line too long");
           return Result::kNeedMore;
         }
+        if (line.size() > kMaxChunkLine) return Fail("a trailer line too long");
         if (line.empty() || line.back() != '\r') return Fail("a trailer line without CRLF");
         const bool blank = line.size() == 1;
         line_.clear();

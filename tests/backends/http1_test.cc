@@ -155,5 +155,28 @@ TEST_CASE("Bad chunked bodies are errors") {
   }
 }
 
+// A line over the limit fails whether it arrives whole or in pieces: the fuzzer found a size
+// line that was refused in pieces but taken whole.
+TEST_CASE("A chunk line too long fails whole and in pieces alike") {
+  const std::string long_ext(1100, 'x');
+  for (const std::string& wire :
+       {"5;" + long_ext + "\r\nhello\r\n0\r\n\r\n", "0\r\nX-Trailer: " + long_ext + "\r\n\r\n"}) {
+    for (const std::size_t piece : {wire.size(), std::size_t{7}}) {
+      CAPTURE(piece);
+      ChunkedDecoder decoder;
+      std::string out;
+      std::size_t at = 0;
+      ChunkedDecoder::Result r = ChunkedDecoder::Result::kNeedMore;
+      while (r == ChunkedDecoder::Result::kNeedMore && at < wire.size()) {
+        std::size_t used = 0;
+        r = decoder.Decode(std::string_view(wire).substr(at, piece), out, used);
+        at += used;
+      }
+      CHECK(r == ChunkedDecoder::Result::kError);
+      CHECK(decoder.error().ends_with("too long"));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace partita::backends::http1
