@@ -130,7 +130,11 @@ struct ChatCall::Impl {
   Timeouts timeouts;
   Clock::time_point start;
   Clock::time_point total_deadline;
+  Clock::time_point header_deadline;  // for the request's bytes and the response head
+  bool header_total_bound = false;    // header_deadline is the total deadline
   bool body_done = false;
+  net::PendingWrite write;  // what the socket did not take of the request at once
+  std::string why;          // why the response head is malformed
 
   explicit Impl(const SseLimits& limits) : sse(limits) {}
 
@@ -540,11 +544,26 @@ awaitable<std::unique_ptr<ChatClient::Connection>> ChatClient::Connect(Clock::ti
   co_return conn;
 }
 
+// Start() is split so that each coroutine frame stays under the size Asio recycles (about
+// 1 KB): what does not wait runs in plain functions, and the per-call scratch lives in Impl.
 awaitable<std::unique_ptr<ChatCall>> ChatClient::Start(std::string_view body, bool stream,
                                                        const Timeouts& timeouts,
                                                        std::span<const Header> headers) {
   std::unique_ptr<ChatCall> call(new ChatCall(*this));
-  ChatCall::Impl& im = *call->impl_;
+  if (Prepare(*call, body.size(), stream, timeouts, headers) &&
+      co_await SendAndReadHead(*call, body)) {
+    switch (TakeHead(*call)) {
+      case HeadNext::kErrorBody: co_await ReadErrorBody(*call); break;
+      case HeadNext::kWholeBody: co_await ReadWholeBody(*call); break;
+      case HeadNext::kDone: break;
+    }
+  }
+  co_return call;
+}
+
+bool ChatClient::Prepare(ChatCall& call, std::size_t body_size, bool stream,
+                         const Timeouts& timeouts, std::span<const Header> headers) {
+  ChatCall::Impl& im = *call.impl_;
   ++stats_.requests;
   im.start = Clock::now();
   im.timeouts = timeouts;
@@ -555,116 +574,132 @@ awaitable<std::unique_ptr<ChatCall>> ChatClient::Start(std::string_view body, bo
   im.head += stream ? "Accept: text/event-stream\r\n" : "Accept: application/json\r\n";
   for (const auto& [name, value] : headers) {
     if (name.empty() || HasLineBreak(name) || HasLineBreak(value)) {
-      call->Fail(ErrorKind::kInvalid, "header '" + std::string(name) + "' is invalid");
-      co_return call;
+      call.Fail(ErrorKind::kInvalid, "header '" + std::string(name) + "' is invalid");
+      return false;
     }
     im.head.append(name).append(": ").append(value).append("\r\n");
   }
   im.head += "Content-Length: ";
-  im.head += std::to_string(body.size());
+  im.head += std::to_string(body_size);
   im.head += "\r\n\r\n";
 
   // Response headers come with the first token on streaming servers; non-streaming ones send
   // them with the whole answer.
-  const Clock::time_point header_deadline =
+  im.header_deadline =
       stream ? std::min(im.start + timeouts.first_token, im.total_deadline) : im.total_deadline;
-  const bool header_total_bound = !stream || im.total_deadline <= header_deadline;
+  im.header_total_bound = !stream || im.total_deadline <= im.header_deadline;
+  return true;
+}
 
-  for (int attempt = 0;; ++attempt) {
-    bool reused = false;
-    while (!idle_.empty()) {
-      std::unique_ptr<Connection> c = std::move(idle_.back());
-      idle_.pop_back();
-      if (Clock::now() - c->idle_since < config_.idle_timeout) {
-        im.conn = std::move(c);
-        reused = true;
-        break;
-      }
-    }
-    if (!reused) {
-      CallError error;
-      im.conn =
-          co_await Connect(std::min(Clock::now() + timeouts.connect, im.total_deadline), error);
-      if (!im.conn) {
-        call->error_ = std::move(error);
-        call->finished_ = true;
-        call->stats_.elapsed = Since(im.start);
-        co_return call;
-      }
-    } else {
+bool ChatClient::TakeIdle(ChatCall::Impl& im) {
+  while (!idle_.empty()) {
+    std::unique_ptr<Connection> c = std::move(idle_.back());
+    idle_.pop_back();
+    if (Clock::now() - c->idle_since < config_.idle_timeout) {
+      im.conn = std::move(c);
       ++stats_.reused;
+      return true;
     }
-    call->stats_.reused_connection = reused;
+  }
+  return false;
+}
+
+// The step of the response head's loop: whether the head is complete (1xx heads skipped), more
+// must be read, or it is malformed (im.why says how).
+http1::Parse ChatClient::ParseHead(ChatCall::Impl& im) {
+  for (;;) {
+    const http1::Parse parsed =
+        http1::ParseResponseHead(im.conn->buffer.data(), im.response, &im.why);
+    if (parsed == http1::Parse::kComplete && im.response.status < 200) {
+      im.conn->buffer.Consume(im.response.size);
+      continue;
+    }
+    if (parsed == http1::Parse::kError) return parsed;
+    if (parsed == http1::Parse::kComplete ? im.response.size > kHeaderLimit
+                                          : im.conn->buffer.size() > kHeaderLimit) {
+      im.why = "the response head is larger than " + std::to_string(kHeaderLimit) + " bytes";
+      return http1::Parse::kError;
+    }
+    return parsed;
+  }
+}
+
+void ChatClient::FailHeadRead(ChatCall& call, const error_code& ec) {
+  const ChatCall::Impl& im = *call.impl_;
+  if (ec != net::beast::error::timeout) {
+    call.Fail(ErrorKind::kRefused,
+              authority_ + " closed the connection before responding (" + ec.message() + ")");
+  } else if (im.header_total_bound) {
+    call.Fail(ErrorKind::kDeadline, "no response from " + authority_ + " within " +
+                                        std::to_string(im.timeouts.total.count()) + " ms");
+  } else {
+    call.Fail(ErrorKind::kNoFirstToken, "no response from " + authority_ + " within " +
+                                            std::to_string(im.timeouts.first_token.count()) +
+                                            " ms");
+  }
+}
+
+awaitable<bool> ChatClient::SendAndReadHead(ChatCall& call, std::string_view body) {
+  ChatCall::Impl& im = *call.impl_;
+  for (int attempt = 0;; ++attempt) {
+    const bool reused = TakeIdle(im);
+    if (!reused) {
+      im.conn = co_await Connect(std::min(Clock::now() + im.timeouts.connect, im.total_deadline),
+                                 call.error_);
+      if (!im.conn) {
+        call.finished_ = true;
+        call.stats_.elapsed = Since(im.start);
+        co_return false;
+      }
+    }
+    call.stats_.reused_connection = reused;
     const bool may_retry = reused && attempt == 0;
 
-    const std::array<net::asio::const_buffer, 2> out{net::asio::buffer(im.head),
-                                                     net::asio::buffer(body.data(), body.size())};
-    net::PendingWrite write = im.conn->With([&](auto& s) { return net::TryWrite(s, out); });
-    error_code wec = write.error();
-    if (write.pending()) {
-      wec = co_await im.conn->With(
-          [&](auto& s) { return net::FinishWrite(s, header_deadline, write); });
+    im.write = im.conn->With([&](auto& s) {
+      const std::array<net::asio::const_buffer, 2> out{net::asio::buffer(im.head),
+                                                       net::asio::buffer(body.data(), body.size())};
+      return net::TryWrite(s, out);
+    });
+    error_code ec = im.write.error();
+    if (im.write.pending()) {
+      ec = co_await im.conn->With(
+          [&](auto& s) { return net::FinishWrite(s, im.header_deadline, im.write); });
     }
-    if (wec) {
-      if (may_retry && wec != net::beast::error::timeout) {
+    if (ec) {
+      if (may_retry && ec != net::beast::error::timeout) {
         ++stats_.stale_retries;
         im.conn.reset();
         continue;
       }
-      call->Fail(wec == net::beast::error::timeout ? ErrorKind::kDeadline : ErrorKind::kRefused,
-                 "cannot send the request to " + authority_ + ": " + wec.message());
-      co_return call;
+      call.Fail(ec == net::beast::error::timeout ? ErrorKind::kDeadline : ErrorKind::kRefused,
+                "cannot send the request to " + authority_ + ": " + ec.message());
+      co_return false;
     }
 
-    // The response head (interim 1xx responses are skipped).
-    std::string why;
-    http1::Parse parsed = http1::Parse::kIncomplete;
-    error_code rec;
-    for (;;) {
-      parsed = http1::ParseResponseHead(im.conn->buffer.data(), im.response, &why);
-      if (parsed == http1::Parse::kComplete && im.response.status < 200) {
-        im.conn->buffer.Consume(im.response.size);
-        continue;
-      }
-      if (parsed == http1::Parse::kError) break;
-      if (parsed == http1::Parse::kComplete ? im.response.size > kHeaderLimit
-                                            : im.conn->buffer.size() > kHeaderLimit) {
-        parsed = http1::Parse::kError;
-        why = "the response head is larger than " + std::to_string(kHeaderLimit) + " bytes";
-        break;
-      }
-      if (parsed == http1::Parse::kComplete) break;
-      rec = co_await im.ReadMore(header_deadline);
-      if (rec) break;
+    http1::Parse parsed;
+    while ((parsed = ParseHead(im)) == http1::Parse::kIncomplete) {
+      ec = co_await im.ReadMore(im.header_deadline);
+      if (ec) break;
     }
-    if (rec) {
-      if (may_retry && ConnectionClosed(rec) && im.conn->buffer.empty()) {
+    if (ec) {
+      if (may_retry && ConnectionClosed(ec) && im.conn->buffer.empty()) {
         ++stats_.stale_retries;
         im.conn.reset();
         continue;
       }
-      if (rec == net::beast::error::timeout) {
-        if (header_total_bound) {
-          call->Fail(ErrorKind::kDeadline, "no response from " + authority_ + " within " +
-                                               std::to_string(timeouts.total.count()) + " ms");
-        } else {
-          call->Fail(ErrorKind::kNoFirstToken, "no response from " + authority_ + " within " +
-                                                   std::to_string(timeouts.first_token.count()) +
-                                                   " ms");
-        }
-      } else {
-        call->Fail(ErrorKind::kRefused,
-                   authority_ + " closed the connection before responding (" + rec.message() + ")");
-      }
-      co_return call;
+      FailHeadRead(call, ec);
+      co_return false;
     }
     if (parsed == http1::Parse::kError) {
-      call->Fail(ErrorKind::kMalformed, "bad HTTP response from " + authority_ + ": " + why);
-      co_return call;
+      call.Fail(ErrorKind::kMalformed, "bad HTTP response from " + authority_ + ": " + im.why);
+      co_return false;
     }
-    break;
+    co_return true;
   }
+}
 
+ChatClient::HeadNext ChatClient::TakeHead(ChatCall& call) {
+  ChatCall::Impl& im = *call.impl_;
   // Keep the head's bytes (header() reads them) and set up the body's framing.
   http1::ReadBuffer& in = im.conn->buffer;
   im.response_head.assign(in.data().substr(0, im.response.size));
@@ -684,79 +719,88 @@ awaitable<std::unique_ptr<ChatCall>> ChatClient::Start(std::string_view body, bo
   }
   im.body_done = im.framing == ChatCall::Impl::Framing::kLength && im.body_left == 0;
 
-  call->status_ = status;
-  call->simulated_ = call->header("X-Partita-Simulated") == "1";
-  const std::string_view content_type = call->header("Content-Type");
-
-  if (call->status_ < 200 || call->status_ > 299) {
-    // Read the (bounded) error body for its message and code.
-    const Clock::time_point deadline =
-        std::min(Clock::now() + timeouts.between_chunks, im.total_deadline);
-    std::string error_body;
-    bool framing_ok = im.TakeBody(error_body);
-    while (framing_ok && !im.body_done && error_body.size() <= kErrorBodyLimit) {
-      if (co_await im.ReadMore(deadline)) break;
-      framing_ok = im.TakeBody(error_body);
-    }
-    ApiError e = ParseErrorBody(error_body);
-    call->error_.http_status = call->status_;
-    call->error_.code = e.code;
-    const bool budget = e.code == "budget_exceeded";
-    std::string message = authority_ + " answered HTTP " + std::to_string(call->status_);
-    if (!e.message.empty()) message += ": " + e.message;
-    if (im.body_done) {
-      call->error_.kind = budget ? ErrorKind::kBudget : ErrorKind::kErrorStatus;
-      call->error_.message = std::move(message);
-      call->Finish();
-    } else {
-      call->Fail(budget ? ErrorKind::kBudget : ErrorKind::kErrorStatus, std::move(message));
-    }
-    co_return call;
+  call.status_ = status;
+  call.simulated_ = call.header("X-Partita-Simulated") == "1";
+  if (call.status_ < 200 || call.status_ > 299) return HeadNext::kErrorBody;
+  call.streaming_ = call.header("Content-Type").starts_with("text/event-stream");
+  if (call.streaming_) {
+    if (!im.DrainBuffered()) call.Fail(ErrorKind::kMalformed, "bad event stream: " + im.body_error);
+    return HeadNext::kDone;
   }
+  return HeadNext::kWholeBody;
+}
 
-  call->streaming_ = content_type.starts_with("text/event-stream");
-  if (call->streaming_) {
-    if (!im.DrainBuffered())
-      call->Fail(ErrorKind::kMalformed, "bad event stream: " + im.body_error);
-    co_return call;
+// Reads the (bounded) error body of a non-2xx answer for its message and code.
+awaitable<void> ChatClient::ReadErrorBody(ChatCall& call) {
+  ChatCall::Impl& im = *call.impl_;
+  const Clock::time_point deadline =
+      std::min(Clock::now() + im.timeouts.between_chunks, im.total_deadline);
+  std::string error_body;
+  bool framing_ok = im.TakeBody(error_body);
+  while (framing_ok && !im.body_done && error_body.size() <= kErrorBodyLimit) {
+    if (co_await im.ReadMore(deadline)) break;
+    framing_ok = im.TakeBody(error_body);
   }
+  FailWithErrorBody(call, error_body);
+}
 
+void ChatClient::FailWithErrorBody(ChatCall& call, std::string_view error_body) {
+  const ApiError e = ParseErrorBody(error_body);
+  call.error_.http_status = call.status_;
+  call.error_.code = e.code;
+  const bool budget = e.code == "budget_exceeded";
+  std::string message = authority_ + " answered HTTP " + std::to_string(call.status_);
+  if (!e.message.empty()) message += ": " + e.message;
+  if (call.impl_->body_done) {
+    call.error_.kind = budget ? ErrorKind::kBudget : ErrorKind::kErrorStatus;
+    call.error_.message = std::move(message);
+    call.Finish();
+  } else {
+    call.Fail(budget ? ErrorKind::kBudget : ErrorKind::kErrorStatus, std::move(message));
+  }
+}
+
+awaitable<void> ChatClient::ReadWholeBody(ChatCall& call) {
+  ChatCall::Impl& im = *call.impl_;
   for (;;) {
-    if (!im.TakeBody(call->body_)) {
-      call->Fail(ErrorKind::kMalformed, "bad HTTP response: " + im.body_error);
-      co_return call;
+    if (!im.TakeBody(call.body_)) {
+      call.Fail(ErrorKind::kMalformed, "bad HTTP response: " + im.body_error);
+      co_return;
     }
-    if (call->body_.size() > config_.max_response_bytes) {
-      call->Fail(ErrorKind::kMalformed, "the response body is larger than " +
-                                            std::to_string(config_.max_response_bytes) + " bytes");
-      co_return call;
+    if (call.body_.size() > config_.max_response_bytes) {
+      call.Fail(ErrorKind::kMalformed, "the response body is larger than " +
+                                           std::to_string(config_.max_response_bytes) + " bytes");
+      co_return;
     }
     if (im.body_done) break;
     const error_code ec = co_await im.ReadMore(im.total_deadline);
+    if (ec == net::beast::error::timeout) {
+      call.Fail(ErrorKind::kDeadline, "the response did not finish within " +
+                                          std::to_string(im.timeouts.total.count()) + " ms");
+      co_return;
+    }
     if (ec) {
-      if (ec == net::beast::error::timeout) {
-        call->Fail(ErrorKind::kDeadline, "the response did not finish within " +
-                                             std::to_string(timeouts.total.count()) + " ms");
-      } else {
-        call->Fail(ErrorKind::kDisconnected,
-                   "the connection closed in the middle of the response (" + ec.message() + ")");
-      }
-      co_return call;
+      call.Fail(ErrorKind::kDisconnected,
+                "the connection closed in the middle of the response (" + ec.message() + ")");
+      co_return;
     }
   }
-  Result<CompletionInfo> info = ParseCompletion(call->body_);
+  FinishCompletion(call);
+}
+
+void ChatClient::FinishCompletion(ChatCall& call) {
+  Result<CompletionInfo> info = ParseCompletion(call.body_);
   if (!info.ok()) {
-    call->Fail(ErrorKind::kMalformed, info.status().message());
-    co_return call;
+    call.Fail(ErrorKind::kMalformed, info.status().message());
+    return;
   }
-  call->completion_ = std::move(*info);
-  call->stats_.usage = call->completion_.usage;
-  call->stats_.finish_reason = call->completion_.finish_reason;
-  call->stats_.model = call->completion_.model;
-  call->stats_.ttft = Since(im.start);
-  if (!call->completion_.content.empty()) call->stats_.content_chunks = 1;
-  call->Finish();
-  co_return call;
+  call.completion_ = std::move(*info);
+  call.stats_.usage = call.completion_.usage;
+  call.stats_.finish_reason = call.completion_.finish_reason;
+  call.stats_.model = call.completion_.model;
+  call.stats_.ttft = Since(call.impl_->start);
+  if (!call.completion_.content.empty()) call.stats_.content_chunks = 1;
+  call.Finish();
 }
 
 awaitable<ChatOutcome> Complete(ChatClient& client, std::string_view body, bool stream,

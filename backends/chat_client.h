@@ -29,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "backends/http1.h"
 #include "backends/openai.h"
 #include "backends/sse_parser.h"
 #include "common/status.h"
@@ -219,6 +220,20 @@ class ChatClient {
   asio::awaitable<std::unique_ptr<Connection>> Connect(
       std::chrono::steady_clock::time_point deadline, CallError& error);
   void Release(std::unique_ptr<Connection> connection);
+
+  // The steps of Start(); see chat_client.cc.
+  enum class HeadNext : std::uint8_t { kErrorBody, kWholeBody, kDone };
+  bool Prepare(ChatCall& call, std::size_t body_size, bool stream, const Timeouts& timeouts,
+               std::span<const Header> headers);
+  bool TakeIdle(ChatCall::Impl& im);
+  asio::awaitable<bool> SendAndReadHead(ChatCall& call, std::string_view body);
+  static http1::Parse ParseHead(ChatCall::Impl& im);
+  void FailHeadRead(ChatCall& call, const boost::system::error_code& ec);
+  HeadNext TakeHead(ChatCall& call);
+  asio::awaitable<void> ReadErrorBody(ChatCall& call);
+  void FailWithErrorBody(ChatCall& call, std::string_view error_body);
+  asio::awaitable<void> ReadWholeBody(ChatCall& call);
+  static void FinishCompletion(ChatCall& call);
   // Per-call state (with its read buffer) is reused across calls.
   std::unique_ptr<ChatCall::Impl> TakeImpl();
   void ReturnImpl(std::unique_ptr<ChatCall::Impl> impl);

@@ -106,7 +106,25 @@ class Forwarder {
  private:
   enum class Step { kDone, kRetry };
 
+  // How Admit() refused a request: the error sent, and whether the request was in flight.
+  struct Refusal {
+    int status = 0;
+    std::string_view type;
+    std::string_view code;
+    std::string message;
+    bool in_flight = false;
+  };
+
+  // Everything before the first upstream attempt; none of it waits. False: refused (refusal_).
+  // Kept out of the coroutines, as are BodyFor() and Handle(), so their frames stay small
+  // enough for Asio to recycle.
+  bool Admit(std::string_view body, const std::string& device, BudgetBook::Account& account);
+  void OrderUpstreams();
+  // The body to send to `up`: the device's, or a rewritten copy kept in rewritten_.
+  std::string_view BodyFor(const UpstreamRuntime& up, std::string_view body);
+  // Not a coroutine: returns the coroutine that handles the call's outcome.
   awaitable<Step> Handle(backends::ChatCall& call, UpstreamRuntime& up);
+  awaitable<Step> HandleFailure(backends::ChatCall& call, UpstreamRuntime& up);
   awaitable<Step> PassJson(backends::ChatCall& call, UpstreamRuntime& up);
   awaitable<Step> PassStream(backends::ChatCall& call, UpstreamRuntime& up);
   awaitable<bool> RespondAfterFailures(int attempts);
@@ -140,6 +158,10 @@ class Forwarder {
   PicoUsd charged_ = 0;
   std::optional<double> ttft_ms_;
   backends::CallError last_error_;
+  Refusal refusal_;
+  std::array<UpstreamRuntime*, kMaxUpstreamsPerModel> order_{};  // by priority, then turn
+  std::size_t order_size_ = 0;
+  std::string rewritten_;
 };
 
 awaitable<bool> Forwarder::SendError(int status, std::string_view type, std::string_view code,
@@ -192,8 +214,8 @@ void Forwarder::StartStreamHead(UpstreamRuntime& up, const backends::ChatCall& c
   hu::EndHeadChunked(out_);
 }
 
-awaitable<bool> Forwarder::Run(std::string_view body, const std::string& device,
-                               BudgetBook::Account& account) {
+bool Forwarder::Admit(std::string_view body, const std::string& device,
+                      BudgetBook::Account& account) {
   t0_ = Clock::now();
   account_ = &account;
   entry_.started_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -205,17 +227,17 @@ awaitable<bool> Forwarder::Run(std::string_view body, const std::string& device,
   Result<backends::RequestInfo> info = backends::InspectChatRequest(body);
   if (!info.ok()) {
     core_.metrics.CountBad(BadInput::kMalformedJson);
-    co_return co_await SendError(400, "invalid_request_error", "invalid_request",
-                                 info.status().message());
+    refusal_ = {400, "invalid_request_error", "invalid_request", info.status().message()};
+    return false;
   }
   model_ = core_.FindModel(info->model);
   if (model_ == nullptr) {
     core_.metrics.CountBad(BadInput::kUnknownModel);
     std::string names;
     for (const ModelConfig& m : core_.config->models) names += (names.empty() ? "" : ", ") + m.name;
-    co_return co_await SendError(
-        404, "invalid_request_error", "model_not_found",
-        "model '" + info->model + "' is not served by this gateway; it serves: " + names);
+    refusal_ = {404, "invalid_request_error", "model_not_found",
+                "model '" + info->model + "' is not served by this gateway; it serves: " + names};
+    return false;
   }
   entry_.device = device;
   entry_.model = &model_->config->name;
@@ -224,12 +246,11 @@ awaitable<bool> Forwarder::Run(std::string_view body, const std::string& device,
   // Load shedding: the request counts as in flight from here to Finish().
   if (core_.in_flight.fetch_add(1, std::memory_order_relaxed) >= core_.config->capacity) {
     outcome_ = Outcome::kOverloaded;
-    const bool go_on =
-        co_await SendError(503, "server_error", "overloaded",
-                           "the gateway is at capacity (" + std::to_string(core_.config->capacity) +
-                               " requests in flight); retry shortly or use another tier");
-    Finish();
-    co_return go_on;
+    refusal_ = {503, "server_error", "overloaded",
+                "the gateway is at capacity (" + std::to_string(core_.config->capacity) +
+                    " requests in flight); retry shortly or use another tier",
+                true};
+    return false;
   }
   prompt_estimate_ = backends::EstimatePromptTokens(*info);
   const PicoUsd input_cost = prompt_estimate_ * model_->input_pico_per_token;
@@ -242,15 +263,15 @@ awaitable<bool> Forwarder::Run(std::string_view body, const std::string& device,
     const bool device_scope = verdict == BudgetVerdict::kDeviceExhausted;
     core_.metrics.budget_refusals[device_scope ? 0 : 1][0].fetch_add(1);
     outcome_ = Outcome::kBudgetRefused;
-    const std::string message =
-        device_scope
-            ? "device '" + device + "' has spent its budget of " + Usd(ToUsd(account.limit)) +
-                  " for today (UTC); it resets at 00:00 UTC"
-            : "the fleet has spent its budget of " + Usd(ToUsd(core_.budgets.fleet_limit())) +
-                  " for today (UTC); it resets at 00:00 UTC";
-    const bool go_on = co_await SendError(429, "partita_budget", "budget_exceeded", message);
-    Finish();
-    co_return go_on;
+    refusal_ = {429, "partita_budget", "budget_exceeded",
+                device_scope
+                    ? "device '" + device + "' has spent its budget of " +
+                          Usd(ToUsd(account.limit)) + " for today (UTC); it resets at 00:00 UTC"
+                    : "the fleet has spent its budget of " +
+                          Usd(ToUsd(core_.budgets.fleet_limit())) +
+                          " for today (UTC); it resets at 00:00 UTC",
+                true};
+    return false;
   }
   core_.budgets.Charge(account, input_cost, entry_.day);
   charged_ = input_cost;
@@ -268,27 +289,56 @@ awaitable<bool> Forwarder::Run(std::string_view body, const std::string& device,
     }
   }
   core_.retry.RequestStarted();
+  OrderUpstreams();
+  return true;
+}
 
-  // Upstreams by priority; equal priorities take turns.
-  std::array<UpstreamRuntime*, kMaxUpstreamsPerModel> order;
-  std::size_t n = 0;
-  {
-    const auto& ups = model_->upstreams;
-    const std::uint64_t turn =
-        ups.size() > 1 ? model_->round_robin.fetch_add(1, std::memory_order_relaxed) : 0;
-    for (std::size_t i = 0; i < ups.size();) {
-      std::size_t j = i;
-      while (j < ups.size() && ups[j]->config->priority == ups[i]->config->priority) ++j;
-      const std::size_t len = j - i;
-      for (std::size_t k = 0; k < len; ++k) order[n++] = ups[i + (turn + k) % len].get();
-      i = j;
+// Upstreams by priority; equal priorities take turns.
+void Forwarder::OrderUpstreams() {
+  const auto& ups = model_->upstreams;
+  const std::uint64_t turn =
+      ups.size() > 1 ? model_->round_robin.fetch_add(1, std::memory_order_relaxed) : 0;
+  order_size_ = 0;
+  for (std::size_t i = 0; i < ups.size();) {
+    std::size_t j = i;
+    while (j < ups.size() && ups[j]->config->priority == ups[i]->config->priority) ++j;
+    const std::size_t len = j - i;
+    for (std::size_t k = 0; k < len; ++k) order_[order_size_++] = ups[i + (turn + k) % len].get();
+    i = j;
+  }
+}
+
+std::string_view Forwarder::BodyFor(const UpstreamRuntime& up, std::string_view body) {
+  std::string_view send = body;
+  if (!up.rewritten_model.empty()) {
+    Result<std::string> r = backends::ReplaceModel(body, up.rewritten_model);
+    if (r.ok()) {
+      rewritten_ = std::move(*r);
+      send = rewritten_;
     }
   }
+  if (budget_cap_tokens_ > 0) {
+    Result<std::string> r = backends::CapMaxTokens(send, budget_cap_tokens_);
+    if (r.ok()) {
+      rewritten_ = std::move(*r);
+      send = rewritten_;
+    }
+  }
+  return send;
+}
 
+awaitable<bool> Forwarder::Run(std::string_view body, const std::string& device,
+                               BudgetBook::Account& account) {
+  if (!Admit(body, device, account)) {
+    const bool go_on =
+        co_await SendError(refusal_.status, refusal_.type, refusal_.code, refusal_.message);
+    if (refusal_.in_flight) Finish();
+    co_return go_on;
+  }
   int attempts = 0;
   bool responded = false;
-  for (std::size_t i = 0; i < n && !responded && !aborted_; ++i) {
-    UpstreamRuntime& up = *order[i];
+  for (std::size_t i = 0; i < order_size_ && !responded && !aborted_; ++i) {
+    UpstreamRuntime& up = *order_[i];
     if (!up.health.Available(SteadyNow())) continue;
     bool retry_slot = false;
     if (attempts > 0) {
@@ -302,24 +352,8 @@ awaitable<bool> Forwarder::Run(std::string_view body, const std::string& device,
     ++attempts;
     entry_.upstream = &up.config->name;
     core_.metrics.upstreams[up.index].attempts.fetch_add(1, std::memory_order_relaxed);
-    std::string_view send = body;
-    std::string rewritten;
-    if (!up.rewritten_model.empty()) {
-      Result<std::string> r = backends::ReplaceModel(body, up.rewritten_model);
-      if (r.ok()) {
-        rewritten = std::move(*r);
-        send = rewritten;
-      }
-    }
-    if (budget_cap_tokens_ > 0) {
-      Result<std::string> r = backends::CapMaxTokens(send, budget_cap_tokens_);
-      if (r.ok()) {
-        rewritten = std::move(*r);
-        send = rewritten;
-      }
-    }
     std::unique_ptr<backends::ChatCall> call =
-        co_await worker_.clients[up.index]->Start(send, info->stream, core_.timeouts);
+        co_await worker_.clients[up.index]->Start(BodyFor(up, body), entry_.stream, core_.timeouts);
     active_call_ = call.get();
     const Step step = co_await Handle(*call, up);
     active_call_ = nullptr;
@@ -373,26 +407,27 @@ awaitable<bool> Forwarder::RespondAfterFailures(int attempts) {
 }
 
 awaitable<Forwarder::Step> Forwarder::Handle(backends::ChatCall& call, UpstreamRuntime& up) {
-  if (!call.ok()) {
-    const backends::CallError& e = call.error();
-    const bool device_fault = e.kind == ErrorKind::kErrorStatus && e.http_status >= 400 &&
-                              e.http_status < 500 && e.http_status != 408 && e.http_status != 429;
-    if (device_fault) {
-      // The upstream refused the request itself: no retry, and the upstream is healthy.
-      UpstreamSucceeded(up);
-      outcome_ = Outcome::kBadRequest;
-      entry_.error_kind = backends::ErrorKindName(e.kind);
-      co_await SendError(e.http_status, "invalid_request_error",
-                         e.code.empty() ? "upstream_rejected" : e.code,
-                         "upstream '" + up.config->name + "' refused the request: " + e.message);
-      co_return Step::kDone;
-    }
-    UpstreamFailed(up, e);
-    last_error_ = e;
-    co_return Step::kRetry;
+  if (!call.ok()) return HandleFailure(call, up);
+  return call.streaming() ? PassStream(call, up) : PassJson(call, up);
+}
+
+awaitable<Forwarder::Step> Forwarder::HandleFailure(backends::ChatCall& call, UpstreamRuntime& up) {
+  const backends::CallError& e = call.error();
+  const bool device_fault = e.kind == ErrorKind::kErrorStatus && e.http_status >= 400 &&
+                            e.http_status < 500 && e.http_status != 408 && e.http_status != 429;
+  if (device_fault) {
+    // The upstream refused the request itself: no retry, and the upstream is healthy.
+    UpstreamSucceeded(up);
+    outcome_ = Outcome::kBadRequest;
+    entry_.error_kind = backends::ErrorKindName(e.kind);
+    co_await SendError(e.http_status, "invalid_request_error",
+                       e.code.empty() ? "upstream_rejected" : e.code,
+                       "upstream '" + up.config->name + "' refused the request: " + e.message);
+    co_return Step::kDone;
   }
-  if (!call.streaming()) co_return co_await PassJson(call, up);
-  co_return co_await PassStream(call, up);
+  UpstreamFailed(up, e);
+  last_error_ = e;
+  co_return Step::kRetry;
 }
 
 awaitable<Forwarder::Step> Forwarder::PassJson(backends::ChatCall& call, UpstreamRuntime& up) {
@@ -599,7 +634,7 @@ class Session final : public SessionBase, public DeviceIo {
     if (idle_) net::Cancel(stream_);
   }
   void AbortStream() override {
-    if (forwarder_ != nullptr) forwarder_->Abort();
+    if (forwarder_) forwarder_->Abort();
   }
 
   awaitable<bool> Write(asio::const_buffer a, asio::const_buffer b) override {
@@ -693,6 +728,7 @@ class Session final : public SessionBase, public DeviceIo {
     }
     const bool keep_alive = head_.keep_alive && !core_.draining.load(std::memory_order_relaxed);
     const bool go_on = co_await Route(keep_alive, body);
+    forwarder_.reset();
     in_.Consume(message_size);
     co_return go_on&& keep_alive;
   }
@@ -734,7 +770,7 @@ class Session final : public SessionBase, public DeviceIo {
     co_return false;
   }
 
-  awaitable<bool> SendError(int status, std::string_view code, const std::string& message,
+  awaitable<bool> SendError(int status, std::string_view code, std::string message,
                             bool keep_alive = false,
                             std::string_view type = "invalid_request_error") {
     out_ = hu::MakeResponse(status, "application/json", backends::ErrorJson(type, code, message),
@@ -743,7 +779,7 @@ class Session final : public SessionBase, public DeviceIo {
     co_return ok&& keep_alive;
   }
 
-  awaitable<bool> SendJson(int status, const std::string& body, bool keep_alive) {
+  awaitable<bool> SendJson(int status, std::string body, bool keep_alive) {
     out_ = hu::MakeResponse(status, "application/json", body, keep_alive);
     const bool ok = co_await Write(asio::buffer(out_), {});
     co_return ok&& keep_alive;
@@ -792,21 +828,13 @@ class Session final : public SessionBase, public DeviceIo {
     return device;
   }
 
-  // The device, or nullopt with the refusal sent and counted.
-  awaitable<std::optional<std::string>> Device(bool keep_alive, bool& go_on) {
-    std::variant<std::string, Refusal> resolved = ResolveDevice();
-    if (auto* device = std::get_if<std::string>(&resolved)) co_return std::move(*device);
-    const Refusal& r = std::get<Refusal>(resolved);
-    core_.metrics.CountBad(r.reason);
-    go_on = co_await SendError(r.status, r.code, r.message, keep_alive, r.type);
-    co_return std::nullopt;
-  }
-
   BudgetBook::Account& AccountFor(const std::string& device) {
     if (account_ == nullptr || account_->device != device) account_ = core_.budgets.Find(device);
     return *account_;
   }
 
+  // Route() and ServeChat() are not coroutines: each returns the coroutine that answers, so a
+  // request nests no frame for them.
   awaitable<bool> Route(bool keep_alive, std::string_view body) {
     std::string_view target = head_.target;
     target = target.substr(0, target.find('?'));
@@ -814,44 +842,49 @@ class Session final : public SessionBase, public DeviceIo {
     // A revoked device certificate gets nothing, not even health or the model list.
     if (peer_ && peer_->kind == net::PeerKind::kDevice && core_.revoked.Contains(peer_->id)) {
       core_.metrics.CountBad(BadInput::kRevoked);
-      co_return co_await SendError(403, "device_revoked", "device '" + peer_->id + "' is revoked",
-                                   keep_alive, "permission_error");
+      return SendError(403, "device_revoked", "device '" + peer_->id + "' is revoked", keep_alive,
+                       "permission_error");
     }
     if (target == "/v1/chat/completions") {
       if (method != "POST") {
         core_.metrics.CountBad(BadInput::kMethod);
-        co_return co_await SendError(405, "method_not_allowed", "use POST for /v1/chat/completions",
-                                     keep_alive);
+        return SendError(405, "method_not_allowed", "use POST for /v1/chat/completions",
+                         keep_alive);
       }
-      bool go_on = keep_alive;
-      std::optional<std::string> device = co_await Device(keep_alive, go_on);
-      if (!device) co_return go_on;
-      Forwarder forwarder(core_, worker_, *this, out_, keep_alive);
-      forwarder_ = &forwarder;
-      go_on = co_await forwarder.Run(body, *device, AccountFor(*device));
-      forwarder_ = nullptr;
-      co_return go_on;
+      return ServeChat(keep_alive, body);
     }
     if (target == "/v1/partita/health" || target == "/health") {
       if (method != "GET") {
         core_.metrics.CountBad(BadInput::kMethod);
-        co_return co_await SendError(405, "method_not_allowed", "use GET", keep_alive);
+        return SendError(405, "method_not_allowed", "use GET", keep_alive);
       }
       const GatewayHealth h = core_.Health();
-      co_return co_await SendJson(h.healthy ? 200 : 503, core_.HealthJson(), keep_alive);
+      return SendJson(h.healthy ? 200 : 503, core_.HealthJson(), keep_alive);
     }
     if (target == "/v1/models") {
       if (method != "GET") {
         core_.metrics.CountBad(BadInput::kMethod);
-        co_return co_await SendError(405, "method_not_allowed", "use GET", keep_alive);
+        return SendError(405, "method_not_allowed", "use GET", keep_alive);
       }
-      co_return co_await SendJson(200, core_.models_json, keep_alive);
+      return SendJson(200, core_.models_json, keep_alive);
     }
     core_.metrics.CountBad(BadInput::kNotFound);
-    co_return co_await SendError(404, "not_found",
-                                 "unknown path; the gateway serves POST /v1/chat/completions, "
-                                 "GET /v1/models and GET /v1/partita/health",
-                                 keep_alive);
+    return SendError(404, "not_found",
+                     "unknown path; the gateway serves POST /v1/chat/completions, "
+                     "GET /v1/models and GET /v1/partita/health",
+                     keep_alive);
+  }
+
+  // A chat completion for the device this request acts for, or the refusal of it, counted.
+  awaitable<bool> ServeChat(bool keep_alive, std::string_view body) {
+    std::variant<std::string, Refusal> resolved = ResolveDevice();
+    if (Refusal* r = std::get_if<Refusal>(&resolved)) {
+      core_.metrics.CountBad(r->reason);
+      return SendError(r->status, r->code, std::move(r->message), keep_alive, r->type);
+    }
+    device_ = std::move(std::get<std::string>(resolved));
+    Forwarder& forwarder = forwarder_.emplace(core_, worker_, *this, out_, keep_alive);
+    return forwarder.Run(body, device_, AccountFor(device_));
   }
 
   Gateway::Core& core_;
@@ -864,7 +897,8 @@ class Session final : public SessionBase, public DeviceIo {
   std::string chunked_body_;
   std::string out_;
   bool idle_ = false;
-  Forwarder* forwarder_ = nullptr;
+  std::string device_;                  // the device of the request being served
+  std::optional<Forwarder> forwarder_;  // the chat completion being served
   BudgetBook::Account* account_ = nullptr;
 };
 
