@@ -595,7 +595,7 @@ bool ChatClient::TakeIdle(ChatCall::Impl& im) {
   while (!idle_.empty()) {
     std::unique_ptr<Connection> c = std::move(idle_.back());
     idle_.pop_back();
-    if (Clock::now() - c->idle_since < config_.idle_timeout) {
+    if (im.start - c->idle_since < config_.idle_timeout) {
       im.conn = std::move(c);
       ++stats_.reused;
       return true;
@@ -798,9 +798,9 @@ void ChatClient::FinishCompletion(ChatCall& call) {
   call.stats_.usage = call.completion_.usage;
   call.stats_.finish_reason = call.completion_.finish_reason;
   call.stats_.model = call.completion_.model;
-  call.stats_.ttft = Since(call.impl_->start);
   if (!call.completion_.content.empty()) call.stats_.content_chunks = 1;
   call.Finish();
+  call.stats_.ttft = call.stats_.elapsed;  // the whole answer came at once
 }
 
 awaitable<ChatOutcome> Complete(ChatClient& client, std::string_view body, bool stream,

@@ -73,13 +73,15 @@ std::optional<ApiError> ErrorOf(const json::value* v) {
 constexpr std::size_t kMaxKey = 32;
 constexpr std::size_t kMaxDepth = 64;
 
+// Left uninitialized until Open() fills it: a parser holds kMaxDepth of them and most
+// documents use three.
 struct Frame {
-  bool array = false;
-  std::size_t index = 0;  // arrays: the element being read
-  char key[kMaxKey];      // objects: the current key
-  std::size_t key_len = 0;
-  bool key_long = false;
-  bool key_done = true;
+  bool array;
+  std::size_t index;  // arrays: the element being read
+  char key[kMaxKey];  // objects: the current key
+  std::size_t key_len;
+  bool key_long;
+  bool key_done;
 };
 
 // One step of a wanted path: a key, an array index, or any index (kAny).

@@ -221,7 +221,7 @@ bool Forwarder::Admit(std::string_view body, const std::string& device,
   entry_.started_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();
-  entry_.day = UtcDayNow();
+  entry_.day = static_cast<std::int32_t>(entry_.started_unix_ms / (24 * 3600 * 1000));
   entry_.request_bytes = static_cast<std::int64_t>(body.size());
 
   Result<backends::RequestInfo> info = backends::InspectChatRequest(body);
@@ -339,7 +339,9 @@ awaitable<bool> Forwarder::Run(std::string_view body, const std::string& device,
   bool responded = false;
   for (std::size_t i = 0; i < order_size_ && !responded && !aborted_; ++i) {
     UpstreamRuntime& up = *order_[i];
-    if (!up.health.Available(SteadyNow())) continue;
+    const SteadyNanos now =
+        attempts == 0 ? std::chrono::nanoseconds(t0_.time_since_epoch()).count() : SteadyNow();
+    if (!up.health.Available(now)) continue;
     bool retry_slot = false;
     if (attempts > 0) {
       if (!core_.retry.TryStartRetry()) {
@@ -693,8 +695,8 @@ class Session final : public SessionBase, public DeviceIo {
       if (!co_await Write(asio::buffer(kContinue.data(), kContinue.size()), {})) co_return false;
     }
 
-    // The body, within the read timeout.
-    const net::SteadyTime body_deadline = Clock::now() + cfg.client_read_timeout;
+    // The body, within the read timeout (from when it is first waited for).
+    net::SteadyTime body_deadline = net::SteadyTime::min();
     std::string_view body;
     std::size_t message_size = head_.size;
     if (head_.chunked) {
@@ -713,6 +715,9 @@ class Session final : public SessionBase, public DeviceIo {
           co_await SendError(400, "bad_http", "malformed HTTP request: " + chunked_.error());
           co_return false;
         }
+        if (body_deadline == net::SteadyTime::min()) {
+          body_deadline = Clock::now() + cfg.client_read_timeout;
+        }
         if (!co_await ReceiveBody(body_deadline, kReadChunk)) co_return false;
       }
       body = chunked_body_;
@@ -721,6 +726,9 @@ class Session final : public SessionBase, public DeviceIo {
       const std::size_t length = static_cast<std::size_t>(head_.content_length);
       while (in_.size() < head_.size + length) {
         const std::size_t missing = head_.size + length - in_.size();
+        if (body_deadline == net::SteadyTime::min()) {
+          body_deadline = Clock::now() + cfg.client_read_timeout;
+        }
         if (!co_await ReceiveBody(body_deadline, std::max(missing, kReadChunk))) co_return false;
       }
       body = in_.data().substr(head_.size, length);
