@@ -467,7 +467,9 @@ void ChatClient::ReturnImpl(std::unique_ptr<ChatCall::Impl> impl) {
   constexpr std::size_t kMaxSpare = 64;
   if (spare_impls_.size() >= kMaxSpare) return;
   impl->head.clear();
-  impl->response = {};
+  impl->response.header_count = 0;  // not `= {}`: that rewrites its 64 header slots
+  impl->response.status = 0;
+  impl->response.reason = {};
   impl->framing = ChatCall::Impl::Framing::kLength;
   impl->body_left = 0;
   impl->chunked.Reset();
