@@ -117,6 +117,24 @@ TEST_CASE("a pooled connection the server closed is replaced transparently") {
   CHECK(server.connections() == 2);
 }
 
+// The client waits for a response head to be readable before reading it, and readiness is
+// reported once: here the close of the idle connection is reported while nothing waits on it.
+TEST_CASE("a pooled connection whose close the event loop already saw is replaced") {
+  const std::string ok_body =
+      R"({"choices":[{"index":0,"message":{"content":"hi"},"finish_reason":"stop"}]})";
+  ScriptedServer server({{RawResponse(200, "application/json", ok_body), true}});
+  Client c(server.url());
+  REQUIRE(c.Run(Body(false), false).ok());
+  REQUIRE(server.closes.Pop());
+  c.io.restart();
+  c.io.poll();  // the loop reads the socket's readiness with no read waiting
+  ChatOutcome second = c.Run(Body(false), false);
+  REQUIRE_MESSAGE(second.ok(), second.error.message);
+  CHECK(second.text == "hi");
+  CHECK(c.client->stats().stale_retries == 1);
+  CHECK(server.connections() == 2);
+}
+
 constexpr std::string_view kCompletion =
     R"({"choices":[{"index":0,"message":{"content":"hi"},"finish_reason":"stop"}]})";
 

@@ -82,6 +82,7 @@ class ScriptedServer {
   int requests() const { return requests_.load(); }
   int connections() const { return connections_.load(); }
   partita::testing::EventQueue<std::string> bodies;
+  partita::testing::EventQueue<int> closes;  // one per connection closed after a reply
 
  private:
   net::asio::awaitable<void> Accept() {
@@ -110,7 +111,12 @@ class ScriptedServer {
       ++requests_;
       auto [wec, w] = co_await net::asio::async_write(socket, net::asio::buffer(reply.raw),
                                                       net::use_nothrow_awaitable);
-      if (wec || reply.close_after) co_return;
+      if (wec) co_return;
+      if (reply.close_after) {
+        socket.close();
+        closes.Push(1);
+        co_return;
+      }
     }
   }
 
