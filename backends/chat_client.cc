@@ -140,14 +140,10 @@ struct ChatCall::Impl {
 
   // Reads more bytes from the server into conn->buffer. A body without a length or chunks ends
   // where the server closes the connection cleanly (a reset or a TLS truncation is an error).
-  // `answer_pending`: nothing of the answer can have arrived yet (the request was just sent),
-  // so the read waits for readiness first (net::ReadSomeWhenReady).
-  awaitable<error_code> ReadMore(Clock::time_point deadline, bool answer_pending = false) {
+  awaitable<error_code> ReadMore(Clock::time_point deadline) {
     const std::span<char> space = conn->buffer.Prepare(kReadChunk);
     auto [ec, n] = co_await conn->With([&](auto& s) {
-      const auto buffer = net::asio::buffer(space.data(), space.size());
-      return answer_pending ? net::ReadSomeWhenReady(s, deadline, buffer)
-                            : net::ReadSome(s, deadline, buffer);
+      return net::ReadSome(s, deadline, net::asio::buffer(space.data(), space.size()));
     });
     conn->buffer.Commit(n);
     if (ec == net::asio::error::eof && framing == Framing::kUntilClose) {
@@ -683,12 +679,8 @@ awaitable<bool> ChatClient::SendAndReadHead(ChatCall& call, std::string_view bod
     }
 
     http1::Parse parsed;
-    bool first_read = true;
     while ((parsed = ParseHead(im)) == http1::Parse::kIncomplete) {
-      // A pooled connection holds nothing unread, so no answer is waiting before the request's
-      // first read (a server's close while the connection was idle resets it on the request).
-      ec = co_await im.ReadMore(im.header_deadline, first_read && im.conn->buffer.empty());
-      first_read = false;
+      ec = co_await im.ReadMore(im.header_deadline);
       if (ec) break;
     }
     if (ec) {

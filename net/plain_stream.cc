@@ -2,7 +2,6 @@
 
 #include <array>
 #include <boost/asio/write.hpp>
-#include <tuple>
 
 namespace partita::net {
 
@@ -65,33 +64,6 @@ asio::awaitable<std::pair<error_code, std::size_t>> ReadSome(TlsStream& s, Stead
   SetDeadline(s, deadline);
   auto [ec, n] = co_await s.async_read_some(buffer, use_nothrow_awaitable);
   co_return std::pair<error_code, std::size_t>(ec, n);
-}
-
-asio::awaitable<std::pair<error_code, std::size_t>> ReadSomeWhenReady(PlainStream& s,
-                                                                      SteadyTime deadline,
-                                                                      asio::mutable_buffer buffer) {
-  s.ExpiresAt(deadline);
-  tcp::socket& socket = s.socket();
-  error_code ec;
-  if (!socket.non_blocking()) socket.non_blocking(true, ec);
-  std::size_t n = 0;
-  while (!ec) {
-    std::tie(ec) = co_await socket.async_wait(tcp::socket::wait_read, use_nothrow_awaitable);
-    if (ec) break;
-    n = socket.read_some(buffer, ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again)
-      ec = {};  // spurious
-    else
-      break;
-  }
-  if (ec == asio::error::operation_aborted && s.expired()) ec = beast::error::timeout;
-  co_return std::pair<error_code, std::size_t>(ec, n);
-}
-
-asio::awaitable<std::pair<error_code, std::size_t>> ReadSomeWhenReady(TlsStream& s,
-                                                                      SteadyTime deadline,
-                                                                      asio::mutable_buffer buffer) {
-  return ReadSome(s, deadline, buffer);
 }
 
 namespace {

@@ -60,18 +60,6 @@ asio::awaitable<std::pair<error_code, std::size_t>> ReadSome(PlainStream& s, Ste
 asio::awaitable<std::pair<error_code, std::size_t>> ReadSome(TlsStream& s, SteadyTime deadline,
                                                              asio::mutable_buffer buffer);
 
-// ReadSome() for bytes that can only arrive after the call, such as the response to a request
-// just written: it waits for the socket to become readable before reading, which saves the read
-// that ReadSome() tries first and that fails there with EAGAIN. Not for bytes that may already be
-// waiting (a pipelined request, the rest of a stream): readiness is edge-triggered, reported
-// once, and may have been reported while nothing waited. Over TLS it is ReadSome().
-asio::awaitable<std::pair<error_code, std::size_t>> ReadSomeWhenReady(PlainStream& s,
-                                                                      SteadyTime deadline,
-                                                                      asio::mutable_buffer buffer);
-asio::awaitable<std::pair<error_code, std::size_t>> ReadSomeWhenReady(TlsStream& s,
-                                                                      SteadyTime deadline,
-                                                                      asio::mutable_buffer buffer);
-
 // A write in two steps, so that the common case runs no coroutine: TryWrite() writes what the
 // socket takes at once; only when something is left does the caller co_await FinishWrite().
 class PendingWrite {

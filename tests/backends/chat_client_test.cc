@@ -117,8 +117,8 @@ TEST_CASE("a pooled connection the server closed is replaced transparently") {
   CHECK(server.connections() == 2);
 }
 
-// The client waits for a response head to be readable before reading it, and readiness is
-// reported once: here the close of the idle connection is reported while nothing waits on it.
+// Readiness is edge-triggered and reported once: here the close of the idle connection is
+// reported while nothing reads it, and the request on it must still notice.
 TEST_CASE("a pooled connection whose close the event loop already saw is replaced") {
   const std::string ok_body =
       R"({"choices":[{"index":0,"message":{"content":"hi"},"finish_reason":"stop"}]})";

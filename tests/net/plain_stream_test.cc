@@ -56,36 +56,6 @@ TEST_CASE("Reads fail with timeout at their deadline, whether it moved earlier o
   CHECK_FALSE(RunCoroutine(io, ReadOne(stream, SteadyTime::max())));
 }
 
-TEST_CASE("A read when ready takes what arrives after it waits, and times out like ReadSome") {
-  asio::io_context io;
-  auto [mine, peer] = ConnectedPair(io);
-  PlainStream stream(std::move(mine));
-  auto read = [&](SteadyTime deadline) -> asio::awaitable<std::pair<error_code, std::string>> {
-    std::string got(16, '\0');
-    auto [ec, n] = co_await ReadSomeWhenReady(stream, deadline, asio::buffer(got));
-    got.resize(n);
-    co_return std::pair<error_code, std::string>(ec, got);
-  };
-  // The peer answers once the read waits: the wait is posted before the peer writes.
-  auto answer = [&]() -> asio::awaitable<std::pair<error_code, std::string>> {
-    asio::post(io, [&] { asio::write(peer, asio::buffer("answer", 6)); });
-    co_return co_await read(Clock::now() + 60s);
-  };
-  auto [ec, got] = RunCoroutine(io, answer());
-  CHECK_FALSE(ec);
-  CHECK(got == "answer");
-
-  const auto t0 = Clock::now();
-  auto [late, nothing] = RunCoroutine(io, read(t0 + 50ms));
-  CHECK(late == beast::error::timeout);
-  CHECK(nothing.empty());
-  CHECK(Clock::now() - t0 >= 50ms);
-
-  peer.close();
-  auto [eof, none] = RunCoroutine(io, read(Clock::now() + 60s));
-  CHECK(eof == asio::error::eof);
-}
-
 TEST_CASE("A write the peer does not read waits for room, then times out") {
   asio::io_context io;
   auto [mine, peer] = ConnectedPair(io);
