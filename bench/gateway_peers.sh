@@ -30,7 +30,7 @@ listen: 127.0.0.1:18443
 tls: {ca: pki/ca.crt, cert: pki/gateway.crt, key: pki/gateway.key}
 plaintext: {listen: 127.0.0.1:18090, device: bench}
 metrics_listen: 127.0.0.1:18091
-threads: 2
+threads: 1
 capacity: 4096
 ledger: ledger.db
 models:
