@@ -593,11 +593,11 @@ bool ChatClient::Prepare(ChatCall& call, std::size_t body_size, bool stream,
   return true;
 }
 
-bool ChatClient::TakeIdle(ChatCall::Impl& im) {
+bool ChatClient::TakeIdle(ChatCall::Impl& im, Clock::time_point now) {
   while (!idle_.empty()) {
     std::unique_ptr<Connection> c = std::move(idle_.back());
     idle_.pop_back();
-    if (im.start - c->idle_since < config_.idle_timeout) {
+    if (now - c->idle_since < config_.idle_timeout) {
       im.conn = std::move(c);
       ++stats_.reused;
       return true;
@@ -644,7 +644,8 @@ void ChatClient::FailHeadRead(ChatCall& call, const error_code& ec) {
 awaitable<bool> ChatClient::SendAndReadHead(ChatCall& call, std::string_view body) {
   ChatCall::Impl& im = *call.impl_;
   for (int attempt = 0;; ++attempt) {
-    const bool reused = TakeIdle(im);
+    // The first attempt starts with the call; a retry may come long after.
+    const bool reused = TakeIdle(im, attempt == 0 ? im.start : Clock::now());
     if (!reused) {
       im.conn = co_await Connect(std::min(Clock::now() + im.timeouts.connect, im.total_deadline),
                                  call.error_);

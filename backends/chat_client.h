@@ -225,7 +225,7 @@ class ChatClient {
   enum class HeadNext : std::uint8_t { kErrorBody, kWholeBody, kDone };
   bool Prepare(ChatCall& call, std::size_t body_size, bool stream, const Timeouts& timeouts,
                std::span<const Header> headers);
-  bool TakeIdle(ChatCall::Impl& im);
+  bool TakeIdle(ChatCall::Impl& im, std::chrono::steady_clock::time_point now);
   asio::awaitable<bool> SendAndReadHead(ChatCall& call, std::string_view body);
   static http1::Parse ParseHead(ChatCall::Impl& im);
   void FailHeadRead(ChatCall& call, const boost::system::error_code& ec);

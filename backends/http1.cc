@@ -190,6 +190,8 @@ Parse ParseFields(std::string_view block, MessageHead& head, std::size_t first_l
   while (p != end) {
     Header header;
     if (!ScanLine(p, end, header)) {
+      // CheckLine names the fault ScanLine found; it accepts the line only if the two disagree,
+      // and then the line is taken as CheckLine read it.
       const std::string_view rest(p, static_cast<std::size_t>(end - p));
       const std::size_t line_end = rest.find("\r\n");
       const Parse checked = CheckLine(rest.substr(0, line_end), line_no, header, error);

@@ -55,6 +55,15 @@ TEST_CASE("Keep-alive follows the version and the Connection header") {
   REQUIRE(ParseRequestHead("GET / HTTP/1.1\r\n\r\n", head) == Parse::kComplete);
   CHECK(head.keep_alive);
   CHECK(head.header_count == 0);
+  // Names and the options that matter are compared in any case.
+  REQUIRE(ParseRequestHead("POST / HTTP/1.1\r\nCONNECTION: CLOSE\r\nTRANSFER-ENCODING: "
+                           "Chunked\r\n\r\n",
+                           head) == Parse::kComplete);
+  CHECK_FALSE(head.keep_alive);
+  CHECK(head.chunked);
+  REQUIRE(ParseRequestHead("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", head) ==
+          Parse::kComplete);
+  CHECK(head.keep_alive);
 }
 
 TEST_CASE("Malformed request heads are errors that name the line") {
@@ -72,6 +81,14 @@ TEST_CASE("Malformed request heads are errors that name the line") {
       {"GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n", "line 3: obsolete line folding"},
       {"GET / HTTP/1.1\r\nBad Name: a\r\n\r\n", "line 2: a header name with invalid"},
       {"GET / HTTP/1.1\r\nA: b\nC: d\r\n\r\n", "line 2: a header value with control"},
+      // In the second 16-byte block of a value, where it is scanned 16 bytes at a time.
+      {"GET / HTTP/1.1\r\nX-Long: 0123456789abcdefghij\x01klmnopqrstuvwxyz\r\n\r\n",
+       "line 2: a header value with control"},
+      {"GET / HTTP/1.1\r\nA: b\r\nX-Long: 0123456789abcdefghijklmnopqrstu\x7f"
+       "vwxyz0123456789\r\n\r\n",
+       "line 3: a header value with control"},
+      {"GET / HTTP/1.1\r\nX-Long: 0123456789abcdefghij\rABCDEFGHIJKLMNOPQRS\r\n\r\n",
+       "line 2: a header value with control"},
       {"POST / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n", "line 2: a bad Content-Length"},
       {"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
        "line 3: two different Content-Length"},

@@ -867,6 +867,31 @@ TEST_CASE("health and metrics on the loopback port follow ejection and load") {
   CHECK(metrics.body().find("kind=\"error_status\"} 5") != std::string::npos);
 }
 
+TEST_CASE("at capacity a request is refused with 503 overloaded, and its slot comes back") {
+  ModeldFixture modeld;
+  modeld.server().SetFault(*backends::ParseFaultSpec("slow-ms=20"));
+  GatewayFixture gw(OneModel(Upstream("only", Url(modeld)), "capacity: 1\n"));
+  std::optional<http::response<http::string_body>> refused;
+  const std::string body = Body(true, 5);
+  ChatOutcome out = gw.Ask(body, true, "speaker", [&](std::string_view) {
+    if (!refused) {
+      refused = Exchange(gw.gateway().plaintext_port(), http::verb::post, "/v1/chat/completions",
+                         Body(false, 2), {{"Content-Type", "application/json"}});
+    }
+  });
+  REQUIRE_MESSAGE(out.ok(), out.error.message);
+  CHECK(out.text == Expected(body, 5));
+  REQUIRE(refused);
+  CHECK(refused->result_int() == 503);
+  CHECK(refused->body().find("\"code\":\"overloaded\"") != std::string::npos);
+  CHECK(gw.WaitDone().outcome == "overloaded");
+  CHECK(gw.WaitDone().outcome == "ok");
+  auto health = Exchange(gw.gateway().metrics_port(), http::verb::get, "/v1/partita/health", "");
+  CHECK(health.body().find("\"in_flight\":0") != std::string::npos);
+  CHECK(gw.Ask(Body(false, 2), false).ok());
+  CHECK(gw.WaitDone().outcome == "ok");
+}
+
 TEST_CASE("drain lets an in-flight stream finish, then stops accepting") {
   ModeldFixture modeld;
   modeld.server().SetFault(*backends::ParseFaultSpec("slow-ms=20"));
