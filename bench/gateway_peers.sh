@@ -30,7 +30,7 @@ listen: 127.0.0.1:18443
 tls: {ca: pki/ca.crt, cert: pki/gateway.crt, key: pki/gateway.key}
 plaintext: {listen: 127.0.0.1:18090, device: bench}
 metrics_listen: 127.0.0.1:18091
-threads: 1
+threads: 1       # one event loop, as the harness runs nginx with one worker
 capacity: 4096
 ledger: ledger.db
 models:
