@@ -136,14 +136,14 @@ Status InsertRows(storage::Database& db, const std::vector<const LedgerEntry*>& 
     storage::Statement* s = db.Cached(InsertManySql());
     if (s == nullptr) return Internal("cannot prepare the ledger insert: " + db.LastError());
     for (int r = 0; r < kRowsPerInsert; ++r) BindRow(*s, r * kColumns, *rows[i + r], day);
-    PARTITA_RETURN_IF_ERROR(s->Run());
+    PARTITA_RETURN_IF_ERROR(s->RunRebound());
     i += kRowsPerInsert;
   }
   for (; i < rows.size(); ++i) {
     storage::Statement* s = db.Cached(InsertOneSql());
     if (s == nullptr) return Internal("cannot prepare the ledger insert: " + db.LastError());
     BindRow(*s, 0, *rows[i], day);
-    PARTITA_RETURN_IF_ERROR(s->Run());
+    PARTITA_RETURN_IF_ERROR(s->RunRebound());
   }
   return Status::Ok();
 }

@@ -59,6 +59,13 @@ Status Statement::Run() {
   return Status::Ok();
 }
 
+Status Statement::RunRebound() {
+  Result<bool> r = Step();
+  sqlite3_reset(stmt_);
+  if (!r.ok()) return r.status();
+  return Status::Ok();
+}
+
 void Statement::Reset() {
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);

@@ -48,6 +48,9 @@ class Statement {
   Result<bool> Step();
   // Steps a statement that returns no rows, then resets it for reuse.
   Status Run();
+  // Run() for a statement whose every parameter is bound again before each run: its bindings
+  // are not cleared (a multi-row insert has hundreds).
+  Status RunRebound();
   void Reset();
 
   // Columns are 0-based, as in SQLite.

@@ -32,6 +32,31 @@ TEST_CASE("A database opens in WAL mode and round-trips values") {
   CHECK_FALSE(*q->Step());
 }
 
+TEST_CASE("Run clears the bindings, RunRebound keeps them for the next run to replace") {
+  testing::TempDir tmp;
+  auto db = Database::Open(tmp.File("a.db"));
+  REQUIRE(db.ok());
+  REQUIRE((*db)->Exec("CREATE TABLE t (n INTEGER, s TEXT)").ok());
+  Statement* insert = (*db)->Cached("INSERT INTO t VALUES (?1, ?2)");
+  REQUIRE(insert != nullptr);
+  REQUIRE(insert->Bind(1, 1).Bind(2, "kept").RunRebound().ok());
+  REQUIRE(insert->Bind(1, 2).RunRebound().ok());  // ?2 still holds "kept"
+  REQUIRE(insert->Bind(1, 3).Bind(2, "cleared").Run().ok());
+  REQUIRE(insert->Bind(1, 4).Run().ok());  // ?2 is NULL again
+  Result<Statement> q = (*db)->Prepare("SELECT n, s FROM t ORDER BY n");
+  REQUIRE(q.ok());
+  const char* expected[] = {"kept", "kept", "cleared", nullptr};
+  for (const char* want : expected) {
+    REQUIRE(*q->Step());
+    if (want == nullptr) {
+      CHECK(q->IsNull(1));
+    } else {
+      CHECK(q->Text(1) == want);
+    }
+  }
+  CHECK_FALSE(*q->Step());
+}
+
 TEST_CASE("Errors are values naming the problem") {
   testing::TempDir tmp;
   auto db = Database::Open(tmp.File("a.db"));
