@@ -225,7 +225,8 @@ TEST_CASE("a server that closes without answering is refused") {
 }
 
 TEST_CASE("nothing listening is refused") {
-  Client c("http://127.0.0.1:" + std::to_string(testing::ClosedPort()) + "/v1");
+  const testing::RefusingPort nothing_listening;
+  Client c(nothing_listening.url());
   ChatOutcome out = c.Run(Body(true), true);
   CHECK(out.error.kind == ErrorKind::kRefused);
   CHECK(out.error.message.find("cannot connect") != std::string::npos);

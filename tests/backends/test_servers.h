@@ -161,13 +161,20 @@ inline std::string ContentEvent(std::string_view content) {
          "\"},\"finish_reason\":null}]}\n\n";
 }
 
-// A port nothing listens on (bound, then closed).
-inline std::uint16_t ClosedPort() {
-  net::asio::io_context io;
-  net::tcp::acceptor a(io, net::tcp::endpoint(net::asio::ip::make_address("127.0.0.1"), 0));
-  const std::uint16_t port = a.local_endpoint().port();
-  a.close();
-  return port;
-}
+// A loopback port that refuses connections while this object lives: a socket holds the port,
+// bound but never listening, so no other test can take it between choosing it and using it.
+class RefusingPort {
+ public:
+  RefusingPort() : socket_(io_) {
+    socket_.open(net::tcp::v4());
+    socket_.bind(net::tcp::endpoint(net::asio::ip::make_address("127.0.0.1"), 0));
+  }
+  std::uint16_t port() const { return socket_.local_endpoint().port(); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port()) + "/v1"; }
+
+ private:
+  net::asio::io_context io_;
+  net::tcp::socket socket_;
+};
 
 }  // namespace partita::backends::testing

@@ -334,8 +334,8 @@ TEST_CASE("a refusing upstream and one that is down are retried on the next") {
   ModeldFixture refusing;
   refusing.server().SetFault(*backends::ParseFaultSpec("refuse"));
   ModeldFixture good;
-  const std::string down =
-      "http://127.0.0.1:" + std::to_string(backends::testing::ClosedPort()) + "/v1";
+  const backends::testing::RefusingPort nothing_listening;
+  const std::string down = nothing_listening.url();
   GatewayFixture gw(OneModel(Upstream("refusing", Url(refusing), 0) + Upstream("down", down, 1) +
                              Upstream("good", Url(good), 2)));
   ChatOutcome out = gw.Ask(Body(true, 4), true);
