@@ -29,20 +29,8 @@ mkdir -p "$work/run/logs" "$work/run/tmp"
 nginx -p "$work/run/" -e "$work/run/logs/upstream.err" -c "$peers/upstream/nginx.conf" &
 upid=$!
 wait_port 18080 || { echo "the fake upstream did not start" >&2; exit 1; }
-"$partita" pki init --dir "$work/pki" --device bench >/dev/null
-cat > "$work/gateway.yaml" <<YAML
-listen: 127.0.0.1:18443
-tls: {ca: pki/ca.crt, cert: pki/gateway.crt, key: pki/gateway.key}
-plaintext: {listen: 127.0.0.1:18090, device: bench}
-threads: 1
-capacity: 4096
-ledger: ledger.db
-models:
-  - name: fake-model
-    price: {input_usd_per_1m_tokens: 0.15, output_usd_per_1m_tokens: 0.60}
-    upstreams:
-      - {name: fake, url: "http://127.0.0.1:18080/v1"}
-YAML
+source "$root/bench/gateway_bench_config.sh"
+write_bench_gateway_config "$work"
 valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" --dump-instr=no \
   "$partita" --log-level warn gateway --config "$work/gateway.yaml" > "$work/gateway.log" 2>&1 &
 gpid=$!

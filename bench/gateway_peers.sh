@@ -24,21 +24,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$partita" pki init --dir "$work/pki" --device bench >/dev/null
-cat > "$work/gateway.yaml" <<YAML
-listen: 127.0.0.1:18443
-tls: {ca: pki/ca.crt, cert: pki/gateway.crt, key: pki/gateway.key}
-plaintext: {listen: 127.0.0.1:18090, device: bench}
-metrics_listen: 127.0.0.1:18091
-threads: 1       # one event loop, as the harness runs nginx with one worker
-capacity: 4096
-ledger: ledger.db
-models:
-  - name: fake-model
-    price: {input_usd_per_1m_tokens: 0.15, output_usd_per_1m_tokens: 0.60}
-    upstreams:
-      - {name: fake, url: "http://127.0.0.1:18080/v1"}
-YAML
+source "$root/bench/gateway_bench_config.sh"
+write_bench_gateway_config "$work"
 "$partita" --log-level warn gateway --config "$work/gateway.yaml" > "$work/gateway.log" 2>&1 &
 gpid=$!
 for _ in $(seq 50); do ss -ltnH 'sport = :18090' | grep -q . && break; sleep 0.1; done
