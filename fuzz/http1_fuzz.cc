@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "backends/http1.h"
+#include "fuzz/piecewise_input.h"
 
 namespace http1 = partita::backends::http1;
 
@@ -36,19 +37,19 @@ struct Decoded {
   std::size_t consumed = 0;
 };
 
-Decoded Decode(std::string_view text, const std::uint8_t* sizes, std::size_t n_sizes) {
+Decoded Decode(const partita::fuzz::PiecewiseInput& input, bool whole) {
   http1::ChunkedDecoder decoder;
   Decoded out;
-  std::size_t i = 0;
-  while (out.consumed < text.size() && out.result == http1::ChunkedDecoder::Result::kNeedMore) {
-    std::size_t piece = n_sizes == 0 ? text.size() : (sizes[i++ % n_sizes] % 32) + 1;
-    piece = std::min(piece, text.size() - out.consumed);
+  input.Feed(whole, 32, [&](std::string_view piece) {
     std::size_t used = 0;
-    out.result = decoder.Decode(text.substr(out.consumed, piece), out.body, used);
-    if (used > piece) __builtin_trap();
-    if (out.result == http1::ChunkedDecoder::Result::kNeedMore && used != piece) __builtin_trap();
+    out.result = decoder.Decode(piece, out.body, used);
+    if (used > piece.size()) __builtin_trap();
+    if (out.result == http1::ChunkedDecoder::Result::kNeedMore && used != piece.size()) {
+      __builtin_trap();
+    }
     out.consumed += used;
-  }
+    return out.result == http1::ChunkedDecoder::Result::kNeedMore;
+  });
   if (decoder.body_bytes() != out.body.size()) __builtin_trap();
   return out;
 }
@@ -57,10 +58,8 @@ Decoded Decode(std::string_view text, const std::uint8_t* sizes, std::size_t n_s
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
-  const std::size_t n_sizes = std::min<std::size_t>(data[0] % 8, size - 1);
-  const std::uint8_t* sizes = data + 1;
-  const std::string_view text(reinterpret_cast<const char*>(data + 1 + n_sizes),
-                              size - 1 - n_sizes);
+  const partita::fuzz::PiecewiseInput input(data, size);
+  const std::string_view text = input.text();
 
   http1::RequestHead request;
   std::string error;
@@ -75,8 +74,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (response.status < 100 || response.status > 999) __builtin_trap();
   }
 
-  const Decoded whole = Decode(text, nullptr, 0);
-  const Decoded pieces = Decode(text, sizes, n_sizes);
+  const Decoded whole = Decode(input, true);
+  const Decoded pieces = Decode(input, false);
   if (whole.result != pieces.result) __builtin_trap();
   if (whole.result == http1::ChunkedDecoder::Result::kDone &&
       (whole.body != pieces.body || whole.consumed != pieces.consumed)) {

@@ -9,6 +9,7 @@
 
 #include "backends/openai.h"
 #include "backends/sse_parser.h"
+#include "fuzz/piecewise_input.h"
 
 namespace {
 
@@ -17,15 +18,13 @@ struct Run {
   bool failed = false;
 };
 
-Run Parse(std::string_view text, const std::uint8_t* sizes, std::size_t n_sizes) {
+Run Parse(const partita::fuzz::PiecewiseInput& input, bool whole) {
   partita::backends::SseLimits limits;
   limits.max_line_bytes = 4096;
   limits.max_event_bytes = 8192;
   limits.max_queued_events = 64;
   partita::backends::SseParser parser(limits);
   Run run;
-  std::size_t at = 0;
-  std::size_t i = 0;
   auto drain = [&] {
     partita::backends::SseEvent e;
     while (parser.Next(e)) {
@@ -33,13 +32,11 @@ Run Parse(std::string_view text, const std::uint8_t* sizes, std::size_t n_sizes)
       run.events.push_back(e);
     }
   };
-  while (at < text.size() && !run.failed) {
-    std::size_t piece = n_sizes == 0 ? text.size() : (sizes[i++ % n_sizes] % 64) + 1;
-    piece = std::min(piece, text.size() - at);
-    run.failed = !parser.Feed(text.substr(at, piece));
-    at += piece;
+  input.Feed(whole, 64, [&](std::string_view piece) {
+    run.failed = !parser.Feed(piece);
     drain();  // take events as they come, as a client does
-  }
+    return !run.failed;
+  });
   if (!run.failed) run.failed = !parser.Finish();
   drain();
   return run;
@@ -49,14 +46,11 @@ Run Parse(std::string_view text, const std::uint8_t* sizes, std::size_t n_sizes)
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
-  // First byte: how many of the next bytes are piece sizes for the incremental run.
-  const std::size_t n_sizes = std::min<std::size_t>(data[0] % 8, size - 1);
-  const std::uint8_t* sizes = data + 1;
-  const std::string_view text(reinterpret_cast<const char*>(data + 1 + n_sizes),
-                              size - 1 - n_sizes);
+  const partita::fuzz::PiecewiseInput input(data, size);
+  const std::string_view text = input.text();
 
-  const Run whole = Parse(text, nullptr, 0);
-  const Run pieces = Parse(text, sizes, n_sizes);
+  const Run whole = Parse(input, true);
+  const Run pieces = Parse(input, false);
   // Without a failure both ways must agree exactly. (A queue limit may trip in one way and not
   // the other, because the incremental run drains between reads.)
   if (!whole.failed && !pieces.failed) {
