@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -357,17 +358,24 @@ ChunkedDecoder::Result ChunkedDecoder::Decode(std::string_view in, std::string& 
     consumed = lf + 1;
     return true;
   };
+  // A size or trailer line of at most kMaxChunkLine bytes, its CR removed: nullopt when `line`
+  // holds one, else what Decode returns (more input needed, or `what` too long or without CRLF).
+  auto take_bounded_line = [&](std::string_view& line,
+                               std::string_view what) -> std::optional<Result> {
+    if (!take_line(line)) {
+      if (line_.size() > kMaxChunkLine) return Fail(std::string(what) + " too long");
+      return Result::kNeedMore;
+    }
+    if (line.size() > kMaxChunkLine) return Fail(std::string(what) + " too long");
+    if (line.empty() || line.back() != '\r') return Fail(std::string(what) + " without CRLF");
+    line.remove_suffix(1);
+    return std::nullopt;
+  };
   while (consumed < in.size() || state_ == State::kDone) {
     switch (state_) {
       case State::kSize: {
         std::string_view line;
-        if (!take_line(line)) {
-          if (line_.size() > kMaxChunkLine) return Fail("a chunk size line too long");
-          return Result::kNeedMore;
-        }
-        if (line.size() > kMaxChunkLine) return Fail("a chunk size line too long");
-        if (line.empty() || line.back() != '\r') return Fail("a chunk size line without CRLF");
-        line.remove_suffix(1);
+        if (const std::optional<Result> r = take_bounded_line(line, "a chunk size line")) return *r;
         line = line.substr(0, line.find(';'));  // chunk extensions are ignored
         while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
         if (line.empty() || line.size() > 15) return Fail("a bad chunk size");
@@ -408,13 +416,8 @@ ChunkedDecoder::Result ChunkedDecoder::Decode(std::string_view in, std::string& 
       }
       case State::kTrailer: {
         std::string_view line;
-        if (!take_line(line)) {
-          if (line_.size() > kMaxChunkLine) return Fail("a trailer line too long");
-          return Result::kNeedMore;
-        }
-        if (line.size() > kMaxChunkLine) return Fail("a trailer line too long");
-        if (line.empty() || line.back() != '\r') return Fail("a trailer line without CRLF");
-        const bool blank = line.size() == 1;
+        if (const std::optional<Result> r = take_bounded_line(line, "a trailer line")) return *r;
+        const bool blank = line.empty();
         line_.clear();
         if (blank) state_ = State::kDone;
         break;
