@@ -133,8 +133,9 @@ struct ChatCall::Impl {
   Clock::time_point header_deadline;  // for the request's bytes and the response head
   bool header_total_bound = false;    // header_deadline is the total deadline
   bool body_done = false;
-  net::PendingWrite write;  // what the socket did not take of the request at once
-  std::string why;          // why the response head is malformed
+  bool body_broken = false;  // the body's framing or events went bad (body_error says how)
+  net::PendingWrite write;   // what the socket did not take of the request at once
+  std::string why;           // why the response head is malformed
 
   explicit Impl(const SseLimits& limits) : sse(limits) {}
 
@@ -187,15 +188,16 @@ struct ChatCall::Impl {
   }
 
   // Feeds what is buffered of the body to `sse`, without reading the network (so that
-  // buffered() knows every complete event that has arrived). False on bad framing or SSE.
-  bool DrainBuffered() {
+  // buffered() knows every complete event that has arrived). On bad framing or SSE the events
+  // before the fault stay queued, the connection is dropped and body_broken is set.
+  void DrainBuffered() {
     decoded.clear();
-    if (!TakeBody(decoded)) return false;
-    if (!decoded.empty() && !sse.Feed(decoded)) {
-      body_error = sse.error();
-      return false;
+    const bool framed = TakeBody(decoded);
+    if (!decoded.empty() && !sse.Feed(decoded)) body_error = sse.error();
+    if (!framed || !body_error.empty()) {
+      body_broken = true;
+      conn.reset();
     }
-    return true;
   }
 };
 
@@ -272,11 +274,19 @@ awaitable<const StreamChunk*> ChatCall::Next() {
       }
       if (im.info.done) {
         done_seen_ = true;
-        im.DrainBuffered();
+        if (!im.body_broken) im.DrainBuffered();
       }
       im.chunk.data = im.event.data;
       im.chunk.info = &im.info;
       co_return &im.chunk;
+    }
+    if (im.body_broken) {
+      if (done_seen_) {  // what follows [DONE] does not matter; the connection is dropped
+        Finish();
+      } else {
+        Fail(ErrorKind::kMalformed, "bad event stream: " + im.body_error);
+      }
+      co_return nullptr;
     }
     if (im.body_done) {
       if (!im.sse.Finish()) {
@@ -333,10 +343,7 @@ awaitable<const StreamChunk*> ChatCall::Next() {
       }
       co_return nullptr;
     }
-    if (!im.DrainBuffered()) {
-      Fail(ErrorKind::kMalformed, "bad event stream: " + im.body_error);
-      co_return nullptr;
-    }
+    im.DrainBuffered();
   }
 }
 
@@ -478,6 +485,7 @@ void ChatClient::ReturnImpl(std::unique_ptr<ChatCall::Impl> impl) {
   impl->info.Clear();
   impl->chunk = StreamChunk{};
   impl->body_done = false;
+  impl->body_broken = false;
   spare_impls_.push_back(std::move(impl));
 }
 
@@ -628,7 +636,10 @@ http1::Parse ChatClient::ParseHead(ChatCall::Impl& im) {
 
 void ChatClient::FailHeadRead(ChatCall& call, const error_code& ec) {
   const ChatCall::Impl& im = *call.impl_;
-  if (ec != net::beast::error::timeout) {
+  if (ec != net::beast::error::timeout && !im.conn->buffer.empty()) {
+    call.Fail(ErrorKind::kMalformed, authority_ + " closed the connection in the middle of its " +
+                                         "response head (" + ec.message() + ")");
+  } else if (ec != net::beast::error::timeout) {
     call.Fail(ErrorKind::kRefused,
               authority_ + " closed the connection before responding (" + ec.message() + ")");
   } else if (im.header_total_bound) {
@@ -644,6 +655,8 @@ void ChatClient::FailHeadRead(ChatCall& call, const error_code& ec) {
 awaitable<bool> ChatClient::SendAndReadHead(ChatCall& call, std::string_view body) {
   ChatCall::Impl& im = *call.impl_;
   for (int attempt = 0;; ++attempt) {
+    // No head yet: header() must not read the views of a head whose connection is gone.
+    im.response.header_count = 0;
     // The first attempt starts with the call; a retry may come long after.
     const bool reused = TakeIdle(im, attempt == 0 ? im.start : Clock::now());
     if (!reused) {
@@ -690,10 +703,12 @@ awaitable<bool> ChatClient::SendAndReadHead(ChatCall& call, std::string_view bod
         im.conn.reset();
         continue;
       }
+      im.response.header_count = 0;
       FailHeadRead(call, ec);
       co_return false;
     }
     if (parsed == http1::Parse::kError) {
+      im.response.header_count = 0;
       call.Fail(ErrorKind::kMalformed, "bad HTTP response from " + authority_ + ": " + im.why);
       co_return false;
     }
@@ -727,7 +742,7 @@ ChatClient::HeadNext ChatClient::TakeHead(ChatCall& call) {
   if (call.status_ < 200 || call.status_ > 299) return HeadNext::kErrorBody;
   call.streaming_ = call.header("Content-Type").starts_with("text/event-stream");
   if (call.streaming_) {
-    if (!im.DrainBuffered()) call.Fail(ErrorKind::kMalformed, "bad event stream: " + im.body_error);
+    im.DrainBuffered();  // a fault there is reported by Next(), after the events before it
     return HeadNext::kDone;
   }
   return HeadNext::kWholeBody;

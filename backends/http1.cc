@@ -447,6 +447,16 @@ std::span<char> ReadBuffer::Prepare(std::size_t n) {
   return {bytes_.get() + end_, n};
 }
 
+void ReadBuffer::Erase(std::size_t offset, std::size_t n) {
+  const std::size_t size = end_ - begin_;
+  offset = std::min(offset, size);
+  n = std::min(n, size - offset);
+  if (n == 0) return;
+  char* at = bytes_.get() + begin_ + offset;
+  std::memmove(at, at + n, size - offset - n);
+  end_ -= n;
+}
+
 void ReadBuffer::Consume(std::size_t n) {
   begin_ += std::min(n, end_ - begin_);
   if (begin_ == end_) begin_ = end_ = 0;

@@ -99,6 +99,8 @@ class ReadBuffer {
   // `n` bytes were written at the start of the last Prepare().
   void Commit(std::size_t n) { end_ += n; }
   void Consume(std::size_t n);
+  // Removes `n` bytes at `offset` into data(); the bytes after them move down.
+  void Erase(std::size_t offset, std::size_t n);
   void Clear() { begin_ = end_ = 0; }
 
  private:

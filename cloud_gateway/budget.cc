@@ -7,9 +7,9 @@
 namespace partita::cloud_gateway {
 
 std::int32_t UtcDayNow() {
-  const auto now = std::chrono::system_clock::now().time_since_epoch();
-  return static_cast<std::int32_t>(std::chrono::duration_cast<std::chrono::hours>(now).count() /
-                                   24);
+  return UtcDay(std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count());
 }
 
 const char* BudgetScopeName(BudgetVerdict verdict) {

@@ -35,6 +35,10 @@ enum class BudgetVerdict { kOk, kDeviceExhausted, kFleetExhausted };
 
 // The UTC day number (days since 1970-01-01) now; tests pass their own days.
 std::int32_t UtcDayNow();
+// The UTC day (days since 1970-01-01) of a time in milliseconds since the epoch.
+constexpr std::int32_t UtcDay(std::int64_t unix_ms) {
+  return static_cast<std::int32_t>(unix_ms / (24 * 3600 * 1000));
+}
 
 class BudgetBook {
  public:

@@ -221,7 +221,7 @@ bool Forwarder::Admit(std::string_view body, const std::string& device,
   entry_.started_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();
-  entry_.day = static_cast<std::int32_t>(entry_.started_unix_ms / (24 * 3600 * 1000));
+  entry_.day = UtcDay(entry_.started_unix_ms);
   entry_.request_bytes = static_cast<std::int64_t>(body.size());
 
   Result<backends::RequestInfo> info = backends::InspectChatRequest(body);
@@ -700,14 +700,15 @@ class Session final : public SessionBase, public DeviceIo {
     std::string_view body;
     std::size_t message_size = head_.size;
     if (head_.chunked) {
-      // Decoded into chunked_body_; the head stays in the buffer (the route reads it).
+      // Decoded into chunked_body_; the head stays in the buffer (the route reads it), and the
+      // chunks leave it as they are decoded, so what the framing adds (extensions, trailers)
+      // cannot grow it.
       chunked_.Reset();
       chunked_body_.clear();
-      std::size_t at = head_.size;
       for (;;) {
         std::size_t used = 0;
-        const auto r = chunked_.Decode(in_.data().substr(at), chunked_body_, used);
-        at += used;
+        const auto r = chunked_.Decode(in_.data().substr(head_.size), chunked_body_, used);
+        in_.Erase(head_.size, used);
         if (chunked_body_.size() > cfg.max_body_bytes) co_return co_await BodyTooLarge();
         if (r == http1::ChunkedDecoder::Result::kDone) break;
         if (r == http1::ChunkedDecoder::Result::kError) {
@@ -721,7 +722,6 @@ class Session final : public SessionBase, public DeviceIo {
         if (!co_await ReceiveBody(body_deadline, kReadChunk)) co_return false;
       }
       body = chunked_body_;
-      message_size = at;
     } else {
       const std::size_t length = static_cast<std::size_t>(head_.content_length);
       while (in_.size() < head_.size + length) {

@@ -194,6 +194,33 @@ TEST_CASE("bytes after a response keep its connection out of the pool") {
   CHECK(server.connections() == 2);
 }
 
+TEST_CASE(
+    "events before bad framing are delivered, and bad bytes after [DONE] only drop the "
+    "connection") {
+  ScriptedServer before({{RawStream(ContentEvent("hi"), false) + "zz\r\n"}});
+  Client b(before.url());
+  ChatOutcome out = b.Run(Body(true), true);
+  CHECK(out.error.kind == ErrorKind::kMalformed);
+  CHECK(out.error.message.find("bad chunked body") != std::string::npos);
+  CHECK(out.text == "hi");
+  CHECK(out.error.after_first_token);
+
+  ScriptedServer after({{RawStream(ContentEvent("hi") + "data: [DONE]\n\n", false) + "zz\r\n"}});
+  Client a(after.url());
+  out = a.Run(Body(true), true);
+  REQUIRE_MESSAGE(out.ok(), out.error.message);
+  CHECK(out.text == "hi");
+  CHECK(a.client->idle_connections() == 0);
+}
+
+TEST_CASE("a connection closed in the middle of the response head is malformed, not refused") {
+  ScriptedServer server({{"HTTP/1.1 200 OK\r\nContent-Ty", true}});
+  Client c(server.url());
+  ChatOutcome out = c.Run(Body(true), true);
+  CHECK(out.error.kind == ErrorKind::kMalformed);
+  CHECK(out.error.message.find("in the middle of its response head") != std::string::npos);
+}
+
 TEST_CASE("a response head larger than the limit is malformed") {
   ScriptedServer server(
       {{"HTTP/1.1 200 OK\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n", true}});

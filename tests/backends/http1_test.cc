@@ -196,5 +196,20 @@ TEST_CASE("A chunk line too long fails whole and in pieces alike") {
   }
 }
 
+TEST_CASE("A read buffer erases bytes in the middle and keeps what follows") {
+  ReadBuffer buffer;
+  const std::string_view wire = "HEAD|5\r\nhello\r\n|NEXT";
+  const std::span<char> space = buffer.Prepare(wire.size());
+  std::copy(wire.begin(), wire.end(), space.begin());
+  buffer.Commit(wire.size());
+  buffer.Consume(1);
+  buffer.Erase(4, 11);  // "5\r\nhello\r\n|" after "EAD|"
+  CHECK(buffer.data() == "EAD|NEXT");
+  buffer.Erase(6, 100);  // clipped at the end
+  CHECK(buffer.data() == "EAD|NE");
+  buffer.Erase(10, 1);  // past the end: nothing
+  CHECK(buffer.data() == "EAD|NE");
+}
+
 }  // namespace
 }  // namespace partita::backends::http1
