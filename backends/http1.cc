@@ -418,6 +418,9 @@ ChunkedDecoder::Result ChunkedDecoder::Decode(std::string_view in, std::string& 
         std::string_view line;
         if (const std::optional<Result> r = take_bounded_line(line, "a trailer line")) return *r;
         const bool blank = line.empty();
+        if (!blank && ++trailer_lines_ > kMaxHeaders) {
+          return Fail("more than " + std::to_string(kMaxHeaders) + " trailer lines");
+        }
         line_.clear();
         if (blank) state_ = State::kDone;
         break;

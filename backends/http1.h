@@ -84,6 +84,7 @@ class ChunkedDecoder {
   std::string line_;  // a size or trailer line split across reads (bounded)
   std::uint64_t remaining_ = 0;
   std::uint64_t body_bytes_ = 0;
+  std::size_t trailer_lines_ = 0;
   std::string error_;
 };
 

@@ -196,6 +196,19 @@ TEST_CASE("A chunk line too long fails whole and in pieces alike") {
   }
 }
 
+TEST_CASE("At most 64 trailer lines") {
+  std::string trailers;
+  for (int i = 0; i < 64; ++i) trailers += "X-T" + std::to_string(i) + ": v\r\n";
+  for (const int extra : {0, 1}) {
+    CAPTURE(extra);
+    const std::string wire = "0\r\n" + trailers + (extra != 0 ? "X-Last: v\r\n" : "") + "\r\n";
+    const Fed f = FeedInPieces(wire, 5);
+    CHECK(f.result ==
+          (extra == 0 ? ChunkedDecoder::Result::kDone : ChunkedDecoder::Result::kError));
+    if (extra != 0) CHECK(f.decoder.error().ends_with("more than 64 trailer lines"));
+  }
+}
+
 TEST_CASE("A read buffer erases bytes in the middle and keeps what follows") {
   ReadBuffer buffer;
   const std::string_view wire = "HEAD|5\r\nhello\r\n|NEXT";
