@@ -1,10 +1,58 @@
 #include "sdk/cli/daemon_signals.h"
 
+#include <execinfo.h>
+#include <unistd.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
+#include <cstring>
 
 namespace partita::cli {
+
+namespace {
+
+const char* crash_command = "partita";
+
+void WriteAll(const char* text) {
+  std::size_t left = std::strlen(text);
+  while (left > 0) {
+    const ssize_t n = ::write(STDERR_FILENO, text, left);
+    if (n <= 0) return;
+    text += n;
+    left -= static_cast<std::size_t>(n);
+  }
+}
+
+// Async-signal-safe as far as it can be: write(2), and backtrace_symbols_fd, which does not
+// allocate once backtrace() has been called before (ReportCrashes does).
+void OnFatalSignal(int signo) {
+  WriteAll("partita ");
+  WriteAll(crash_command);
+  WriteAll(": fatal signal ");
+  WriteAll(sigabbrev_np(signo) != nullptr ? sigabbrev_np(signo) : "?");
+  WriteAll(" (");
+  WriteAll(sigdescr_np(signo) != nullptr ? sigdescr_np(signo) : "unknown");
+  WriteAll("); the process stops. Backtrace:\n");
+  void* frames[64];
+  const int n = backtrace(frames, 64);
+  backtrace_symbols_fd(frames, n, STDERR_FILENO);
+  std::signal(signo, SIG_DFL);
+  std::raise(signo);
+}
+
+}  // namespace
+
+void ReportCrashes(const char* command) {
+  crash_command = command;
+  void* warm[1];
+  backtrace(warm, 1);  // loads libgcc's unwinder now, not inside the handler
+  struct sigaction action {};
+  action.sa_handler = OnFatalSignal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESETHAND;
+  for (int signo : {SIGSEGV, SIGILL, SIGBUS, SIGFPE, SIGABRT}) sigaction(signo, &action, nullptr);
+}
 
 int WaitForTerminationSignal(const std::function<void(int)>& on_signal) {
   boost::asio::io_context io;

@@ -1,5 +1,7 @@
 // Runs a daemon until SIGTERM or SIGINT, then calls its graceful shutdown. Used by
 // `partita router`, `agent` and `gateway`. Call from the main thread.
+// Also: a crash (SIGSEGV, SIGILL, SIGBUS, SIGFPE, SIGABRT) is reported on stderr with the
+// signal and a backtrace before the process dies, so an operator's log says why.
 #pragma once
 
 #include <functional>
@@ -8,5 +10,8 @@ namespace partita::cli {
 
 // Blocks until SIGTERM/SIGINT arrives, then runs `on_signal` and returns the signal number.
 int WaitForTerminationSignal(const std::function<void(int)>& on_signal);
+
+// Installs the crash reporter for `command` ("gateway", "router"...). Call once, early.
+void ReportCrashes(const char* command);
 
 }  // namespace partita::cli

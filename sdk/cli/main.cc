@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "sdk/cli/commands.h"
+#include "sdk/cli/daemon_signals.h"
 
 namespace partita::cli {
 
@@ -76,6 +77,9 @@ int main(int argc, char** argv) {
       throw CLI::ValidationError("--log-level", "expected debug, info, warn, error or off");
     }
     partita::SetLogLevel(level);
+    static std::string command;
+    for (const CLI::App* sub : app.get_subcommands()) command = sub->get_name();
+    partita::cli::ReportCrashes(command.c_str());
   });
 
   try {

@@ -112,6 +112,20 @@ wait "$agent_pid"
 check "SIGTERM: the agent exits 0" test $? -eq 0
 check "SIGTERM: the agent removed its socket" test ! -e "$work/agent.sock"
 
+# A crash is reported on stderr with the signal and a backtrace, not silently.
+"$partita" modeld --port 0 >"$work/modeld.log" 2>&1 &
+modeld_pid=$!
+for _ in $(seq 100); do  # until modeld says where it listens (at most 10 s)
+  grep -q "port" "$work/modeld.log" && break
+  kill -0 "$modeld_pid" 2>/dev/null || break
+  sleep 0.1
+done
+kill -SEGV "$modeld_pid"
+wait "$modeld_pid"
+check "a crash kills the process by its signal" test $? -eq $((128 + 11))
+check "a crash names its signal on stderr" grep -q "partita modeld: fatal signal SEGV" \
+  "$work/modeld.log"
+
 # ask without an agent says how to start one.
 expect "ask with no agent says how to start one" 1 "no Partita agent at .*start one with" \
   -- "$partita" ask "hello" --socket "$work/none.sock"

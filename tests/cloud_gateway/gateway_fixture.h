@@ -5,8 +5,6 @@
 
 #include <doctest/doctest.h>
 
-#include "cloud_gateway/gateway.h"
-
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -19,13 +17,13 @@
 
 #include "backends/chat_client.h"
 #include "backends/http1.h"
+#include "cloud_gateway/gateway.h"
 #include "net/pki.h"
 #include "storage/sqlite.h"
 #include "tests/backends/test_servers.h"
 #include "tests/testing/temp_dir.h"
 
 namespace partita::cloud_gateway::testing {
-
 
 using namespace std::chrono_literals;
 namespace http = net::beast::http;
@@ -206,7 +204,7 @@ inline constexpr const char* kStallTimeouts =
     "20000}\n";
 
 inline std::string OneModel(const std::string& upstreams, const std::string& extra = "",
-                     const std::string& timeouts = kPatientTimeouts) {
+                            const std::string& timeouts = kPatientTimeouts) {
   return extra + timeouts +
          R"(models:
   - name: milm-70b-moe
@@ -250,9 +248,10 @@ inline std::string FileBytes(const std::string& path) {
 
 // Writes `raw` on a new plaintext connection and reads `count` responses (each with a
 // Content-Length); returns their status codes and bodies, in order.
-inline std::vector<std::pair<int, std::string>> RawExchange(std::uint16_t port, const std::string& raw,
-                                                     std::size_t count,
-                                                     std::string* interim = nullptr) {
+inline std::vector<std::pair<int, std::string>> RawExchange(std::uint16_t port,
+                                                            const std::string& raw,
+                                                            std::size_t count,
+                                                            std::string* interim = nullptr) {
   net::asio::io_context io;
   net::tcp::socket s(io);
   s.connect(net::tcp::endpoint(net::asio::ip::make_address("127.0.0.1"), port));

@@ -181,9 +181,9 @@ TEST_CASE("bodies larger than one read pass on both fronts, whole or in pieces")
     // The head alone, then the body in three pieces, on each front.
     for (const bool use_tls : {false, true}) {
       CAPTURE(use_tls);
-      SplitClient c(use_tls ? gw.gateway().tls_port() : gw.gateway().plaintext_port(),
-                    use_tls ? std::optional(net::DeviceTlsFiles(gw.pki(), "speaker"))
-                            : std::nullopt);
+      SplitClient c(
+          use_tls ? gw.gateway().tls_port() : gw.gateway().plaintext_port(),
+          use_tls ? std::optional(net::DeviceTlsFiles(gw.pki(), "speaker")) : std::nullopt);
       const std::string request = WithLength(body);
       const std::size_t head = request.size() - body.size();
       const std::size_t third = body.size() / 3;
