@@ -133,24 +133,8 @@ Status Agent::Start() {
     const DeviceClass& own = catalog_->device(profile_);
     Result<std::unique_ptr<PeerServer>> peer = PeerServer::Create(
         io_, config_.peer_listen, *tls,
-        [this](const std::string& asking) -> std::optional<std::string> {
-          if (draining_) return std::string("the agent is shutting down");
-          const Admission& a = config_.admission;
-          if (!a.from.empty() && std::find(a.from.begin(), a.from.end(), asking) == a.from.end()) {
-            return "'" + asking + "' is not in this phone's admission.from";
-          }
-          const DeviceState& s = state_->current();
-          if (!s.charging && s.battery_pct < a.min_battery_pct) {
-            return "battery " + std::to_string(static_cast<int>(s.battery_pct)) + "% < " +
-                   std::to_string(static_cast<int>(a.min_battery_pct)) + "%";
-          }
-          if (s.thermal > a.max_thermal) return "thermal state " + std::string(Name(s.thermal));
-          if (peer_server_ && peer_server_->in_flight() >= a.max_in_flight) {
-            return "busy: " + std::to_string(peer_server_->in_flight()) + " offloads in flight";
-          }
-          return std::nullopt;
-        },
-        device_tier_.get(), defaults,
+        [this](const std::string& asking) { return AdmitOffload(asking); }, device_tier_.get(),
+        defaults,
         [&own](std::uint32_t ms) {
           return std::max(0.0, own.active_power_w - own.idle_power_w) * ms / 1000.0;
         });
@@ -186,6 +170,15 @@ Status Agent::Start() {
     return WireState();
   };
   callbacks.on_policy = [this](const v1::PolicyBundle& b) { OnPolicyBundle(b); };
+  callbacks.on_household = [this](const v1::HouseholdView& view) {
+    if (peer_server_ && (!household_view_ || household_view_->household() != view.household())) {
+      LogInfo(kLog, view.household().empty()
+                        ? "the router puts this device in no household: it serves no offloads"
+                        : "the router puts this device in household '" + view.household() + "' (" +
+                              std::to_string(view.members_size()) + " device(s))");
+    }
+    household_view_ = view;
+  };
   callbacks.on_connection = [this](bool up) {
     {
       std::lock_guard<std::mutex> lock(events_mu_);
@@ -445,6 +438,37 @@ std::uint8_t Agent::ForbiddenTiers(const policy::RequestFacts& features) const {
     if ((result.guards_applied >> g) & 1u) forbidden |= p->program().guards[g].never;
   }
   return forbidden;
+}
+
+std::optional<std::string> Agent::AdmitOffload(const std::string& asking) const {
+  if (draining_) return std::string("the agent is shutting down");
+  const auto named = [&](const auto& ids) {
+    return std::find(ids.begin(), ids.end(), asking) != ids.end();
+  };
+  if (household_view_ && named(household_view_->revoked())) {
+    return "'" + asking + "' is revoked";
+  }
+  const Admission& a = config_.admission;
+  if (!a.from.empty()) {
+    if (!named(a.from)) return "'" + asking + "' is not in this phone's admission.from";
+  } else if (!household_view_) {
+    return std::string("this phone has not heard its household from the router yet");
+  } else if (household_view_->household().empty()) {
+    return std::string("the router puts this phone in no household");
+  } else if (!named(household_view_->members())) {
+    return "'" + asking + "' is not in this phone's household '" + household_view_->household() +
+           "'";
+  }
+  const DeviceState& s = state_->current();
+  if (!s.charging && s.battery_pct < a.min_battery_pct) {
+    return "battery " + std::to_string(static_cast<int>(s.battery_pct)) + "% < " +
+           std::to_string(static_cast<int>(a.min_battery_pct)) + "%";
+  }
+  if (s.thermal > a.max_thermal) return "thermal state " + std::string(Name(s.thermal));
+  if (peer_server_ && peer_server_->in_flight() >= a.max_in_flight) {
+    return "busy: " + std::to_string(peer_server_->in_flight()) + " offloads in flight";
+  }
+  return std::nullopt;
 }
 
 std::string Agent::peer_endpoint() const {

@@ -109,6 +109,10 @@ class Agent {
   std::map<ModelIndex, std::chrono::steady_clock::time_point> warm_until_;
   policy::ModelSet WarmModels() const;
   std::unique_ptr<PeerServer> peer_server_;
+  // Why the phone tier declines `asking` now, or nullopt (agent thread).
+  std::optional<std::string> AdmitOffload(const std::string& asking) const;
+  // The router's last household view (agent thread); nullopt until one arrives.
+  std::optional<v1::HouseholdView> household_view_;
   mutable std::mutex policy_mu_;
   policy::PolicyPtr policy_;  // guarded by policy_mu_: the last bundle (offline decisions)
   std::unique_ptr<PolicyCache> policy_cache_;  // the last bundle on disk; null: no cache path

@@ -26,8 +26,9 @@ struct Admission {
   double min_battery_pct = 20;           // decline offloads below this unless charging
   Thermal max_thermal = Thermal::kFair;  // and when hotter than this
   int max_in_flight = 2;
-  // Accept offloads only from these device ids (the household's speakers, car...); empty:
-  // from any device certificate of the deployment.
+  // Accept offloads only from these device ids (the household's speakers, car...); empty: from
+  // the devices of this phone's household, as the router names them (router.yaml's
+  // `households:` or the devices' certificates). Revoked devices are refused either way.
   std::vector<std::string> from;
 };
 

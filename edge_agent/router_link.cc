@@ -119,6 +119,9 @@ asio::awaitable<void> RouterLink::Session(std::shared_ptr<Connection> conn) {
       case v1::Envelope::kPolicyBundle:
         if (callbacks_.on_policy) callbacks_.on_policy(in.policy_bundle());
         break;
+      case v1::Envelope::kHouseholdView:
+        if (callbacks_.on_household) callbacks_.on_household(in.household_view());
+        break;
       case v1::Envelope::kDecision: {
         auto it = pending_.find(in.decision().request_id());
         if (it != pending_.end()) {

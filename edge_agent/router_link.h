@@ -46,7 +46,8 @@ struct RouterLinkCallbacks {
   std::function<v1::DeviceState()> current_state;  // for heartbeats
   std::function<void(const v1::PolicyBundle&)> on_policy;
   std::function<void(bool connected)> on_connection;
-  std::function<void(std::size_t unacked)> on_ack;  // after an Outcome is acknowledged
+  std::function<void(std::size_t unacked)> on_ack;             // after an Outcome is acknowledged
+  std::function<void(const v1::HouseholdView&)> on_household;  // the router's household view
 };
 
 class RouterLink : public std::enable_shared_from_this<RouterLink> {

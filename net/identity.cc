@@ -101,6 +101,20 @@ Result<PeerIdentity> IdentityFromCertificate(X509* leaf, PeerRole role) {
   }
   Result<PeerIdentity> identity = ParseIdentityUri(uri);
   if (!identity.ok()) return PermissionDenied(identity.status().message());
+  // The household, from a Subject OU the CA wrote (at most one).
+  const X509_NAME* subject = X509_get_subject_name(leaf);
+  for (int i = X509_NAME_get_index_by_NID(subject, NID_organizationalUnitName, -1); i >= 0;
+       i = X509_NAME_get_index_by_NID(subject, NID_organizationalUnitName, i)) {
+    const ASN1_STRING* value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, i));
+    const std::string_view ou(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
+                              static_cast<std::size_t>(ASN1_STRING_length(value)));
+    if (!ou.starts_with(kHouseholdOuPrefix)) continue;
+    const std::string_view household = ou.substr(kHouseholdOuPrefix.size());
+    if (!identity->household.empty() || !IsValidIdentityName(household)) {
+      return PermissionDenied("peer certificate has a bad or second household OU");
+    }
+    identity->household = std::string(household);
+  }
   return identity;
 }
 

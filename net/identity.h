@@ -25,10 +25,17 @@ std::string_view PeerKindName(PeerKind kind);
 struct PeerIdentity {
   PeerKind kind = PeerKind::kDevice;
   std::string id;  // [A-Za-z0-9._-]{1,64}
+  // The household the CA put in the certificate (a Subject OU "partita-household:<name>",
+  // see net/pki.h); "" = none. An authority for household membership, unlike what a device
+  // says of itself.
+  std::string household;
 
   std::string Uri() const;  // spiffe://partita/<kind>/<id>
   bool operator==(const PeerIdentity&) const = default;
 };
+
+// The Subject OU prefix that carries a device's household in its certificate.
+inline constexpr std::string_view kHouseholdOuPrefix = "partita-household:";
 
 // Parses "spiffe://partita/<kind>/<id>".
 Result<PeerIdentity> ParseIdentityUri(std::string_view uri);

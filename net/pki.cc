@@ -63,6 +63,7 @@ Status AddExtension(X509* cert, X509* issuer, int nid, const std::string& value)
 
 struct CertSpec {
   std::string common_name;
+  std::string organizational_unit;  // "" = none
   int validity_days = 397;
   bool is_ca = false;
   std::string extended_key_usage;  // "serverAuth,clientAuth"
@@ -93,6 +94,11 @@ Result<X509Ptr> MakeCertificate(const CertSpec& spec, EVP_PKEY* subject_key, X50
   X509_NAME* name = X509_get_subject_name(cert.get());
   X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
                              reinterpret_cast<const unsigned char*>("Partita"), -1, -1, 0);
+  if (!spec.organizational_unit.empty()) {
+    X509_NAME_add_entry_by_txt(
+        name, "OU", MBSTRING_ASC,
+        reinterpret_cast<const unsigned char*>(spec.organizational_unit.c_str()), -1, -1, 0);
+  }
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
                              reinterpret_cast<const unsigned char*>(spec.common_name.c_str()), -1,
                              -1, 0);
@@ -199,16 +205,24 @@ std::string KeyPath(const std::string& dir, PeerKind kind, const std::string& id
 }
 
 Status IssueWith(const std::string& dir, PeerKind kind, const std::string& id, int validity_days,
-                 X509* ca_cert, EVP_PKEY* ca_key, PkiResult& result) {
+                 const std::string& household, X509* ca_cert, EVP_PKEY* ca_key, PkiResult& result) {
   if (!IsValidIdentityName(id)) {
     return InvalidArgument("'" + id + "' is not a valid identity (use letters, digits, . _ -)");
   }
+  if (!household.empty() && (kind != PeerKind::kDevice || !IsValidIdentityName(household))) {
+    return InvalidArgument(kind != PeerKind::kDevice
+                               ? "only device certificates carry a household"
+                               : "'" + household +
+                                     "' is not a valid household name (letters, digits, . _ -)");
+  }
+  if (validity_days < 1) return InvalidArgument("a certificate must be valid for at least 1 day");
   Result<PkeyPtr> key = GenerateKey();
   if (!key.ok()) return key.status();
   PeerIdentity identity{kind, id};
   CertSpec spec;
   spec.common_name = std::string(PeerKindName(kind)) + " " + id;
   spec.validity_days = validity_days;
+  if (!household.empty()) spec.organizational_unit = std::string(kHouseholdOuPrefix) + household;
   // Every identity both serves and connects: routers and gateways accept agents and call each
   // other; devices call the router and, as phones, accept offloads from household devices.
   spec.extended_key_usage = "serverAuth,clientAuth";
@@ -273,21 +287,21 @@ Result<PkiResult> InitPki(const PkiInitOptions& options) {
   result.files_written.push_back(options.dir + "/ca.key");
 
   PARTITA_RETURN_IF_ERROR(IssueWith(options.dir, PeerKind::kRouter, "router",
-                                    options.leaf_validity_days, ca_cert->get(), ca_key->get(),
+                                    options.leaf_validity_days, "", ca_cert->get(), ca_key->get(),
                                     result));
   PARTITA_RETURN_IF_ERROR(IssueWith(options.dir, PeerKind::kGateway, "gateway",
-                                    options.leaf_validity_days, ca_cert->get(), ca_key->get(),
+                                    options.leaf_validity_days, "", ca_cert->get(), ca_key->get(),
                                     result));
   for (const std::string& id : options.device_ids) {
     PARTITA_RETURN_IF_ERROR(IssueWith(options.dir, PeerKind::kDevice, id,
-                                      options.leaf_validity_days, ca_cert->get(), ca_key->get(),
-                                      result));
+                                      options.leaf_validity_days, options.household, ca_cert->get(),
+                                      ca_key->get(), result));
   }
   return result;
 }
 
 Result<PkiResult> IssueCertificate(const std::string& dir, PeerKind kind, const std::string& id,
-                                   int validity_days) {
+                                   int validity_days, const std::string& household) {
   Result<X509Ptr> ca_cert = ReadCert(dir + "/ca.crt");
   if (!ca_cert.ok()) {
     return ca_cert.status().WithContext("no CA in '" + dir + "' (run 'partita pki init' first)");
@@ -297,7 +311,7 @@ Result<PkiResult> IssueCertificate(const std::string& dir, PeerKind kind, const 
   PARTITA_RETURN_IF_ERROR(MakeDirs(dir));
   PkiResult result;
   PARTITA_RETURN_IF_ERROR(
-      IssueWith(dir, kind, id, validity_days, ca_cert->get(), ca_key->get(), result));
+      IssueWith(dir, kind, id, validity_days, household, ca_cert->get(), ca_key->get(), result));
   return result;
 }
 

@@ -5,7 +5,8 @@
 //   router.crt router.key              server+client EKU, SAN 127.0.0.1, localhost,
 //   gateway.crt gateway.key              spiffe://partita/{router,gateway}/{router,gateway}
 //   devices/<id>.crt devices/<id>.key  clientAuth+serverAuth EKU (phones accept offloads),
-//                                        SAN spiffe://partita/device/<id> (+127.0.0.1, localhost)
+//                                        SAN spiffe://partita/device/<id> (+127.0.0.1, localhost),
+//                                        and with a household, Subject OU partita-household:<h>
 // Functions are blocking file I/O: call them from a CLI or a test, never from an event loop.
 #pragma once
 
@@ -22,7 +23,8 @@ struct PkiInitOptions {
   std::string dir;
   std::vector<std::string> device_ids;  // device certificates to issue
   int leaf_validity_days = 397;
-  bool force = false;  // replace an existing CA (otherwise an existing CA is an error)
+  bool force = false;     // replace an existing CA (otherwise an existing CA is an error)
+  std::string household;  // written into every device certificate; "" = none
 };
 
 struct PkiResult {
@@ -32,9 +34,10 @@ struct PkiResult {
 // Creates the CA, the router and gateway certificates, and one certificate per device id.
 Result<PkiResult> InitPki(const PkiInitOptions& options);
 
-// Issues (or re-issues) a certificate signed by the CA in `dir`.
+// Issues (or re-issues) a certificate signed by the CA in `dir`. `household` (devices only)
+// puts the device in a household on the CA's authority; "" = none.
 Result<PkiResult> IssueCertificate(const std::string& dir, PeerKind kind, const std::string& id,
-                                   int validity_days = 397);
+                                   int validity_days = 397, const std::string& household = "");
 
 // "device-0001" ... for `count` devices.
 std::vector<std::string> NumberedDeviceIds(int count);

@@ -28,21 +28,36 @@ std::vector<std::string> FleetRegistry::SetRevoked(std::set<std::string> device_
   return added;
 }
 
-std::shared_ptr<DeviceEntry> FleetRegistry::Register(const DeviceSnapshot& hello,
-                                                     std::uint64_t session) {
-  DeviceSnapshot snap = hello;
-  if (auto it = configured_households_.find(snap.id); it != configured_households_.end()) {
-    snap.household = it->second;
+std::string FleetRegistry::AuthorityHousehold(const std::string& device_id,
+                                              const std::string& certificate_household) const {
+  if (auto it = configured_households_.find(device_id); it != configured_households_.end()) {
+    return it->second;
   }
+  return certificate_household;
+}
+
+FleetRegistry::Registration FleetRegistry::Register(const DeviceSnapshot& device,
+                                                    std::uint64_t session, SteadyTime now,
+                                                    std::chrono::milliseconds live_within) {
+  DeviceSnapshot snap = device;
   snap.online = true;
+  Registration out;
   std::unique_lock lock(mu_);
   auto& slot = devices_[snap.id];
   if (!slot) {
     slot = std::make_shared<DeviceEntry>(snap);
   } else {
-    const std::string old_household = slot->Snapshot().household;
-    if (old_household != snap.household) {
-      auto& members = households_[old_household];
+    const DeviceSnapshot old = slot->Snapshot();
+    const std::uint64_t owner = slot->session();
+    if (owner != 0 && owner != session && old.online) {
+      if (now - old.last_seen <= live_within) {
+        out.live_session = owner;
+        return out;
+      }
+      out.replaced_session = owner;
+    }
+    if (old.household != snap.household) {
+      auto& members = households_[old.household];
       members.erase(std::remove(members.begin(), members.end(), slot), members.end());
     }
     slot->Update([&](DeviceSnapshot& s) {
@@ -56,7 +71,28 @@ std::shared_ptr<DeviceEntry> FleetRegistry::Register(const DeviceSnapshot& hello
     auto& members = households_[snap.household];
     if (std::find(members.begin(), members.end(), slot) == members.end()) members.push_back(slot);
   }
-  return slot;
+  out.entry = slot;
+  return out;
+}
+
+std::vector<std::string> FleetRegistry::HouseholdMembers(const std::string& household) const {
+  std::set<std::string> ids;
+  if (household.empty()) return {};
+  for (const auto& [id, h] : configured_households_) {
+    if (h == household) ids.insert(id);
+  }
+  std::shared_lock lock(mu_);
+  if (auto it = households_.find(household); it != households_.end()) {
+    for (const auto& member : it->second) {
+      member->Read([&](const DeviceSnapshot& s) { ids.insert(s.id); });
+    }
+  }
+  return {ids.begin(), ids.end()};
+}
+
+std::vector<std::string> FleetRegistry::RevokedIds() const {
+  std::shared_lock lock(mu_);
+  return {revoked_.begin(), revoked_.end()};
 }
 
 void FleetRegistry::Disconnected(const std::shared_ptr<DeviceEntry>& entry, std::uint64_t session) {

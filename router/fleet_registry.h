@@ -93,9 +93,28 @@ class FleetRegistry {
   // Replaces the deny-list; returns the ids it adds.
   std::vector<std::string> SetRevoked(std::set<std::string> device_ids);
 
-  // The entry for a device that said Hello (created on first contact). A configured household
-  // replaces the one in the Hello.
-  std::shared_ptr<DeviceEntry> Register(const DeviceSnapshot& hello, std::uint64_t session);
+  // A device's household, on an authority the operator controls: router.yaml's `households:`
+  // first, then the household its certificate carries; "" = none. What a device says of itself
+  // (Hello.household) is never an authority.
+  std::string AuthorityHousehold(const std::string& device_id,
+                                 const std::string& certificate_household) const;
+
+  struct Registration {
+    std::shared_ptr<DeviceEntry> entry;  // null: refused (see live_session)
+    std::uint64_t replaced_session = 0;  // a stale session that owned the entry; the caller
+                                         // closes it. 0: none
+    std::uint64_t live_session = 0;      // refused: the live session that owns the entry
+  };
+  // The entry for a device that said Hello (created on first contact), now owned by `session`,
+  // with everything the Hello said. `device.household` must come from AuthorityHousehold().
+  // The entry always belongs to one live session: while another session of the same device was
+  // heard from within `live_within` of `now`, this one is refused and nothing changes; an older
+  // session is replaced (returned for the caller to close).
+  Registration Register(const DeviceSnapshot& device, std::uint64_t session, SteadyTime now,
+                        std::chrono::milliseconds live_within);
+  // The device ids of a household, sorted: configured ones and ones seen with it.
+  std::vector<std::string> HouseholdMembers(const std::string& household) const;
+  std::vector<std::string> RevokedIds() const;
   // Marks the device offline if `session` still owns it.
   void Disconnected(const std::shared_ptr<DeviceEntry>& entry, std::uint64_t session);
   // Marks devices whose last heartbeat is older than `offline_after` offline; returns how many.

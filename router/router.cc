@@ -38,11 +38,17 @@ v1::Envelope ErrorFrame(v1::ErrorCode code, std::string message, std::uint64_t r
   return e;
 }
 
-// Tells a revoked device why, then closes its connection (on the connection's executor).
-asio::awaitable<void> SendRevokedAndClose(std::shared_ptr<Connection> conn, std::string device_id) {
-  conn->Send(ErrorFrame(v1::ERROR_REVOKED, "device '" + device_id + "' is revoked"));
+// Tells the agent why, then closes its connection (on the connection's executor).
+asio::awaitable<void> SendErrorAndClose(std::shared_ptr<Connection> conn, v1::ErrorCode code,
+                                        std::string message, std::string close_reason) {
+  conn->Send(ErrorFrame(code, std::move(message)));
   co_await conn->Flush(std::chrono::seconds(1));  // the agent learns why before the close
-  conn->Close("revoked");
+  conn->Close(std::move(close_reason));
+}
+
+asio::awaitable<void> SendRevokedAndClose(std::shared_ptr<Connection> conn, std::string device_id) {
+  return SendErrorAndClose(std::move(conn), v1::ERROR_REVOKED,
+                           "device '" + device_id + "' is revoked", "revoked");
 }
 
 policy::ModelSet ModelsFrom(const google::protobuf::RepeatedPtrField<std::string>& names,
@@ -80,7 +86,8 @@ class AgentSession {
   const std::shared_ptr<Connection>& conn_ptr() const { return conn_; }
   std::shared_ptr<DeviceEntry> entry;
   std::string device_id;
-  std::size_t lane = 0;  // the I/O thread this connection lives on
+  std::size_t lane = 0;   // the I/O thread this connection lives on
+  std::string household;  // on the router's authority, set at Hello
   // Decision counters by (rule, tier) for one policy version: no registry lookup per decision.
   std::string counters_version;
   std::vector<Counter*> counters;
@@ -144,6 +151,19 @@ Router::Router(RouterConfig config) : config_(std::move(config)) {
       m.AddCounter("partita_router_decisions_shed_total",
                    "DecideRequests refused because the decision log queue was full");
   m_.outcomes = m.AddCounter("partita_router_outcomes_total", "Outcomes stored");
+  m_.household_claims_ignored = m.AddCounter(
+      "partita_router_household_claims_ignored_total",
+      "Hellos that named a household other than the one router.yaml or the certificate gives");
+  m_.duplicate_refused = m.LabeledCounter(
+      "partita_router_duplicate_sessions_total",
+      "Hellos from a device that already had a session: refused while that session was live, "
+      "or replacing a silent one",
+      {{"action", "refused"}});
+  m_.duplicate_replaced = m.LabeledCounter("partita_router_duplicate_sessions_total",
+                                           "Hellos from a device that already had a session: "
+                                           "refused while that session was live, or replacing "
+                                           "a silent one",
+                                           {{"action", "replaced"}});
   m_.policy_reloads_ok = m.LabeledCounter("partita_router_policy_reloads_total",
                                           "Policy file reloads", {{"result", "ok"}});
   m_.policy_reloads_failed = m.LabeledCounter("partita_router_policy_reloads_total",
@@ -392,8 +412,16 @@ asio::awaitable<void> Router::PolicyWatchLoop() {
 
 void Router::SetRevoked(const std::vector<std::string>& device_ids) {
   std::lock_guard<std::mutex> lock(sessions_mu_);
+  const std::vector<std::string> before = registry_->RevokedIds();
   const std::vector<std::string> added =
       registry_->SetRevoked(std::set<std::string>(device_ids.begin(), device_ids.end()));
+  if (registry_->RevokedIds() != before) {
+    // Every agent learns the new list: phones stop serving revoked devices at once.
+    for (auto& [id, weak] : sessions_) {
+      std::shared_ptr<AgentSession> s = weak.lock();
+      if (s && s->entry) s->conn().Send(HouseholdViewFor(s->household));
+    }
+  }
   if (added.empty()) return;
   const std::set<std::string> now_revoked(added.begin(), added.end());
   for (auto& [id, weak] : sessions_) {
@@ -416,6 +444,42 @@ asio::awaitable<void> Router::HousekeepingLoop() {
         registry_->ExpireStale(std::chrono::steady_clock::now(), config_.offline_after);
     if (expired > 0) LogInfo(kLog, std::to_string(expired) + " device(s) went silent: offline");
   }
+}
+
+v1::Envelope Router::HouseholdViewFor(const std::string& household) const {
+  v1::Envelope e;
+  v1::HouseholdView* view = e.mutable_household_view();
+  view->set_household(household);
+  for (std::string& id : registry_->HouseholdMembers(household)) view->add_members(std::move(id));
+  for (std::string& id : registry_->RevokedIds()) view->add_revoked(std::move(id));
+  return e;
+}
+
+void Router::SendHouseholdViews(const std::string& household, std::uint64_t except_session) {
+  if (household.empty()) return;
+  const v1::Envelope view = HouseholdViewFor(household);
+  std::lock_guard<std::mutex> lock(sessions_mu_);
+  for (auto& [id, weak] : sessions_) {
+    std::shared_ptr<AgentSession> s = weak.lock();
+    if (s && id != except_session && s->entry && s->household == household) s->conn().Send(view);
+  }
+}
+
+void Router::ReplaceSession(std::uint64_t old_session, const std::string& who) {
+  std::shared_ptr<AgentSession> old;
+  {
+    std::lock_guard<std::mutex> lock(sessions_mu_);
+    if (auto it = sessions_.find(old_session); it != sessions_.end()) old = it->second.lock();
+  }
+  if (!old) return;
+  m_.duplicate_replaced->Add();
+  LogWarn(kLog, who +
+                    " connected again while its previous session, silent for over two "
+                    "heartbeats, was open; that session is closed");
+  auto conn = old->conn_ptr();
+  const std::string why = "replaced by a newer session of the same device (this one was silent)";
+  asio::co_spawn(conn->get_executor(), SendErrorAndClose(conn, v1::ERROR_NOT_ALLOWED, why, why),
+                 asio::detached);
 }
 
 Counter* Router::DecisionCounter(AgentSession& session, const DecisionOutput& out,
@@ -540,14 +604,36 @@ asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentit
       snap.id = peer.id;
       snap.profile = *profile;
       snap.profile_name = hello.profile();
-      snap.household = hello.household();
+      snap.household = registry_->AuthorityHousehold(peer.id, peer.household);
+      if (!hello.household().empty() && hello.household() != snap.household) {
+        m_.household_claims_ignored->Add();
+        LogWarn(kLog, who + " says it belongs to household '" + Printable(hello.household()) +
+                          "'; ignored: its household comes from router.yaml or its certificate (" +
+                          (snap.household.empty() ? "none" : "'" + snap.household + "'") + ")");
+      }
       snap.peer_endpoint = hello.peer_endpoint();
       const DeviceClass& cls = catalog_->device(*profile);
       snap.accepts_offload = cls.accepts_offload;
       for (const ModelRuntime& rt : cls.runtimes) snap.models.Insert(rt.model);
       ApplyState(hello.state(), *catalog_, snap);
-      session->entry = registry_->Register(snap, session_id);
+      // One live session per device: a heartbeat within two intervals counts as live.
+      const FleetRegistry::Registration reg = registry_->Register(
+          snap, session_id, std::chrono::steady_clock::now(), 2 * config_.heartbeat_interval);
+      if (!reg.entry) {
+        m_.duplicate_refused->Add();
+        violation = true;
+        close_reason = "device '" + peer.id +
+                       "' already has a live session; a second one is refused (two agents with "
+                       "one certificate?)";
+        conn->Send(ErrorFrame(v1::ERROR_NOT_ALLOWED, close_reason));
+        break;
+      }
+      session->entry = reg.entry;
+      session->household = snap.household;
+      if (reg.replaced_session != 0) ReplaceSession(reg.replaced_session, who);
       conn->SetIdleTimeout(config_.idle_timeout);
+      // The household view goes before the Welcome: an agent that is connected knows it.
+      conn->Send(HouseholdViewFor(snap.household));
       v1::Envelope welcome;
       welcome.mutable_welcome()->set_router_id("router");
       welcome.mutable_welcome()->set_heartbeat_interval_ms(
@@ -558,11 +644,16 @@ asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentit
       conn->Send(welcome);
       conn->Send(PolicyBundleFor(p));
       LogInfo(kLog, who + " registered (profile " + hello.profile() +
-                        (snap.household.empty() ? "" : ", household " + Printable(snap.household)) +
-                        ")");
+                        (snap.household.empty() ? "" : ", household " + snap.household) + ")");
+      SendHouseholdViews(snap.household, session_id);  // the others learn it joined
       continue;
     }
 
+    if (session->entry->session() != session_id) {
+      close_reason = "replaced by a newer session of the same device";
+      conn->Send(ErrorFrame(v1::ERROR_NOT_ALLOWED, close_reason));
+      break;
+    }
     switch (in.body_case()) {
       case v1::Envelope::kHeartbeat: {
         session->entry->Update([&](DeviceSnapshot& s) {

@@ -77,6 +77,9 @@ class Router {
     Counter* idle_disconnects;
     Counter* decisions_shed;
     Counter* outcomes;
+    Counter* household_claims_ignored;
+    Counter* duplicate_refused;
+    Counter* duplicate_replaced;
     Counter* policy_reloads_ok;
     Counter* policy_reloads_failed;
     Histogram* decision_latency;  // DecideRequest received -> Decision sent (seconds)
@@ -88,6 +91,12 @@ class Router {
   asio::awaitable<void> PolicyWatchLoop();
   asio::awaitable<void> HousekeepingLoop();
   void BroadcastPolicy(const policy::PolicyPtr& policy);
+  // The household view of `household` (members and the revoked list).
+  v1::Envelope HouseholdViewFor(const std::string& household) const;
+  // Sends the view to every connected device of `household` but `except_session`.
+  void SendHouseholdViews(const std::string& household, std::uint64_t except_session);
+  // Closes a silent older session of a device that connected again.
+  void ReplaceSession(std::uint64_t old_session, const std::string& who);
   v1::Envelope PolicyBundleFor(const policy::PolicyPtr& policy) const;
   Counter* DecisionCounter(AgentSession& session, const DecisionOutput& out,
                            const std::string& policy_version);

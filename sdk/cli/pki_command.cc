@@ -14,6 +14,8 @@ struct PkiInitArgs {
   int devices = 0;
   std::vector<std::string> device_ids;
   bool force = false;
+  int days = 397;
+  std::string household;
 };
 
 struct PkiIssueArgs {
@@ -21,6 +23,8 @@ struct PkiIssueArgs {
   std::string kind = "device";
   std::string id;
   bool force = false;
+  int days = 397;
+  std::string household;
 };
 
 void PrintWritten(const net::PkiResult& result) {
@@ -46,6 +50,13 @@ void AddPkiCommands(CLI::App& app, int& exit_code) {
                    "A named device certificate (repeatable), e.g. --device speaker");
   init->add_flag("--force", init_args->force,
                  "Replace an existing CA (certificates it signed stop working)");
+  init->add_option("--days", init_args->days,
+                   "Validity of the router, gateway and device certificates, in days")
+      ->check(CLI::Range(1, 3650))
+      ->default_val(397);
+  init->add_option("--household", init_args->household,
+                   "Put every device certificate in this household (the router and phones then "
+                   "trust it; see docs/security.md)");
   init->callback([init_args, &exit_code] {
     net::PkiInitOptions options;
     options.dir = init_args->dir;
@@ -54,6 +65,8 @@ void AddPkiCommands(CLI::App& app, int& exit_code) {
       options.device_ids.push_back(std::move(id));
     }
     options.force = init_args->force;
+    options.leaf_validity_days = init_args->days;
+    options.household = init_args->household;
     Result<net::PkiResult> result = net::InitPki(options);
     if (!result.ok()) {
       PrintError(result.status().message());
@@ -76,6 +89,15 @@ void AddPkiCommands(CLI::App& app, int& exit_code) {
   issue->add_flag("--force", issue_args->force,
                   "Replace an existing certificate and key for this identity (or, for a router or "
                   "gateway, the deployment's one)");
+  issue
+      ->add_option("--days", issue_args->days,
+                   "Validity in days; short-lived device certificates are renewed by issuing "
+                   "again with --force, and daemons reload them without a restart")
+      ->check(CLI::Range(1, 3650))
+      ->default_val(397);
+  issue->add_option("--household", issue_args->household,
+                    "Device certificates: the household the device belongs to, on the CA's "
+                    "authority");
   issue->callback([issue_args, &exit_code] {
     const net::PeerKind kind = issue_args->kind == "router"    ? net::PeerKind::kRouter
                                : issue_args->kind == "gateway" ? net::PeerKind::kGateway
@@ -90,14 +112,17 @@ void AddPkiCommands(CLI::App& app, int& exit_code) {
       exit_code = 1;
       return;
     }
-    Result<net::PkiResult> result = net::IssueCertificate(issue_args->dir, kind, issue_args->id);
+    Result<net::PkiResult> result = net::IssueCertificate(issue_args->dir, kind, issue_args->id,
+                                                          issue_args->days, issue_args->household);
     if (!result.ok()) {
       PrintError(result.status().message());
       exit_code = 1;
       return;
     }
-    std::printf("issued spiffe://partita/%s/%s\n", issue_args->kind.c_str(),
-                issue_args->id.c_str());
+    std::printf(
+        "issued spiffe://partita/%s/%s, valid %d days%s\n", issue_args->kind.c_str(),
+        issue_args->id.c_str(), issue_args->days,
+        issue_args->household.empty() ? "" : (", household " + issue_args->household).c_str());
     PrintWritten(*result);
   });
 }

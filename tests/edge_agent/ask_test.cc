@@ -1,141 +1,15 @@
 // "Answer this" end to end over real sockets: the SDK over the agent's unix socket, the router
 // over mutual TLS, the device tier on a local modeld over HTTP, the household phone's agent over
 // mutual TLS, and the cloud gateway over HTTPS in front of a modeld upstream.
-#include <doctest/doctest.h>
-
-#include <atomic>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <thread>
-
-#include "cloud_gateway/config.h"
-#include "cloud_gateway/gateway.h"
-#include "policies/loader.h"
-#include "sdk/client.h"
-#include "storage/sqlite.h"
-#include "tests/backends/test_servers.h"
-#include "tests/router/fixture.h"
-#include "tests/testing/event_queue.h"
+#include "tests/edge_agent/world.h"
 
 extern "C" int partita_c_api_checks(const char* socket_path, char* error, unsigned long error_size);
 
 namespace partita::agent {
 namespace {
 
-using namespace std::chrono_literals;
+using namespace testing;
 using backends::testing::ModeldFixture;
-
-backends::ModelServerOptions Runtime(const std::string& model, double rate_scale = 2000) {
-  backends::ModelServerOptions o;
-  o.model = model;
-  o.rate_scale = rate_scale;
-  o.default_max_tokens = 12;
-  return o;
-}
-
-class World {
- public:
-  World() {
-    cp.StartRouter();
-    const std::string pki = cp.dir.File("pki");
-    const std::string text =
-        "listen: 127.0.0.1:0\n"
-        "tls: {ca: " +
-        pki + "/ca.crt, cert: " + pki + "/gateway.crt, key: " + pki +
-        "/gateway.key}\n"
-        "ledger: " +
-        cp.dir.File("ledger.db") +
-        "\n"
-        "timeouts: {first_token_ms: 20000, between_chunks_ms: 20000}\n"
-        "models:\n"
-        "  - name: milm-70b-moe\n"
-        "    upstreams: [{name: big, url: '" +
-        cloud.url() +
-        "'}]\n"
-        "  - name: milm-7b-moe\n"
-        "    upstreams: [{name: mid, url: '" +
-        cloud.url() + "'}]\n";
-    Diagnostics d("gateway.yaml");
-    cloud_gateway::GatewayConfigPtr config =
-        cloud_gateway::ParseGatewayConfig(text, d, cp.dir.path(), *DefaultCatalog());
-    REQUIRE_MESSAGE(config, d.ToString());
-    cloud_gateway::GatewayObserver observer;
-    observer.request_done = [this](const cloud_gateway::LedgerEntry&) { gateway_requests.Push(1); };
-    auto gw = cloud_gateway::Gateway::Create(config, observer);
-    REQUIRE_MESSAGE(gw.ok(), gw.status().ToString());
-    gateway = std::move(*gw);
-    REQUIRE(gateway->Start().ok());
-  }
-  ~World() {
-    for (auto& a : cp.agents) a->Shutdown();
-    cp.agents.clear();
-    gateway->Stop();
-  }
-
-  AgentConfig Config(const std::string& id, const std::string& profile, ModeldFixture& runtime) {
-    AgentConfig c = cp.AgentConfig(id, profile);
-    c.runtime = RuntimeEndpoint{runtime.url(), "", ""};
-    c.gateway =
-        RuntimeEndpoint{"https://127.0.0.1:" + std::to_string(gateway->tls_port()) + "/v1", "", ""};
-    c.ttft_timeout = 1500ms;
-    c.stall_timeout = stall_timeout;
-    return c;
-  }
-
-  Agent& StartSpeaker() {
-    return cp.StartAgent(Config("speaker", "smart-speaker", speaker_runtime));
-  }
-
-  Agent& StartPhone(const std::string& state = "battery_pct: 80\ncharging: true\n",
-                    std::vector<std::string> admit_from = {}) {
-    AgentConfig c = Config("phone", "phone-mid", phone_runtime);
-    c.peer_listen = "127.0.0.1:0";
-    c.admission.from = std::move(admit_from);
-    c.state = {};
-    c.state.network = NetworkType::kWifi;
-    c.state_file = cp.dir.File("phone-state.yaml");
-    testing::WriteAtomically(c.state_file, state);
-    return cp.StartAgent(c);
-  }
-
-  Client SpeakerClient() { return Client(cp.dir.File("speaker.sock")); }
-
-  // Rows in the gateway's ledger once `expected` requests have finished there.
-  std::int64_t LedgerRows(std::size_t expected) {
-    while (finished_ < expected && gateway_requests.Pop(10s)) ++finished_;
-    REQUIRE(gateway->FlushLedger().ok());
-    auto db = storage::Database::Open(cp.dir.File("ledger.db"));
-    REQUIRE(db.ok());
-    return (*db)->QueryInt("SELECT count(*) FROM gateway_requests").value();
-  }
-
-  // Long enough that a loaded machine does not stall a stream; the stall tests shorten it.
-  std::chrono::milliseconds stall_timeout = 3000ms;
-  testing::ControlPlane cp;
-  ModeldFixture speaker_runtime{Runtime("milm-1.3b")};
-  ModeldFixture phone_runtime{Runtime("milm-7b-moe", 50)};  // slow enough to take whole ms
-  ModeldFixture cloud{Runtime("milm-70b-moe")};
-  testing::EventQueue<int> gateway_requests;  // one event per request the gateway finished
-  std::size_t finished_ = 0;
-  std::unique_ptr<cloud_gateway::Gateway> gateway;
-};
-
-std::string Results(const Answer& a) {
-  std::string out;
-  for (const AttemptInfo& t : a.trail) {
-    if (!out.empty()) out += ">";
-    out += std::string(t.tier ? Name(*t.tier) : "?") + ":" + t.result;
-  }
-  return out;
-}
-
-const AskOptions kHard = [] {
-  AskOptions o;
-  o.kind = RequestKind::kReasoning;
-  o.max_tokens = 12;
-  return o;
-}();
 
 TEST_CASE(
     "Each tier answers: a command on the device, a hard question in the cloud, a private one on "
@@ -223,8 +97,8 @@ TEST_CASE("Before the first token a failed tier only shows in the trail") {
     CHECK(a.status().message().find("cloud: deadline") != std::string::npos);
   }
   SUBCASE("a declined offload") {
-    testing::WriteAtomically(w.cp.dir.File("phone-state.yaml"),
-                             "battery_pct: 9\ncharging: false\n");
+    partita::testing::WriteAtomically(w.cp.dir.File("phone-state.yaml"),
+                                      "battery_pct: 9\ncharging: false\n");
     w.cp.agents[0]->RefreshStateBlocking();
     AskOptions priv = kHard;
     priv.privacy = Privacy::kPrivate;
@@ -363,11 +237,12 @@ TEST_CASE("An agent restarted while the router is down decides offline with the 
   }
   // The cache wins over offline_policy: it is what the router last asked for.
   const std::string saver = w.cp.dir.File("battery-saver.yaml");
-  testing::WriteAtomically(saver, testing::ReadSourceFile("policies/library/battery-saver.yaml"));
+  partita::testing::WriteAtomically(
+      saver, partita::testing::ReadSourceFile("policies/library/battery-saver.yaml"));
   CHECK(restart(saver).policy_version() == version);
 
   // A corrupt cache is ignored, never fatal: offline_policy (when set) is used instead...
-  testing::WriteAtomically(cache, "apiVersion: partita/v1\nkind: Policy\nrules: [\n");
+  partita::testing::WriteAtomically(cache, "apiVersion: partita/v1\nkind: Policy\nrules: [\n");
   {
     Agent& agent = restart(saver);
     Result<policy::PolicyPtr> fallback = policy::LoadPolicyFile(saver);
@@ -397,7 +272,7 @@ TEST_CASE("Shutdown lets an ask in progress finish and refuses new asks meanwhil
   w.speaker_runtime.server().SetFault(*backends::ParseFaultSpec("slow-ms=150"));
   AskOptions o;
   o.max_tokens = 20;
-  testing::EventQueue<int> chunks;
+  partita::testing::EventQueue<int> chunks;
   std::atomic<bool> finished{false};
   std::string streamed;
   Result<Answer> answer = Internal("no answer");
@@ -493,7 +368,7 @@ TEST_CASE("An app_socket path that is not a socket is refused and left alone") {
 }
 
 TEST_CASE("The SDK says clearly when no agent is running") {
-  testing::TempDir tmp;
+  partita::testing::TempDir tmp;
   Client client(tmp.File("nobody.sock"));
   Result<Answer> a = client.Ask("hello");
   REQUIRE_FALSE(a.ok());

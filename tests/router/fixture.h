@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -61,8 +62,8 @@ class ControlPlane {
     c.handshake_timeout =
         std::chrono::milliseconds(1500);  // also the wait for Hello: room for loaded CI
     c.idle_timeout = std::chrono::milliseconds(5000);
-    c.households = {{"speaker", "home"}, {"phone", "home"}, {"car", "home"}};
-    c.revoked = {"intruder"};
+    c.households = households;
+    c.revoked = revoked;
     return c;
   }
 
@@ -112,6 +113,10 @@ class ControlPlane {
   }
 
   TempDir dir;
+  // router.yaml's `households:` and `revoked:` for the next StartRouter().
+  std::map<std::string, std::string> households = {
+      {"speaker", "home"}, {"phone", "home"}, {"car", "home"}};
+  std::vector<std::string> revoked = {"intruder"};
   std::uint16_t port = 0;  // the router's agent port, once it has started
   std::unique_ptr<router::Router> router;
   std::vector<std::unique_ptr<agent::Agent>> agents;
