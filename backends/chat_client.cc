@@ -215,7 +215,13 @@ std::string_view ChatCall::header(std::string_view name) const {
 bool ChatCall::buffered() const { return impl_->sse.queued() > 0 || impl_->body_done; }
 
 void ChatCall::Cancel() {
+  if (finished_) return;
   cancelled_ = true;
+  if (error_.kind == ErrorKind::kNone) {  // whatever the cancelled operation reports next
+    error_.kind = ErrorKind::kDisconnected;
+    error_.message = "cancelled";
+    error_.after_first_token = stats_.content_chunks > 0;
+  }
   if (impl_->conn) impl_->conn->Cancel();
 }
 
@@ -558,8 +564,10 @@ awaitable<std::unique_ptr<ChatClient::Connection>> ChatClient::Connect(Clock::ti
 // 1 KB): what does not wait runs in plain functions, and the per-call scratch lives in Impl.
 awaitable<std::unique_ptr<ChatCall>> ChatClient::Start(std::string_view body, bool stream,
                                                        const Timeouts& timeouts,
-                                                       std::span<const Header> headers) {
+                                                       std::span<const Header> headers,
+                                                       ChatCall** in_progress) {
   std::unique_ptr<ChatCall> call(new ChatCall(*this));
+  if (in_progress != nullptr) *in_progress = call.get();
   if (Prepare(*call, body.size(), stream, timeouts, headers) &&
       co_await SendAndReadHead(*call, body)) {
     switch (TakeHead(*call)) {
@@ -667,6 +675,10 @@ awaitable<bool> ChatClient::SendAndReadHead(ChatCall& call, std::string_view bod
         call.stats_.elapsed = Since(im.start);
         co_return false;
       }
+    }
+    if (call.cancelled_) {  // while it connected
+      call.Fail(ErrorKind::kDisconnected, "cancelled");
+      co_return false;
     }
     call.stats_.reused_connection = reused;
     const bool may_retry = reused && attempt == 0;

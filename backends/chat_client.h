@@ -156,8 +156,9 @@ class ChatCall {
 
   const CallStats& stats() const { return stats_; }
 
-  // Ends the exchange from another coroutine on the same executor: a pending or later Next()
-  // returns nullptr with kDisconnected ("cancelled"). The connection is not reused.
+  // Ends the exchange from another coroutine on the same executor, also while Start() runs: a
+  // pending or later Next() returns nullptr, and Start() returns, with kDisconnected
+  // ("cancelled"). The connection is not reused. A call already finished is left as it is.
   void Cancel();
 
  private:
@@ -201,10 +202,13 @@ class ChatClient {
 
   // Sends `body` (an OpenAI chat request, JSON, kept alive by the caller until this returns)
   // and waits for the response headers; a non-streaming response is read completely. `stream`
-  // must match the body's "stream" field. Never returns null; check ok().
+  // must match the body's "stream" field. Never returns null; check ok(). `in_progress`, when
+  // given, points at the call while Start() runs (and is left pointing at it), so that another
+  // coroutine can Cancel() it before it returns.
   asio::awaitable<std::unique_ptr<ChatCall>> Start(std::string_view body, bool stream,
                                                    const Timeouts& timeouts,
-                                                   std::span<const Header> headers = {});
+                                                   std::span<const Header> headers = {},
+                                                   ChatCall** in_progress = nullptr);
 
   const ClientConfig& config() const { return config_; }
   // "host:port" of the server.

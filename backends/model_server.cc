@@ -298,7 +298,11 @@ class Session {
     for (;;) {
       auto [ec, n] =
           co_await stream_.async_read_some(net::asio::buffer(&byte, 1), net::use_nothrow_awaitable);
-      if (ec) break;
+      if (!ec) continue;
+      if (ec != net::beast::error::timeout) {
+        sh_->stats.abandoned.fetch_add(1, std::memory_order_relaxed);
+      }
+      break;
     }
   }
 

@@ -5,8 +5,10 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <cmath>
 #include <cstring>
 #include <initializer_list>
+#include <limits>
 
 namespace partita::backends {
 
@@ -243,7 +245,14 @@ bool SaxParse(std::string_view text, Sink& sink) {
   return true;
 }
 
-std::int64_t ToInt(double v) { return static_cast<std::int64_t>(v); }
+// Clamped: a double outside int64's range must not be converted (undefined behaviour).
+std::int64_t ToInt(double v) {
+  if (!(v > -9e18)) return std::numeric_limits<std::int64_t>::min();
+  if (!(v < 9e18)) return std::numeric_limits<std::int64_t>::max();
+  return static_cast<std::int64_t>(v);
+}
+
+constexpr double kMaxTokensLimit = 1e9;
 
 struct RequestSink : SinkBase {
   RequestInfo info;
@@ -251,7 +260,7 @@ struct RequestSink : SinkBase {
   bool messages_array = false;
   bool bad_message = false;
   bool bad_stream = false;
-  bool negative_max = false;
+  bool bad_max = false;  // max_tokens or max_completion_tokens is not a whole number >= 1
   std::optional<std::int64_t> max_tokens;
   std::optional<std::int64_t> max_completion_tokens;
 
@@ -270,6 +279,8 @@ struct RequestSink : SinkBase {
       info.model.clear();
     } else if (p.At({"stream"})) {
       bad_stream = true;
+    } else if (p.depth() == 1 && (p.At({"max_tokens"}) || p.At({"max_completion_tokens"}))) {
+      bad_max = true;
     }
   }
   void String(const Path& p, std::string_view s) {
@@ -283,16 +294,18 @@ struct RequestSink : SinkBase {
       bad_message = true;
     } else if (p.At({"stream"})) {
       bad_stream = true;
+    } else if (p.depth() == 1 && (p.At({"max_tokens"}) || p.At({"max_completion_tokens"}))) {
+      bad_max = true;
     }
   }
   void Number(const Path& p, double v, bool) {
     if (p.depth() != 1 && !p.At({"messages", kAny})) return;
-    if (p.At({"max_tokens"})) {
-      max_tokens = ToInt(v);
-      negative_max = negative_max || v < 0;
-    } else if (p.At({"max_completion_tokens"})) {
-      max_completion_tokens = ToInt(v);
-      negative_max = negative_max || v < 0;
+    if (p.At({"max_tokens"}) || p.At({"max_completion_tokens"})) {
+      if (!(v >= 1 && v <= kMaxTokensLimit) || v != std::floor(v)) {
+        bad_max = true;
+        return;
+      }
+      (p.At({"max_tokens"}) ? max_tokens : max_completion_tokens) = ToInt(v);
     } else if (p.At({"stream"})) {
       bad_stream = true;
     } else if (p.At({"messages", kAny})) {
@@ -300,7 +313,9 @@ struct RequestSink : SinkBase {
     }
   }
   void Bool(const Path& p, bool v) {
-    if (p.At({"stream"})) {
+    if (p.depth() == 1 && (p.At({"max_tokens"}) || p.At({"max_completion_tokens"}))) {
+      bad_max = true;
+    } else if (p.At({"stream"})) {
       info.stream = v;
     } else if (p.At({"stream_options", "include_usage"})) {
       info.include_usage = v;
@@ -414,7 +429,11 @@ Result<RequestInfo> InspectChatRequest(std::string_view body) {
   }
   if (sink.bad_message) return InvalidArgument("every entry of \"messages\" must be an object");
   if (sink.bad_stream) return InvalidArgument("\"stream\" must be true or false");
-  if (sink.negative_max) return InvalidArgument("\"max_tokens\" must not be negative");
+  if (sink.bad_max) {
+    return InvalidArgument("\"max_tokens\" must be a whole number from 1 to " +
+                           std::to_string(static_cast<std::int64_t>(kMaxTokensLimit)) +
+                           " (or absent: the gateway's default for the model)");
+  }
   if (sink.max_completion_tokens) {
     sink.info.max_tokens = *sink.max_completion_tokens;
   } else if (sink.max_tokens) {

@@ -80,6 +80,47 @@ BudgetVerdict BudgetBook::Charge(Account& account, PicoUsd amount, std::int32_t 
   return BudgetVerdict::kOk;
 }
 
+BudgetBook::Reservation BudgetBook::Reserve(Account& account, PicoUsd minimum, PicoUsd step,
+                                            PicoUsd maximum, std::int32_t day) {
+  std::atomic<PicoUsd>& device = Current(account.day, account.spent, day);
+  std::atomic<PicoUsd>& fleet = Current(fleet_day_, fleet_spent_, day);
+  for (;;) {
+    PicoUsd device_spent = device.load(std::memory_order_relaxed);
+    const PicoUsd fleet_spent = fleet.load(std::memory_order_relaxed);
+    PicoUsd left = maximum;
+    BudgetVerdict short_of = BudgetVerdict::kOk;
+    if (account.limit > 0 && account.limit - device_spent < left) {
+      left = account.limit - device_spent;
+      short_of = BudgetVerdict::kDeviceExhausted;
+    }
+    if (fleet_limit_ > 0 && fleet_limit_ - fleet_spent < left) {
+      left = fleet_limit_ - fleet_spent;
+      short_of = BudgetVerdict::kFleetExhausted;
+    }
+    if ((account.limit > 0 && device_spent >= account.limit) ||
+        (fleet_limit_ > 0 && fleet_spent >= fleet_limit_)) {
+      return {account.limit > 0 && device_spent >= account.limit ? BudgetVerdict::kDeviceExhausted
+                                                                 : BudgetVerdict::kFleetExhausted,
+              0};
+    }
+    if (maximum <= 0) return {BudgetVerdict::kOk, 0};
+    if (left < minimum) return {short_of, 0};
+    PicoUsd amount = maximum;
+    if (left < maximum) amount = step > 0 ? minimum + (left - minimum) / step * step : minimum;
+    // Take it from the device, then the fleet; if the fleet moved meanwhile, give it back and
+    // look again.
+    if (!device.compare_exchange_weak(device_spent, device_spent + amount,
+                                      std::memory_order_relaxed)) {
+      continue;
+    }
+    PicoUsd expected = fleet_spent;
+    if (fleet.compare_exchange_strong(expected, fleet_spent + amount, std::memory_order_relaxed)) {
+      return {BudgetVerdict::kOk, amount};
+    }
+    device.fetch_sub(amount, std::memory_order_relaxed);
+  }
+}
+
 PicoUsd BudgetBook::Left(Account& account, std::int32_t day) {
   PicoUsd left = -1;
   if (account.limit > 0) {

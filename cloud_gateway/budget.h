@@ -61,6 +61,17 @@ class BudgetBook {
   // both are still within their limits afterwards.
   BudgetVerdict Charge(Account& account, PicoUsd amount, std::int32_t day = UtcDayNow());
 
+  // Reserves, in one atomic step on the device and the fleet, `minimum` plus as many `step`s as
+  // fit, up to `maximum` in all, from what both have left today; returns the amount reserved,
+  // or the exhausted budget's verdict when not even `minimum` fits. Requests in flight together
+  // therefore never reserve the same remainder twice. Unlimited budgets reserve `maximum`.
+  struct Reservation {
+    BudgetVerdict verdict = BudgetVerdict::kOk;
+    PicoUsd amount = 0;
+  };
+  Reservation Reserve(Account& account, PicoUsd minimum, PicoUsd step, PicoUsd maximum,
+                      std::int32_t day = UtcDayNow());
+
   // What the device may still spend today: the smaller of its own and the fleet's budget left
   // (never negative); -1 when neither is limited.
   PicoUsd Left(Account& account, std::int32_t day = UtcDayNow());

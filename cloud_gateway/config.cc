@@ -160,9 +160,10 @@ void ReadUpstream(const Node& node, Diagnostics& d, const std::string& base_dir,
 
 void ReadModel(const Node& node, Diagnostics& d, const std::string& base_dir,
                const Catalog& catalog, ModelConfig& model) {
-  MapReader m(node, d, "a model", {"name", "price", "upstreams"});
+  MapReader m(node, d, "a model", {"name", "price", "max_tokens", "upstreams"});
   if (!m.ok()) return;
   if (auto name = m.RequireString("name")) model.name = *name;
+  model.max_tokens = IntIn(m, d, "max_tokens", kDefaultModelMaxTokens, 1, 10'000'000);
   bool priced = false;
   if (const Node* price = m.Get("price")) {
     MapReader p(*price, d, "'price'", {"input_usd_per_1m_tokens", "output_usd_per_1m_tokens"});

@@ -33,10 +33,15 @@ struct UpstreamConfig {
   std::size_t max_idle_connections = 64;  // keep-alive pool per I/O thread
 };
 
+// An answer's length when the request sets no max_tokens, and the most any request gets.
+inline constexpr std::int64_t kDefaultModelMaxTokens = 4096;
+
 struct ModelConfig {
   std::string name;  // what devices ask for in "model"
   double input_usd_per_1m_tokens = 0;
   double output_usd_per_1m_tokens = 0;
+  // The answer length for requests without max_tokens, and the cap for those asking more.
+  std::int64_t max_tokens = kDefaultModelMaxTokens;
   std::vector<UpstreamConfig> upstreams;  // sorted by priority
 };
 

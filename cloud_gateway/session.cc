@@ -9,6 +9,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 #include <variant>
 
@@ -102,6 +103,12 @@ class Forwarder {
     aborted_ = true;
     if (active_call_ != nullptr) active_call_->Cancel();
   }
+  // The device closed its connection (or it failed) while this request was forwarded: the
+  // upstream's work is cancelled, and nothing more is sent.
+  void DeviceGone() {
+    device_gone_ = true;
+    if (active_call_ != nullptr) active_call_->Cancel();
+  }
 
  private:
   enum class Step { kDone, kRetry };
@@ -143,7 +150,8 @@ class Forwarder {
   bool keep_alive_;
   bool write_failed_ = false;
   bool aborted_ = false;
-  backends::ChatCall* active_call_ = nullptr;
+  bool device_gone_ = false;
+  backends::ChatCall* active_call_ = nullptr;  // from the start of Start() to the outcome
 
   Clock::time_point t0_;
   ModelRuntime* model_ = nullptr;
@@ -152,7 +160,9 @@ class Forwarder {
   Outcome outcome_ = Outcome::kOk;
   bool costed_ = false;  // the request reached an upstream's answer: it costs tokens
   std::int64_t prompt_estimate_ = 0;
-  std::int64_t budget_cap_tokens_ = 0;  // > 0: a whole answer limited to what the budget affords
+  std::int64_t reserved_tokens_ = 0;  // answer tokens reserved from the budget at admission
+  std::int64_t cap_tokens_ = 0;       // > 0: the max_tokens sent upstream instead of the device's
+  bool budget_capped_ = false;        // the budget, not the request or the model, set the cap
   std::int64_t counted_completion_ = 0;
   std::optional<backends::Usage> usage_;
   PicoUsd charged_ = 0;
@@ -211,6 +221,9 @@ void Forwarder::StartStreamHead(UpstreamRuntime& up, const backends::ChatCall& c
   out_ += "Content-Type: text/event-stream\r\nCache-Control: no-cache\r\n";
   out_ += up.header_line;
   if (call.simulated()) out_ += "X-Partita-Simulated: 1\r\n";
+  if (budget_capped_) {
+    hu::AppendHeader(out_, "X-Partita-Budget-Capped-Max-Tokens", std::to_string(cap_tokens_));
+  }
   hu::EndHeadChunked(out_);
 }
 
@@ -253,14 +266,20 @@ bool Forwarder::Admit(std::string_view body, const std::string& device,
     return false;
   }
   prompt_estimate_ = backends::EstimatePromptTokens(*info);
+  // The answer's length: what the device asked for, at most the model's max_tokens (its
+  // default when the device set none), and at most what the budget left affords. The prompt
+  // and that many answer tokens are reserved now, atomically, so requests in flight together
+  // never spend the same remainder twice; Finish() settles to what was used.
+  const std::int64_t model_cap = model_->config->max_tokens;
+  const std::int64_t wanted =
+      info->max_tokens < 0 ? model_cap : std::min<std::int64_t>(info->max_tokens, model_cap);
   const PicoUsd input_cost = prompt_estimate_ * model_->input_pico_per_token;
-  // A whole (non-streamed) answer cannot be cut when it crosses the budget, so it must afford
-  // at least one token now and is capped below at what the budget left affords.
   const PicoUsd output_price = model_->output_pico_per_token;
-  const BudgetVerdict verdict =
-      core_.budgets.Admit(account, input_cost + (info->stream ? 0 : output_price), entry_.day);
-  if (verdict != BudgetVerdict::kOk) {
-    const bool device_scope = verdict == BudgetVerdict::kDeviceExhausted;
+  const BudgetBook::Reservation reserved =
+      core_.budgets.Reserve(account, input_cost + output_price, output_price,
+                            input_cost + wanted * output_price, entry_.day);
+  if (reserved.verdict != BudgetVerdict::kOk) {
+    const bool device_scope = reserved.verdict == BudgetVerdict::kDeviceExhausted;
     core_.metrics.budget_refusals[device_scope ? 0 : 1][0].fetch_add(1);
     outcome_ = Outcome::kBudgetRefused;
     refusal_ = {429, "partita_budget", "budget_exceeded",
@@ -273,21 +292,12 @@ bool Forwarder::Admit(std::string_view body, const std::string& device,
                 true};
     return false;
   }
-  core_.budgets.Charge(account, input_cost, entry_.day);
-  charged_ = input_cost;
-  if (!info->stream && output_price > 0) {
-    const PicoUsd left = core_.budgets.Left(account, entry_.day);
-    if (left >= 0) {
-      // Reserve the answer's worst case now, so requests in flight together cannot each spend
-      // the same remainder; Finish() settles it to the actual usage.
-      const std::int64_t affordable = std::max<std::int64_t>(1, left / output_price);
-      const std::int64_t limit =
-          info->max_tokens < 0 ? affordable : std::min(info->max_tokens, affordable);
-      if (limit < info->max_tokens || info->max_tokens < 0) budget_cap_tokens_ = limit;
-      core_.budgets.Charge(account, limit * output_price, entry_.day);
-      charged_ += limit * output_price;
-    }
-  }
+  charged_ = reserved.amount;
+  reserved_tokens_ =
+      output_price > 0 ? std::max<PicoUsd>(0, reserved.amount - input_cost) / output_price : wanted;
+  budget_capped_ = reserved_tokens_ < wanted;
+  // The upstream is told the limit whenever it is not the device's own.
+  if (info->max_tokens < 0 || reserved_tokens_ < info->max_tokens) cap_tokens_ = reserved_tokens_;
   core_.retry.RequestStarted();
   OrderUpstreams();
   return true;
@@ -317,8 +327,8 @@ std::string_view Forwarder::BodyFor(const UpstreamRuntime& up, std::string_view 
       send = rewritten_;
     }
   }
-  if (budget_cap_tokens_ > 0) {
-    Result<std::string> r = backends::CapMaxTokens(send, budget_cap_tokens_);
+  if (cap_tokens_ > 0) {
+    Result<std::string> r = backends::CapMaxTokens(send, cap_tokens_);
     if (r.ok()) {
       rewritten_ = std::move(*r);
       send = rewritten_;
@@ -337,7 +347,7 @@ awaitable<bool> Forwarder::Run(std::string_view body, const std::string& device,
   }
   int attempts = 0;
   bool responded = false;
-  for (std::size_t i = 0; i < order_size_ && !responded && !aborted_; ++i) {
+  for (std::size_t i = 0; i < order_size_ && !responded && !aborted_ && !device_gone_; ++i) {
     UpstreamRuntime& up = *order_[i];
     const SteadyNanos now =
         attempts == 0 ? std::chrono::nanoseconds(t0_.time_since_epoch()).count() : SteadyNow();
@@ -354,9 +364,8 @@ awaitable<bool> Forwarder::Run(std::string_view body, const std::string& device,
     ++attempts;
     entry_.upstream = &up.config->name;
     core_.metrics.upstreams[up.index].attempts.fetch_add(1, std::memory_order_relaxed);
-    std::unique_ptr<backends::ChatCall> call =
-        co_await worker_.clients[up.index]->Start(BodyFor(up, body), entry_.stream, core_.timeouts);
-    active_call_ = call.get();
+    std::unique_ptr<backends::ChatCall> call = co_await worker_.clients[up.index]->Start(
+        BodyFor(up, body), entry_.stream, core_.timeouts, {}, &active_call_);
     const Step step = co_await Handle(*call, up);
     active_call_ = nullptr;
     if (retry_slot) core_.retry.RetryFinished();
@@ -364,7 +373,12 @@ awaitable<bool> Forwarder::Run(std::string_view body, const std::string& device,
   }
   entry_.attempts = attempts;
   bool go_on = !write_failed_ && keep_alive_;
-  if (!responded) go_on = co_await RespondAfterFailures(attempts);
+  if (device_gone_) {
+    outcome_ = Outcome::kClientGone;
+    go_on = false;
+  } else if (!responded) {
+    go_on = co_await RespondAfterFailures(attempts);
+  }
   core_.retry.RequestFinished();
   Finish();
   co_return go_on;
@@ -415,6 +429,7 @@ awaitable<Forwarder::Step> Forwarder::Handle(backends::ChatCall& call, UpstreamR
 
 awaitable<Forwarder::Step> Forwarder::HandleFailure(backends::ChatCall& call, UpstreamRuntime& up) {
   const backends::CallError& e = call.error();
+  if (device_gone_) co_return Step::kDone;  // cancelled for the device: not the upstream's fault
   const bool device_fault = e.kind == ErrorKind::kErrorStatus && e.http_status >= 400 &&
                             e.http_status < 500 && e.http_status != 408 && e.http_status != 429;
   if (device_fault) {
@@ -445,9 +460,8 @@ awaitable<Forwarder::Step> Forwarder::PassJson(backends::ChatCall& call, Upstrea
   hu::AppendHeader(out_, "Content-Type", "application/json");
   out_ += up.header_line;
   if (call.simulated()) out_ += "X-Partita-Simulated: 1\r\n";
-  if (budget_cap_tokens_ > 0) {
-    hu::AppendHeader(out_, "X-Partita-Budget-Capped-Max-Tokens",
-                     std::to_string(budget_cap_tokens_));
+  if (budget_capped_) {
+    hu::AppendHeader(out_, "X-Partita-Budget-Capped-Max-Tokens", std::to_string(cap_tokens_));
   }
   hu::EndHeadWithLength(out_, body.size());
   entry_.response_bytes += static_cast<std::int64_t>(out_.size() + body.size());
@@ -472,9 +486,14 @@ awaitable<Forwarder::Step> Forwarder::PassStream(backends::ChatCall& call, Upstr
     if (!info.content.empty()) {
       ++counted_completion_;
       costed_ = true;
-      const BudgetVerdict v =
-          core_.budgets.Charge(*account_, model_->output_pico_per_token, entry_.day);
-      charged_ += model_->output_pico_per_token;
+      // The reservation covers the answer's max_tokens. An upstream that goes past it (it
+      // ignored max_tokens, or packs several tokens in an event) is charged per event beyond,
+      // and cut when the budget is crossed: that event is not forwarded.
+      BudgetVerdict v = BudgetVerdict::kOk;
+      if (counted_completion_ > reserved_tokens_) {
+        v = core_.budgets.Charge(*account_, model_->output_pico_per_token, entry_.day);
+        charged_ += model_->output_pico_per_token;
+      }
       if (v != BudgetVerdict::kOk) {
         const bool device_scope = v == BudgetVerdict::kDeviceExhausted;
         core_.metrics.budget_refusals[device_scope ? 0 : 1][1].fetch_add(1);
@@ -524,6 +543,10 @@ awaitable<Forwarder::Step> Forwarder::PassStream(backends::ChatCall& call, Upstr
     co_return Step::kDone;
   }
   const backends::CallError& e = call.error();
+  if (device_gone_) {
+    outcome_ = Outcome::kClientGone;
+    co_return Step::kDone;
+  }
   if (!sent_head && !aborted_) {
     UpstreamFailed(up, e);
     last_error_ = e;
@@ -738,9 +761,20 @@ class Session final : public SessionBase, public DeviceIo {
       message_size += length;
     }
     const bool keep_alive = head_.keep_alive && !core_.draining.load(std::memory_order_relaxed);
-    const bool go_on = co_await Route(keep_alive, body);
+    bool go_on = co_await Route(keep_alive, body);
+    if (watching_) {
+      StopWatch();
+      co_await watch_done_.async_wait(net::use_nothrow_awaitable);
+    }
     forwarder_.reset();
     in_.Consume(message_size);
+    if (!early_.empty()) {  // what the device sent while this request was forwarded
+      const std::span<char> space = in_.Prepare(early_.size());
+      std::memcpy(space.data(), early_.data(), early_.size());
+      in_.Commit(early_.size());
+      early_.clear();
+    }
+    if (device_gone_) go_on = false;
     co_return go_on&& keep_alive;
   }
 
@@ -891,8 +925,42 @@ class Session final : public SessionBase, public DeviceIo {
     }
     device_ = std::move(std::get<std::string>(resolved));
     Forwarder& forwarder = forwarder_.emplace(core_, worker_, *this, out_, keep_alive);
+    StartWatch();
     return forwarder.Run(body, device_, AccountFor(device_));
   }
+
+  // While a chat request is forwarded, a read waits on the device's connection: bytes that
+  // arrive (a pipelined request) are kept in early_ for the next request, and the end of the
+  // connection cancels the upstream's work. A callback, not a coroutine: a request pays no
+  // frame for it. ServeOne() stops it and waits for watch_done_ before the next request.
+  void StartWatch() {
+    watching_ = true;
+    watch_stopping_ = false;
+    watch_done_.expires_at(net::SteadyTime::max());
+    net::StartReadSome(stream_, asio::buffer(watch_buf_),
+                       [this](error_code ec, std::size_t n) { OnWatchRead(ec, n); });
+  }
+  void StopWatch() {
+    watch_stopping_ = true;
+    net::Cancel(stream_);
+  }
+  void OnWatchRead(const error_code& ec, std::size_t n) {
+    if (!ec && n > 0) {
+      early_.append(watch_buf_.data(), n);
+      if (!watch_stopping_ && early_.size() < kMaxEarlyBytes) {
+        net::StartReadSome(stream_, asio::buffer(watch_buf_),
+                           [this](error_code e, std::size_t m) { OnWatchRead(e, m); });
+        return;
+      }
+    } else if (!watch_stopping_ && ec != asio::error::operation_aborted) {
+      device_gone_ = true;  // closed, reset or failed: nobody is there to answer
+      if (forwarder_) forwarder_->DeviceGone();
+    }
+    watching_ = false;
+    watch_done_.cancel();
+  }
+  // Pipelined bytes kept while a request is forwarded; past this the watch stops reading.
+  static constexpr std::size_t kMaxEarlyBytes = 64 * 1024;
 
   Gateway::Core& core_;
   Worker& worker_;
@@ -907,6 +975,12 @@ class Session final : public SessionBase, public DeviceIo {
   std::string device_;                  // the device of the request being served
   std::optional<Forwarder> forwarder_;  // the chat completion being served
   BudgetBook::Account* account_ = nullptr;
+  bool watching_ = false;        // a watch read is pending (or its handler has not run)
+  bool watch_stopping_ = false;  // StopWatch() cancelled it
+  bool device_gone_ = false;     // the watch saw the connection end
+  asio::steady_timer watch_done_{worker_.io};
+  std::array<char, 512> watch_buf_;
+  std::string early_;
 };
 
 }  // namespace

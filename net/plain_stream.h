@@ -60,6 +60,20 @@ asio::awaitable<std::pair<error_code, std::size_t>> ReadSome(PlainStream& s, Ste
 asio::awaitable<std::pair<error_code, std::size_t>> ReadSome(TlsStream& s, SteadyTime deadline,
                                                              asio::mutable_buffer buffer);
 
+// Starts a read of what is available into `buffer`, with no deadline, calling
+// `handler(error_code, std::size_t)` when it completes (for a read that waits alongside other
+// work, such as noticing that a peer left). Cancel() ends it with operation_aborted.
+template <typename Handler>
+void StartReadSome(PlainStream& s, asio::mutable_buffer buffer, Handler&& handler) {
+  s.ExpiresNever();
+  s.socket().async_read_some(buffer, std::forward<Handler>(handler));
+}
+template <typename Handler>
+void StartReadSome(TlsStream& s, asio::mutable_buffer buffer, Handler&& handler) {
+  beast::get_lowest_layer(s).expires_never();
+  s.async_read_some(buffer, std::forward<Handler>(handler));
+}
+
 // A write in two steps, so that the common case runs no coroutine: TryWrite() writes what the
 // socket takes at once; only when something is left does the caller co_await FinishWrite().
 class PendingWrite {

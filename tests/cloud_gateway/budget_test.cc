@@ -3,6 +3,10 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 namespace partita::cloud_gateway {
 namespace {
 
@@ -54,6 +58,51 @@ TEST_CASE("a new UTC day starts from zero") {
   CHECK(book.Admit(*a, 1, 21) == BudgetVerdict::kOk);
   CHECK(book.DeviceSpent("speaker", 21) == 0);
   CHECK(book.FleetSpent(21) == 0);
+}
+
+TEST_CASE("a reservation takes what is left in whole steps, atomically, or is refused") {
+  BudgetBook book(Config());  // device 1 USD, fleet 10 USD
+  BudgetBook::Account* a = book.Find("speaker");
+  // Unlimited room: the maximum.
+  BudgetBook::Reservation r = book.Reserve(*a, ToPico(0.1), ToPico(0.01), ToPico(0.5), 9);
+  CHECK(r.verdict == BudgetVerdict::kOk);
+  CHECK(r.amount == ToPico(0.5));
+  // 0.5 left: the minimum plus 0.4 in steps of 0.03 (13 of them), not past the limit.
+  r = book.Reserve(*a, ToPico(0.1), ToPico(0.03), ToPico(2), 9);
+  CHECK(r.amount == ToPico(0.1) + 13 * ToPico(0.03));
+  CHECK(book.DeviceSpent("speaker", 9) <= a->limit);
+  // Less than the minimum left: refused, nothing taken.
+  const PicoUsd before = book.DeviceSpent("speaker", 9);
+  r = book.Reserve(*a, ToPico(0.1), ToPico(0.01), ToPico(1), 9);
+  CHECK(r.verdict == BudgetVerdict::kDeviceExhausted);
+  CHECK(r.amount == 0);
+  CHECK(book.DeviceSpent("speaker", 9) == before);
+  // The fleet's remainder binds too.
+  for (int i = 0; i < 9; ++i) book.Charge(*book.Find("d" + std::to_string(i)), ToPico(1), 9);
+  r = book.Reserve(*book.Find("d9"), ToPico(0.01), ToPico(0.01), ToPico(1), 9);
+  CHECK(r.verdict == BudgetVerdict::kOk);
+  CHECK(book.FleetSpent(9) == ToPico(10));
+  CHECK(book.Reserve(*book.Find("d10"), 1, 1, 2, 9).verdict == BudgetVerdict::kFleetExhausted);
+}
+
+TEST_CASE("concurrent reservations never take more than the budget") {
+  BudgetConfig c;
+  c.fleet_usd_per_day = 1;
+  BudgetBook book(c);
+  std::atomic<PicoUsd> reserved{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      BudgetBook::Account* a = book.Find("d" + std::to_string(t));
+      for (int i = 0; i < 1000; ++i) {
+        reserved += book.Reserve(*a, ToPico(0.0005), ToPico(0.0001), ToPico(0.003), 5).amount;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(reserved.load() == book.FleetSpent(5));
+  CHECK(book.FleetSpent(5) <= ToPico(1));
+  CHECK(book.FleetSpent(5) > ToPico(1) - ToPico(0.0005));  // it filled up
 }
 
 TEST_CASE("zero means unlimited") {

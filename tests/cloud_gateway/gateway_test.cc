@@ -179,21 +179,19 @@ TEST_CASE("usage missing upstream: counted tokens are metered") {
   CHECK(d.cost_usd == doctest::Approx(9 * 0.001));
 }
 
-TEST_CASE("a device budget cuts a stream with budget_exceeded, then refuses before the start") {
+TEST_CASE("a stream is capped at what the budget affords, then refused before the start") {
   ModeldFixture modeld;
-  // $0.001 per output token; the speaker may spend $0.005 a day.
+  // $0.001 per output token; the speaker may spend $0.005 a day: five tokens.
   GatewayFixture gw(OneModel(Upstream("only", Url(modeld)),
                              "budgets: {device_usd_per_day: 1, devices: {speaker: 0.005}}\n"));
   const std::string body = Body(true, 20);
-  ChatOutcome cut = gw.Ask(body, true);
-  CHECK(cut.error.kind == ErrorKind::kBudget);
-  CHECK(cut.error.code == "budget_exceeded");
-  CHECK(cut.error.after_first_token);
-  CHECK(cut.content_chunks == 5);
-  CHECK(cut.text == Expected(body, 5));
+  ChatOutcome capped = gw.Ask(body, true);
+  REQUIRE_MESSAGE(capped.ok(), capped.error.message);
+  CHECK(capped.content_chunks == 5);
+  CHECK(capped.finish_reason == "length");
   Done d = gw.WaitDone();
-  CHECK(d.outcome == "budget_exceeded");
-  CHECK(d.cost_usd == doctest::Approx(6 * 0.001));  // the sixth token was produced, not sent
+  CHECK(d.outcome == "ok");
+  CHECK(d.cost_usd == doctest::Approx(0.005));
 
   ChatOutcome refused = gw.Ask(Body(false, 3), false);
   CHECK(refused.error.kind == ErrorKind::kBudget);
@@ -207,10 +205,49 @@ TEST_CASE("a device budget cuts a stream with budget_exceeded, then refuses befo
   // Another device is unaffected.
   CHECK(gw.Ask(Body(true, 3), true, "car").ok());
   const std::string metrics = gw.gateway().MetricsText();
-  CHECK(metrics.find("budget_refusals_total{scope=\"device\",phase=\"during\"} 1") !=
-        std::string::npos);
   CHECK(metrics.find("budget_refusals_total{scope=\"device\",phase=\"before\"} 1") !=
         std::string::npos);
+}
+
+TEST_CASE("an upstream that ignores the capped max_tokens is cut at the budget, one event over") {
+  // Ten events whatever max_tokens says.
+  std::string events;
+  for (int i = 0; i < 10; ++i) events += backends::testing::ContentEvent("t" + std::to_string(i));
+  events += "data: [DONE]\n\n";
+  backends::testing::ScriptedServer upstream({{backends::testing::RawStream(events)}});
+  GatewayFixture gw(OneModel(Upstream("only", upstream.url()),
+                             "budgets: {device_usd_per_day: 1, devices: {speaker: 0.005}}\n"));
+  ChatOutcome cut = gw.Ask(Body(true, 20), true);
+  CHECK(cut.error.kind == ErrorKind::kBudget);
+  CHECK(cut.error.code == "budget_exceeded");
+  CHECK(cut.error.after_first_token);
+  CHECK(cut.content_chunks == 5);
+  CHECK(cut.text == "t0t1t2t3t4");
+  Done d = gw.WaitDone();
+  CHECK(d.outcome == "budget_exceeded");
+  CHECK(d.cost_usd == doctest::Approx(6 * 0.001));  // the sixth event was produced, not sent
+  // The upstream was told the cap.
+  std::optional<std::string> sent = upstream.bodies.Pop(5s);
+  REQUIRE(sent);
+  CHECK(sent->find("\"max_tokens\":5") != std::string::npos);
+  CHECK(gw.gateway().MetricsText().find(
+            "budget_refusals_total{scope=\"device\",phase=\"during\"} 1") != std::string::npos);
+}
+
+TEST_CASE("the fleet budget caps whichever device reaches it") {
+  ModeldFixture modeld;
+  GatewayFixture gw(
+      OneModel(Upstream("only", Url(modeld)), "budgets: {fleet_usd_per_day: 0.004}\n"));
+  REQUIRE(gw.Ask(Body(true, 3), true, "speaker").ok());
+  gw.WaitDone();
+  ChatOutcome out = gw.Ask(Body(true, 5), true, "car");  // $0.001 left: one token
+  REQUIRE_MESSAGE(out.ok(), out.error.message);
+  CHECK(out.content_chunks == 1);
+  CHECK(gw.WaitDone().outcome == "ok");
+  CHECK(gw.gateway().health().fleet_budget_left_usd == 0.0);
+  ChatOutcome refused = gw.Ask(Body(true, 5), true, "speaker");
+  CHECK(refused.error.kind == ErrorKind::kBudget);
+  CHECK(refused.error.message.find("fleet") != std::string::npos);
 }
 
 TEST_CASE("a whole answer is capped at what the budget left affords, never past it") {
@@ -247,20 +284,6 @@ TEST_CASE("spending survives a restart: budgets are restored from the ledger") {
   CHECK(refused.error.http_status == 429);
   CHECK(gw.WaitDone().outcome == "budget_refused");
   CHECK(gw.Ask(Body(true, 2), true, "car").ok());
-}
-
-TEST_CASE("the fleet budget cuts whichever device crosses it") {
-  ModeldFixture modeld;
-  GatewayFixture gw(
-      OneModel(Upstream("only", Url(modeld)), "budgets: {fleet_usd_per_day: 0.004}\n"));
-  REQUIRE(gw.Ask(Body(true, 3), true, "speaker").ok());
-  gw.WaitDone();
-  ChatOutcome out = gw.Ask(Body(true, 5), true, "car");
-  CHECK(out.error.kind == ErrorKind::kBudget);
-  CHECK(out.error.message.find("fleet") != std::string::npos);
-  CHECK(out.content_chunks == 1);
-  CHECK(gw.WaitDone().outcome == "budget_exceeded");
-  CHECK(gw.gateway().health().fleet_budget_left_usd == 0.0);
 }
 
 TEST_CASE("a foreign certificate is refused and counted, good devices are unaffected") {

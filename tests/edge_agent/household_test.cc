@@ -74,8 +74,7 @@ TEST_CASE("A device that claims a household it is not in never receives the hous
 
   AskOptions priv = kHard;
   priv.privacy = Privacy::kPrivate;
-  Result<Answer> a =
-      w.SpeakerClient().Ask("Explain step by step my diagnosis SECRET", priv);
+  Result<Answer> a = w.SpeakerClient().Ask("Explain step by step my diagnosis SECRET", priv);
   REQUIRE_MESSAGE(a.ok(), a.status().ToString());
   CHECK(a->tier == Tier::kPhone);
   CHECK(Results(*a) == "phone:ok");
@@ -94,8 +93,7 @@ TEST_CASE("A device that claims a household it is not in never receives the hous
 TEST_CASE("A household in the device's certificate is an authority the router and phones trust") {
   World w([](ControlPlane& cp) { cp.households.erase("speaker"); });
   // The CA puts the speaker in "home" (as `partita pki issue --household home` does).
-  REQUIRE(net::IssueCertificate(w.cp.dir.File("pki"), net::PeerKind::kDevice, "speaker", 30,
-                                "home")
+  REQUIRE(net::IssueCertificate(w.cp.dir.File("pki"), net::PeerKind::kDevice, "speaker", 30, "home")
               .ok());
   Agent& phone = w.StartPhone("battery_pct: 85\ncharging: false\n");
   w.StartSpeaker();
@@ -151,9 +149,9 @@ TEST_CASE("A second session with a live device's certificate is refused, the ent
   Agent& second = w.cp.StartAgent(impostor, /*wait_connected=*/false);
   // Refused: it never connects while the car's session is live.
   const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (partita::testing::MetricValue(w.cp.router->metrics().Render(),
-                                       "partita_router_duplicate_sessions_total{action=\"refused\"}") <
-             1 &&
+  while (partita::testing::MetricValue(
+             w.cp.router->metrics().Render(),
+             "partita_router_duplicate_sessions_total{action=\"refused\"}") < 1 &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::yield();
   }

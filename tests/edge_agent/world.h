@@ -6,9 +6,9 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
-#include <functional>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <thread>
 
