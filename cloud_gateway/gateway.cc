@@ -287,6 +287,16 @@ MetricsSnapshot Gateway::Core::Snapshot() const {
 
 // ---------------------------------------------------------------------------------------------
 
+namespace {
+
+// Reservations that can be open at once: every request in flight, and those whose ledger row
+// is waiting for its batch (up to kLedgerBatchDelay).
+std::uint32_t JournalSlots(const GatewayConfig& config) {
+  return static_cast<std::uint32_t>(std::max<std::int64_t>(1024, config.capacity * 4));
+}
+
+}  // namespace
+
 Gateway::Gateway(std::unique_ptr<Core> core) : core_(std::move(core)) {}
 
 Gateway::~Gateway() { Stop(); }
@@ -309,14 +319,37 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayConfigPtr config,
     if (!ctx.ok()) return ctx.status().WithContext("upstream '" + u->config->name + "'");
     u->tls = *ctx;
   }
+  // The reservations a killed gateway left open are settled at their reserved cost before the
+  // day's spending is read back.
+  std::vector<ReservationJournal::Open> left_open;
+  Result<std::unique_ptr<ReservationJournal>> journal =
+      ReservationJournal::OpenFile(config->ledger_path + ".reservations", &left_open);
+  if (!journal.ok()) return journal.status();
+  core->journal = std::move(*journal);
+  Result<std::unique_ptr<Ledger>> ledger = Ledger::Open(config->ledger_path);
+  if (!ledger.ok()) return ledger.status();
+  core->ledger = std::move(*ledger);
+  if (!left_open.empty()) {
+    Result<Ledger::Settled> settled = core->ledger->SettleCrashed(left_open);
+    if (!settled.ok()) {
+      return settled.status().WithContext("settling the reservations of " + core->journal->path());
+    }
+    if (settled->requests > 0) {
+      char usd[32];
+      std::snprintf(usd, sizeof usd, "%.6f", settled->cost_usd);
+      LogWarn("gateway", "settled " + std::to_string(settled->requests) +
+                             " request(s) that a previous gateway process left in flight (it "
+                             "was killed or crashed) at their reserved cost: $" +
+                             usd);
+    }
+  }
+  PARTITA_RETURN_IF_ERROR(core->journal->Reset(JournalSlots(*config)));
+  core->ledger->SetJournal(core->journal.get());
   const std::int32_t today = UtcDayNow();
   Result<std::vector<std::pair<std::string, double>>> spent =
       Ledger::SpentOnDay(config->ledger_path, today);
   if (!spent.ok()) return spent.status().WithContext("ledger '" + config->ledger_path + "'");
   core->budgets.Restore(*spent, today);
-  Result<std::unique_ptr<Ledger>> ledger = Ledger::Open(config->ledger_path);
-  if (!ledger.ok()) return ledger.status();
-  core->ledger = std::move(*ledger);
   return std::unique_ptr<Gateway>(new Gateway(std::move(core)));
 }
 

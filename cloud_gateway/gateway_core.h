@@ -19,6 +19,7 @@
 #include "cloud_gateway/gateway.h"
 #include "cloud_gateway/ledger.h"
 #include "cloud_gateway/metrics.h"
+#include "cloud_gateway/reservation_journal.h"
 #include "cloud_gateway/revoked_devices.h"
 #include "cloud_gateway/upstream_health.h"
 #include "net/asio.h"
@@ -102,6 +103,8 @@ struct Gateway::Core {
   RetryBudget retry;
   GatewayMetrics metrics;
   RevokedDevices revoked;  // starts as config->revoked; replaced when the config file changes
+  // The journal outlives the ledger, whose writer frees its slots (declared first).
+  std::unique_ptr<ReservationJournal> journal;
   std::unique_ptr<Ledger> ledger;
   backends::Timeouts timeouts;
   std::string models_json;  // GET /v1/models body

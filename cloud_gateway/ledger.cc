@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <future>
 #include <map>
 #include <optional>
 
@@ -52,14 +53,14 @@ INSERT INTO gateway_daily_spend (day, device, requests, cost_usd) VALUES (?1, ?2
 ON CONFLICT (day, device) DO UPDATE SET requests = requests + excluded.requests,
   cost_usd = cost_usd + excluded.cost_usd)sql";
 
-constexpr int kColumns = 22;
+constexpr int kColumns = 23;
 // Rows per multi-row INSERT: one statement step per 16 rows instead of per row.
 constexpr int kRowsPerInsert = 16;
 
 // INSERT INTO gateway_requests (...) VALUES (?,...), ... for `rows` rows.
 std::string InsertSql(int rows) {
   std::string sql =
-      "INSERT INTO gateway_requests (started_unix_ms, day, device, model, upstream, attempts, "
+      "INSERT INTO gateway_requests (id, started_unix_ms, day, device, model, upstream, attempts, "
       "stream, outcome, http_status, error_kind, prompt_tokens, completion_tokens, usage_source, "
       "upstream_prompt_tokens, upstream_completion_tokens, counted_prompt_tokens, "
       "counted_completion_tokens, cost_usd, ttft_ms, total_ms, request_bytes, response_bytes) "
@@ -102,30 +103,31 @@ void BindRow(storage::Statement& s, int base, const LedgerEntry& e, const std::s
       s.BindNull(base + i);
     }
   };
-  s.Bind(base + 1, e.started_unix_ms)
-      .BindView(base + 2, day)
-      .BindView(base + 3, e.device)
-      .BindView(base + 4, *e.model);
-  text_or_null(5, e.upstream != nullptr ? e.upstream->c_str() : nullptr);
-  s.Bind(base + 6, e.attempts)
-      .Bind(base + 7, e.stream)
-      .BindView(base + 8, e.outcome)
-      .Bind(base + 9, e.http_status);
-  text_or_null(10, e.error_kind);
-  s.Bind(base + 11, e.prompt_tokens)
-      .Bind(base + 12, e.completion_tokens)
-      .BindView(base + 13, e.usage_from_upstream ? "upstream" : "counted");
-  int_or_null(14, e.upstream_prompt_tokens);
-  int_or_null(15, e.upstream_completion_tokens);
-  s.Bind(base + 16, e.counted_prompt_tokens)
-      .Bind(base + 17, e.counted_completion_tokens)
-      .Bind(base + 18, e.cost_usd);
+  s.Bind(base + 1, e.id)
+      .Bind(base + 2, e.started_unix_ms)
+      .BindView(base + 3, day)
+      .BindView(base + 4, e.device)
+      .BindView(base + 5, *e.model);
+  text_or_null(6, e.upstream != nullptr ? e.upstream->c_str() : nullptr);
+  s.Bind(base + 7, e.attempts)
+      .Bind(base + 8, e.stream)
+      .BindView(base + 9, e.outcome)
+      .Bind(base + 10, e.http_status);
+  text_or_null(11, e.error_kind);
+  s.Bind(base + 12, e.prompt_tokens)
+      .Bind(base + 13, e.completion_tokens)
+      .BindView(base + 14, e.usage_from_upstream ? "upstream" : "counted");
+  int_or_null(15, e.upstream_prompt_tokens);
+  int_or_null(16, e.upstream_completion_tokens);
+  s.Bind(base + 17, e.counted_prompt_tokens)
+      .Bind(base + 18, e.counted_completion_tokens)
+      .Bind(base + 19, e.cost_usd);
   if (e.ttft_ms) {
-    s.Bind(base + 19, *e.ttft_ms);
+    s.Bind(base + 20, *e.ttft_ms);
   } else {
-    s.BindNull(base + 19);
+    s.BindNull(base + 20);
   }
-  s.Bind(base + 20, e.total_ms).Bind(base + 21, e.request_bytes).Bind(base + 22, e.response_bytes);
+  s.Bind(base + 21, e.total_ms).Bind(base + 22, e.request_bytes).Bind(base + 23, e.response_bytes);
 }
 
 // Inserts rows[begin, end) (all of one day, `day`): groups of kRowsPerInsert in one statement.
@@ -190,14 +192,75 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& path) {
   if ((*db)->Cached(InsertOneSql()) == nullptr || (*db)->Cached(InsertManySql()) == nullptr) {
     return Internal("ledger '" + path + "': cannot prepare insert: " + (*db)->LastError());
   }
+  Result<std::int64_t> max_id =
+      (*db)->QueryInt("SELECT coalesce(max(id), 0) FROM gateway_requests");
+  if (!max_id.ok()) return max_id.status().WithContext("ledger '" + path + "'");
+  const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+  const std::int64_t next_id = std::max(*max_id + 1, now_ms << 20);
   auto writer = std::make_unique<storage::BatchWriter>(std::move(*db));
-  return std::unique_ptr<Ledger>(new Ledger(path, std::move(writer)));
+  return std::unique_ptr<Ledger>(new Ledger(path, std::move(writer), next_id));
+}
+
+Result<Ledger::Settled> Ledger::SettleCrashed(const std::vector<ReservationJournal::Open>& open) {
+  auto settled = std::make_shared<Settled>();
+  std::promise<Status> committed;
+  std::future<Status> done = committed.get_future();
+  const bool queued = writer_->Submit(
+      [&open, settled](storage::Database& db) -> Status {
+        std::vector<LedgerEntry> rows;
+        std::vector<std::string> models;
+        models.reserve(open.size());
+        for (const ReservationJournal::Open& o : open) {
+          Result<storage::Statement> q =
+              db.Prepare("SELECT count(*) FROM gateway_requests WHERE id = ?1");
+          if (!q.ok()) return q.status();
+          q->Bind(1, o.id);
+          Result<bool> row = q->Step();
+          if (!row.ok()) return row.status();
+          if (*row && q->Int(0) > 0) continue;  // its row committed before the crash
+          models.push_back(o.model);
+          LedgerEntry e;
+          e.id = o.id;
+          e.started_unix_ms = o.started_unix_ms;
+          e.day = o.day;
+          e.device = o.device;
+          e.model = &models.back();
+          e.stream = o.stream;
+          e.outcome = "crashed";
+          e.cost_usd = static_cast<double>(o.reserved_pico_usd) / 1e12;
+          rows.push_back(std::move(e));
+        }
+        std::vector<const LedgerEntry*> pointers;
+        for (const LedgerEntry& e : rows) {
+          Status s = InsertRows(db, {&e}, DayText(e.day));
+          if (!s.ok()) return s;
+          pointers.push_back(&e);
+          ++settled->requests;
+          settled->cost_usd += e.cost_usd;
+        }
+        return AddSpend(db, pointers);
+      },
+      [&committed](const Status& s) { committed.set_value(s); });
+  if (!queued) return Unavailable("the ledger's writer is not running");
+  PARTITA_RETURN_IF_ERROR(done.get());
+  return *settled;
+}
+
+void Ledger::ReleaseSlots(const std::vector<std::uint32_t>& slots) {
+  if (journal_ == nullptr) return;
+  for (const std::uint32_t slot : slots) journal_->Release(slot);
 }
 
 Ledger::~Ledger() { Stop(); }
 
 bool Ledger::Record(LedgerEntry entry) {
-  return writer_->Submit(
+  if (entry.id == 0) entry.id = NextId();
+  std::vector<std::uint32_t> slots;
+  if (entry.journal_slot != ReservationJournal::kNoSlot) slots.push_back(entry.journal_slot);
+  const std::vector<std::uint32_t> if_dropped = slots;
+  const bool queued = writer_->Submit(
       [e = std::move(entry)](storage::Database& db) {
         Status s = InsertRows(db, {&e}, DayText(e.day));
         if (s.ok()) s = AddSpend(db, {&e});
@@ -206,12 +269,20 @@ bool Ledger::Record(LedgerEntry entry) {
         }
         return s;
       },
-      {});
+      [this, slots = std::move(slots)](const Status&) { ReleaseSlots(slots); });
+  if (!queued) ReleaseSlots(if_dropped);
+  return queued;
 }
 
 bool Ledger::RecordBatch(std::vector<LedgerEntry> entries) {
   if (entries.empty()) return true;
-  return writer_->Submit(
+  std::vector<std::uint32_t> slots;
+  for (LedgerEntry& e : entries) {
+    if (e.id == 0) e.id = NextId();
+    if (e.journal_slot != ReservationJournal::kNoSlot) slots.push_back(e.journal_slot);
+  }
+  const std::vector<std::uint32_t> if_dropped = slots;
+  const bool queued = writer_->Submit(
       [rows = std::move(entries)](storage::Database& db) {
         // Rows of one day are inserted together (a batch spans two days only at midnight).
         Status first;
@@ -237,7 +308,9 @@ bool Ledger::RecordBatch(std::vector<LedgerEntry> entries) {
         }
         return first;
       },
-      {});
+      [this, slots = std::move(slots)](const Status&) { ReleaseSlots(slots); });
+  if (!queued) ReleaseSlots(if_dropped);
+  return queued;
 }
 
 Status Ledger::Flush() { return writer_->Flush(); }

@@ -10,6 +10,7 @@
 // Thread-safe: Record() may be called from any thread; Open/Today* are blocking (start-up).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -17,12 +18,16 @@
 #include <utility>
 #include <vector>
 
+#include "cloud_gateway/reservation_journal.h"
 #include "common/status.h"
 #include "storage/batch_writer.h"
 
 namespace partita::cloud_gateway {
 
 struct LedgerEntry {
+  std::int64_t id = 0;  // the row's id (Ledger::NextId()); 0: assigned when recorded
+  // The reservation journal slot to free once the row has committed (kNoSlot: none).
+  std::uint32_t journal_slot = ReservationJournal::kNoSlot;
   std::int64_t started_unix_ms = 0;
   std::int32_t day = 0;  // UTC day the cost counts against
   std::string device;
@@ -53,6 +58,21 @@ class Ledger {
   static Result<std::unique_ptr<Ledger>> Open(const std::string& path);
   ~Ledger();
 
+  // A new row id: ids increase, and stay unique across restarts (they start past the file's
+  // largest and past the start time in ms << 20). Any thread.
+  std::int64_t NextId() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
+  // Rows that carry a journal slot free it once committed. Set before any row is recorded.
+  void SetJournal(ReservationJournal* journal) { journal_ = journal; }
+
+  // Writes a row for each reservation a killed gateway left open, at its reserved cost
+  // (outcome `crashed`), unless its row is already there; blocking (start-up). Returns how
+  // many were settled and their cost.
+  struct Settled {
+    std::size_t requests = 0;
+    double cost_usd = 0;
+  };
+  Result<Settled> SettleCrashed(const std::vector<ReservationJournal::Open>& open);
+
   // Queues a row; false when the writer's queue is full (the caller counts a dropped row).
   bool Record(LedgerEntry entry);
   // Queues rows to be written in one job (the gateway's I/O threads batch their rows).
@@ -69,10 +89,14 @@ class Ledger {
                                                                         std::int32_t day);
 
  private:
-  Ledger(std::string path, std::unique_ptr<storage::BatchWriter> writer)
-      : path_(std::move(path)), writer_(std::move(writer)) {}
+  Ledger(std::string path, std::unique_ptr<storage::BatchWriter> writer, std::int64_t next_id)
+      : path_(std::move(path)), writer_(std::move(writer)), next_id_(next_id) {}
+  // Frees the journal slots of rows that have been written (or failed).
+  void ReleaseSlots(const std::vector<std::uint32_t>& slots);
   std::string path_;
   std::unique_ptr<storage::BatchWriter> writer_;
+  std::atomic<std::int64_t> next_id_;
+  ReservationJournal* journal_ = nullptr;
 };
 
 // Today's UTC date as the ledger's `day` text ("2026-11-23") for a day number.

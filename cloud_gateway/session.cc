@@ -292,6 +292,20 @@ bool Forwarder::Admit(std::string_view body, const std::string& device,
                 true};
     return false;
   }
+  // Durable before the first byte goes upstream: a killed gateway settles it at restart.
+  entry_.id = core_.ledger->NextId();
+  entry_.journal_slot =
+      core_.journal->Claim(entry_.id, entry_.day, reserved.amount, entry_.started_unix_ms, device,
+                           model_->config->name, info->stream);
+  if (entry_.journal_slot == ReservationJournal::kNoSlot) {
+    core_.budgets.Charge(account, -reserved.amount, entry_.day);
+    outcome_ = Outcome::kOverloaded;
+    refusal_ = {503, "server_error", "overloaded",
+                "the gateway has " + std::to_string(core_.journal->slots()) +
+                    " reservations open; retry shortly or use another tier",
+                true};
+    return false;
+  }
   charged_ = reserved.amount;
   reserved_tokens_ =
       output_price > 0 ? std::max<PicoUsd>(0, reserved.amount - input_cost) / output_price : wanted;

@@ -52,8 +52,11 @@ TEST_CASE("rows are written with both token figures and read back per day") {
   REQUIRE(db.ok());
   CHECK(*(*db)->QueryInt("SELECT COUNT(*) FROM gateway_requests") == 3);
   CHECK(*(*db)->QueryInt("SELECT COUNT(*) FROM gateway_requests WHERE upstream IS NULL") == 2);
-  CHECK(*(*db)->QueryInt("SELECT counted_completion_tokens FROM gateway_requests WHERE id = 1") ==
-        29);
+  CHECK(*(*db)->QueryInt("SELECT counted_completion_tokens FROM gateway_requests ORDER BY id "
+                         "LIMIT 1") == 29);
+  // Ids are assigned in order, and past the start time in ms << 20 (unique across restarts).
+  CHECK(*(*db)->QueryInt("SELECT min(id) FROM gateway_requests") > (std::int64_t{1} << 60));
+  CHECK(*(*db)->QueryInt("SELECT max(id) - min(id) FROM gateway_requests") == 2);
   CHECK(
       *(*db)->QueryInt("SELECT COUNT(*) FROM gateway_requests WHERE usage_source = 'upstream' AND "
                        "upstream_prompt_tokens = 12 AND ttft_ms = 12.5") == 1);
@@ -102,6 +105,76 @@ TEST_CASE("a batch across midnight lands whole, grouped by day") {
   double total = 0;
   for (const auto& [device, usd] : *spent) total += usd;
   CHECK(total == doctest::Approx(25 * 0.5));
+}
+
+TEST_CASE("a reservation journal survives the process, frees slots on commit, settles once") {
+  testing::TempDir tmp;
+  const std::string path = tmp.File("ledger.db");
+  const std::string model = "milm-70b-moe";
+  std::int64_t committed_id = 0;
+  std::int64_t cut_id = 0;
+  {
+    std::vector<ReservationJournal::Open> open;
+    auto journal = ReservationJournal::OpenFile(path + ".reservations", &open);
+    REQUIRE_MESSAGE(journal.ok(), journal.status().ToString());
+    CHECK(open.empty());
+    REQUIRE((*journal)->Reset(4).ok());
+    // A second gateway on the same ledger is refused.
+    auto second = ReservationJournal::OpenFile(path + ".reservations", nullptr);
+    CHECK(second.status().message().find("another gateway uses this ledger") != std::string::npos);
+
+    auto ledger = Ledger::Open(path);
+    REQUIRE(ledger.ok());
+    (*ledger)->SetJournal(journal->get());
+    committed_id = (*ledger)->NextId();
+    cut_id = (*ledger)->NextId();
+    const std::uint32_t a =
+        (*journal)->Claim(committed_id, 20000, 5'000'000'000, 1, "speaker", model, true);
+    const std::uint32_t b = (*journal)->Claim(cut_id, 20000, 2'000'000'000, 2, "car", model, false);
+    CHECK((*journal)->open() == 2);
+    LedgerEntry e;
+    e.id = committed_id;
+    e.journal_slot = a;
+    e.day = 20000;
+    e.device = "speaker";
+    e.model = &model;
+    e.cost_usd = 0.004;
+    REQUIRE((*ledger)->Record(e));
+    REQUIRE((*ledger)->Flush().ok());
+    CHECK((*journal)->open() == 1);  // freed once its row committed
+    // The process "dies" with `b` open, and with `a` claimed again as if its slot's release
+    // had not happened (killed between the commit and the release): both are in the file.
+    (*journal)->Claim(committed_id, 20000, 5'000'000'000, 1, "speaker", model, true);
+    (void)b;
+  }
+  std::vector<ReservationJournal::Open> open;
+  auto journal = ReservationJournal::OpenFile(path + ".reservations", &open);
+  REQUIRE(journal.ok());
+  REQUIRE(open.size() == 2);
+  auto ledger = Ledger::Open(path);
+  REQUIRE(ledger.ok());
+  Result<Ledger::Settled> settled = (*ledger)->SettleCrashed(open);
+  REQUIRE_MESSAGE(settled.ok(), settled.status().ToString());
+  CHECK(settled->requests == 1);  // the committed one is not counted twice
+  CHECK(settled->cost_usd == doctest::Approx(0.002));
+  // Settling again (a crash before Reset) changes nothing.
+  CHECK((*ledger)->SettleCrashed(open)->requests == 0);
+  REQUIRE((*journal)->Reset(4).ok());
+  REQUIRE((*ledger)->Flush().ok());
+  auto db = storage::Database::Open(path);
+  REQUIRE(db.ok());
+  CHECK(*(*db)->QueryInt("SELECT count(*) FROM gateway_requests WHERE outcome = 'crashed' AND "
+                         "device = 'car' AND id = " +
+                         std::to_string(cut_id)) == 1);
+  auto spent = Ledger::SpentOnDay(path, 20000);
+  REQUIRE(spent.ok());
+  double total = 0;
+  for (const auto& [device, usd] : *spent) total += usd;
+  CHECK(total == doctest::Approx(0.006));
+  std::vector<ReservationJournal::Open> after;
+  journal->reset();
+  REQUIRE(ReservationJournal::OpenFile(path + ".reservations", &after).ok());
+  CHECK(after.empty());
 }
 
 }  // namespace

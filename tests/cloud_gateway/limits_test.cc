@@ -47,13 +47,12 @@ models:
   gw.WaitDone();
 
   for (const char* bad : {R"(,"max_tokens":"lots")", R"(,"max_tokens":0)", R"(,"max_tokens":-3)",
-                          R"(,"max_tokens":2.5)", R"(,"max_tokens":true)",
-                          R"(,"max_tokens":1e300)", R"(,"max_completion_tokens":[1])"}) {
+                          R"(,"max_tokens":2.5)", R"(,"max_tokens":true)", R"(,"max_tokens":1e300)",
+                          R"(,"max_completion_tokens":[1])"}) {
     CAPTURE(bad);
     res = Exchange(port, http::verb::post, "/v1/chat/completions", ChatJson(bad), as_bench);
     CHECK(res.result_int() == 400);
-    CHECK(res.body().find("\\\"max_tokens\\\" must be a whole number from 1") !=
-          std::string::npos);
+    CHECK(res.body().find("\\\"max_tokens\\\" must be a whole number from 1") != std::string::npos);
   }
   // null means "not set".
   res = Exchange(port, http::verb::post, "/v1/chat/completions", ChatJson(R"(,"max_tokens":null)"),
