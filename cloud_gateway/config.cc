@@ -244,8 +244,12 @@ GatewayConfigPtr ParseGatewayConfig(std::string_view text, Diagnostics& d,
     if (tls == nullptr) {
       d.Error(listen->location, "'listen' needs a 'tls' block (ca, cert, key)");
     } else {
-      MapReader tm(*tls, d, "'tls'", {"ca", "cert", "key", "handshake_timeout_ms"});
+      MapReader tm(*tls, d, "'tls'",
+                   {"ca", "cert", "key", "handshake_timeout_ms", "max_connections_per_device"});
       if (tm.ok()) {
+        t.max_connections_per_device = static_cast<std::size_t>(
+            IntIn(tm, d, "max_connections_per_device",
+                  static_cast<std::int64_t>(t.max_connections_per_device), 1, 100000));
         if (auto v = tm.RequireString("ca")) t.ca_file = Resolve(base_dir, *v);
         if (auto v = tm.RequireString("cert")) t.cert_file = Resolve(base_dir, *v);
         if (auto v = tm.RequireString("key")) t.key_file = Resolve(base_dir, *v);

@@ -51,6 +51,8 @@ struct TlsFrontConfig {
   std::string cert_file;
   std::string key_file;
   std::chrono::milliseconds handshake_timeout{5000};
+  // Connections one certificate may hold open (a device's keep-alive pool); more are refused.
+  std::size_t max_connections_per_device = 64;
 };
 
 struct PlaintextFrontConfig {

@@ -385,6 +385,7 @@ Status Gateway::Start() {
     net::TlsListenerOptions o;
     o.endpoint = *ep;
     o.handshake_timeout = cfg.tls->handshake_timeout;
+    o.max_connections_per_identity = cfg.tls->max_connections_per_device;
     o.log_component = "gateway";
     Core* core = core_.get();
     if (c.observer.tls_refused) {

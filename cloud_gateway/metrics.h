@@ -13,6 +13,7 @@
 
 #include "backends/chat_client.h"
 #include "cloud_gateway/config.h"
+#include "net/tls.h"
 
 namespace partita::cloud_gateway {
 
@@ -112,8 +113,8 @@ struct MetricsSnapshot {
     std::uint64_t ejections = 0;
     bool ejected = false;
   };
-  std::vector<Upstream> upstreams;              // same order as GatewayMetrics
-  std::array<std::uint64_t, 7> tls_refusals{};  // by net::HandshakeFailure
+  std::vector<Upstream> upstreams;  // same order as GatewayMetrics
+  std::array<std::uint64_t, net::kHandshakeFailureCount> tls_refusals{};  // by HandshakeFailure
   std::uint64_t tls_accepted = 0;
   std::uint64_t ledger_failed_writes = 0;
 };

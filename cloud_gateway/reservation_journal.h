@@ -54,8 +54,8 @@ class ReservationJournal {
 
   // Records an open reservation; its slot, or kNoSlot when every slot is taken.
   std::uint32_t Claim(std::int64_t id, std::int32_t day, std::int64_t reserved_pico_usd,
-                      std::int64_t started_unix_ms, std::string_view device,
-                      std::string_view model, bool stream);
+                      std::int64_t started_unix_ms, std::string_view device, std::string_view model,
+                      bool stream);
   // The reservation's ledger row has committed (or will never be written): the slot is free.
   void Release(std::uint32_t slot);
 

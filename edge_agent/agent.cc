@@ -203,7 +203,8 @@ Status Agent::Start() {
   thread_ = std::thread([this] { io_.run(); });
   started_ = true;
   LogInfo(kLog, "device '" + config_.device_id + "' (" + config_.profile + ") started; router " +
-                    config_.router);
+                    config_.router +
+                    (peer_server_ ? "; phone-tier offloads on " + peer_endpoint() : ""));
   return Status::Ok();
 }
 

@@ -23,6 +23,8 @@ Result<std::unique_ptr<PeerServer>> PeerServer::Create(
   net::TlsListenerOptions options;
   options.endpoint = *where;
   options.log_component = "agent-peer";
+  // Offloads take one connection each, and a phone admits a few at once.
+  options.max_connections_per_identity = 4;
   PeerServer* self = s.get();
   Result<std::unique_ptr<net::TlsListener>> listener = net::TlsListener::Create(
       io, {&io}, std::move(tls), options, [self](net::TlsStream stream, net::PeerIdentity peer) {

@@ -1,5 +1,6 @@
 #include "net/frame.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace partita::net {
@@ -97,7 +98,13 @@ std::span<std::uint8_t> FrameReader::Prepare(std::size_t min_bytes) {
       end_ -= begin_;
       begin_ = 0;
     }
-    if (buffer_.size() - end_ < min_bytes) buffer_.resize(end_ + min_bytes);
+    if (buffer_.size() - end_ < min_bytes) {
+      // Grow with what has arrived, never ahead of it: a frame announced as large but not sent
+      // does not cost its announced size.
+      std::vector<std::uint8_t> bigger(end_ + std::max(min_bytes, end_));
+      std::memcpy(bigger.data(), buffer_.data(), end_);
+      buffer_.swap(bigger);
+    }
   }
   return {buffer_.data() + end_, buffer_.size() - end_};
 }
@@ -107,13 +114,7 @@ FrameError FrameReader::Next(v1::Envelope& out) {
   const FrameError e =
       DecodeFrame(std::span<const std::uint8_t>(buffer_.data() + begin_, end_ - begin_), out,
                   consumed, max_frame_bytes_);
-  if (e == FrameError::kOk) {
-    begin_ += consumed;
-  } else if (e == FrameError::kNeedMore && end_ - begin_ >= kFrameHeaderBytes) {
-    // Make room for the whole frame at once so the next read can complete it.
-    const std::size_t need = kFrameHeaderBytes + ReadBigEndian32(buffer_.data() + begin_);
-    if (buffer_.size() - begin_ < need) Prepare(need - (end_ - begin_));
-  }
+  if (e == FrameError::kOk) begin_ += consumed;
   return e;
 }
 

@@ -1,9 +1,11 @@
 // Length-prefixed protobuf framing: a 4-byte big-endian length, then one serialized Envelope.
 //
 // FrameReader is the incremental decoder every connection uses. It checks the declared length
-// against the limit before allocating anything, and reports problems as typed FrameErrors (also
-// usable as boost::system::error_code) instead of throwing. A FrameReader belongs to one
-// connection and is not thread-safe.
+// against the limit before allocating anything, and grows its buffer only as bytes arrive (at
+// most doubling what it holds), so a peer that announces a large frame and sends little costs
+// little memory. It reports problems as typed FrameErrors (also usable as
+// boost::system::error_code) instead of throwing. A FrameReader belongs to one connection and is
+// not thread-safe.
 #pragma once
 
 #include <boost/system/error_code.hpp>
@@ -48,7 +50,8 @@ class FrameReader {
  public:
   explicit FrameReader(std::uint32_t max_frame_bytes = kDefaultMaxFrameBytes);
 
-  // A writable region of at least `min_bytes` bytes at the end of the buffered data.
+  // A writable region of at least `min_bytes` bytes at the end of the buffered data. When the
+  // buffer must grow, it grows by the larger of `min_bytes` and what it holds (doubling).
   std::span<std::uint8_t> Prepare(std::size_t min_bytes = 16 * 1024);
   void Commit(std::size_t n) { end_ += n; }
 
@@ -60,6 +63,8 @@ class FrameReader {
   std::uint32_t pending_length() const;
   std::size_t buffered() const { return end_ - begin_; }
   std::uint32_t max_frame_bytes() const { return max_frame_bytes_; }
+  // Bytes of buffer memory held now (for tests and accounting).
+  std::size_t capacity() const { return buffer_.capacity(); }
 
  private:
   std::vector<std::uint8_t> buffer_;

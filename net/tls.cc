@@ -153,6 +153,7 @@ const char* HandshakeFailureLabel(HandshakeFailure reason) {
     case HandshakeFailure::kProtocolVersion: return "protocol_version";
     case HandshakeFailure::kTimeout: return "handshake_timeout";
     case HandshakeFailure::kNotTls: return "not_tls";
+    case HandshakeFailure::kTooManyConnections: return "too_many_connections";
     case HandshakeFailure::kOther: return "other";
   }
   return "other";

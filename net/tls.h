@@ -42,8 +42,11 @@ enum class HandshakeFailure {
   kProtocolVersion,       // not TLS 1.3 (e.g. a TLS 1.2-only client)
   kTimeout,               // the handshake did not finish before its deadline
   kNotTls,                // the peer did not speak TLS at all
+  kTooManyConnections,    // its identity already holds the most connections the listener allows
   kOther,
 };
+inline constexpr std::size_t kHandshakeFailureCount =
+    static_cast<std::size_t>(HandshakeFailure::kOther) + 1;
 
 const char* HandshakeFailureLabel(HandshakeFailure reason);  // "no_certificate", ...
 

@@ -100,8 +100,32 @@ asio::awaitable<void> TlsListener::Handshake(tcp::socket socket) {
            "refused connection from " + from + ": " + peer.status().message());
     co_return;
   }
+  const std::size_t limit = options_.max_connections_per_identity;
+  const std::string uri = peer->Uri();
+  if (limit > 0) {
+    std::size_t open = 0;
+    {
+      std::lock_guard<std::mutex> lock(counts_->mu);
+      open = counts_->open[uri];
+      if (open < limit) ++counts_->open[uri];
+    }
+    if (open >= limit) {
+      beast::get_lowest_layer(stream).close();
+      Refuse(HandshakeFailure::kTooManyConnections, "refused connection from " + from + ": " + uri +
+                                                        " already holds " + std::to_string(open) +
+                                                        " connections (the most one identity may)");
+      co_return;
+    }
+  }
   stats_.accepted.fetch_add(1, std::memory_order_relaxed);
+  std::shared_ptr<IdentityCounts> counts = counts_;  // the listener may be gone by the end
   co_await handler_(std::move(stream), std::move(*peer));
+  if (limit > 0) {
+    std::lock_guard<std::mutex> lock(counts->mu);
+    if (auto it = counts->open.find(uri); it != counts->open.end() && --it->second == 0) {
+      counts->open.erase(it);
+    }
+  }
 }
 
 void TlsListener::Refuse(HandshakeFailure reason, const std::string& detail) {

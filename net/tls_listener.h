@@ -14,7 +14,9 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/status.h"
@@ -26,7 +28,7 @@ namespace partita::net {
 
 struct HandshakeStats {
   std::atomic<std::uint64_t> accepted{0};
-  std::array<std::atomic<std::uint64_t>, 7> failed{};  // indexed by HandshakeFailure
+  std::array<std::atomic<std::uint64_t>, kHandshakeFailureCount> failed{};  // by HandshakeFailure
 
   std::uint64_t Failed(HandshakeFailure reason) const {
     return failed[static_cast<std::size_t>(reason)].load(std::memory_order_relaxed);
@@ -37,6 +39,9 @@ struct HandshakeStats {
 struct TlsListenerOptions {
   tcp::endpoint endpoint;
   std::chrono::milliseconds handshake_timeout{5000};
+  // Connections one identity may hold open at once; more are refused right after the handshake
+  // (kTooManyConnections), so one certificate cannot hold a daemon's memory. 0 = no limit.
+  std::size_t max_connections_per_identity = 0;
   std::string log_component = "listener";
   // Called (on a session thread) for every refused connection, after it is counted and logged.
   std::function<void(HandshakeFailure reason, const std::string& detail)> on_refused;
@@ -75,6 +80,12 @@ class TlsListener {
   tcp::acceptor acceptor_;
   std::shared_ptr<std::atomic<bool>> stopped_;
   HandshakeStats stats_;
+  // Open connections per identity URI (when options_.max_connections_per_identity > 0).
+  struct IdentityCounts {
+    std::mutex mu;
+    std::unordered_map<std::string, std::size_t> open;  // guarded by mu
+  };
+  std::shared_ptr<IdentityCounts> counts_ = std::make_shared<IdentityCounts>();
 };
 
 // Connects to host:port, runs the TLS handshake (both under `timeout`) and verifies the server's

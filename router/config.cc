@@ -45,6 +45,7 @@ std::optional<RouterConfig> ParseRouterConfig(std::string_view yaml_text, Diagno
                      "idle_timeout_ms",
                      "policy_poll_ms",
                      "max_frame_bytes",
+                     "max_connections_per_device",
                      "budget_usd_per_day",
                      "cloud",
                      "households",
@@ -70,6 +71,8 @@ std::optional<RouterConfig> ParseRouterConfig(std::string_view yaml_text, Diagno
   c.policy_poll = r.Millis("policy_poll_ms", c.policy_poll, 10, 60000);
   c.max_frame_bytes =
       static_cast<std::uint32_t>(r.DoubleIn("max_frame_bytes", c.max_frame_bytes, 1024, 64 << 20));
+  c.max_connections_per_device = static_cast<std::size_t>(
+      r.DoubleIn("max_connections_per_device", c.max_connections_per_device, 1, 10000));
   c.budget_usd_per_day = r.DoubleIn("budget_usd_per_day", c.budget_usd_per_day, 0, 1e15);
   c.durable_fsync = r.Bool("durable_fsync", false);
   if (const yaml::Node* cloud = r.Get("cloud")) {

@@ -38,6 +38,8 @@ struct RouterConfig {
   std::chrono::milliseconds idle_timeout{30000};  // no frame for this long: disconnect
   std::chrono::milliseconds policy_poll{250};     // how often the policy file is checked
   std::uint32_t max_frame_bytes = 1u << 20;
+  // Connections one device certificate may hold open; the rest are refused after the handshake.
+  std::size_t max_connections_per_device = 4;
   double budget_usd_per_day = 1e12;  // fleet.budget_left_usd
   CloudContext cloud;
   std::map<std::string, std::string> households;  // device id -> household (overrides Hello)

@@ -193,6 +193,7 @@ Status Router::Start() {
   net::TlsListenerOptions options;
   options.endpoint = *where;
   options.handshake_timeout = config_.handshake_timeout;
+  options.max_connections_per_identity = config_.max_connections_per_device;
   options.log_component = kLog;
   // Every refusal reason shows from the start, at 0, so a dashboard can rate() it.
   for (int r = 0; r <= static_cast<int>(net::HandshakeFailure::kOther); ++r) {

@@ -1,10 +1,12 @@
 #include "sdk/cli/daemon_signals.h"
 
 #include <execinfo.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <cstring>
 
@@ -55,11 +57,27 @@ void ReportCrashes(const char* command) {
 }
 
 int WaitForTerminationSignal(const std::function<void(int)>& on_signal) {
+  // Memory freed after a burst (connections closed, buffers released) goes back to the system:
+  // blocks of 128 KiB and more are mapped on their own and unmapped when freed (glibc would
+  // otherwise raise that threshold as large blocks are freed, and keep them), and every
+  // 10 seconds the heap's free pages are returned.
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   boost::asio::io_context io;
   boost::asio::signal_set signals(io, SIGTERM, SIGINT);
+  boost::asio::steady_timer trim(io);
   int received = 0;
+  std::function<void()> schedule_trim = [&] {
+    trim.expires_after(std::chrono::seconds(10));
+    trim.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      malloc_trim(0);
+      schedule_trim();
+    });
+  };
+  schedule_trim();
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (!ec) received = signo;
+    trim.cancel();
   });
   io.run();
   if (on_signal) on_signal(received);

@@ -9,6 +9,7 @@
 namespace partita::cli {
 
 // Blocks until SIGTERM/SIGINT arrives, then runs `on_signal` and returns the signal number.
+// Meanwhile it returns freed memory to the system (a daemon shrinks back after a burst).
 int WaitForTerminationSignal(const std::function<void(int)>& on_signal);
 
 // Installs the crash reporter for `command` ("gateway", "router"...). Call once, early.

@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "net/asio.h"
 #include "sdk/cli/commands.h"
+#include "sdk/cli/daemon_signals.h"
 
 namespace partita::cli {
 
@@ -35,12 +36,6 @@ int RunGateway(const GatewayArgs& a) {
     return 1;
   }
   cloud_gateway::Gateway& g = **gateway;
-  net::asio::io_context signals_io;
-  net::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
-  int signal_number = 0;
-  signals.async_wait([&](const net::error_code& ec, int n) {
-    if (!ec) signal_number = n;
-  });
   if (Status s = g.Start(); !s.ok()) {
     PrintError(s.message());
     return 1;
@@ -65,7 +60,7 @@ int RunGateway(const GatewayArgs& a) {
   }
   std::printf("partita gateway: ledger %s\n", c.ledger_path.c_str());
   std::fflush(stdout);
-  signals_io.run();
+  const int signal_number = WaitForTerminationSignal({});
   LogInfo("gateway", "signal " + std::to_string(signal_number) + ": draining");
   g.Drain(c.drain_timeout);
   LogInfo("gateway", "stopped");

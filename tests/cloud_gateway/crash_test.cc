@@ -22,7 +22,8 @@ std::uint16_t StartGateway(std::unique_ptr<ChildProcess>& gw, const std::string&
                            const std::string& log) {
   gw = std::make_unique<ChildProcess>(
       std::vector<std::string>{PartitaBinary(), "gateway", "--config", config}, log);
-  const std::optional<std::string> port = gw->WaitForLog(R"(PLAINTEXT front on \S+ \(port (\d+)\))");
+  const std::optional<std::string> port =
+      gw->WaitForLog(R"(PLAINTEXT front on \S+ \(port (\d+)\))");
   if (!port) return 0;
   return static_cast<std::uint16_t>(std::stoi(*port));
 }
@@ -39,10 +40,12 @@ TEST_CASE("a gateway killed mid-stream settles the open reservations when it res
     std::ofstream out(config);
     // $1000 per 1M output tokens, nothing for input: 0.05 USD is 50 tokens a day per device.
     out << "plaintext: {listen: 127.0.0.1:0}\nledger: " << ledger
-        << "\nbudgets: {device_usd_per_day: 0.05}\n" << kPatientTimeouts << R"(models:
+        << "\nbudgets: {device_usd_per_day: 0.05}\n"
+        << kPatientTimeouts << R"(models:
   - name: milm-70b-moe
     price: {input_usd_per_1m_tokens: 0, output_usd_per_1m_tokens: 1000}
-    upstreams: [{name: only, url: ")" << Url(modeld) << "\"}]\n";
+    upstreams: [{name: only, url: ")"
+        << Url(modeld) << "\"}]\n";
   }
   std::unique_ptr<ChildProcess> gw;
   const std::uint16_t port = StartGateway(gw, config, tmp.File("gateway-1.log"));
@@ -61,13 +64,13 @@ TEST_CASE("a gateway killed mid-stream settles the open reservations when it res
     REQUIRE(client.ok());
     backends::Timeouts t;
     t.total = 30s;
-    partita::testing::RunCoroutine(
-        io,
-        backends::Complete(**client, Body(true, 99), true, t,
-                           [&](std::string_view) {
-                             if (++tokens == 15 && device == "speaker") fifteen.Push(1);
-                           }),
-        40s);
+    partita::testing::RunCoroutine(io,
+                                   backends::Complete(**client, Body(true, 99), true, t,
+                                                      [&](std::string_view) {
+                                                        if (++tokens == 15 && device == "speaker")
+                                                          fifteen.Push(1);
+                                                      }),
+                                   40s);
   };
   std::thread speaker([&] { stream("speaker", speaker_tokens); });
   std::thread car([&] { stream("car", car_tokens); });
@@ -89,8 +92,7 @@ TEST_CASE("a gateway killed mid-stream settles the open reservations when it res
   {
     auto db = storage::Database::Open(ledger);
     REQUIRE(db.ok());
-    CHECK(*(*db)->QueryInt("SELECT count(*) FROM gateway_requests WHERE outcome = 'crashed'") ==
-          2);
+    CHECK(*(*db)->QueryInt("SELECT count(*) FROM gateway_requests WHERE outcome = 'crashed'") == 2);
     CHECK(*(*db)->QueryInt("SELECT round(sum(cost_usd) * 1000) FROM gateway_requests") == 100);
   }
   // Neither device has budget left: no fresh budget after the crash.

@@ -35,6 +35,36 @@ FrameError FeedChunks(FrameReader& reader, const std::string& bytes, std::size_t
   return FrameError::kOk;
 }
 
+TEST_CASE("A frame announced as large costs what has arrived, not what it announced") {
+  // A valid frame of about 1 MiB (a heartbeat carrying many model names).
+  v1::Envelope big;
+  while (big.ByteSizeLong() < 1000 * 1024) {
+    big.mutable_heartbeat()->mutable_state()->add_models(std::string(1000, 'm'));
+  }
+  const std::string frame = EncodeFrame(big);
+  FrameReader reader(2u << 20);
+  auto space = reader.Prepare(1004);
+  std::memcpy(space.data(), frame.data(), 1004);  // the length prefix and 1,000 bytes
+  reader.Commit(1004);
+  v1::Envelope out;
+  CHECK(reader.Next(out) == FrameError::kNeedMore);
+  CHECK(reader.pending_length() == frame.size() - 4);
+  CHECK(reader.capacity() < 64 * 1024);
+  // The rest, in reads of the usual size: it still decodes, and memory stays within twice
+  // what arrived.
+  std::size_t at = 1004;
+  while (at < frame.size()) {
+    const std::size_t n = std::min<std::size_t>(16 * 1024, frame.size() - at);
+    space = reader.Prepare(16 * 1024);
+    std::memcpy(space.data(), frame.data() + at, n);
+    reader.Commit(n);
+    at += n;
+    CHECK(reader.capacity() <= 2 * at + 32 * 1024);
+  }
+  REQUIRE(reader.Next(out) == FrameError::kOk);
+  CHECK(out.heartbeat().state().models_size() == big.heartbeat().state().models_size());
+}
+
 TEST_CASE("A frame is a 4-byte big-endian length and the serialized Envelope") {
   const v1::Envelope e = MakeHeartbeat(7);
   const std::string frame = EncodeFrame(e);

@@ -375,6 +375,43 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("One certificate holds at most max_connections_per_device connections") {
+  ControlPlane cp;
+  cp.StartRouter();  // max_connections_per_device: 4 (the default)
+  testing::EventQueue<net::HandshakeFailure> refused;
+  cp.router->SetRefusalObserver([&](net::HandshakeFailure why) { refused.Push(why); });
+  auto tls = net::MakeClientTlsContext(net::DeviceTlsFiles(cp.dir.File("pki"), "speaker"),
+                                       {net::PeerKind::kRouter});
+  REQUIRE(tls.ok());
+  asio::io_context io;
+  // Four connections that each announce a 1 MiB frame and send 1,000 bytes of it, and hold.
+  std::string announced(4, '\0');
+  announced[1] = 0x10;  // 0x00100000 = 1 MiB
+  announced += std::string(1000, 'x');
+  std::vector<net::TlsStream> held;
+  for (int i = 0; i < 4; ++i) {
+    auto stream = testing::RunCoroutine(
+        io, net::ConnectTls(io.get_executor(), "127.0.0.1", cp.port, *tls, 5s));
+    REQUIRE_MESSAGE(stream.ok(), stream.status().ToString());
+    asio::write(*stream, asio::buffer(announced));
+    held.push_back(std::move(*stream));
+  }
+  // A fifth is refused right after its handshake, and counted; another device is not affected.
+  CHECK_FALSE(SendRaw(cp.port, *tls, "").reply);
+  std::optional<net::HandshakeFailure> why = refused.Pop(10s);
+  REQUIRE(why);
+  CHECK(*why == net::HandshakeFailure::kTooManyConnections);
+  CHECK(MetricValue(cp.router->metrics().Render(),
+                    "partita_router_tls_refused_total{reason=\"too_many_connections\"}") == 1);
+  agent::Agent& car = cp.StartAgent(cp.AgentConfig("car", "car"));
+  CHECK(car.DecideBlocking(Command()).has_route());
+  // Once one closes, the speaker may connect again.
+  held.pop_back();
+  cp.router->SetRefusalObserver(nullptr);
+  agent::Agent& speaker = cp.StartAgent(cp.AgentConfig("speaker", "smart-speaker"));
+  CHECK(speaker.DecideBlocking(Command()).has_route());
+}
+
 TEST_CASE("Revoking a device in router.yaml closes its live session, others stay") {
   ControlPlane cp;
   const std::string path = cp.dir.File("router.yaml");
