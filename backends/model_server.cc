@@ -1,10 +1,13 @@
 #include "backends/model_server.h"
 
+#include <sys/socket.h>
+
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <mutex>
@@ -283,12 +286,29 @@ class Session {
     co_return co_await SendJson(status, body, keep_alive);
   }
 
-  // Waits until `when`; false when the wait was cut short (server stopping).
+  // Waits until `when`; false when the wait was cut short (server stopping) or the client
+  // closed its connection meanwhile (checked every half second, so a client that gives up on
+  // a long answer does not leave a connection half-closed here until the answer is due).
   awaitable<bool> WaitUntil(Clock::time_point when) {
-    if (when <= Clock::now()) co_return true;
-    net::asio::steady_timer timer(stream_.get_executor(), when);
-    auto [ec] = co_await timer.async_wait(net::use_nothrow_awaitable);
-    co_return !ec;
+    net::asio::steady_timer timer(stream_.get_executor());
+    for (;;) {
+      const Clock::time_point now = Clock::now();
+      if (when <= now) co_return true;
+      timer.expires_at(std::min(when, now + std::chrono::milliseconds(500)));
+      auto [ec] = co_await timer.async_wait(net::use_nothrow_awaitable);
+      if (ec) co_return false;
+      if (Clock::now() < when && PeerClosed()) {
+        sh_->stats.abandoned.fetch_add(1, std::memory_order_relaxed);
+        co_return false;
+      }
+    }
+  }
+
+  // The client has closed its end (a read would return the end of the stream at once).
+  bool PeerClosed() {
+    char byte;
+    const ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
   }
 
   // Holds the connection until the client goes away (a stalled server).

@@ -69,7 +69,8 @@ struct ModelServerStats {
   std::atomic<std::uint64_t> faults{0};        // requests that had a fault applied
   std::atomic<std::uint64_t> bad_requests{0};  // 4xx answers for bad input
   std::atomic<std::uint64_t> tokens_out{0};
-  std::atomic<std::uint64_t> abandoned{0};  // stalled requests whose client closed the connection
+  // Requests whose client closed the connection before their answer was complete.
+  std::atomic<std::uint64_t> abandoned{0};
 };
 
 class ModelServer {

@@ -164,9 +164,10 @@ int main(int argc, char** argv) {
       << "apiVersion: partita/v1\nkind: RouterConfig\nlisten: 127.0.0.1:0\npki_dir: pki\n"
          "policy: "
       << PARTITA_SOURCE_DIR << "/policies/library/balanced.yaml\ndecision_log: router.db\n";
-  const pid_t router = Spawn({partita, "router", "--config", dir + "/router.yaml"},
-                             dir + "/router.log");
-  const std::string router_port = WaitLog(dir + "/router.log", R"(listening on 127\.0\.0\.1:(\d+))");
+  const pid_t router =
+      Spawn({partita, "router", "--config", dir + "/router.yaml"}, dir + "/router.log");
+  const std::string router_port =
+      WaitLog(dir + "/router.log", R"(listening on 127\.0\.0\.1:(\d+))");
   std::ofstream(dir + "/phone.yaml")
       << "apiVersion: partita/v1\nkind: AgentConfig\ndevice_id: phone\nprofile: phone-mid\n"
          "pki_dir: pki\nrouter: 127.0.0.1:"
@@ -174,8 +175,7 @@ int main(int argc, char** argv) {
       << "/phone.sock\npeer_listen: 127.0.0.1:0\nruntime: {url: 'http://127.0.0.1:1/v1'}\n";
   const pid_t phone =
       Spawn({partita, "agent", "--config", dir + "/phone.yaml"}, dir + "/phone.log");
-  const std::string phone_port =
-      WaitLog(dir + "/phone.log", R"(offloads on 127\.0\.0\.1:(\d+))");
+  const std::string phone_port = WaitLog(dir + "/phone.log", R"(offloads on 127\.0\.0\.1:(\d+))");
   if (router_port.empty() || phone_port.empty()) {
     std::fprintf(stderr, "the router or the phone did not start; see %s\n", dir.c_str());
     return 1;
@@ -189,8 +189,8 @@ int main(int argc, char** argv) {
   const net::TlsContextPtr one = many.front();
   Measure("router", router, static_cast<std::uint16_t>(std::stoi(router_port)), many, one,
           connections, same);
-  Measure("phone", phone, static_cast<std::uint16_t>(std::stoi(phone_port)), many, one,
-          connections, same);
+  Measure("phone", phone, static_cast<std::uint16_t>(std::stoi(phone_port)), many, one, connections,
+          same);
   kill(phone, SIGTERM);
   kill(router, SIGTERM);
   waitpid(phone, nullptr, 0);

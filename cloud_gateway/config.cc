@@ -70,9 +70,11 @@ void ReadTimeouts(const Node& node, Diagnostics& d, GatewayConfig& c) {
 }
 
 void ReadClients(const Node& node, Diagnostics& d, GatewayConfig& c) {
-  MapReader m(node, d, "'clients'", {"idle_timeout_ms", "read_timeout_ms", "write_timeout_ms"});
+  MapReader m(node, d, "'clients'",
+              {"idle_timeout_ms", "head_timeout_ms", "read_timeout_ms", "write_timeout_ms"});
   if (!m.ok()) return;
   c.client_idle_timeout = Millis(m, d, "idle_timeout_ms", c.client_idle_timeout);
+  c.client_head_timeout = Millis(m, d, "head_timeout_ms", c.client_head_timeout);
   c.client_read_timeout = Millis(m, d, "read_timeout_ms", c.client_read_timeout);
   c.client_write_timeout = Millis(m, d, "write_timeout_ms", c.client_write_timeout);
 }

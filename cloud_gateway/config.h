@@ -92,6 +92,7 @@ struct GatewayConfig {
 
   // Device connections.
   std::chrono::milliseconds client_idle_timeout{60000};   // keep-alive wait for the next request
+  std::chrono::milliseconds client_head_timeout{5000};    // a head, once its first byte came
   std::chrono::milliseconds client_read_timeout{10000};   // a request's body once its head came
   std::chrono::milliseconds client_write_timeout{30000};  // each write to a (slow) device
 

@@ -289,6 +289,12 @@ MetricsSnapshot Gateway::Core::Snapshot() const {
 
 namespace {
 
+// "gateway.yaml: 'listen'": where an error's setting is, for messages.
+std::string ConfigKey(const GatewayConfig& config, std::string_view key) {
+  return (config.source_file.empty() ? std::string() : config.source_file + ": ") + "'" +
+         std::string(key) + "'";
+}
+
 // Reservations that can be open at once: every request in flight, and those whose ledger row
 // is waiting for its batch (up to kLedgerBatchDelay).
 std::uint32_t JournalSlots(const GatewayConfig& config) {
@@ -310,7 +316,7 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayConfigPtr config,
     net::TlsFiles files{config->tls->ca_file, config->tls->cert_file, config->tls->key_file};
     Result<net::TlsContextPtr> ctx =
         net::MakeServerTlsContext(files, {net::PeerKind::kDevice, net::PeerKind::kRouter});
-    if (!ctx.ok()) return ctx.status().WithContext("gateway TLS front");
+    if (!ctx.ok()) return ctx.status().WithContext(ConfigKey(*config, "tls"));
     core->tls_context = *ctx;
   }
   for (UpstreamRuntime* u : core->upstreams) {
@@ -398,7 +404,7 @@ Status Gateway::Start() {
         [core](net::TlsStream stream, net::PeerIdentity peer) {
           return ServeTlsSession(*core, std::move(stream), std::move(peer));
         });
-    if (!listener.ok()) return listener.status();
+    if (!listener.ok()) return listener.status().WithContext(ConfigKey(cfg, "listen"));
     c.tls_listener = std::move(*listener);
     c.tls_port = c.tls_listener->local_endpoint().port();
     c.tls_listener->Start();
@@ -407,7 +413,7 @@ Status Gateway::Start() {
     for (auto& w : c.workers) {
       Result<std::unique_ptr<net::tcp::acceptor>> a = Listen(
           w->io, cfg.plaintext->listen, "plaintext front", c.plaintext_port, /*reuse_port=*/true);
-      if (!a.ok()) return a.status();
+      if (!a.ok()) return a.status().WithContext(ConfigKey(cfg, "plaintext.listen"));
       c.plaintext_port = (*a)->local_endpoint().port();
       c.plaintext_acceptors.push_back(std::move(*a));
       asio::co_spawn(w->io, AcceptLoop(c, *c.plaintext_acceptors.back(), *w, false),
@@ -416,7 +422,7 @@ Status Gateway::Start() {
   }
   if (!cfg.metrics_listen.empty()) {
     Result<std::unique_ptr<net::tcp::acceptor>> a = Listen(first.io, cfg.metrics_listen, "metrics");
-    if (!a.ok()) return a.status();
+    if (!a.ok()) return a.status().WithContext(ConfigKey(cfg, "metrics_listen"));
     c.metrics_acceptor = std::move(*a);
     c.metrics_port = c.metrics_acceptor->local_endpoint().port();
     asio::co_spawn(first.io, AcceptLoop(c, *c.metrics_acceptor, first, true), LogSessionException);

@@ -701,13 +701,19 @@ class Session final : public SessionBase, public DeviceIo {
   awaitable<bool> ServeOne() {
     const GatewayConfig& cfg = *core_.config;
     // The head, within the idle timeout: the connection is idle until it is complete.
+    // Idle until a head's first byte; then the rest of it comes within the head timeout.
     idle_ = true;
-    const net::SteadyTime head_deadline = Clock::now() + cfg.client_idle_timeout;
+    net::SteadyTime head_deadline = Clock::now() + cfg.client_idle_timeout;
+    bool head_started = false;
     std::string error;
     http1::Parse parsed;
     while ((parsed = http1::ParseRequestHead(in_.data(), head_, &error)) ==
            http1::Parse::kIncomplete) {
       if (in_.size() >= cfg.max_header_bytes) break;
+      if (!head_started && !in_.empty()) {
+        head_started = true;
+        head_deadline = std::min(head_deadline, Clock::now() + cfg.client_head_timeout);
+      }
       if (!co_await Receive(head_deadline, kReadChunk)) co_return false;
     }
     idle_ = false;

@@ -54,11 +54,11 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
   }
   Result<net::TlsContextPtr> tls =
       net::MakeClientTlsContext(a->config_.tls, {net::PeerKind::kRouter});
-  if (!tls.ok()) return tls.status();
+  if (!tls.ok()) return tls.status().WithContext(a->ConfigKey("pki_dir' or 'tls"));
   a->router_tls_ = *tls;
   if (!a->config_.offline_policy.empty()) {
     Result<policy::PolicyPtr> p = policy::LoadPolicyFile(a->config_.offline_policy, a->catalog_);
-    if (!p.ok()) return p.status().WithContext("offline_policy");
+    if (!p.ok()) return p.status().WithContext(a->ConfigKey("offline_policy"));
     a->policy_ = *p;
   }
   // The router's last policy, saved by an earlier run, wins over offline_policy: it is what
@@ -88,13 +88,13 @@ Agent::~Agent() { Shutdown(); }
 
 Status Agent::Start() {
   Result<std::pair<std::string, std::uint16_t>> router = net::SplitHostPort(config_.router);
-  if (!router.ok()) return router.status();
+  if (!router.ok()) return router.status().WithContext(ConfigKey("router"));
   work_ = std::make_unique<asio::executor_work_guard<asio::io_context::executor_type>>(
       io_.get_executor());
   if (config_.runtime) {
     Result<std::unique_ptr<RuntimeTier>> t =
         RuntimeTier::Create(io_.get_executor(), *config_.runtime, nullptr);
-    if (!t.ok()) return t.status().WithContext("runtime");
+    if (!t.ok()) return t.status().WithContext(ConfigKey("runtime"));
     (*t)->set_on_ran([this](const std::string& model) {
       if (std::optional<ModelIndex> m = catalog_->FindModel(model)) {
         warm_until_[*m] = std::chrono::steady_clock::now() + config_.warm_minutes;
@@ -105,28 +105,28 @@ Status Agent::Start() {
   if (config_.gateway) {
     Result<net::TlsContextPtr> tls =
         net::MakeClientTlsContext(config_.tls, {net::PeerKind::kGateway});
-    if (!tls.ok()) return tls.status();
+    if (!tls.ok()) return tls.status().WithContext(ConfigKey("pki_dir' or 'tls"));
     Result<std::unique_ptr<RuntimeTier>> t =
         RuntimeTier::Create(io_.get_executor(), *config_.gateway, *tls);
-    if (!t.ok()) return t.status().WithContext("gateway");
+    if (!t.ok()) return t.status().WithContext(ConfigKey("gateway"));
     cloud_tier_ = std::move(*t);
   }
   {
     Result<net::TlsContextPtr> tls =
         net::MakeClientTlsContext(config_.tls, {net::PeerKind::kDevice});
-    if (!tls.ok()) return tls.status();
+    if (!tls.ok()) return tls.status().WithContext(ConfigKey("pki_dir' or 'tls"));
     phone_tier_ = std::make_unique<PhoneTier>(io_.get_executor(), *tls);
   }
   Result<std::unique_ptr<AppServer>> app = AppServer::Create(
       io_, config_.app_socket,
       [this](const v1::AskRequest& r, const ChunkFn& on_chunk) { return Ask(r, on_chunk); });
-  if (!app.ok()) return app.status();
+  if (!app.ok()) return app.status().WithContext(ConfigKey("app_socket"));
   app_server_ = std::move(*app);
   app_server_->set_on_finished([this] { drain_wake_.cancel(); });
   if (!config_.peer_listen.empty()) {
     Result<net::TlsContextPtr> tls =
         net::MakeServerTlsContext(config_.tls, {net::PeerKind::kDevice});
-    if (!tls.ok()) return tls.status();
+    if (!tls.ok()) return tls.status().WithContext(ConfigKey("pki_dir' or 'tls"));
     TierRequest defaults;
     defaults.ttft_timeout = config_.ttft_timeout;
     defaults.stall_timeout = config_.stall_timeout;
@@ -138,7 +138,7 @@ Status Agent::Start() {
         [&own](std::uint32_t ms) {
           return std::max(0.0, own.active_power_w - own.idle_power_w) * ms / 1000.0;
         });
-    if (!peer.ok()) return peer.status().WithContext("peer_listen");
+    if (!peer.ok()) return peer.status().WithContext(ConfigKey("peer_listen"));
     peer_server_ = std::move(*peer);
     peer_server_->set_on_finished([this] { drain_wake_.cancel(); });
   }
@@ -439,6 +439,11 @@ std::uint8_t Agent::ForbiddenTiers(const policy::RequestFacts& features) const {
     if ((result.guards_applied >> g) & 1u) forbidden |= p->program().guards[g].never;
   }
   return forbidden;
+}
+
+std::string Agent::ConfigKey(std::string_view key) const {
+  return (config_.file.empty() ? std::string() : config_.file + ": ") + "'" + std::string(key) +
+         "'";
 }
 
 std::optional<std::string> Agent::AdmitOffload(const std::string& asking) const {

@@ -70,6 +70,8 @@ class Agent {
   // Tiers the cached policy's guards forbid for a request with these features (bit per Tier);
   // 0 when no policy is cached. The agent's own check, independent of the router.
   std::uint8_t ForbiddenTiers(const policy::RequestFacts& features) const;
+  // The phone-tier server (peer_listen), or null; its counters are read by tests and tools.
+  const PeerServer* peer_server() const { return peer_server_.get(); }
   // Where household devices reach this agent's phone tier (peer_listen), once started.
   std::string peer_endpoint() const;
   // Answers one app request (the unix socket calls this).
@@ -109,6 +111,8 @@ class Agent {
   std::map<ModelIndex, std::chrono::steady_clock::time_point> warm_until_;
   policy::ModelSet WarmModels() const;
   std::unique_ptr<PeerServer> peer_server_;
+  // "speaker.yaml: 'router'": where an error's setting is, for messages.
+  std::string ConfigKey(std::string_view key) const;
   // Why the phone tier declines `asking` now, or nullopt (agent thread).
   std::optional<std::string> AdmitOffload(const std::string& asking) const;
   // The router's last household view (agent thread); nullopt until one arrives.

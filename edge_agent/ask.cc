@@ -116,6 +116,14 @@ asio::awaitable<v1::AskResult> RunAsk(Agent& agent, const TierSet& tiers,
     }
     tier_request.model = route.model();
     tier_request.partial_answer = text;
+    // A continuation finishes the answer: the tokens already produced count against its length.
+    if (features.tokens_out > 0) {
+      if (tokens_out >= features.tokens_out) {
+        success = true;  // the answer reached its length before the last tier broke
+        break;
+      }
+      tier_request.max_tokens = features.tokens_out - tokens_out;
+    }
     tier_request.deadline_applies = !first_token_seen;
     r = co_await runner->Run(tier_request, route, [&](std::string_view chunk) {
       if (!first_token_seen) {

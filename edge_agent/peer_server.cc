@@ -44,8 +44,27 @@ asio::awaitable<void> PeerServer::Serve(net::TlsStream stream, net::PeerIdentity
   auto conn = std::make_shared<net::FramedConnection<net::TlsStream>>(std::move(stream), options);
   conn->Start();
   v1::Envelope in;
-  if (co_await conn->Read(in) || !in.has_offload_request()) {
-    conn->Close("no offload request");
+  const net::error_code read = co_await conn->Read(in);
+  // A bad first frame gets a reason, a log line and a count, like the router's.
+  std::string refusal;
+  v1::ErrorCode code = v1::ERROR_BAD_FRAME;
+  if (read == net::FrameError::kOversize || read == net::FrameError::kUndecodable) {
+    refusal = net::FrameErrorName(static_cast<net::FrameError>(read.value()));
+  } else if (!read && !in.has_offload_request()) {
+    refusal = "the first frame must be an OffloadRequest";
+    code = v1::ERROR_NOT_ALLOWED;
+  }
+  if (!refusal.empty()) {
+    refused_frames_.fetch_add(1, std::memory_order_relaxed);
+    LogWarn(kLog, "refused an offload connection from '" + peer.id + "': " + refusal);
+    v1::Envelope error;
+    error.mutable_error()->set_code(code);
+    error.mutable_error()->set_message(refusal);
+    conn->Send(error);
+    co_await conn->Flush(std::chrono::milliseconds(500));
+  }
+  if (read || !refusal.empty()) {
+    conn->Close(refusal.empty() ? read.message() : refusal);
     co_return;
   }
   const v1::OffloadRequest& req = in.offload_request();

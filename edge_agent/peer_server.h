@@ -35,6 +35,9 @@ class PeerServer {
   int serving() const { return serving_; }
   void set_on_finished(std::function<void()> on_finished) { on_finished_ = std::move(on_finished); }
   net::tcp::endpoint endpoint() const { return listener_->local_endpoint(); }
+  // Connections closed for a bad first frame (oversize, undecodable, not an OffloadRequest).
+  std::uint64_t refused_frames() const { return refused_frames_.load(); }
+  const net::HandshakeStats& handshake_stats() const { return listener_->stats(); }
 
  private:
   PeerServer() = default;
@@ -46,6 +49,7 @@ class PeerServer {
   TierRequest defaults_;
   std::function<double(std::uint32_t)> energy_;
   std::atomic<int> in_flight_{0};
+  std::atomic<std::uint64_t> refused_frames_{0};
   int serving_ = 0;
   std::function<void()> on_finished_;
 };

@@ -58,6 +58,11 @@ asio::awaitable<void> RouterLink::ConnectLoop() {
         executor_, options_.host, options_.port, options_.tls, options_.connect_timeout);
     if (stopped_) co_return;
     if (stream.ok()) {
+      if (!last_failure_.empty()) {
+        LogInfo(kLog, "reached the router at " + options_.host + ":" +
+                          std::to_string(options_.port) + " again");
+        last_failure_.clear();
+      }
       net::FramedConnectionOptions fo;
       fo.idle_timeout = std::max(heartbeat_interval_ * 4, std::chrono::milliseconds(10000));
       auto conn = std::make_shared<Connection>(std::move(*stream), fo);
@@ -73,8 +78,14 @@ asio::awaitable<void> RouterLink::ConnectLoop() {
       ack_wake_.cancel();
       if (stopped_) co_return;
       ++reconnects_;
+    } else if (stream.status().message() != last_failure_) {
+      // Said once per reason, not at every retry.
+      last_failure_ = stream.status().message();
+      LogWarn(kLog, "cannot reach the router at " + options_.host + ":" +
+                        std::to_string(options_.port) + ": " + last_failure_ +
+                        "; deciding offline, retrying with backoff");
     } else {
-      LogDebug(kLog, "cannot reach the router: " + stream.status().message());
+      LogDebug(kLog, "cannot reach the router: " + last_failure_);
     }
     reconnect_timer_.expires_after(revoked_ ? RevokedBackoff() : NextBackoff());
     co_await reconnect_timer_.async_wait(net::use_nothrow_awaitable);
@@ -86,6 +97,7 @@ asio::awaitable<void> RouterLink::Session(std::shared_ptr<Connection> conn) {
   *hello.mutable_hello() = callbacks_.make_hello();
   conn->Send(hello);
   std::string reason;
+  bool welcomed = false;
   for (;;) {
     v1::Envelope in;
     const net::error_code ec = co_await conn->Read(in);
@@ -97,6 +109,7 @@ asio::awaitable<void> RouterLink::Session(std::shared_ptr<Connection> conn) {
     }
     switch (in.body_case()) {
       case v1::Envelope::kWelcome: {
+        welcomed = true;
         connected_ = true;
         revoked_ = false;
         backoff_ = std::chrono::milliseconds(0);
@@ -178,7 +191,16 @@ asio::awaitable<void> RouterLink::Session(std::shared_ptr<Connection> conn) {
     }
   }
   conn->Close(reason);
-  LogInfo(kLog, "router connection ended: " + reason);
+  if (!welcomed && !revoked_) {
+    // Refused before the Welcome: most often the router does not accept this device's
+    // certificate (another CA, revoked, expired) or the Hello (identity, profile).
+    LogWarn(kLog, "the router at " + options_.host + ":" + std::to_string(options_.port) +
+                      " closed the connection before welcoming this device: " + reason +
+                      " (check that the router trusts this device's certificate and knows its "
+                      "profile; the router's log says why)");
+  } else {
+    LogInfo(kLog, "router connection ended: " + reason);
+  }
 }
 
 asio::awaitable<void> RouterLink::HeartbeatLoop(std::shared_ptr<Connection> conn) {

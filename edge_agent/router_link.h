@@ -99,6 +99,7 @@ class RouterLink : public std::enable_shared_from_this<RouterLink> {
   std::shared_ptr<Connection> conn_;
   bool connected_ = false;
   std::atomic<bool> revoked_{false};
+  std::string last_failure_;  // why the last connect failed; "" once connected
   bool stopped_ = false;
   std::chrono::milliseconds heartbeat_interval_;
   std::chrono::milliseconds backoff_{0};

@@ -58,31 +58,55 @@ asio::awaitable<Result<std::string>> CloudHealthPoller::Fetch() {
   http::request<http::empty_body> req(http::verb::get, target_, 11);
   req.set(http::field::host, host_);
   req.set(http::field::user_agent, "partita-router");
-  net::beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 * 1024);
+  // One connection, kept alive across polls; a new one only after it fails or is closed.
+  net::error_code ec;
   if (https_) {
-    Result<net::TlsStream> stream = co_await net::ConnectTls(executor, host_, port_, tls_, timeout);
-    if (!stream.ok()) co_return stream.status();
-    net::beast::get_lowest_layer(*stream).expires_after(timeout);
-    auto [wec, wn] = co_await http::async_write(*stream, req, net::use_nothrow_awaitable);
-    if (wec) co_return Unavailable(wec.message());
-    auto [rec, rn] = co_await http::async_read(*stream, buffer, parser, net::use_nothrow_awaitable);
-    if (rec) co_return Unavailable(rec.message());
+    if (!tls_stream_) {
+      Result<net::TlsStream> stream =
+          co_await net::ConnectTls(executor, host_, port_, tls_, timeout);
+      if (!stream.ok()) co_return stream.status();
+      tls_stream_.emplace(std::move(*stream));
+      buffer_.clear();
+    }
+    net::beast::get_lowest_layer(*tls_stream_).expires_after(timeout);
+    auto [wec, wn] = co_await http::async_write(*tls_stream_, req, net::use_nothrow_awaitable);
+    ec = wec;
+    if (!ec) {
+      auto [rec, rn] =
+          co_await http::async_read(*tls_stream_, buffer_, parser, net::use_nothrow_awaitable);
+      ec = rec;
+    }
   } else {
-    net::tcp::resolver resolver(executor);
-    auto [ec, results] =
-        co_await resolver.async_resolve(host_, std::to_string(port_), net::use_nothrow_awaitable);
-    if (ec) co_return Unavailable(ec.message());
-    net::beast::tcp_stream stream(executor);
-    stream.expires_after(timeout);
-    auto [cec, ep] = co_await stream.async_connect(results, net::use_nothrow_awaitable);
-    if (cec) co_return Unavailable(cec.message());
-    auto [wec, wn] = co_await http::async_write(stream, req, net::use_nothrow_awaitable);
-    if (wec) co_return Unavailable(wec.message());
-    auto [rec, rn] = co_await http::async_read(stream, buffer, parser, net::use_nothrow_awaitable);
-    if (rec) co_return Unavailable(rec.message());
+    if (!tcp_stream_) {
+      net::tcp::resolver resolver(executor);
+      auto [rec, results] =
+          co_await resolver.async_resolve(host_, std::to_string(port_), net::use_nothrow_awaitable);
+      if (rec) co_return Unavailable(rec.message());
+      tcp_stream_.emplace(executor);
+      tcp_stream_->expires_after(timeout);
+      auto [cec, ep] = co_await tcp_stream_->async_connect(results, net::use_nothrow_awaitable);
+      if (cec) {
+        tcp_stream_.reset();
+        co_return Unavailable(cec.message());
+      }
+      buffer_.clear();
+    }
+    tcp_stream_->expires_after(timeout);
+    auto [wec, wn] = co_await http::async_write(*tcp_stream_, req, net::use_nothrow_awaitable);
+    ec = wec;
+    if (!ec) {
+      auto [rec, rn] =
+          co_await http::async_read(*tcp_stream_, buffer_, parser, net::use_nothrow_awaitable);
+      ec = rec;
+    }
   }
+  if (ec || !parser.get().keep_alive()) {
+    tls_stream_.reset();
+    tcp_stream_.reset();
+  }
+  if (ec) co_return Unavailable(ec.message());
   if (parser.get().result_int() != 200) {
     co_return Unavailable("HTTP " + std::to_string(parser.get().result_int()));
   }
@@ -110,6 +134,7 @@ asio::awaitable<void> CloudHealthPoller::Run() {
       why = "gateway health unreachable: " + body.status().message();
     }
     cloud_.Set(healthy, load);
+    polls_.fetch_add(1);
     if (healthy != last_healthy_) {
       last_healthy_ = healthy;
       if (healthy) {

@@ -5,8 +5,10 @@
 // Runs as a coroutine on one of the router's I/O threads.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/status.h"
@@ -34,6 +36,8 @@ class CloudHealthPoller {
                                                            CloudState& cloud);
   asio::awaitable<void> Run();
   void Stop() { stopped_ = true; }
+  // Polls completed (answered or not); read from any thread.
+  std::uint64_t polls() const { return polls_.load(); }
 
  private:
   CloudHealthPoller(CloudState& cloud) : cloud_(cloud) {}
@@ -48,6 +52,11 @@ class CloudHealthPoller {
   net::TlsContextPtr tls_;
   bool stopped_ = false;
   bool last_healthy_ = true;
+  std::atomic<std::uint64_t> polls_{0};
+  // The kept-alive connection to the gateway (one of the two, by scheme), and its read buffer.
+  std::optional<net::TlsStream> tls_stream_;
+  std::optional<net::beast::tcp_stream> tcp_stream_;
+  net::beast::flat_buffer buffer_;
 };
 
 }  // namespace partita::router

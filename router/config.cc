@@ -13,12 +13,18 @@ namespace partita::router {
 
 namespace {
 
-void CheckAddress(const yaml::MapReader& r, std::string_view key, Diagnostics& d) {
+void CheckAddress(const yaml::MapReader& r, std::string_view key, Diagnostics& d,
+                  bool loopback_only = false) {
   const yaml::Node* n = r.Get(key);
   if (n == nullptr || !n->IsScalar() || n->scalar.empty()) return;
-  if (!net::ParseListenAddress(n->scalar).ok()) {
+  Result<net::tcp::endpoint> ep = net::ParseListenAddress(n->scalar);
+  if (!ep.ok()) {
     d.Error(n->location, "'" + std::string(key) + "' must be IP:PORT (e.g. 127.0.0.1:7443), got '" +
                              n->scalar + "'");
+  } else if (loopback_only && !ep->address().is_loopback()) {
+    d.Error(n->location, "'" + std::string(key) +
+                             "' must be a loopback address (127.0.0.1 or ::1): it has no "
+                             "authentication; scrape it from the same host or through a proxy");
   }
 }
 
@@ -58,7 +64,7 @@ std::optional<RouterConfig> ParseRouterConfig(std::string_view yaml_text, Diagno
   c.listen = r.String("listen", c.listen);
   CheckAddress(r, "listen", d);
   c.metrics_listen = r.String("metrics_listen", c.metrics_listen);
-  CheckAddress(r, "metrics_listen", d);
+  CheckAddress(r, "metrics_listen", d, /*loopback_only=*/true);
   c.tls = net::ReadTlsFiles(r, d, base_dir, net::RouterTlsFiles);
   c.policy_file = yaml::ResolvePath(base_dir, r.RequireString("policy").value_or(""));
   c.catalog_file = yaml::ResolvePath(base_dir, r.String("catalog", ""));

@@ -116,7 +116,7 @@ Result<std::unique_ptr<Router>> Router::Create(RouterConfig config) {
   r->decider_ = std::make_unique<Decider>(*r->registry_, *r->policies_, *r->cloud_);
   Result<net::TlsContextPtr> tls =
       net::MakeServerTlsContext(r->config_.tls, {net::PeerKind::kDevice});
-  if (!tls.ok()) return tls.status();
+  if (!tls.ok()) return tls.status().WithContext(r->ConfigKey("pki_dir' or 'tls"));
   r->tls_ = *tls;
 
   storage::RunInfo run;
@@ -179,6 +179,11 @@ Router::Router(RouterConfig config) : config_(std::move(config)) {
 
 Router::~Router() { Shutdown(std::chrono::seconds(2)); }
 
+std::string Router::ConfigKey(std::string_view key) const {
+  return (config_.config_path.empty() ? std::string() : config_.config_path + ": ") + "'" +
+         std::string(key) + "'";
+}
+
 Status Router::Start() {
   Result<net::tcp::endpoint> where = net::ParseListenAddress(config_.listen);
   if (!where.ok()) return where.status();
@@ -216,7 +221,7 @@ Status Router::Start() {
                                [this](net::TlsStream s, net::PeerIdentity peer) {
                                  return ServeAgent(std::move(s), std::move(peer));
                                });
-  if (!listener.ok()) return listener.status();
+  if (!listener.ok()) return listener.status().WithContext(ConfigKey("listen"));
   listener_ = std::move(*listener);
 
   if (!config_.metrics_listen.empty()) {
@@ -231,7 +236,7 @@ Status Router::Start() {
          {"/healthz", [] {
             return net::HttpResponse{200, "text/plain", "ok\n"};
           }}});
-    if (!ep.ok()) return ep.status();
+    if (!ep.ok()) return ep.status().WithContext(ConfigKey("metrics_listen"));
     metrics_endpoint_ = std::move(*ep);
     metrics_endpoint_->Start();
   }

@@ -87,6 +87,8 @@ class Router {
   };
 
   explicit Router(RouterConfig config);
+  // "router.yaml: 'listen'": where an error's setting is, for messages.
+  std::string ConfigKey(std::string_view key) const;
   asio::awaitable<void> ServeAgent(net::TlsStream stream, net::PeerIdentity peer);
   asio::awaitable<void> PolicyWatchLoop();
   asio::awaitable<void> HousekeepingLoop();

@@ -72,6 +72,7 @@ AttemptInfo ToAttempt(const v1::Attempt& a) {
   info.result = AttemptResultName(a.result());
   info.detail = a.detail();
   info.elapsed_ms = a.elapsed_ms();
+  info.tokens_out = a.tokens_out();
   return info;
 }
 

@@ -41,6 +41,7 @@ struct AttemptInfo {
   std::string result;  // ok, refused, error_status, declined, no_first_token, stalled, ...
   std::string detail;  // a human-readable reason
   std::uint32_t elapsed_ms = 0;
+  std::uint32_t tokens_out = 0;  // answer tokens this attempt produced
 };
 
 struct Answer {

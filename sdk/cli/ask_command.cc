@@ -60,6 +60,7 @@ boost::json::object ToJson(const Answer& a) {
     at["result"] = t.result;
     at["detail"] = t.detail;
     at["elapsed_ms"] = t.elapsed_ms;
+    at["tokens_out"] = t.tokens_out;
     trail.push_back(std::move(at));
   }
   o["fallback"] = std::move(trail);

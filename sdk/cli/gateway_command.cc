@@ -6,8 +6,10 @@
 #include "cloud_gateway/gateway.h"
 #include "common/log.h"
 #include "net/asio.h"
+#include "net/tls.h"
 #include "sdk/cli/commands.h"
 #include "sdk/cli/daemon_signals.h"
+#include "sdk/cli/new_files.h"
 
 namespace partita::cli {
 
@@ -27,16 +29,32 @@ int RunGateway(const GatewayArgs& a) {
   }
   const cloud_gateway::GatewayConfig& c = **config;
   if (a.check) {
+    // The files it names must load too (the certificate, its key, the CA).
+    if (c.tls) {
+      Result<net::TlsContextPtr> tls = net::MakeServerTlsContext(
+          {c.tls->ca_file, c.tls->cert_file, c.tls->key_file}, {net::PeerKind::kDevice});
+      if (!tls.ok()) {
+        PrintError(a.config + ": 'tls': " + tls.status().message());
+        return 1;
+      }
+    }
     std::printf("%s: ok (%zu model(s))\n", a.config.c_str(), c.models.size());
     return 0;
   }
+  // Files this start creates are removed again if it fails (a port in use, say).
+  const std::vector<std::string> created =
+      NewFiles({c.ledger_path, c.ledger_path + "-wal", c.ledger_path + "-shm",
+                c.ledger_path + ".reservations"});
   Result<std::unique_ptr<cloud_gateway::Gateway>> gateway = cloud_gateway::Gateway::Create(*config);
   if (!gateway.ok()) {
+    RemoveFiles(created);
     PrintError(gateway.status().message());
     return 1;
   }
   cloud_gateway::Gateway& g = **gateway;
   if (Status s = g.Start(); !s.ok()) {
+    gateway->reset();
+    RemoveFiles(created);
     PrintError(s.message());
     return 1;
   }

@@ -6,6 +6,7 @@
 #include "router/router.h"
 #include "sdk/cli/commands.h"
 #include "sdk/cli/daemon_signals.h"
+#include "sdk/cli/new_files.h"
 
 namespace partita::cli {
 
@@ -23,13 +24,19 @@ void AddRouterCommands(CLI::App& app, int& exit_code) {
       exit_code = 1;
       return;
     }
+    // Files this start creates are removed again if it fails (a port in use, say).
+    const std::string& log = config->decision_log;
+    const std::vector<std::string> created = NewFiles({log, log + "-wal", log + "-shm"});
     Result<std::unique_ptr<router::Router>> r = router::Router::Create(*config);
     if (!r.ok()) {
+      RemoveFiles(created);
       PrintError(r.status().message());
       exit_code = 1;
       return;
     }
     if (Status s = (*r)->Start(); !s.ok()) {
+      r->reset();
+      RemoveFiles(created);
       PrintError(s.message());
       exit_code = 1;
       return;

@@ -6,6 +6,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <thread>
 
 #include "backends/chat_client.h"
 #include "tests/backends/test_servers.h"
@@ -168,6 +169,32 @@ TEST_CASE("a request header fault overrides the server's") {
                  {{"X-Partita-Fault", "bogus"}});
   CHECK(res.result_int() == 400);
   CHECK(res.body().find("X-Partita-Fault") != std::string::npos);
+}
+
+TEST_CASE("a client that gives up on a long whole answer is let go, not held half-closed") {
+  ModelServerOptions slow = ModeldFixture::Fast();
+  slow.rate_scale = 1;  // milm-7b-moe's real rate: 2,000 tokens take over a minute
+  ModeldFixture modeld(slow);
+  {
+    net::asio::io_context io;
+    net::tcp::socket socket(io);
+    socket.connect(net::tcp::endpoint(net::asio::ip::make_address("127.0.0.1"), modeld.port()));
+    const std::string body = Body(false, 2000);
+    const std::string raw = "POST /v1/chat/completions HTTP/1.1\r\nHost: m\r\nContent-Length: " +
+                            std::to_string(body.size()) + "\r\n\r\n" + body;
+    net::asio::write(socket, net::asio::buffer(raw));
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (modeld.server().stats().requests.load() == 0 &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+  }  // the client closes
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (modeld.server().stats().abandoned.load() == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  CHECK(modeld.server().stats().abandoned.load() == 1);
 }
 
 TEST_CASE("no-usage leaves the usage object out") {

@@ -81,6 +81,20 @@ done
 check "the router prints the ports it bound" test -n "$metrics_port"
 expect "/metrics shows the serving policy" 0 'partita_router_policy_info\{name="balanced"' \
   -- curl -sf "http://127.0.0.1:$metrics_port/metrics"
+# A second router on the same port: the error names the file and key, and leaves no database.
+router_port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\) .*/\1/p' "$work/router.log")
+sed -e "s/^listen: .*/listen: 127.0.0.1:$router_port/" -e "s/^decision_log: .*/decision_log: second.db/" \
+  "$work/router.yaml" >"$work/second.yaml"
+expect "a port in use names the config file and key" 1 \
+  "^partita: error: $work/second.yaml: 'listen': cannot listen on 127.0.0.1:$router_port" \
+  -- "$partita" router --config "$work/second.yaml"
+check "a failed start leaves no database behind" test ! -e "$work/second.db"
+sed -e "s/^pki_dir: .*/pki_dir: no-such-pki/" -e "s/^decision_log: .*/decision_log: third.db/" \
+  "$work/router.yaml" >"$work/third.yaml"
+expect "a missing certificate names the config file and key" 1 \
+  "^partita: error: $work/third.yaml: 'pki_dir' or 'tls': cannot load" \
+  -- "$partita" router --config "$work/third.yaml"
+check "nor does a missing certificate" test ! -e "$work/third.db"
 kill -TERM "$router_pid"
 wait "$router_pid"
 check "SIGTERM: the router exits 0" test $? -eq 0
@@ -105,12 +119,33 @@ for _ in $(seq 100); do  # until the app socket exists (at most 10 s)
   sleep 0.1
 done
 check "the agent serves its app socket" test -S "$work/agent.sock"
+for _ in $(seq 100); do  # until it has tried the router once (at most 10 s)
+  grep -q "cannot reach the router" "$work/agent.log" && break
+  sleep 0.1
+done
+check "the agent says once why it cannot reach its router" \
+  test "$(grep -c 'cannot reach the router at 127.0.0.1:1: ' "$work/agent.log")" -eq 1
 expect "an ask with no policy and no router fails clearly" 1 "no policy cached" \
   -- "$partita" ask "turn on the lights" --socket "$work/agent.sock" --timeout 20
 kill -TERM "$agent_pid"
 wait "$agent_pid"
 check "SIGTERM: the agent exits 0" test $? -eq 0
 check "SIGTERM: the agent removed its socket" test ! -e "$work/agent.sock"
+
+# gateway --check loads the files the config names.
+cat >"$work/gateway.yaml" <<YAML
+listen: 127.0.0.1:0
+tls: {ca: pki/ca.crt, cert: pki/no-such-gateway.crt, key: pki/gateway.key}
+ledger: gateway.db
+models:
+  - name: milm-70b-moe
+    upstreams: [{name: a, url: "http://127.0.0.1:1/v1"}]
+YAML
+expect "gateway --check refuses a missing certificate, naming the key" 1 \
+  "$work/gateway.yaml: 'tls': .*no-such-gateway.crt" -- "$partita" gateway --config "$work/gateway.yaml" --check
+sed -i 's/no-such-gateway.crt/gateway.crt/' "$work/gateway.yaml"
+expect "gateway --check passes once it is there" 0 "ok \(1 model" \
+  -- "$partita" gateway --config "$work/gateway.yaml" --check
 
 # A crash is reported on stderr with the signal and a backtrace, not silently.
 "$partita" modeld --port 0 >"$work/modeld.log" 2>&1 &

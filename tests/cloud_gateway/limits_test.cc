@@ -119,6 +119,27 @@ TEST_CASE("a device that leaves cancels its request upstream and its reservation
   CHECK(gw.Ask(Body(false, 2), false).ok());
 }
 
+TEST_CASE("a partial request head is dropped after the head timeout, not the idle one") {
+  ModeldFixture modeld;
+  GatewayFixture gw(OneModel(Upstream("only", Url(modeld)),
+                             "clients: {idle_timeout_ms: 60000, head_timeout_ms: 300}\n"));
+  net::asio::io_context io;
+  net::tcp::socket socket(io);
+  socket.connect(
+      net::tcp::endpoint(net::asio::ip::make_address("127.0.0.1"), gw.gateway().plaintext_port()));
+  net::asio::write(socket,
+                   net::asio::buffer(std::string("POST /v1/chat/completions HTTP/1.1\r\n")));
+  const auto start = std::chrono::steady_clock::now();
+  char byte;
+  net::error_code ec;
+  socket.read_some(net::asio::buffer(&byte, 1), ec);  // returns when the gateway closes it
+  const auto waited = std::chrono::steady_clock::now() - start;
+  CHECK(ec == net::asio::error::eof);
+  CHECK(waited < 30s);  // the head timeout, not the 60 s idle timeout
+  CHECK(gw.gateway().MetricsText().find("bad_requests_total{reason=\"client_timeout\"} 1") !=
+        std::string::npos);
+}
+
 // `streams` devices each stream 40 tokens at once from an upstream that ignores max_tokens, one
 // event per token, against a device budget of 0.05 USD at $1000 per 1M output tokens (50
 // tokens). Returns the spend the ledger recorded per device (USD).

@@ -150,6 +150,10 @@ TEST_CASE("After the first token the next tier continues the answer, or it retur
   CHECK(a->trail[0].result == "stalled");
   CHECK(streamed == a->text);
   CHECK(a->text.size() > 0);
+  // The phone finished the answer: the cloud's 4 tokens count against the 12 asked for.
+  CHECK(a->tokens_out == 12);
+  CHECK(a->trail[0].tokens_out == 4);
+  CHECK(a->trail[1].tokens_out == 8);
 
   // With the phone gone and the device failing, nothing can continue: truncated, not clean.
   w.cp.agents[0]->Shutdown();

@@ -2,6 +2,8 @@
 // operator controls (router.yaml or the device certificates), never from what a device says of
 // itself; a phone serves only its household and never a revoked device; a second session with
 // one device's certificate replaces the first. Over real sockets: router, agents, modeld.
+#include <boost/asio/write.hpp>
+
 #include "net/framed_connection.h"
 #include "net/tls_listener.h"
 #include "tests/edge_agent/world.h"
@@ -11,34 +13,39 @@ namespace {
 
 using namespace testing;
 
-// Sends an OffloadRequest straight to a phone's peer port with `device`'s certificate, as a
-// device that skips the router would; returns the phone's reply.
-v1::OffloadReply OffloadDirect(ControlPlane& cp, const std::string& device,
-                               const std::string& endpoint) {
+// Sends `frame` straight to a phone's peer port with `device`'s certificate, as a device that
+// skips the router would; returns the phone's first reply (empty when it sent none).
+v1::Envelope SendDirect(ControlPlane& cp, const std::string& device, const std::string& endpoint,
+                        const std::string& frame) {
   auto tls = net::MakeClientTlsContext(net::DeviceTlsFiles(cp.dir.File("pki"), device),
                                        {net::PeerKind::kDevice});
   REQUIRE_MESSAGE(tls.ok(), tls.status().ToString());
   auto hp = net::SplitHostPort(endpoint);
   REQUIRE(hp.ok());
   asio::io_context io;
-  auto exchange = [&]() -> asio::awaitable<v1::OffloadReply> {
+  auto exchange = [&]() -> asio::awaitable<v1::Envelope> {
     Result<net::TlsStream> stream =
         co_await net::ConnectTls(io.get_executor(), hp->first, hp->second, *tls, 5s);
-    if (!stream.ok()) co_return v1::OffloadReply();
+    if (!stream.ok()) co_return v1::Envelope();
     auto conn = std::make_shared<net::FramedConnection<net::TlsStream>>(
         std::move(*stream), net::FramedConnectionOptions{});
     conn->Start();
-    v1::Envelope request;
-    request.mutable_offload_request()->set_prompt("Explain my diagnosis SECRET");
-    request.mutable_offload_request()->set_model("milm-7b-moe");
-    request.mutable_offload_request()->set_max_tokens(4);
-    conn->Send(request);
+    co_await asio::async_write(conn->stream(), asio::buffer(frame), net::use_nothrow_awaitable);
     v1::Envelope reply;
     const net::error_code ec = co_await conn->Read(reply);
     conn->Close("done");
-    co_return ec ? v1::OffloadReply() : reply.offload_reply();
+    co_return ec ? v1::Envelope() : reply;
   };
   return partita::testing::RunCoroutine(io, exchange(), 10s);
+}
+
+v1::OffloadReply OffloadDirect(ControlPlane& cp, const std::string& device,
+                               const std::string& endpoint) {
+  v1::Envelope request;
+  request.mutable_offload_request()->set_prompt("Explain my diagnosis SECRET");
+  request.mutable_offload_request()->set_model("milm-7b-moe");
+  request.mutable_offload_request()->set_max_tokens(4);
+  return SendDirect(cp, device, endpoint, net::EncodeFrame(request)).offload_reply();
 }
 
 // The phone's reply to `device` once it mentions `expected` (the router's word travels
@@ -135,6 +142,23 @@ TEST_CASE("A phone serves only its household, and never a revoked device, even o
     CHECK_FALSE(reply.accepted());
     CHECK(reply.reason() == "'intruder' is revoked");
   }
+}
+
+TEST_CASE("A phone answers a bad first frame with an Error, logs it and counts it") {
+  World w;
+  Agent& phone = w.StartPhone();
+  v1::Envelope outcome;
+  outcome.mutable_outcome()->set_request_id(1);
+  v1::Envelope reply =
+      SendDirect(w.cp, "speaker", phone.peer_endpoint(), net::EncodeFrame(outcome));
+  CHECK(reply.error().code() == v1::ERROR_NOT_ALLOWED);
+  CHECK(reply.error().message() == "the first frame must be an OffloadRequest");
+  std::string garbage(4, '\0');
+  garbage[3] = 5;
+  garbage += "\xff\xff\xff\xff\xff";
+  reply = SendDirect(w.cp, "speaker", phone.peer_endpoint(), garbage);
+  CHECK(reply.error().code() == v1::ERROR_BAD_FRAME);
+  CHECK(phone.peer_server()->refused_frames() == 2);
 }
 
 TEST_CASE("A second session with a live device's certificate is refused, the entry stays its own") {

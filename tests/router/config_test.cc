@@ -28,6 +28,7 @@ policy: p.yaml
 decision_log: r.db
 heartbeat_intervl_ms: 100
 io_threads: 0
+metrics_listen: 0.0.0.0:9464
 )");
   Result<RouterConfig> c = LoadRouterConfig(path);
   REQUIRE_FALSE(c.ok());
@@ -37,6 +38,9 @@ io_threads: 0
             "mean 'heartbeat_interval_ms'?\n" +
             path +
             ":3:9: error: 'listen' must be IP:PORT (e.g. 127.0.0.1:7443), got 'localhost'\n" +
+            path +
+            ":9:17: error: 'metrics_listen' must be a loopback address (127.0.0.1 or ::1): it "
+            "has no authentication; scrape it from the same host or through a proxy\n" +
             path + ":8:13: error: 'io_threads' is 0; it must be between 1 and 64");
 }
 
