@@ -1,6 +1,7 @@
 #include "net/tls.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 #include <boost/asio/ssl/verify_context.hpp>
 #include <mutex>
 
+#include "common/file_stamp.h"
 #include "common/log.h"
 
 namespace partita::net {
@@ -66,6 +68,140 @@ std::string OpenSslError() {
   return buf;
 }
 
+// A context's own certificate chain and key, swapped whole when their files change. The
+// context's certificate callback hands the current pair to every new handshake.
+class Credentials {
+ public:
+  explicit Credentials(TlsFiles files) : files_(std::move(files)) {}
+  ~Credentials() { Free(); }
+
+  // Loads the pair; on error the current one (if any) stays.
+  Status Load() {
+    const std::string stamp = Stamp();
+    Result<Pair> pair = ReadPair();
+    if (!pair.ok()) return pair.status();
+    std::lock_guard<std::mutex> lock(mu_);
+    if (pair_.leaf != nullptr) {
+      Result<PeerIdentity> old_id = IdentityFromCertificate(pair_.leaf, PeerRole::kServer);
+      Result<PeerIdentity> new_id = IdentityFromCertificate(pair->leaf, PeerRole::kServer);
+      if (old_id.ok() && new_id.ok() && old_id->Uri() != new_id->Uri()) {
+        Pair(*pair).Free();
+        return InvalidArgument("the new certificate '" + files_.cert_file + "' is for " +
+                               new_id->Uri() + ", not " + old_id->Uri());
+      }
+    }
+    pair_.Free();
+    pair_ = *pair;
+    stamp_ = stamp;
+    return Status::Ok();
+  }
+
+  // The files changed since the last load (or the last failed attempt).
+  bool Changed() {
+    const std::string stamp = Stamp();
+    std::lock_guard<std::mutex> lock(mu_);
+    return stamp != stamp_ && stamp != failed_stamp_;
+  }
+  void Failed() {
+    const std::string stamp = Stamp();
+    std::lock_guard<std::mutex> lock(mu_);
+    failed_stamp_ = stamp;
+  }
+
+  // OpenSSL's certificate callback: the current pair for this handshake.
+  static int Apply(SSL* ssl, void* arg) {
+    auto* self = static_cast<Credentials*>(arg);
+    std::lock_guard<std::mutex> lock(self->mu_);
+    if (self->pair_.leaf == nullptr) return 0;
+    return SSL_use_cert_and_key(ssl, self->pair_.leaf, self->pair_.key, self->pair_.chain, 1);
+  }
+
+  const TlsFiles& files() const { return files_; }
+
+ private:
+  struct Pair {
+    X509* leaf = nullptr;
+    EVP_PKEY* key = nullptr;
+    STACK_OF(X509) * chain = nullptr;
+    void Free() {
+      X509_free(leaf);
+      EVP_PKEY_free(key);
+      sk_X509_pop_free(chain, X509_free);
+      leaf = nullptr;
+      key = nullptr;
+      chain = nullptr;
+    }
+  };
+
+  std::string Stamp() const {
+    return FileStamp(files_.cert_file) + "|" + FileStamp(files_.key_file);
+  }
+
+  Result<Pair> ReadPair() const {
+    Pair p;
+    std::unique_ptr<BIO, decltype(&BIO_free)> cert_bio(BIO_new_file(files_.cert_file.c_str(), "r"),
+                                                       BIO_free);
+    if (!cert_bio) return InvalidArgument("cannot read certificate '" + files_.cert_file + "'");
+    p.leaf = PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr);
+    if (p.leaf == nullptr) {
+      return InvalidArgument("cannot load certificate '" + files_.cert_file +
+                             "': " + OpenSslError());
+    }
+    p.chain = sk_X509_new_null();
+    while (X509* extra = PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr)) {
+      sk_X509_push(p.chain, extra);
+    }
+    ERR_clear_error();  // the end of the file
+    std::unique_ptr<BIO, decltype(&BIO_free)> key_bio(BIO_new_file(files_.key_file.c_str(), "r"),
+                                                      BIO_free);
+    if (key_bio) p.key = PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr);
+    if (p.key == nullptr) {
+      p.Free();
+      return InvalidArgument("cannot load private key '" + files_.key_file +
+                             "': " + OpenSslError());
+    }
+    if (X509_check_private_key(p.leaf, p.key) != 1) {
+      p.Free();
+      ERR_clear_error();
+      return InvalidArgument("private key '" + files_.key_file + "' does not match certificate '" +
+                             files_.cert_file + "'");
+    }
+    return p;
+  }
+
+  void Free() {
+    std::lock_guard<std::mutex> lock(mu_);
+    pair_.Free();
+  }
+
+  const TlsFiles files_;
+  std::mutex mu_;
+  Pair pair_;                 // guarded by mu_
+  std::string stamp_;         // guarded by mu_: the files' stamp when pair_ was loaded
+  std::string failed_stamp_;  // guarded by mu_: a stamp that did not load (said once)
+};
+
+// Every context's credentials, for ReloadChangedCertificates().
+struct CredentialsRegistry {
+  std::mutex mu;
+  std::vector<std::weak_ptr<Credentials>> all;  // guarded by mu
+};
+
+CredentialsRegistry& Registry() {
+  static CredentialsRegistry* registry = new CredentialsRegistry();  // never destroyed
+  return *registry;
+}
+
+// The context owns its credentials through this ex_data slot.
+void FreeCredentials(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
+  delete static_cast<std::shared_ptr<Credentials>*>(ptr);
+}
+
+int CredentialsIndex() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, FreeCredentials);
+  return index;
+}
+
 Result<TlsContextPtr> MakeContext(const TlsFiles& files, PeerRole peer_role,
                                   std::vector<PeerKind> peer_kinds) {
   const bool server = peer_role == PeerRole::kClient;
@@ -98,6 +234,17 @@ Result<TlsContextPtr> MakeContext(const TlsFiles& files, PeerRole peer_role,
   if (SSL_CTX_check_private_key(native) != 1) {
     return InvalidArgument("private key '" + files.key_file + "' does not match certificate '" +
                            files.cert_file + "'");
+  }
+  // The pair each handshake presents comes from the credentials, which a rotation replaces.
+  auto credentials = std::make_shared<Credentials>(files);
+  PARTITA_RETURN_IF_ERROR(credentials->Load());
+  SSL_CTX_set_ex_data(native, CredentialsIndex(), new std::shared_ptr<Credentials>(credentials));
+  SSL_CTX_set_cert_cb(native, &Credentials::Apply, credentials.get());
+  {
+    CredentialsRegistry& r = Registry();
+    std::lock_guard<std::mutex> lock(r.mu);
+    std::erase_if(r.all, [](const std::weak_ptr<Credentials>& w) { return w.expired(); });
+    r.all.push_back(credentials);
   }
   // Chain verification checks the peer's purpose (EKU) too.
   X509_VERIFY_PARAM* param = SSL_CTX_get0_param(native);
@@ -134,6 +281,31 @@ Result<TlsContextPtr> MakeContext(const TlsFiles& files, PeerRole peer_role,
 }
 
 }  // namespace
+
+int ReloadChangedCertificates() {
+  std::vector<std::shared_ptr<Credentials>> live;
+  {
+    CredentialsRegistry& r = Registry();
+    std::lock_guard<std::mutex> lock(r.mu);
+    for (const std::weak_ptr<Credentials>& w : r.all) {
+      if (std::shared_ptr<Credentials> c = w.lock()) live.push_back(std::move(c));
+    }
+  }
+  int reloaded = 0;
+  for (const std::shared_ptr<Credentials>& c : live) {
+    if (!c->Changed()) continue;
+    if (Status s = c->Load(); s.ok()) {
+      ++reloaded;
+      LogInfo("tls", "certificate '" + c->files().cert_file +
+                         "' changed: new connections present the new one");
+    } else {
+      c->Failed();
+      LogError("tls", "certificate '" + c->files().cert_file +
+                          "' changed but is refused, the previous one stays: " + s.message());
+    }
+  }
+  return reloaded;
+}
 
 Result<TlsContextPtr> MakeServerTlsContext(const TlsFiles& files,
                                            std::vector<PeerKind> client_kinds) {

@@ -4,7 +4,9 @@
 // data, and a peer certificate that chains to the Partita CA. Certificate verification also runs
 // the identity checks of identity.h, so a certificate without exactly one partita URI SAN, a CA
 // used as a leaf, a wrong EKU or a peer of an unexpected kind fails the handshake itself.
-// A context is immutable after creation and may be shared by all threads.
+// A context may be shared by all threads. Its own certificate and key are the only thing that
+// changes: ReloadChangedCertificates() re-reads them when their files change (rotation without a
+// restart); each new handshake takes the pair current then.
 #pragma once
 
 #include <boost/asio/ssl/context.hpp>
@@ -33,6 +35,13 @@ Result<TlsContextPtr> MakeServerTlsContext(const TlsFiles& files,
 // Client side: requires a server certificate of one of `server_kinds`.
 Result<TlsContextPtr> MakeClientTlsContext(const TlsFiles& files,
                                            std::vector<PeerKind> server_kinds);
+
+// Re-reads the certificate and key of every live context whose files changed since they were
+// loaded: new handshakes present the new pair, connections already open keep theirs. A pair that
+// does not load, does not match, or names another identity is refused and logged (once per
+// change), and the previous pair stays. Returns how many contexts took a new pair. Daemons call
+// it every second (sdk/cli/daemon_signals.h); any thread.
+int ReloadChangedCertificates();
 
 // Why a handshake failed, coarse enough to be a metrics label.
 enum class HandshakeFailure {

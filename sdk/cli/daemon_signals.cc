@@ -10,6 +10,8 @@
 #include <csignal>
 #include <cstring>
 
+#include "net/tls.h"
+
 namespace partita::cli {
 
 namespace {
@@ -64,20 +66,24 @@ int WaitForTerminationSignal(const std::function<void(int)>& on_signal) {
   mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   boost::asio::io_context io;
   boost::asio::signal_set signals(io, SIGTERM, SIGINT);
-  boost::asio::steady_timer trim(io);
+  boost::asio::steady_timer tick(io);
   int received = 0;
-  std::function<void()> schedule_trim = [&] {
-    trim.expires_after(std::chrono::seconds(10));
-    trim.async_wait([&](const boost::system::error_code& ec) {
+  int ticks = 0;
+  // Every second: certificates whose files changed are reloaded (rotation without a restart);
+  // every tenth: freed heap pages go back to the system.
+  std::function<void()> schedule = [&] {
+    tick.expires_after(std::chrono::seconds(1));
+    tick.async_wait([&](const boost::system::error_code& ec) {
       if (ec) return;
-      malloc_trim(0);
-      schedule_trim();
+      net::ReloadChangedCertificates();
+      if (++ticks % 10 == 0) malloc_trim(0);
+      schedule();
     });
   };
-  schedule_trim();
+  schedule();
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (!ec) received = signo;
-    trim.cancel();
+    tick.cancel();
   });
   io.run();
   if (on_signal) on_signal(received);

@@ -9,7 +9,8 @@
 namespace partita::cli {
 
 // Blocks until SIGTERM/SIGINT arrives, then runs `on_signal` and returns the signal number.
-// Meanwhile it returns freed memory to the system (a daemon shrinks back after a burst).
+// Meanwhile it reloads certificates whose files changed (net::ReloadChangedCertificates) and
+// returns freed memory to the system (a daemon shrinks back after a burst).
 int WaitForTerminationSignal(const std::function<void(int)>& on_signal);
 
 // Installs the crash reporter for `command` ("gateway", "router"...). Call once, early.

@@ -2,10 +2,13 @@
 #include "net/tls.h"
 
 #include <doctest/doctest.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <filesystem>
+#include <fstream>
 
 #include "net/framed_connection.h"
 #include "net/pki.h"
@@ -34,6 +37,25 @@ struct Pki {
     REQUIRE(InitPki(o).ok());
   }
 };
+
+std::string SerialOf(X509* cert) {
+  if (cert == nullptr) return "";
+  BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get_serialNumber(cert), nullptr);
+  char* hex = BN_bn2hex(bn);
+  std::string out(hex);
+  OPENSSL_free(hex);
+  BN_free(bn);
+  return out;
+}
+
+std::string SerialOfFile(const std::string& path) {
+  BIO* bio = BIO_new_file(path.c_str(), "r");
+  X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  std::string out = SerialOf(cert);
+  X509_free(cert);
+  return out;
+}
 
 // A router-like echo server: answers Ping with Pong; reports identities and errors.
 class EchoServer {
@@ -64,10 +86,12 @@ class EchoServer {
   EventQueue<std::string> peers;         // identity of each accepted session
   EventQueue<HandshakeFailure> refused;  // each refused handshake
   EventQueue<error_code> read_errors;    // why each session's read loop ended
+  EventQueue<std::string> peer_serials;  // the serial of each accepted client certificate
 
  private:
   asio::awaitable<void> Serve(TlsStream stream, PeerIdentity peer) {
     peers.Push(peer.Uri());
+    peer_serials.Push(SerialOf(SSL_get0_peer_certificate(stream.native_handle())));
     FramedConnectionOptions o;
     o.max_frame_bytes = 4096;
     auto conn = std::make_shared<FramedConnection<TlsStream>>(std::move(stream), o);
@@ -131,6 +155,56 @@ TEST_CASE("A device and the router exchange frames over TLS 1.3 with mutual auth
   REQUIRE_MESSAGE(reply.ok(), reply.status().ToString());
   CHECK(reply->pong().nonce() == 4242);
   CHECK(server.peers.Pop() == std::optional<std::string>("spiffe://partita/device/speaker"));
+}
+
+// Connects, pings, and returns the serial of the server's certificate.
+asio::awaitable<std::string> ServerSerial(TlsContextPtr tls, std::uint16_t port) {
+  auto stream = co_await ConnectTls(co_await asio::this_coro::executor, "127.0.0.1", port, tls, 5s);
+  if (!stream.ok()) co_return "";
+  std::string serial = SerialOf(SSL_get0_peer_certificate(stream->native_handle()));
+  auto conn =
+      std::make_shared<FramedConnection<TlsStream>>(std::move(*stream), FramedConnectionOptions{});
+  conn->Start();
+  v1::Envelope ping;
+  ping.mutable_ping()->set_nonce(1);
+  conn->Send(ping);
+  v1::Envelope reply;
+  const error_code ec = co_await conn->Read(reply);
+  conn->Close("done");
+  co_return ec ? "" : serial;
+}
+
+TEST_CASE("Rotated certificates are presented by new connections without a restart") {
+  Pki pki;
+  EchoServer server(pki);
+  auto tls = MakeClientTlsContext(DeviceTlsFiles(pki.dir, "speaker"), {PeerKind::kRouter});
+  REQUIRE(tls.ok());
+  asio::io_context io;
+  const std::string router_before = SerialOfFile(pki.dir + "/router.crt");
+  const std::string speaker_before = SerialOfFile(pki.dir + "/devices/speaker.crt");
+  CHECK(RunCoroutine(io, ServerSerial(*tls, server.port)) == router_before);
+  CHECK(server.peer_serials.Pop() == speaker_before);
+
+  // Both ends get short-lived certificates from the same CA (pki issue --days 1 --force).
+  REQUIRE(IssueCertificate(pki.dir, PeerKind::kRouter, "router", 1).ok());
+  REQUIRE(IssueCertificate(pki.dir, PeerKind::kDevice, "speaker", 1).ok());
+  const std::string router_after = SerialOfFile(pki.dir + "/router.crt");
+  const std::string speaker_after = SerialOfFile(pki.dir + "/devices/speaker.crt");
+  REQUIRE(router_after != router_before);
+  CHECK(ReloadChangedCertificates() >= 2);
+  CHECK(RunCoroutine(io, ServerSerial(*tls, server.port)) == router_after);
+  CHECK(server.peer_serials.Pop() == speaker_after);
+
+  // A broken replacement (a key that does not match) is refused: the last good pair stays.
+  {
+    std::ofstream key(pki.dir + "/devices/speaker.key.new");
+    std::ifstream other(pki.dir + "/gateway.key");
+    key << other.rdbuf();
+  }
+  std::filesystem::rename(pki.dir + "/devices/speaker.key.new", pki.dir + "/devices/speaker.key");
+  ReloadChangedCertificates();
+  CHECK(RunCoroutine(io, ServerSerial(*tls, server.port)) == router_after);
+  CHECK(server.peer_serials.Pop() == speaker_after);
 }
 
 TEST_CASE("A client without a certificate is refused and counted") {

@@ -23,8 +23,8 @@ TEST_CASE("The health poll reads the gateway over one kept-alive mutual-TLS conn
   pki.dir = tmp.File("pki");
   REQUIRE(net::InitPki(pki).ok());
   backends::testing::ModeldFixture modeld;
-  const std::string text = "listen: 127.0.0.1:0\ntls: {ca: " + pki.dir + "/ca.crt, cert: " +
-                           pki.dir + "/gateway.crt, key: " + pki.dir +
+  const std::string text = "listen: 127.0.0.1:0\ntls: {ca: " + pki.dir +
+                           "/ca.crt, cert: " + pki.dir + "/gateway.crt, key: " + pki.dir +
                            "/gateway.key}\nledger: " + tmp.File("ledger.db") +
                            "\nbudgets: {fleet_usd_per_day: 7.5}\nmodels:\n  - name: milm-70b-moe\n"
                            "    upstreams: [{name: a, url: '" +
