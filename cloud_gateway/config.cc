@@ -120,6 +120,32 @@ void ReadBudgets(const Node& node, Diagnostics& d, BudgetConfig& b) {
   }
 }
 
+void ReadRateLimits(const Node& node, Diagnostics& d, RateLimitConfig& c) {
+  MapReader m(node, d, "'rate_limits'", {"requests_per_minute", "tokens_per_minute", "devices"});
+  if (!m.ok()) return;
+  c.device.requests_per_minute = m.DoubleIn("requests_per_minute", 0, 0, 1e9);
+  c.device.tokens_per_minute = m.DoubleIn("tokens_per_minute", 0, 0, 1e12);
+  const Node* devices = m.Get("devices");
+  if (devices == nullptr) return;
+  if (!devices->IsMap()) {
+    d.Error(devices->location, "expected a map of device id to limits for 'devices'");
+    return;
+  }
+  for (const auto& [key, value] : devices->entries) {
+    if (!net::IsValidIdentityName(key.scalar)) {
+      d.Error(key.location, "'" + key.scalar + "' is not a device id ([A-Za-z0-9._-], 1 to 64)");
+      continue;
+    }
+    MapReader dm(value, d, "the limits of '" + key.scalar + "'",
+                 {"requests_per_minute", "tokens_per_minute"});
+    if (!dm.ok()) continue;
+    RateLimit& r = c.devices[key.scalar];
+    r.requests_per_minute =
+        dm.DoubleIn("requests_per_minute", c.device.requests_per_minute, 0, 1e9);
+    r.tokens_per_minute = dm.DoubleIn("tokens_per_minute", c.device.tokens_per_minute, 0, 1e12);
+  }
+}
+
 void ReadUpstream(const Node& node, Diagnostics& d, const std::string& base_dir,
                   UpstreamConfig& u) {
   MapReader m(
@@ -226,11 +252,27 @@ GatewayConfigPtr ParseGatewayConfig(std::string_view text, Diagnostics& d,
   if (!root) return nullptr;
   auto c = std::make_shared<GatewayConfig>();
   c->source_file = d.file();
-  MapReader m(
-      *root, d, "gateway.yaml",
-      {"listen", "tls", "plaintext", "metrics_listen", "threads", "capacity", "max_body_bytes",
-       "max_header_bytes", "ledger", "catalog", "drain_timeout_ms", "timeouts", "clients", "health",
-       "retry", "budgets", "models", "revoked", "config_poll_ms"});
+  MapReader m(*root, d, "gateway.yaml",
+              {"listen",
+               "tls",
+               "plaintext",
+               "metrics_listen",
+               "threads",
+               "capacity",
+               "max_body_bytes",
+               "max_header_bytes",
+               "ledger",
+               "catalog",
+               "drain_timeout_ms",
+               "timeouts",
+               "clients",
+               "health",
+               "retry",
+               "budgets",
+               "rate_limits",
+               "models",
+               "revoked",
+               "config_poll_ms"});
   if (!m.ok()) return nullptr;
 
   const Node* listen = m.Get("listen");
@@ -307,6 +349,7 @@ GatewayConfigPtr ParseGatewayConfig(std::string_view text, Diagnostics& d,
   if (const Node* n = m.Get("health")) ReadHealth(*n, d, *c);
   if (const Node* n = m.Get("retry")) ReadRetry(*n, d, *c);
   if (const Node* n = m.Get("budgets")) ReadBudgets(*n, d, c->budgets);
+  if (const Node* n = m.Get("rate_limits")) ReadRateLimits(*n, d, c->rate_limits);
 
   if (const Node* models = m.Require("models")) {
     if (!models->IsSequence() || models->items.empty()) {

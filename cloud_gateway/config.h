@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cloud_gateway/rate_limit.h"
 #include "common/diagnostic.h"
 #include "common/status.h"
 #include "device_profiles/catalog_loader.h"
@@ -106,6 +107,7 @@ struct GatewayConfig {
   int retry_min_concurrent = 3;
 
   BudgetConfig budgets;
+  RateLimitConfig rate_limits;
   std::vector<ModelConfig> models;
 
   const ModelConfig* FindModel(std::string_view name) const;

@@ -127,6 +127,7 @@ void Worker::Remove(SessionBase* s) {
 Gateway::Core::Core(GatewayConfigPtr c)
     : config(std::move(c)),
       budgets(config->budgets),
+      rate_limiter(config->rate_limits),
       retry(config->retry_budget_ratio, config->retry_min_concurrent),
       metrics(*config),
       revoked(config->revoked) {

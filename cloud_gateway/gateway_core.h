@@ -19,6 +19,7 @@
 #include "cloud_gateway/gateway.h"
 #include "cloud_gateway/ledger.h"
 #include "cloud_gateway/metrics.h"
+#include "cloud_gateway/rate_limit.h"
 #include "cloud_gateway/reservation_journal.h"
 #include "cloud_gateway/revoked_devices.h"
 #include "cloud_gateway/upstream_health.h"
@@ -100,6 +101,7 @@ struct Gateway::Core {
   std::vector<std::unique_ptr<ModelRuntime>> models;
   std::vector<UpstreamRuntime*> upstreams;  // flattened
   mutable BudgetBook budgets;               // thread-safe; read by const health queries
+  RateLimiter rate_limiter;                 // thread-safe
   RetryBudget retry;
   GatewayMetrics metrics;
   RevokedDevices revoked;  // starts as config->revoked; replaced when the config file changes

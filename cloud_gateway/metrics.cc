@@ -19,6 +19,7 @@ const char* OutcomeName(Outcome outcome) {
     case Outcome::kOverloaded: return "overloaded";
     case Outcome::kClientGone: return "client_gone";
     case Outcome::kShutdown: return "shutdown";
+    case Outcome::kRateLimited: return "rate_limited";
     case Outcome::kCount: break;
   }
   return "unknown";
@@ -204,6 +205,12 @@ std::string RenderPrometheus(const GatewayMetrics& m, const MetricsSnapshot& s) 
            static_cast<double>(m.budget_refusals[sc][ph].load()));
     }
   }
+  Help(out, name("rate_limited_total"), "counter",
+       "Requests refused with 429 by a device's rate limit, by the limit that was reached.");
+  Line(out, name("rate_limited_total"), "limit=\"requests_per_minute\"",
+       static_cast<double>(m.rate_limited[0].load()));
+  Line(out, name("rate_limited_total"), "limit=\"tokens_per_minute\"",
+       static_cast<double>(m.rate_limited[1].load()));
   Help(out, name("fleet_spent_usd"), "gauge", "Fleet spending today (UTC).");
   Line(out, name("fleet_spent_usd"), "", s.fleet_spent_usd);
   Help(out, name("fleet_budget_usd"), "gauge", "Fleet budget per day (0: unlimited).");

@@ -29,6 +29,7 @@ enum class Outcome : std::uint8_t {
   kOverloaded,      // in-flight requests at capacity (503)
   kClientGone,      // the device disconnected or stopped reading mid-response
   kShutdown,        // cut by the drain deadline (gateway_shutdown event)
+  kRateLimited,     // refused by the device's rate limit (429 with Retry-After)
   kCount,
 };
 const char* OutcomeName(Outcome outcome);
@@ -90,6 +91,7 @@ struct GatewayMetrics {
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(BadInput::kCount)> bad_input{};
   // [scope: 0 device, 1 fleet][phase: 0 before, 1 during]
   std::array<std::array<std::atomic<std::uint64_t>, 2>, 2> budget_refusals{};
+  std::array<std::atomic<std::uint64_t>, 2> rate_limited{};  // [0 requests, 1 tokens] per minute
   std::atomic<std::uint64_t> retries{0};
   std::atomic<std::uint64_t> retries_denied{0};  // a retry the budget did not allow
   std::atomic<std::uint64_t> ledger_dropped{0};

@@ -8,6 +8,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <optional>
@@ -120,6 +121,7 @@ class Forwarder {
     std::string_view code;
     std::string message;
     bool in_flight = false;
+    int retry_after_s = 0;  // > 0: a Retry-After header
   };
 
   // Everything before the first upstream attempt; none of it waits. False: refused (refusal_).
@@ -136,7 +138,7 @@ class Forwarder {
   awaitable<Step> PassStream(backends::ChatCall& call, UpstreamRuntime& up);
   awaitable<bool> RespondAfterFailures(int attempts);
   awaitable<bool> SendError(int status, std::string_view type, std::string_view code,
-                            std::string_view message);
+                            std::string_view message, int retry_after_s = 0);
   awaitable<bool> WriteOut();
   void StartStreamHead(UpstreamRuntime& up, const backends::ChatCall& call);
   void UpstreamSucceeded(UpstreamRuntime& up);
@@ -163,6 +165,8 @@ class Forwarder {
   std::int64_t reserved_tokens_ = 0;  // answer tokens reserved from the budget at admission
   std::int64_t cap_tokens_ = 0;       // > 0: the max_tokens sent upstream instead of the device's
   bool budget_capped_ = false;        // the budget, not the request or the model, set the cap
+  RateLimiter::Buckets* rate_buckets_ = nullptr;  // the device's rate limits; null: none
+  double rate_tokens_taken_ = 0;
   std::int64_t counted_completion_ = 0;
   std::optional<backends::Usage> usage_;
   PicoUsd charged_ = 0;
@@ -175,12 +179,13 @@ class Forwarder {
 };
 
 awaitable<bool> Forwarder::SendError(int status, std::string_view type, std::string_view code,
-                                     std::string_view message) {
+                                     std::string_view message, int retry_after_s) {
   entry_.http_status = status;
   const std::string body = backends::ErrorJson(type, code, message);
   out_.clear();
   hu::AppendStatusLine(out_, status, keep_alive_);
   hu::AppendHeader(out_, "Content-Type", "application/json");
+  if (retry_after_s > 0) hu::AppendHeader(out_, "Retry-After", std::to_string(retry_after_s));
   hu::EndHeadWithLength(out_, body.size());
   out_ += body;
   const bool ok = co_await WriteOut();
@@ -273,6 +278,34 @@ bool Forwarder::Admit(std::string_view body, const std::string& device,
   const std::int64_t model_cap = model_->config->max_tokens;
   const std::int64_t wanted =
       info->max_tokens < 0 ? model_cap : std::min<std::int64_t>(info->max_tokens, model_cap);
+  // The device's rate limits: one request, and the prompt plus the answer's length in tokens
+  // (what is not used is given back in Finish()).
+  if (core_.config->rate_limits.device.any() || !core_.config->rate_limits.devices.empty()) {
+    rate_buckets_ = core_.rate_limiter.Find(device);
+  }
+  if (rate_buckets_ != nullptr) {
+    const double tokens = static_cast<double>(prompt_estimate_ + wanted);
+    const RateLimiter::Admission a = RateLimiter::Take(*rate_buckets_, tokens);
+    if (a.verdict != RateLimiter::Verdict::kOk) {
+      const bool requests = a.verdict == RateLimiter::Verdict::kRequests;
+      core_.metrics.rate_limited[requests ? 0 : 1].fetch_add(1, std::memory_order_relaxed);
+      outcome_ = Outcome::kRateLimited;
+      const RateLimit& l = rate_buckets_->limit;
+      char limit[64];
+      std::snprintf(limit, sizeof limit, "%g %s per minute",
+                    requests ? l.requests_per_minute : l.tokens_per_minute,
+                    requests ? "requests" : "tokens");
+      refusal_ = {429,
+                  "partita_rate_limit",
+                  "rate_limit_exceeded",
+                  "device '" + device + "' is over its rate limit of " + limit +
+                      "; retry after the time in Retry-After",
+                  true,
+                  std::max(1, static_cast<int>(std::ceil(a.retry_after_s)))};
+      return false;
+    }
+    rate_tokens_taken_ = tokens;
+  }
   const PicoUsd input_cost = prompt_estimate_ * model_->input_pico_per_token;
   const PicoUsd output_price = model_->output_pico_per_token;
   const BudgetBook::Reservation reserved =
@@ -354,8 +387,8 @@ std::string_view Forwarder::BodyFor(const UpstreamRuntime& up, std::string_view 
 awaitable<bool> Forwarder::Run(std::string_view body, const std::string& device,
                                BudgetBook::Account& account) {
   if (!Admit(body, device, account)) {
-    const bool go_on =
-        co_await SendError(refusal_.status, refusal_.type, refusal_.code, refusal_.message);
+    const bool go_on = co_await SendError(refusal_.status, refusal_.type, refusal_.code,
+                                          refusal_.message, refusal_.retry_after_s);
     if (refusal_.in_flight) Finish();
     co_return go_on;
   }
@@ -605,6 +638,10 @@ void Forwarder::Finish() {
   }
   const PicoUsd cost =
       prompt * model_->input_pico_per_token + completion * model_->output_pico_per_token;
+  if (rate_buckets_ != nullptr && rate_tokens_taken_ > 0) {
+    RateLimiter::GiveBack(*rate_buckets_,
+                          rate_tokens_taken_ - static_cast<double>(prompt + completion));
+  }
   if (cost != charged_) core_.budgets.Charge(*account_, cost - charged_, entry_.day);
   if (outcome_ == Outcome::kOk && write_failed_) outcome_ = Outcome::kClientGone;
 

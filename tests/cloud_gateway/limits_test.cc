@@ -140,6 +140,38 @@ TEST_CASE("a partial request head is dropped after the head timeout, not the idl
         std::string::npos);
 }
 
+TEST_CASE("per-device rate limits refuse with 429 and Retry-After, counted by limit") {
+  ModeldFixture modeld;
+  GatewayFixture gw(OneModel(Upstream("only", Url(modeld)),
+                             "rate_limits: {requests_per_minute: 2, devices: {car: "
+                             "{tokens_per_minute: 50}}}\n"));
+  const std::uint16_t port = gw.gateway().plaintext_port();
+  auto ask = [&](const std::string& device, int max_tokens) {
+    return Exchange(port, http::verb::post, "/v1/chat/completions", Body(false, max_tokens),
+                    {{"X-Partita-Device", device}});
+  };
+  CHECK(ask("speaker", 3).result_int() == 200);
+  CHECK(ask("speaker", 3).result_int() == 200);
+  auto limited = ask("speaker", 3);
+  CHECK(limited.result_int() == 429);
+  CHECK(limited.body().find("rate_limit_exceeded") != std::string::npos);
+  CHECK(limited.body().find("2 requests per minute") != std::string::npos);
+  const int retry_after = std::stoi(std::string(limited[http::field::retry_after]));
+  CHECK(retry_after >= 1);
+  CHECK(retry_after <= 30);  // one request refills in 30 s at 2 a minute
+
+  // The car's tokens: 40 answer tokens and the prompt fit in 50 once, not twice.
+  CHECK(ask("car", 40).result_int() == 200);
+  auto tokens = ask("car", 40);
+  CHECK(tokens.result_int() == 429);
+  CHECK(tokens.body().find("50 tokens per minute") != std::string::npos);
+
+  const std::string m = gw.gateway().MetricsText();
+  CHECK(m.find("rate_limited_total{limit=\"requests_per_minute\"} 1") != std::string::npos);
+  CHECK(m.find("rate_limited_total{limit=\"tokens_per_minute\"} 1") != std::string::npos);
+  CHECK(modeld.server().stats().requests.load() == 3);
+}
+
 // `streams` devices each stream 40 tokens at once from an upstream that ignores max_tokens, one
 // event per token, against a device budget of 0.05 USD at $1000 per 1M output tokens (50
 // tokens). Returns the spend the ledger recorded per device (USD).
