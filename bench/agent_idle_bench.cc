@@ -3,7 +3,8 @@
 //
 //   agent_idle_bench [--seconds 60] [--partita PATH] [--floor PATH]
 //
-// Prints the agent's resident memory (VmRSS) and its CPU use over the window, and beside it the
+// Prints the agent's resident memory (VmRSS, USS: its private pages, PSS: shared pages divided
+// among their sharers) and its CPU use over the window, and beside it the
 // resident memory of tls_client_floor: the least a process holding one mutual-TLS connection to
 // the router needs with the system's shared OpenSSL (and no C++ runtime).
 #include <signal.h>
@@ -152,6 +153,9 @@ int main(int argc, char** argv) {
   const long rss = FieldKb(pid, "status", "VmRSS");
   const long anon = FieldKb(pid, "status", "RssAnon");
   const long pss = FieldKb(pid, "smaps_rollup", "Pss");
+  // USS: the pages only this process maps (what stopping it would give back).
+  const long uss = FieldKb(pid, "smaps_rollup", "Private_Clean") +
+                   FieldKb(pid, "smaps_rollup", "Private_Dirty");
   const bool connected = (*router)->registry().online() == 1;
   const std::string smaps = ResidentByMapping(pid);
   // The floor starts once the agent is measured (sharing pages with it would lower the
@@ -177,10 +181,11 @@ int main(int argc, char** argv) {
   std::printf("agent idle for %.0f s with a 5 s heartbeat (connected: %s)\n", wall,
               connected ? "yes" : "NO");
   std::printf(
-      "resident memory (VmRSS) %.1f MB, of which private %.1f MB; PSS %.1f MB "
-      "(shared library pages counted once per sharer)\n",
+      "resident memory (VmRSS) %.1f MB, of which anonymous %.1f MB; USS (private pages) %.1f MB "
+      "(target <= 3 MB); PSS (shared pages divided among their sharers) %.1f MB (target <= 10 "
+      "MB)\n",
       static_cast<double>(rss) / 1024.0, static_cast<double>(anon) / 1024.0,
-      static_cast<double>(pss) / 1024.0);
+      static_cast<double>(uss) / 1024.0, static_cast<double>(pss) / 1024.0);
   std::printf("largest resident mappings:\n%s", smaps.c_str());
   std::printf("CPU %.3f%% of one core   exit status %d\n", 100.0 * cpu / wall, exit_status);
   if (floor_rss > 0) {
