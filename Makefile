@@ -7,6 +7,7 @@
 #   make bench     build and run the benchmarks in bench/
 #   make fuzz      build the libFuzzer targets (clang) and run each for FUZZ_SECONDS
 #   make format    clang-format the tree; `make format-check` fails on unformatted files
+#   make check-deps  fails on an #include that docs/architecture.md's dependency graph forbids
 
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
@@ -18,7 +19,7 @@ export CCACHE_MAXSIZE ?= 20G
 
 SOURCES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null)
 
-.PHONY: demo test asan bench fuzz deps build format format-check clean
+.PHONY: demo test asan bench fuzz deps build format format-check check-deps clean
 
 deps:
 	@./scripts/install-deps
@@ -65,6 +66,9 @@ format-check:
 	@if grep -rnzoP 'TEST_CASE\(\s*"[^"]*;' tests/ | tr '\0' '\n' | grep .; then \
 	  echo "format-check: a ';' in a test name splits it in two ctest tests (that run nothing)"; \
 	  false; fi
+
+check-deps:
+	@./scripts/check-deps
 
 clean:
 	rm -rf build build-asan build-bench build-fuzz

@@ -9,7 +9,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$root/build-bench}" && pwd)
-peers=${PEERS_DIR:-/work/shared/peers}
+peers=${PEERS_DIR:-$root/../shared/peers}
 partita=$build/sdk/cli/partita
 [[ -x $partita ]] || { echo "build first: make bench (missing $partita)" >&2; exit 1; }
 for tool in valgrind callgrind_control callgrind_annotate wrk nginx; do

@@ -4,12 +4,12 @@
 #   2. TLS 1.3 front (mutual auth, a device certificate) with gateway_load_bench, beside the same
 #      generator on the plaintext front and on the upstream directly.
 # usage: bench/gateway_peers.sh [BUILD_DIR]    (BUILD_DIR from `make bench`, default build-bench)
-# env:   PEERS_DIR (default /work/shared/peers), PEERS (default "direct nginx portkey ext"),
+# env:   PEERS_DIR (default ../shared/peers beside the repository), PEERS (default "direct nginx portkey ext"),
 #        SECONDS_TLS (10), SKIP_PEERS=1 (only the TLS part)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$root/build-bench}" && pwd)
-peers=${PEERS_DIR:-/work/shared/peers}
+peers=${PEERS_DIR:-$root/../shared/peers}
 partita=$build/sdk/cli/partita
 load=$build/bench/gateway_load_bench
 [[ -x $partita && -x $load ]] || { echo "build first: make bench (missing $partita or $load)" >&2; exit 1; }

@@ -49,7 +49,7 @@ struct World {
     const std::string yaml =
         "plaintext: {listen: 127.0.0.1:0, device: fuzz}\nledger: " + dir +
         "/ledger.db\nthreads: 1\nmax_body_bytes: 65536\n"
-        "clients: {idle_timeout_ms: 200, head_timeout_ms: 200, read_timeout_ms: 200, "
+        "clients: {idle_timeout_ms: 20, head_timeout_ms: 20, read_timeout_ms: 20, "
         "write_timeout_ms: 1000}\n"
         "timeouts: {connect_ms: 1000, first_token_ms: 2000, between_chunks_ms: 1000, "
         "total_ms: 4000}\n"

@@ -38,13 +38,13 @@ inline std::optional<std::uint64_t> ReceiveQueueBytes(std::uint16_t local_port,
 }
 
 // True once the server side of the connection (server_port <- client_port) has an empty
-// receive queue; false if it still holds bytes after `limit`.
+// receive queue, or is gone (the server closed it); false if it still holds bytes after `limit`.
 inline bool WaitReceiveQueueDrained(std::uint16_t server_port, std::uint16_t client_port,
                                     std::chrono::milliseconds limit = std::chrono::seconds(5)) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   for (;;) {
     const std::optional<std::uint64_t> queued = ReceiveQueueBytes(server_port, client_port);
-    if (queued && *queued == 0) return true;
+    if (!queued || *queued == 0) return true;
     if (std::chrono::steady_clock::now() > deadline) return false;
     std::this_thread::yield();
   }
