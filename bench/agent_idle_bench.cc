@@ -154,8 +154,8 @@ int main(int argc, char** argv) {
   const long anon = FieldKb(pid, "status", "RssAnon");
   const long pss = FieldKb(pid, "smaps_rollup", "Pss");
   // USS: the pages only this process maps (what stopping it would give back).
-  const long uss = FieldKb(pid, "smaps_rollup", "Private_Clean") +
-                   FieldKb(pid, "smaps_rollup", "Private_Dirty");
+  const long uss =
+      FieldKb(pid, "smaps_rollup", "Private_Clean") + FieldKb(pid, "smaps_rollup", "Private_Dirty");
   const bool connected = (*router)->registry().online() == 1;
   const std::string smaps = ResidentByMapping(pid);
   // The floor starts once the agent is measured (sharing pages with it would lower the

@@ -1,11 +1,14 @@
 #include "cloud_gateway/ledger.h"
 
+#include <sqlite3.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <future>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "common/log.h"
 
@@ -37,7 +40,8 @@ CREATE TABLE IF NOT EXISTS gateway_requests (
   ttft_ms REAL,
   total_ms REAL NOT NULL,
   request_bytes INTEGER NOT NULL,
-  response_bytes INTEGER NOT NULL
+  response_bytes INTEGER NOT NULL,
+  reservation_id INTEGER
 );
 CREATE TABLE IF NOT EXISTS gateway_daily_spend (
   day TEXT NOT NULL,
@@ -60,10 +64,11 @@ constexpr int kRowsPerInsert = 16;
 // INSERT INTO gateway_requests (...) VALUES (?,...), ... for `rows` rows.
 std::string InsertSql(int rows) {
   std::string sql =
-      "INSERT INTO gateway_requests (id, started_unix_ms, day, device, model, upstream, attempts, "
+      "INSERT INTO gateway_requests (started_unix_ms, day, device, model, upstream, attempts, "
       "stream, outcome, http_status, error_kind, prompt_tokens, completion_tokens, usage_source, "
       "upstream_prompt_tokens, upstream_completion_tokens, counted_prompt_tokens, "
-      "counted_completion_tokens, cost_usd, ttft_ms, total_ms, request_bytes, response_bytes) "
+      "counted_completion_tokens, cost_usd, ttft_ms, total_ms, request_bytes, response_bytes, "
+      "reservation_id) "
       "VALUES ";
   for (int r = 0; r < rows; ++r) {
     sql += r == 0 ? "(" : ",(";
@@ -103,31 +108,35 @@ void BindRow(storage::Statement& s, int base, const LedgerEntry& e, const std::s
       s.BindNull(base + i);
     }
   };
-  s.Bind(base + 1, e.id)
-      .Bind(base + 2, e.started_unix_ms)
-      .BindView(base + 3, day)
-      .BindView(base + 4, e.device)
-      .BindView(base + 5, *e.model);
-  text_or_null(6, e.upstream != nullptr ? e.upstream->c_str() : nullptr);
-  s.Bind(base + 7, e.attempts)
-      .Bind(base + 8, e.stream)
-      .BindView(base + 9, e.outcome)
-      .Bind(base + 10, e.http_status);
-  text_or_null(11, e.error_kind);
-  s.Bind(base + 12, e.prompt_tokens)
-      .Bind(base + 13, e.completion_tokens)
-      .BindView(base + 14, e.usage_from_upstream ? "upstream" : "counted");
-  int_or_null(15, e.upstream_prompt_tokens);
-  int_or_null(16, e.upstream_completion_tokens);
-  s.Bind(base + 17, e.counted_prompt_tokens)
-      .Bind(base + 18, e.counted_completion_tokens)
-      .Bind(base + 19, e.cost_usd);
+  s.Bind(base + 1, e.started_unix_ms)
+      .BindView(base + 2, day)
+      .BindView(base + 3, e.device)
+      .BindView(base + 4, *e.model);
+  text_or_null(5, e.upstream != nullptr ? e.upstream->c_str() : nullptr);
+  s.Bind(base + 6, e.attempts)
+      .Bind(base + 7, e.stream)
+      .BindView(base + 8, e.outcome)
+      .Bind(base + 9, e.http_status);
+  text_or_null(10, e.error_kind);
+  s.Bind(base + 11, e.prompt_tokens)
+      .Bind(base + 12, e.completion_tokens)
+      .BindView(base + 13, e.usage_from_upstream ? "upstream" : "counted");
+  int_or_null(14, e.upstream_prompt_tokens);
+  int_or_null(15, e.upstream_completion_tokens);
+  s.Bind(base + 16, e.counted_prompt_tokens)
+      .Bind(base + 17, e.counted_completion_tokens)
+      .Bind(base + 18, e.cost_usd);
   if (e.ttft_ms) {
-    s.Bind(base + 20, *e.ttft_ms);
+    s.Bind(base + 19, *e.ttft_ms);
   } else {
-    s.BindNull(base + 20);
+    s.BindNull(base + 19);
   }
-  s.Bind(base + 21, e.total_ms).Bind(base + 22, e.request_bytes).Bind(base + 23, e.response_bytes);
+  s.Bind(base + 20, e.total_ms).Bind(base + 21, e.request_bytes).Bind(base + 22, e.response_bytes);
+  if (e.reservation_id != 0) {
+    s.Bind(base + 23, e.reservation_id);
+  } else {
+    s.BindNull(base + 23);
+  }
 }
 
 // Inserts rows[begin, end) (all of one day, `day`): groups of kRowsPerInsert in one statement.
@@ -189,18 +198,29 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& path) {
   Result<std::unique_ptr<storage::Database>> db = storage::Database::Open(path);
   if (!db.ok()) return db.status().WithContext("ledger");
   PARTITA_RETURN_IF_ERROR((*db)->Exec(kSchema).WithContext("ledger '" + path + "'"));
+  // A ledger an older gateway made has no reservation_id column yet.
+  Result<std::int64_t> has_column = (*db)->QueryInt(
+      "SELECT count(*) FROM pragma_table_info('gateway_requests') WHERE name = 'reservation_id'");
+  if (!has_column.ok()) return has_column.status().WithContext("ledger '" + path + "'");
+  if (*has_column == 0) {
+    PARTITA_RETURN_IF_ERROR(
+        (*db)
+            ->Exec("ALTER TABLE gateway_requests ADD COLUMN reservation_id INTEGER")
+            .WithContext("ledger '" + path + "'"));
+  }
   if ((*db)->Cached(InsertOneSql()) == nullptr || (*db)->Cached(InsertManySql()) == nullptr) {
     return Internal("ledger '" + path + "': cannot prepare insert: " + (*db)->LastError());
   }
-  Result<std::int64_t> max_id =
-      (*db)->QueryInt("SELECT coalesce(max(id), 0) FROM gateway_requests");
-  if (!max_id.ok()) return max_id.status().WithContext("ledger '" + path + "'");
+  Result<std::int64_t> max_rowid =
+      (*db)->QueryInt("SELECT coalesce(max(rowid), 0) FROM gateway_requests");
+  if (!max_rowid.ok()) return max_rowid.status().WithContext("ledger '" + path + "'");
   const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                   std::chrono::system_clock::now().time_since_epoch())
                                   .count();
-  const std::int64_t next_id = std::max(*max_id + 1, now_ms << 20);
   auto writer = std::make_unique<storage::BatchWriter>(std::move(*db));
-  return std::unique_ptr<Ledger>(new Ledger(path, std::move(writer), next_id));
+  auto ledger = std::unique_ptr<Ledger>(new Ledger(path, std::move(writer), now_ms << 20));
+  ledger->written_rowid_.store(*max_rowid);
+  return ledger;
 }
 
 Result<Ledger::Settled> Ledger::SettleCrashed(const std::vector<ReservationJournal::Open>& open) {
@@ -209,20 +229,29 @@ Result<Ledger::Settled> Ledger::SettleCrashed(const std::vector<ReservationJourn
   std::future<Status> done = committed.get_future();
   const bool queued = writer_->Submit(
       [&open, settled](storage::Database& db) -> Status {
+        // A reservation's row, if it committed, came after its claim: after its watermark.
+        std::int64_t watermark = INT64_MAX;
+        for (const ReservationJournal::Open& o : open) watermark = std::min(watermark, o.watermark);
+        Result<storage::Statement> q = db.Prepare(
+            "SELECT reservation_id FROM gateway_requests WHERE rowid > ?1 AND reservation_id IS "
+            "NOT NULL");
+        if (!q.ok()) return q.status();
+        q->Bind(1, watermark);
+        std::set<std::int64_t> written;
+        for (;;) {
+          Result<bool> row = q->Step();
+          if (!row.ok()) return row.status();
+          if (!*row) break;
+          written.insert(q->Int(0));
+        }
         std::vector<LedgerEntry> rows;
         std::vector<std::string> models;
         models.reserve(open.size());
         for (const ReservationJournal::Open& o : open) {
-          Result<storage::Statement> q =
-              db.Prepare("SELECT count(*) FROM gateway_requests WHERE id = ?1");
-          if (!q.ok()) return q.status();
-          q->Bind(1, o.id);
-          Result<bool> row = q->Step();
-          if (!row.ok()) return row.status();
-          if (*row && q->Int(0) > 0) continue;  // its row committed before the crash
+          if (written.count(o.id) > 0) continue;  // its row committed before the crash
           models.push_back(o.model);
           LedgerEntry e;
-          e.id = o.id;
+          e.reservation_id = o.id;
           e.started_unix_ms = o.started_unix_ms;
           e.day = o.day;
           e.device = o.device;
@@ -256,13 +285,13 @@ void Ledger::ReleaseSlots(const std::vector<std::uint32_t>& slots) {
 Ledger::~Ledger() { Stop(); }
 
 bool Ledger::Record(LedgerEntry entry) {
-  if (entry.id == 0) entry.id = NextId();
   std::vector<std::uint32_t> slots;
   if (entry.journal_slot != ReservationJournal::kNoSlot) slots.push_back(entry.journal_slot);
   const std::vector<std::uint32_t> if_dropped = slots;
   const bool queued = writer_->Submit(
-      [e = std::move(entry)](storage::Database& db) {
+      [this, e = std::move(entry)](storage::Database& db) {
         Status s = InsertRows(db, {&e}, DayText(e.day));
+        written_rowid_.store(sqlite3_last_insert_rowid(db.handle()), std::memory_order_relaxed);
         if (s.ok()) s = AddSpend(db, {&e});
         if (!s.ok()) {
           if (g_failed_writes.fetch_add(1) == 0) LogError("gateway", "ledger: " + s.message());
@@ -278,12 +307,11 @@ bool Ledger::RecordBatch(std::vector<LedgerEntry> entries) {
   if (entries.empty()) return true;
   std::vector<std::uint32_t> slots;
   for (LedgerEntry& e : entries) {
-    if (e.id == 0) e.id = NextId();
     if (e.journal_slot != ReservationJournal::kNoSlot) slots.push_back(e.journal_slot);
   }
   const std::vector<std::uint32_t> if_dropped = slots;
   const bool queued = writer_->Submit(
-      [rows = std::move(entries)](storage::Database& db) {
+      [this, rows = std::move(entries)](storage::Database& db) {
         // Rows of one day are inserted together (a batch spans two days only at midnight).
         Status first;
         std::vector<const LedgerEntry*> same_day;
@@ -302,6 +330,7 @@ bool Ledger::RecordBatch(std::vector<LedgerEntry> entries) {
             first = s;
           }
         }
+        written_rowid_.store(sqlite3_last_insert_rowid(db.handle()), std::memory_order_relaxed);
         if (Status s = AddSpend(db, written); !s.ok() && first.ok()) first = s;
         if (!first.ok() && g_failed_writes.fetch_add(1) == 0) {
           LogError("gateway", "ledger: " + first.message());

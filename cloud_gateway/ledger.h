@@ -25,7 +25,9 @@
 namespace partita::cloud_gateway {
 
 struct LedgerEntry {
-  std::int64_t id = 0;  // the row's id (Ledger::NextId()); 0: assigned when recorded
+  // The request's reservation (Ledger::NextId()), stored in the row so that a restart knows
+  // its row committed; 0: it reserved nothing (refused before). Not the row's id.
+  std::int64_t reservation_id = 0;
   // The reservation journal slot to free once the row has committed (kNoSlot: none).
   std::uint32_t journal_slot = ReservationJournal::kNoSlot;
   std::int64_t started_unix_ms = 0;
@@ -58,9 +60,11 @@ class Ledger {
   static Result<std::unique_ptr<Ledger>> Open(const std::string& path);
   ~Ledger();
 
-  // A new row id: ids increase, and stay unique across restarts (they start past the file's
-  // largest and past the start time in ms << 20). Any thread.
+  // A new reservation id, unique across restarts (ids start at the start time in ms << 20).
+  // Any thread.
   std::int64_t NextId() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
+  // The rowid of the last row written; a row written later has a larger one. Any thread.
+  std::int64_t written_rowid() const { return written_rowid_.load(std::memory_order_relaxed); }
   // Rows that carry a journal slot free it once committed. Set before any row is recorded.
   void SetJournal(ReservationJournal* journal) { journal_ = journal; }
 
@@ -96,6 +100,7 @@ class Ledger {
   std::string path_;
   std::unique_ptr<storage::BatchWriter> writer_;
   std::atomic<std::int64_t> next_id_;
+  std::atomic<std::int64_t> written_rowid_{0};
   ReservationJournal* journal_ = nullptr;
 };
 

@@ -29,7 +29,8 @@ void RateLimiter::Refill(Buckets& b, Clock::time_point now) {
   const double minutes = std::chrono::duration<double>(now - b.refilled).count() / 60.0;
   if (minutes <= 0) return;
   b.refilled = now;
-  b.requests = std::min(b.limit.requests_per_minute, b.requests + minutes * b.limit.requests_per_minute);
+  b.requests =
+      std::min(b.limit.requests_per_minute, b.requests + minutes * b.limit.requests_per_minute);
   b.tokens = std::min(b.limit.tokens_per_minute, b.tokens + minutes * b.limit.tokens_per_minute);
 }
 

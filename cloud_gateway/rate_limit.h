@@ -25,7 +25,7 @@ struct RateLimit {
 };
 
 struct RateLimitConfig {
-  RateLimit device;                                     // every device's, unless overridden
+  RateLimit device;                                       // every device's, unless overridden
   std::map<std::string, RateLimit, std::less<>> devices;  // per-device overrides
 };
 

@@ -17,7 +17,7 @@ namespace {
 
 // File layout: a 64-byte header, then fixed 192-byte slots. Little-endian host order: the file
 // is local to one machine and never copied.
-constexpr char kMagic[8] = {'P', 'T', 'R', 'S', 'V', 'J', '0', '1'};
+constexpr char kMagic[8] = {'P', 'T', 'R', 'S', 'V', 'J', '0', '2'};
 constexpr std::size_t kHeaderBytes = 64;
 
 struct Header {
@@ -30,16 +30,18 @@ struct Slot {
   std::uint32_t state;  // kFree or kOpen; written last (release), read first (acquire)
   std::int32_t day;
   std::int64_t id;
+  std::int64_t watermark;
   std::int64_t reserved_pico_usd;
   std::int64_t started_unix_ms;
   std::uint8_t stream;
   char device[65];  // NUL-terminated; device ids are at most 64 characters
-  char model[87];   // NUL-terminated, cut to 86 characters
+  char model[79];   // NUL-terminated, cut to 78 characters
 };
 static_assert(sizeof(Slot) == 192);
 
 constexpr std::uint32_t kFree = 0;
-constexpr std::uint32_t kOpen = 0x4f50454e;  // "OPEN"
+constexpr std::uint32_t kOpen = 0x4f50454e;      // "OPEN"
+constexpr std::uint32_t kClaiming = 0x434c4149;  // being written; read as free after a crash
 
 std::atomic_ref<std::uint32_t> StateOf(Slot& s) { return std::atomic_ref<std::uint32_t>(s.state); }
 
@@ -86,6 +88,7 @@ Result<std::unique_ptr<ReservationJournal>> ReservationJournal::OpenFile(
       if (StateOf(s).load(std::memory_order_acquire) != kOpen) continue;
       Open o;
       o.id = s.id;
+      o.watermark = s.watermark;
       o.day = s.day;
       o.reserved_pico_usd = s.reserved_pico_usd;
       o.started_unix_ms = s.started_unix_ms;
@@ -133,47 +136,48 @@ Status ReservationJournal::Reset(std::uint32_t slots) {
   h.slot_bytes = sizeof(Slot);
   std::memcpy(base_, &h, sizeof h);
   if (::msync(base_, bytes, MS_SYNC) != 0) return IoError(Errno("cannot sync '" + path_ + "'"));
-  std::lock_guard<std::mutex> lock(mu_);
   slot_count_ = slots;
-  free_.clear();
-  for (std::uint32_t i = slots; i > 0; --i) free_.push_back(i - 1);
+  open_.store(0);
   return Status::Ok();
 }
 
-std::uint32_t ReservationJournal::Claim(std::int64_t id, std::int32_t day,
+std::uint32_t ReservationJournal::Claim(std::int64_t id, std::int64_t watermark, std::int32_t day,
                                         std::int64_t reserved_pico_usd,
                                         std::int64_t started_unix_ms, std::string_view device,
                                         std::string_view model, bool stream) {
-  std::uint32_t slot;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (free_.empty()) return kNoSlot;
-    slot = free_.back();
-    free_.pop_back();
+  // A free slot, found from a rotating start (most are free: one or two tries), taken with a
+  // compare-and-swap: no lock on the request path.
+  Slot* slots = reinterpret_cast<Slot*>(base_ + kHeaderBytes);
+  const std::uint32_t start = next_.fetch_add(1, std::memory_order_relaxed);
+  for (std::uint32_t i = 0; i < slot_count_; ++i) {
+    const std::uint32_t slot = (start + i) % slot_count_;
+    Slot& s = slots[slot];
+    std::uint32_t expected = kFree;
+    if (!StateOf(s).compare_exchange_strong(expected, kClaiming, std::memory_order_acquire)) {
+      continue;
+    }
+    s.day = day;
+    s.id = id;
+    s.watermark = watermark;
+    s.reserved_pico_usd = reserved_pico_usd;
+    s.started_unix_ms = started_unix_ms;
+    s.stream = stream ? 1 : 0;
+    CopyCut(s.device, sizeof s.device, device);
+    CopyCut(s.model, sizeof s.model, model);
+    StateOf(s).store(kOpen, std::memory_order_release);
+    open_.fetch_add(1, std::memory_order_relaxed);
+    return slot;
   }
-  Slot& s = reinterpret_cast<Slot*>(base_ + kHeaderBytes)[slot];
-  s.day = day;
-  s.id = id;
-  s.reserved_pico_usd = reserved_pico_usd;
-  s.started_unix_ms = started_unix_ms;
-  s.stream = stream ? 1 : 0;
-  CopyCut(s.device, sizeof s.device, device);
-  CopyCut(s.model, sizeof s.model, model);
-  StateOf(s).store(kOpen, std::memory_order_release);
-  return slot;
+  return kNoSlot;
 }
 
 void ReservationJournal::Release(std::uint32_t slot) {
   if (slot >= slot_count_) return;
   Slot& s = reinterpret_cast<Slot*>(base_ + kHeaderBytes)[slot];
   StateOf(s).store(kFree, std::memory_order_release);
-  std::lock_guard<std::mutex> lock(mu_);
-  free_.push_back(slot);
+  open_.fetch_sub(1, std::memory_order_relaxed);
 }
 
-std::uint32_t ReservationJournal::open() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return slot_count_ - static_cast<std::uint32_t>(free_.size());
-}
+std::uint32_t ReservationJournal::open() const { return open_.load(std::memory_order_relaxed); }
 
 }  // namespace partita::cloud_gateway

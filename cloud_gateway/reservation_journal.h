@@ -9,14 +9,15 @@
 // still open are the requests a crash cut: the gateway settles each at its reserved cost before
 // it serves (Gateway::Create), then Reset()s the journal.
 //
-// No file I/O on the request path: Claim() and Release() write to memory and take a mutex for
-// the free list. The file is locked (flock) while open, so two gateways cannot share a ledger.
-// Thread-safe: Claim and Release from any thread; Open and Reset at start-up only.
+// No file I/O and no lock on the request path: Claim() takes a free slot with a compare-and-swap
+// and writes it; Release() marks it free. The file is locked (flock) while open, so two gateways
+// cannot share a ledger. Thread-safe: Claim and Release from any thread; Open and Reset at start-up
+// only.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,7 +32,8 @@ class ReservationJournal {
 
   // A reservation a previous process left open.
   struct Open {
-    std::int64_t id = 0;  // the ledger row id the request would have written
+    std::int64_t id = 0;         // the reservation id its ledger row carries
+    std::int64_t watermark = 0;  // the ledger's last rowid when it was claimed
     std::int32_t day = 0;
     std::int64_t reserved_pico_usd = 0;
     std::int64_t started_unix_ms = 0;
@@ -53,9 +55,9 @@ class ReservationJournal {
   Status Reset(std::uint32_t slots);
 
   // Records an open reservation; its slot, or kNoSlot when every slot is taken.
-  std::uint32_t Claim(std::int64_t id, std::int32_t day, std::int64_t reserved_pico_usd,
-                      std::int64_t started_unix_ms, std::string_view device, std::string_view model,
-                      bool stream);
+  std::uint32_t Claim(std::int64_t id, std::int64_t watermark, std::int32_t day,
+                      std::int64_t reserved_pico_usd, std::int64_t started_unix_ms,
+                      std::string_view device, std::string_view model, bool stream);
   // The reservation's ledger row has committed (or will never be written): the slot is free.
   void Release(std::uint32_t slot);
 
@@ -72,9 +74,9 @@ class ReservationJournal {
   int fd_ = -1;
   char* base_ = nullptr;  // the mapping
   std::size_t mapped_ = 0;
-  std::uint32_t slot_count_ = 0;
-  mutable std::mutex mu_;
-  std::vector<std::uint32_t> free_;  // guarded by mu_
+  std::uint32_t slot_count_ = 0;        // set by Reset() before any Claim()
+  std::atomic<std::uint32_t> next_{0};  // where the next Claim() starts looking
+  std::atomic<std::uint32_t> open_{0};
 };
 
 }  // namespace partita::cloud_gateway

@@ -326,10 +326,10 @@ bool Forwarder::Admit(std::string_view body, const std::string& device,
     return false;
   }
   // Durable before the first byte goes upstream: a killed gateway settles it at restart.
-  entry_.id = core_.ledger->NextId();
-  entry_.journal_slot =
-      core_.journal->Claim(entry_.id, entry_.day, reserved.amount, entry_.started_unix_ms, device,
-                           model_->config->name, info->stream);
+  entry_.reservation_id = core_.ledger->NextId();
+  entry_.journal_slot = core_.journal->Claim(entry_.reservation_id, core_.ledger->written_rowid(),
+                                             entry_.day, reserved.amount, entry_.started_unix_ms,
+                                             device, model_->config->name, info->stream);
   if (entry_.journal_slot == ReservationJournal::kNoSlot) {
     core_.budgets.Charge(account, -reserved.amount, entry_.day);
     outcome_ = Outcome::kOverloaded;
@@ -820,8 +820,9 @@ class Session final : public SessionBase, public DeviceIo {
     const bool keep_alive = head_.keep_alive && !core_.draining.load(std::memory_order_relaxed);
     bool go_on = co_await Route(keep_alive, body);
     if (watching_) {
+      // The cancelled read's handler was queued by StopWatch(): yield until it has run.
       StopWatch();
-      co_await watch_done_.async_wait(net::use_nothrow_awaitable);
+      while (watching_) co_await asio::post(asio::use_awaitable);
     }
     forwarder_.reset();
     in_.Consume(message_size);
@@ -989,11 +990,10 @@ class Session final : public SessionBase, public DeviceIo {
   // While a chat request is forwarded, a read waits on the device's connection: bytes that
   // arrive (a pipelined request) are kept in early_ for the next request, and the end of the
   // connection cancels the upstream's work. A callback, not a coroutine: a request pays no
-  // frame for it. ServeOne() stops it and waits for watch_done_ before the next request.
+  // frame for it. ServeOne() stops it and waits for its handler before the next request.
   void StartWatch() {
     watching_ = true;
     watch_stopping_ = false;
-    watch_done_.expires_at(net::SteadyTime::max());
     net::StartReadSome(stream_, asio::buffer(watch_buf_),
                        [this](error_code ec, std::size_t n) { OnWatchRead(ec, n); });
   }
@@ -1014,7 +1014,6 @@ class Session final : public SessionBase, public DeviceIo {
       if (forwarder_) forwarder_->DeviceGone();
     }
     watching_ = false;
-    watch_done_.cancel();
   }
   // Pipelined bytes kept while a request is forwarded; past this the watch stops reading.
   static constexpr std::size_t kMaxEarlyBytes = 64 * 1024;
@@ -1035,7 +1034,6 @@ class Session final : public SessionBase, public DeviceIo {
   bool watching_ = false;        // a watch read is pending (or its handler has not run)
   bool watch_stopping_ = false;  // StopWatch() cancelled it
   bool device_gone_ = false;     // the watch saw the connection end
-  asio::steady_timer watch_done_{worker_.io};
   std::array<char, 512> watch_buf_;
   std::string early_;
 };

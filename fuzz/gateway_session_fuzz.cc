@@ -40,11 +40,11 @@ struct World {
     o.model = "milm-70b-moe";
     o.rate_scale = 1000;
     o.default_max_tokens = 4;
-    modeld = std::move(*backends::ModelServer::Create({&upstream_io.context()}, o,
-                                                      DefaultCatalog()));
+    modeld =
+        std::move(*backends::ModelServer::Create({&upstream_io.context()}, o, DefaultCatalog()));
     modeld->Start();
-    const std::string dir =
-        std::filesystem::temp_directory_path() / ("partita-session-fuzz-" + std::to_string(getpid()));
+    const std::string dir = std::filesystem::temp_directory_path() /
+                            ("partita-session-fuzz-" + std::to_string(getpid()));
     std::filesystem::create_directories(dir);
     const std::string yaml =
         "plaintext: {listen: 127.0.0.1:0, device: fuzz}\nledger: " + dir +
