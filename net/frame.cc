@@ -102,7 +102,7 @@ std::span<std::uint8_t> FrameReader::Prepare(std::size_t min_bytes) {
       // Grow with what has arrived, never ahead of it: a frame announced as large but not sent
       // does not cost its announced size.
       std::vector<std::uint8_t> bigger(end_ + std::max(min_bytes, end_));
-      std::memcpy(bigger.data(), buffer_.data(), end_);
+      if (end_ > 0) std::memcpy(bigger.data(), buffer_.data(), end_);
       buffer_.swap(bigger);
     }
   }

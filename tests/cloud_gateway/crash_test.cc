@@ -23,7 +23,7 @@ std::uint16_t StartGateway(std::unique_ptr<ChildProcess>& gw, const std::string&
   gw = std::make_unique<ChildProcess>(
       std::vector<std::string>{PartitaBinary(), "gateway", "--config", config}, log);
   const std::optional<std::string> port =
-      gw->WaitForLog(R"(PLAINTEXT front on \S+ \(port (\d+)\))");
+      gw->WaitForNumberAfter("PLAINTEXT front on 127.0.0.1:0 (port ");
   if (!port) return 0;
   return static_cast<std::uint16_t>(std::stoi(*port));
 }

@@ -36,6 +36,7 @@ TEST_CASE("The health poll reads the gateway over one kept-alive mutual-TLS conn
   REQUIRE(gateway.ok());
   REQUIRE((*gateway)->Start().ok());
 
+  testing::IoThread io;  // outlives the poller, whose connection lives on it
   CloudState cloud(false, 1.0, 1000);
   auto tls = net::MakeClientTlsContext(net::RouterTlsFiles(pki.dir), {net::PeerKind::kGateway});
   REQUIRE(tls.ok());
@@ -43,7 +44,6 @@ TEST_CASE("The health poll reads the gateway over one kept-alive mutual-TLS conn
       "https://127.0.0.1:" + std::to_string((*gateway)->tls_port()) + "/v1/partita/health", 20ms,
       *tls, cloud);
   REQUIRE(poller.ok());
-  testing::IoThread io;
   asio::co_spawn(io.context(), (*poller)->Run(), asio::detached);
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   while ((*poller)->polls() < 10 && std::chrono::steady_clock::now() < deadline) {
@@ -58,6 +58,7 @@ TEST_CASE("The health poll reads the gateway over one kept-alive mutual-TLS conn
         std::string::npos);
   (*poller)->Stop();
   io.Stop();
+  poller->reset();
   (*gateway)->Stop();
 }
 

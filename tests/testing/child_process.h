@@ -12,7 +12,6 @@
 #include <chrono>
 #include <fstream>
 #include <optional>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -47,15 +46,19 @@ class ChildProcess {
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
 
-  // The first capture group of `pattern` in the log, once it appears (nullopt after 20 s or
-  // when the process exits first).
-  std::optional<std::string> WaitForLog(const std::string& pattern) {
-    const std::regex re(pattern);
+  // The number that follows the first `marker` in the log ("(port " -> "8443"), once it appears
+  // (nullopt after 20 s or when the process exits first).
+  std::optional<std::string> WaitForNumberAfter(const std::string& marker) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     for (;;) {
       const std::string text = Log();
-      std::smatch m;
-      if (std::regex_search(text, m, re)) return m.size() > 1 ? m[1].str() : m[0].str();
+      const std::size_t at = text.find(marker);
+      if (at != std::string::npos) {
+        const std::size_t begin = at + marker.size();
+        std::size_t end = begin;
+        while (end < text.size() && text[end] >= '0' && text[end] <= '9') ++end;
+        if (end > begin) return text.substr(begin, end - begin);
+      }
       if (!Running() || std::chrono::steady_clock::now() > deadline) return std::nullopt;
       std::this_thread::yield();
     }
