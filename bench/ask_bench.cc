@@ -14,11 +14,11 @@
 #include <vector>
 
 #include "backends/chat_client.h"
-#include "backends/model_server.h"
 #include "backends/openai.h"
 #include "bench/flags.h"
 #include "common/log.h"
 #include "edge_agent/agent.h"
+#include "modeld/model_server.h"
 #include "net/pki.h"
 #include "router/router.h"
 #include "sdk/client.h"
@@ -49,11 +49,11 @@ int main(int argc, char** argv) {
   if (!net::InitPki(pki).ok()) return 1;
 
   asio::io_context model_io(1);
-  backends::ModelServerOptions mo;
+  modeld::ModelServerOptions mo;
   mo.model = "milm-1.3b";
   mo.rate_scale = 1e6;
   mo.default_max_tokens = 8;
-  auto model = backends::ModelServer::Create({&model_io}, mo, DefaultCatalog());
+  auto model = modeld::ModelServer::Create({&model_io}, mo, DefaultCatalog());
   if (!model.ok()) return 1;
   (*model)->Start();
   auto guard = asio::make_work_guard(model_io);

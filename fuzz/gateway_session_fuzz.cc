@@ -14,12 +14,12 @@
 #include <memory>
 #include <string>
 
-#include "backends/model_server.h"
 #include "cloud_gateway/config.h"
 #include "cloud_gateway/gateway.h"
 #include "common/log.h"
 #include "device_profiles/catalog_loader.h"
 #include "fuzz/piecewise_input.h"
+#include "modeld/model_server.h"
 #include "net/asio.h"
 #include "tests/testing/io_thread.h"
 #include "tests/testing/socket_queue.h"
@@ -30,18 +30,17 @@ namespace {
 
 struct World {
   partita::testing::IoThread upstream_io;
-  std::unique_ptr<backends::ModelServer> modeld;
+  std::unique_ptr<modeld::ModelServer> modeld;
   std::unique_ptr<cloud_gateway::Gateway> gateway;
   std::uint16_t port = 0;
 
   World() {
     SetLogLevel(LogLevel::kOff);
-    backends::ModelServerOptions o;
+    modeld::ModelServerOptions o;
     o.model = "milm-70b-moe";
     o.rate_scale = 1000;
     o.default_max_tokens = 4;
-    modeld =
-        std::move(*backends::ModelServer::Create({&upstream_io.context()}, o, DefaultCatalog()));
+    modeld = std::move(*modeld::ModelServer::Create({&upstream_io.context()}, o, DefaultCatalog()));
     modeld->Start();
     const std::string dir = std::filesystem::temp_directory_path() /
                             ("partita-session-fuzz-" + std::to_string(getpid()));

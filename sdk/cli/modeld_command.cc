@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <thread>
 
-#include "backends/model_server.h"
 #include "common/log.h"
+#include "modeld/model_server.h"
 #include "net/tls_listener.h"
 #include "sdk/cli/commands.h"
 
@@ -27,13 +27,13 @@ struct ModeldArgs {
 };
 
 int RunModeld(const ModeldArgs& a) {
-  backends::ModelServerOptions o;
+  modeld::ModelServerOptions o;
   o.model = a.model;
   o.device = a.device;
   o.rate_scale = a.rate_scale;
   o.default_max_tokens = a.max_tokens;
   if (!a.fault.empty()) {
-    Result<backends::FaultSpec> f = backends::ParseFaultSpec(a.fault);
+    Result<modeld::FaultSpec> f = modeld::ParseFaultSpec(a.fault);
     if (!f.ok()) {
       PrintError("--fault: " + f.status().message());
       return 1;
@@ -60,13 +60,13 @@ int RunModeld(const ModeldArgs& a) {
     contexts.push_back(std::make_unique<net::asio::io_context>(1));
     raw.push_back(contexts.back().get());
   }
-  Result<std::unique_ptr<backends::ModelServer>> server =
-      backends::ModelServer::Create(raw, o, *catalog);
+  Result<std::unique_ptr<modeld::ModelServer>> server =
+      modeld::ModelServer::Create(raw, o, *catalog);
   if (!server.ok()) {
     PrintError(server.status().message());
     return 1;
   }
-  backends::ModelServer& s = **server;
+  modeld::ModelServer& s = **server;
   const net::tcp::endpoint bound = s.local_endpoint();
   std::printf(
       "partita modeld: listening on http://%s:%u/v1 (SIMULATED %s: placeholder text, not a "

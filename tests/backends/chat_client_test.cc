@@ -12,6 +12,8 @@ namespace partita::backends {
 namespace {
 
 using namespace std::chrono_literals;
+using modeld::ParseFaultSpec;
+using modeld::SimulatedTokens;
 using partita::testing::RunCoroutine;
 using testing::ContentEvent;
 using testing::ModeldFixture;

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "backends/model_server.h"
 #include "device_profiles/catalog_loader.h"
+#include "modeld/model_server.h"
 #include "net/asio.h"
 #include "tests/testing/event_queue.h"
 #include "tests/testing/io_thread.h"
@@ -26,8 +26,9 @@ namespace partita::backends::testing {
 // modeld on its own thread, bound to 127.0.0.1:0.
 class ModeldFixture {
  public:
-  explicit ModeldFixture(ModelServerOptions options = Fast()) {
-    auto server = ModelServer::Create({&io_.context()}, std::move(options), DefaultCatalog());
+  explicit ModeldFixture(modeld::ModelServerOptions options = Fast()) {
+    auto server =
+        modeld::ModelServer::Create({&io_.context()}, std::move(options), DefaultCatalog());
     REQUIRE_MESSAGE(server.ok(), server.status().ToString());
     server_ = std::move(*server);
     server_->Start();
@@ -38,21 +39,21 @@ class ModeldFixture {
   }
 
   // Fast rates (x1000) so tests do not wait for simulated prefill and decode.
-  static ModelServerOptions Fast() {
-    ModelServerOptions o;
+  static modeld::ModelServerOptions Fast() {
+    modeld::ModelServerOptions o;
     o.model = "milm-7b-moe";
     o.rate_scale = 1000;
     o.default_max_tokens = 8;
     return o;
   }
 
-  ModelServer& server() { return *server_; }
+  modeld::ModelServer& server() { return *server_; }
   std::uint16_t port() const { return server_->local_endpoint().port(); }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port()) + "/v1"; }
 
  private:
   partita::testing::IoThread io_;
-  std::unique_ptr<ModelServer> server_;
+  std::unique_ptr<modeld::ModelServer> server_;
 };
 
 // Answers requests with canned raw HTTP responses, in order (the last one repeats).

@@ -30,7 +30,7 @@ std::uint16_t StartGateway(std::unique_ptr<ChildProcess>& gw, const std::string&
 
 TEST_CASE("a gateway killed mid-stream settles the open reservations when it restarts") {
   partita::testing::TempDir tmp;
-  backends::ModelServerOptions slow = ModeldFixture::Fast();
+  modeld::ModelServerOptions slow = ModeldFixture::Fast();
   slow.model = "milm-70b-moe";
   slow.rate_scale = 2;  // about 30 tokens a second: a 50-token answer takes over a second
   ModeldFixture modeld(slow);

@@ -59,7 +59,7 @@ inline std::string Body(bool stream, int max_tokens, const std::string& model = 
 
 inline std::string Expected(const std::string& body, int tokens) {
   std::string text;
-  for (const std::string& t : backends::SimulatedTokens(body, tokens)) text += t;
+  for (const std::string& t : modeld::SimulatedTokens(body, tokens)) text += t;
   return text;
 }
 

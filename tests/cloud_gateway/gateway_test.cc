@@ -68,7 +68,7 @@ TEST_CASE("streaming and non-streaming pass through over mutual TLS, the ledger 
 
 TEST_CASE("an upstream answering 503 is retried before the first token, then ejected") {
   ModeldFixture bad;
-  bad.server().SetFault(*backends::ParseFaultSpec("status=503"));
+  bad.server().SetFault(*modeld::ParseFaultSpec("status=503"));
   ModeldFixture good;
   GatewayFixture gw(
       OneModel(Upstream("primary", Url(bad), 0) + Upstream("secondary", Url(good), 1)));
@@ -100,7 +100,7 @@ TEST_CASE("an upstream answering 503 is retried before the first token, then eje
 
 TEST_CASE("a refusing upstream and one that is down are retried on the next") {
   ModeldFixture refusing;
-  refusing.server().SetFault(*backends::ParseFaultSpec("refuse"));
+  refusing.server().SetFault(*modeld::ParseFaultSpec("refuse"));
   ModeldFixture good;
   const backends::testing::RefusingPort nothing_listening;
   const std::string down = nothing_listening.url();
@@ -116,7 +116,7 @@ TEST_CASE("a refusing upstream and one that is down are retried on the next") {
 
 TEST_CASE("a stall before the first token moves the request to the next upstream") {
   ModeldFixture stalling;
-  stalling.server().SetFault(*backends::ParseFaultSpec("stall-after=0"));
+  stalling.server().SetFault(*modeld::ParseFaultSpec("stall-after=0"));
   ModeldFixture good;
   GatewayFixture gw(OneModel(
       Upstream("stalling", Url(stalling), 0) + Upstream("good", Url(good), 1), "", kStallTimeouts));
@@ -131,7 +131,7 @@ TEST_CASE("a stall before the first token moves the request to the next upstream
 
 TEST_CASE("a stall after the first token ends the stream with upstream_failed, never retried") {
   ModeldFixture stalling;
-  stalling.server().SetFault(*backends::ParseFaultSpec("stall-after=2"));
+  stalling.server().SetFault(*modeld::ParseFaultSpec("stall-after=2"));
   ModeldFixture spare;
   GatewayFixture gw(
       OneModel(Upstream("stalling", Url(stalling), 0) + Upstream("spare", Url(spare), 1), "",
@@ -156,11 +156,11 @@ TEST_CASE("a stall after the first token ends the stream with upstream_failed, n
 TEST_CASE("bad SSE and a dropped connection after the first token end with upstream_failed") {
   ModeldFixture modeld;
   GatewayFixture gw(OneModel(Upstream("only", Url(modeld))));
-  modeld.server().SetFault(*backends::ParseFaultSpec("bad-sse"));
+  modeld.server().SetFault(*modeld::ParseFaultSpec("bad-sse"));
   ChatOutcome out = gw.Ask(Body(true, 10), true);
   CHECK(out.error.code == "upstream_failed");
   CHECK(std::string(gw.WaitDone().error_kind) == "malformed");
-  modeld.server().SetFault(*backends::ParseFaultSpec("drop-after=3"));
+  modeld.server().SetFault(*modeld::ParseFaultSpec("drop-after=3"));
   out = gw.Ask(Body(true, 10), true);
   CHECK(out.error.code == "upstream_failed");
   CHECK(out.content_chunks == 3);
@@ -169,7 +169,7 @@ TEST_CASE("bad SSE and a dropped connection after the first token end with upstr
 
 TEST_CASE("usage missing upstream: counted tokens are metered") {
   ModeldFixture modeld;
-  modeld.server().SetFault(*backends::ParseFaultSpec("no-usage"));
+  modeld.server().SetFault(*modeld::ParseFaultSpec("no-usage"));
   GatewayFixture gw(OneModel(Upstream("only", Url(modeld))));
   ChatOutcome out = gw.Ask(Body(true, 9), true);
   REQUIRE_MESSAGE(out.ok(), out.error.message);
@@ -596,7 +596,7 @@ models:
 
 TEST_CASE("health and metrics on the loopback port follow ejection and load") {
   ModeldFixture bad;
-  bad.server().SetFault(*backends::ParseFaultSpec("status=500"));
+  bad.server().SetFault(*modeld::ParseFaultSpec("status=500"));
   GatewayFixture gw(OneModel(Upstream("only", Url(bad))));
   const std::uint16_t mport = gw.gateway().metrics_port();
   auto health = Exchange(mport, http::verb::get, "/v1/partita/health", "");
@@ -626,7 +626,7 @@ TEST_CASE("health and metrics on the loopback port follow ejection and load") {
 
 TEST_CASE("at capacity a request is refused with 503 overloaded, and its slot comes back") {
   ModeldFixture modeld;
-  modeld.server().SetFault(*backends::ParseFaultSpec("slow-ms=20"));
+  modeld.server().SetFault(*modeld::ParseFaultSpec("slow-ms=20"));
   GatewayFixture gw(OneModel(Upstream("only", Url(modeld)), "capacity: 1\n"));
   std::optional<http::response<http::string_body>> refused;
   const std::string body = Body(true, 5);
@@ -651,7 +651,7 @@ TEST_CASE("at capacity a request is refused with 503 overloaded, and its slot co
 
 TEST_CASE("drain lets an in-flight stream finish, then stops accepting") {
   ModeldFixture modeld;
-  modeld.server().SetFault(*backends::ParseFaultSpec("slow-ms=20"));
+  modeld.server().SetFault(*modeld::ParseFaultSpec("slow-ms=20"));
   GatewayFixture gw(OneModel(Upstream("only", Url(modeld))));
   std::thread drainer;
   const std::string body = Body(true, 15);
@@ -667,7 +667,7 @@ TEST_CASE("drain lets an in-flight stream finish, then stops accepting") {
 
 TEST_CASE("the drain deadline ends a long stream with gateway_shutdown") {
   ModeldFixture modeld;
-  modeld.server().SetFault(*backends::ParseFaultSpec("slow-ms=100"));
+  modeld.server().SetFault(*modeld::ParseFaultSpec("slow-ms=100"));
   GatewayFixture gw(OneModel(Upstream("only", Url(modeld))));
   std::thread drainer;
   ChatOutcome out = gw.Ask(Body(true, 100), true, "speaker", [&](std::string_view) {

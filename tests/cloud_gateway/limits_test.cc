@@ -92,7 +92,7 @@ bool WaitFor(Predicate predicate) {
 
 TEST_CASE("a device that leaves cancels its request upstream and its reservation comes back") {
   ModeldFixture modeld;
-  modeld.server().SetFault(*backends::ParseFaultSpec("stall-after=0"));  // never answers
+  modeld.server().SetFault(*modeld::ParseFaultSpec("stall-after=0"));  // never answers
   GatewayFixture gw(OneModel(Upstream("only", Url(modeld)), "budgets: {fleet_usd_per_day: 50}\n"));
   for (const bool stream : {false, true}) {
     CAPTURE(stream);

@@ -64,7 +64,7 @@ TEST_CASE("Before the first token a failed tier only shows in the trail") {
   Client client = w.SpeakerClient();
 
   SUBCASE("error status") {
-    w.cloud.server().SetFault(*backends::ParseFaultSpec("status=503"));
+    w.cloud.server().SetFault(*modeld::ParseFaultSpec("status=503"));
     Result<Answer> a = client.Ask("Explain why tides happen", kHard);
     REQUIRE_MESSAGE(a.ok(), a.status().ToString());
     CHECK(a->tier == Tier::kPhone);
@@ -78,14 +78,14 @@ TEST_CASE("Before the first token a failed tier only shows in the trail") {
     CHECK(Results(*a) == "cloud:refused>phone:ok");
   }
   SUBCASE("no first token in time") {
-    w.cloud.server().SetFault(*backends::ParseFaultSpec("stall-after=0"));
+    w.cloud.server().SetFault(*modeld::ParseFaultSpec("stall-after=0"));
     Result<Answer> a = client.Ask("Explain why tides happen", kHard);
     REQUIRE_MESSAGE(a.ok(), a.status().ToString());
     CHECK(Results(*a) == "cloud:no_first_token>phone:ok");
     CHECK(a->trail[0].elapsed_ms >= 1400);
   }
   SUBCASE("the deadline") {
-    w.cloud.server().SetFault(*backends::ParseFaultSpec("stall-after=0"));
+    w.cloud.server().SetFault(*modeld::ParseFaultSpec("stall-after=0"));
     AskOptions o = kHard;
     // The app's budget shortens the policy's deadline, to under the 1.5 s first-token timeout
     // but with room for the decision on a loaded machine.
@@ -139,7 +139,7 @@ TEST_CASE("After the first token the next tier continues the answer, or it retur
   w.StartPhone();
   w.StartSpeaker();
   Client client = w.SpeakerClient();
-  w.cloud.server().SetFault(*backends::ParseFaultSpec("stall-after=4"));
+  w.cloud.server().SetFault(*modeld::ParseFaultSpec("stall-after=4"));
   std::string streamed;
   Result<Answer> a = client.AskStream("Explain how vaccines work", kHard,
                                       [&](std::string_view t) { streamed += t; });
@@ -157,7 +157,7 @@ TEST_CASE("After the first token the next tier continues the answer, or it retur
 
   // With the phone gone and the device failing, nothing can continue: truncated, not clean.
   w.cp.agents[0]->Shutdown();
-  w.speaker_runtime.server().SetFault(*backends::ParseFaultSpec("status=500"));
+  w.speaker_runtime.server().SetFault(*modeld::ParseFaultSpec("status=500"));
   std::string cut_streamed;
   Result<Answer> cut = client.AskStream("Explain how vaccines work", kHard,
                                         [&](std::string_view t) { cut_streamed += t; });
@@ -177,7 +177,7 @@ TEST_CASE("A stream that breaks after the first token is broken, not stalled, an
   w.StartPhone();
   w.StartSpeaker();
   Client client = w.SpeakerClient();
-  w.cloud.server().SetFault(*backends::ParseFaultSpec("drop-after=4"));
+  w.cloud.server().SetFault(*modeld::ParseFaultSpec("drop-after=4"));
   Result<Answer> a = client.Ask("Explain how vaccines work", kHard);
   REQUIRE_MESSAGE(a.ok(), a.status().ToString());
   CHECK(Results(*a) == "cloud:broken>phone:ok");
@@ -189,7 +189,7 @@ TEST_CASE("A private request never reaches the cloud, whatever fails") {
   World w;
   w.StartPhone("battery_pct: 5\ncharging: false\n");  // declines offloads
   w.StartSpeaker();
-  w.speaker_runtime.server().SetFault(*backends::ParseFaultSpec("status=500"));
+  w.speaker_runtime.server().SetFault(*modeld::ParseFaultSpec("status=500"));
   Client client = w.SpeakerClient();
   AskOptions priv = kHard;
   priv.privacy = Privacy::kPrivate;
@@ -273,7 +273,7 @@ TEST_CASE("Shutdown lets an ask in progress finish and refuses new asks meanwhil
   Agent& speaker = w.StartSpeaker();
   // 20 tokens, 150 ms apart: about 3 s of answer (under the 3 s stall timeout per token), so
   // the refused ask has seconds to come back while the first is still streaming.
-  w.speaker_runtime.server().SetFault(*backends::ParseFaultSpec("slow-ms=150"));
+  w.speaker_runtime.server().SetFault(*modeld::ParseFaultSpec("slow-ms=150"));
   AskOptions o;
   o.max_tokens = 20;
   partita::testing::EventQueue<int> chunks;

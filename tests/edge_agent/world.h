@@ -27,8 +27,8 @@ using namespace std::chrono_literals;
 using backends::testing::ModeldFixture;
 using partita::testing::ControlPlane;
 
-inline backends::ModelServerOptions Runtime(const std::string& model, double rate_scale = 2000) {
-  backends::ModelServerOptions o;
+inline modeld::ModelServerOptions Runtime(const std::string& model, double rate_scale = 2000) {
+  modeld::ModelServerOptions o;
   o.model = model;
   o.rate_scale = rate_scale;
   o.default_max_tokens = 12;

@@ -1,5 +1,5 @@
 // modeld over real sockets: simulated marking, rates, faults by flag and by header, bad input.
-#include "backends/model_server.h"
+#include "modeld/model_server.h"
 
 #include <doctest/doctest.h>
 
@@ -11,13 +11,14 @@
 #include "backends/chat_client.h"
 #include "tests/backends/test_servers.h"
 
-namespace partita::backends {
+namespace partita::modeld {
 namespace {
 
 using namespace std::chrono_literals;
 namespace http = net::beast::http;
+using backends::testing::ModeldFixture;
 using partita::testing::RunCoroutine;
-using testing::ModeldFixture;
+using namespace backends;
 
 // One blocking HTTP exchange on a fresh connection (the server runs on its own thread).
 http::response<http::string_body> Exchange(
@@ -228,4 +229,4 @@ TEST_CASE("bad input gets a clear 4xx and the server keeps serving") {
 }
 
 }  // namespace
-}  // namespace partita::backends
+}  // namespace partita::modeld

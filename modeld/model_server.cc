@@ -1,4 +1,4 @@
-#include "backends/model_server.h"
+#include "modeld/model_server.h"
 
 #include <sys/socket.h>
 
@@ -17,7 +17,10 @@
 #include "common/hash.h"
 #include "common/log.h"
 
-namespace partita::backends {
+namespace partita::modeld {
+
+// The OpenAI wire format: request inspection, error bodies, HTTP helpers.
+using namespace backends;
 
 namespace http = net::beast::http;
 using Clock = std::chrono::steady_clock;
@@ -602,4 +605,4 @@ double ModelServer::prefill_tokens_per_s() const { return shared_->prefill_tps; 
 double ModelServer::decode_tokens_per_s() const { return shared_->decode_tps; }
 std::string ModelServer::rates_source() const { return shared_->source; }
 
-}  // namespace partita::backends
+}  // namespace partita::modeld

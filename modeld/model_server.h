@@ -25,7 +25,7 @@
 #include "device_profiles/catalog_loader.h"
 #include "net/asio.h"
 
-namespace partita::backends {
+namespace partita::modeld {
 
 // Faults modeld injects. Text form (flags and the X-Partita-Fault header), comma-separated:
 //   status=CODE     answer HTTP CODE (400..599) with an OpenAI-style error body
@@ -106,4 +106,4 @@ class ModelServer {
 // same for the same body, starting with "[simulated]".
 std::vector<std::string> SimulatedTokens(std::string_view request_body, std::int64_t tokens);
 
-}  // namespace partita::backends
+}  // namespace partita::modeld
