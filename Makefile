@@ -8,6 +8,7 @@
 #   make fuzz      build the libFuzzer targets (clang) and run each for FUZZ_SECONDS
 #   make format    clang-format the tree; `make format-check` fails on unformatted files
 #   make check-deps  fails on an #include that docs/architecture.md's dependency graph forbids
+#   make check-hot-path  fails when the gateway's instructions per request grow past the budget
 
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
@@ -19,7 +20,7 @@ export CCACHE_MAXSIZE ?= 20G
 
 SOURCES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null)
 
-.PHONY: demo test asan bench fuzz deps build format format-check check-deps clean
+.PHONY: demo test asan bench fuzz deps build format format-check check-deps check-hot-path clean
 
 deps:
 	@./scripts/install-deps
@@ -69,6 +70,9 @@ format-check:
 
 check-deps:
 	@./scripts/check-deps
+
+check-hot-path: build
+	@./scripts/check-hot-path build
 
 clean:
 	rm -rf build build-asan build-bench build-fuzz

@@ -6,6 +6,8 @@
 //   gateway_load_bench --url https://127.0.0.1:18443/v1/chat/completions
 //       --pki DIR --device bench --connections 32 --seconds 10 [--pid GATEWAY_PID] [--stream]
 //
+// With --requests N it stops after N answers instead of after --seconds (a fixed amount of
+// work, for instruction counts).
 // Prints one line: requests/s, p50/p90/p99 latency, errors, and (with --pid) the CPU time the
 // process spent per request (user+sys from /proc/PID/stat, all its threads), then a TTFB line
 // for a streaming request at one connection when --ttfb is given.
@@ -49,6 +51,7 @@ struct Args {
   int pid = 0;
   bool stream = false;
   int ttfb = 0;  // streaming first-byte samples at c=1 (median printed)
+  long requests = 0;  // > 0: stop after this many answers (all connections), not after --seconds
   std::string model = "fake-model";
 };
 
@@ -107,6 +110,7 @@ long CpuTicks(int pid) {
 }
 
 struct Stats {
+  long budget = -1;  // requests still to start; -1: no limit
   std::vector<double> latencies_us;
   std::uint64_t errors = 0;
   std::uint64_t non2xx = 0;
@@ -117,7 +121,8 @@ template <typename Stream>
 asio::awaitable<void> Loop(Stream& stream, const std::string& request, Clock::time_point end,
                            Stats& stats) {
   beast::flat_buffer buffer;
-  while (Clock::now() < end) {
+  while (Clock::now() < end && stats.budget != 0) {
+    if (stats.budget > 0) --stats.budget;
     const Clock::time_point t0 = Clock::now();
     auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(request),
                                                 partita::net::use_nothrow_awaitable);
@@ -198,7 +203,7 @@ asio::awaitable<double> Ttfb(const Target& t, partita::net::TlsContextPtr tls,
 
 constexpr const char* kUsage =
     "usage: gateway_load_bench --url URL [--pki DIR --device ID] [--connections N] "
-    "[--seconds S] [--pid PID] [--stream] [--ttfb N] [--model NAME]";
+    "[--seconds S | --requests N] [--pid PID] [--stream] [--ttfb N] [--model NAME]";
 
 int Usage() {
   std::fprintf(stderr, "%s\n", kUsage);
@@ -218,6 +223,7 @@ int main(int argc, char** argv) {
       .Option("--pid", &a.pid)
       .Switch("--stream", &a.stream)
       .Option("--ttfb", &a.ttfb)
+      .Option("--requests", &a.requests)
       .Option("--model", &a.model)
       .Parse(argc, argv);
   if (a.url.empty()) {
@@ -261,6 +267,10 @@ int main(int argc, char** argv) {
   }
 
   Stats stats;
+  if (a.requests > 0) {
+    stats.budget = a.requests;
+    a.seconds = 3600;
+  }
   const long hz = sysconf(_SC_CLK_TCK);
   const long cpu0 = a.pid > 0 ? CpuTicks(a.pid) : 0;
   const Clock::time_point start = Clock::now();
