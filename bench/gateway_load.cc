@@ -50,7 +50,7 @@ struct Args {
   double seconds = 10;
   int pid = 0;
   bool stream = false;
-  int ttfb = 0;  // streaming first-byte samples at c=1 (median printed)
+  int ttfb = 0;       // streaming first-byte samples at c=1 (median printed)
   long requests = 0;  // > 0: stop after this many answers (all connections), not after --seconds
   std::string model = "fake-model";
 };

@@ -40,7 +40,7 @@ Result<TlsContextPtr> MakeClientTlsContext(const TlsFiles& files,
 // loaded: new handshakes present the new pair, connections already open keep theirs. A pair that
 // does not load, does not match, or names another identity is refused and logged (once per
 // change), and the previous pair stays. Returns how many contexts took a new pair. Daemons call
-// it every second (sdk/cli/daemon_signals.h); any thread.
+// it every second (sdk/cli/daemon.h); any thread.
 int ReloadChangedCertificates();
 
 // Why a handshake failed, coarse enough to be a metrics label.

@@ -4,7 +4,7 @@
 #include "common/log.h"
 #include "edge_agent/agent.h"
 #include "sdk/cli/commands.h"
-#include "sdk/cli/daemon_signals.h"
+#include "sdk/cli/daemon.h"
 
 namespace partita::cli {
 
@@ -21,22 +21,17 @@ void AddAgentCommands(CLI::App& app, int& exit_code) {
       exit_code = 1;
       return;
     }
-    Result<std::unique_ptr<agent::Agent>> a = agent::Agent::Create(*config);
-    if (!a.ok()) {
-      PrintError(a.status().message());
-      exit_code = 1;
-      return;
-    }
-    if (Status s = (*a)->Start(); !s.ok()) {
-      PrintError(s.message());
-      exit_code = 1;
-      return;
-    }
-    WaitForTerminationSignal([&](int) {
-      LogInfo("agent", "stopping");
-      (*a)->Shutdown();
-    });
-    exit_code = 0;
+    std::unique_ptr<agent::Agent> a;
+    exit_code = RunDaemon({.name = "agent",
+                           .start = [&]() -> Status {
+                             Result<std::unique_ptr<agent::Agent>> made =
+                                 agent::Agent::Create(*config);
+                             if (!made.ok()) return made.status();
+                             a = std::move(*made);
+                             return a->Start();
+                           },
+                           .release = [&] { a.reset(); },
+                           .drain = [&](int) { a->Shutdown(); }});
   });
 }
 

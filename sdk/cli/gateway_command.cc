@@ -1,6 +1,5 @@
 // `partita gateway --config gateway.yaml`: the cloud gateway daemon (cloud_gateway/gateway.h).
 // SIGTERM or SIGINT drains in-flight streams for drain_timeout_ms, then exits 0.
-#include <boost/asio/signal_set.hpp>
 #include <cstdio>
 
 #include "cloud_gateway/gateway.h"
@@ -8,8 +7,7 @@
 #include "net/asio.h"
 #include "net/tls.h"
 #include "sdk/cli/commands.h"
-#include "sdk/cli/daemon_signals.h"
-#include "sdk/cli/new_files.h"
+#include "sdk/cli/daemon.h"
 
 namespace partita::cli {
 
@@ -19,6 +17,30 @@ struct GatewayArgs {
   std::string config;
   bool check = false;
 };
+
+// The bound fronts, one line each (scripts and tests read the ports from them).
+void PrintFronts(const cloud_gateway::GatewayConfig& c, const cloud_gateway::Gateway& g) {
+  if (c.tls)
+    std::printf("partita gateway: TLS 1.3 front (mutual auth) on %s (port %u)\n",
+                c.tls->listen.c_str(), g.tls_port());
+  if (c.plaintext) {
+    std::printf(
+        "partita gateway: PLAINTEXT front on %s (port %u): loopback benchmarking and trusted "
+        "loopback only, no authentication\n",
+        c.plaintext->listen.c_str(), g.plaintext_port());
+  }
+  if (!c.metrics_listen.empty()) {
+    std::printf("partita gateway: metrics and health on http://%s (port %u)\n",
+                c.metrics_listen.c_str(), g.metrics_port());
+  }
+  for (const cloud_gateway::ModelConfig& m : c.models) {
+    std::printf("partita gateway: model %s -> %zu upstream(s), $%g / $%g per 1M tokens in/out\n",
+                m.name.c_str(), m.upstreams.size(), m.input_usd_per_1m_tokens,
+                m.output_usd_per_1m_tokens);
+  }
+  std::printf("partita gateway: ledger %s\n", c.ledger_path.c_str());
+  std::fflush(stdout);
+}
 
 int RunGateway(const GatewayArgs& a) {
   Result<cloud_gateway::GatewayConfigPtr> config = cloud_gateway::LoadGatewayConfig(a.config);
@@ -41,48 +63,22 @@ int RunGateway(const GatewayArgs& a) {
     std::printf("%s: ok (%zu model(s))\n", a.config.c_str(), c.models.size());
     return 0;
   }
-  // Files this start creates are removed again if it fails (a port in use, say).
-  const std::vector<std::string> created =
-      NewFiles({c.ledger_path, c.ledger_path + "-wal", c.ledger_path + "-shm",
-                c.ledger_path + ".reservations"});
-  Result<std::unique_ptr<cloud_gateway::Gateway>> gateway = cloud_gateway::Gateway::Create(*config);
-  if (!gateway.ok()) {
-    RemoveFiles(created);
-    PrintError(gateway.status().message());
-    return 1;
-  }
-  cloud_gateway::Gateway& g = **gateway;
-  if (Status s = g.Start(); !s.ok()) {
-    gateway->reset();
-    RemoveFiles(created);
-    PrintError(s.message());
-    return 1;
-  }
-  if (c.tls)
-    std::printf("partita gateway: TLS 1.3 front (mutual auth) on %s (port %u)\n",
-                c.tls->listen.c_str(), g.tls_port());
-  if (c.plaintext) {
-    std::printf(
-        "partita gateway: PLAINTEXT front on %s (port %u): loopback benchmarking and trusted "
-        "loopback only, no authentication\n",
-        c.plaintext->listen.c_str(), g.plaintext_port());
-  }
-  if (!c.metrics_listen.empty()) {
-    std::printf("partita gateway: metrics and health on http://%s (port %u)\n",
-                c.metrics_listen.c_str(), g.metrics_port());
-  }
-  for (const cloud_gateway::ModelConfig& m : c.models) {
-    std::printf("partita gateway: model %s -> %zu upstream(s), $%g / $%g per 1M tokens in/out\n",
-                m.name.c_str(), m.upstreams.size(), m.input_usd_per_1m_tokens,
-                m.output_usd_per_1m_tokens);
-  }
-  std::printf("partita gateway: ledger %s\n", c.ledger_path.c_str());
-  std::fflush(stdout);
-  const int signal_number = WaitForTerminationSignal({});
-  LogInfo("gateway", "signal " + std::to_string(signal_number) + ": draining");
-  g.Drain(c.drain_timeout);
-  LogInfo("gateway", "stopped");
-  return 0;
+  std::unique_ptr<cloud_gateway::Gateway> g;
+  const std::string& ledger = c.ledger_path;
+  return RunDaemon(
+      {.name = "gateway",
+       .files_it_creates = {ledger, ledger + "-wal", ledger + "-shm", ledger + ".reservations"},
+       .start = [&]() -> Status {
+         Result<std::unique_ptr<cloud_gateway::Gateway>> made =
+             cloud_gateway::Gateway::Create(*config);
+         if (!made.ok()) return made.status();
+         g = std::move(*made);
+         PARTITA_RETURN_IF_ERROR(g->Start());
+         PrintFronts(c, *g);
+         return Status::Ok();
+       },
+       .release = [&] { g.reset(); },
+       .drain = [&](int) { g->Drain(c.drain_timeout); }});
 }
 
 }  // namespace

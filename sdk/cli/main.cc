@@ -6,7 +6,7 @@
 
 #include "common/log.h"
 #include "sdk/cli/commands.h"
-#include "sdk/cli/daemon_signals.h"
+#include "sdk/cli/daemon.h"
 
 namespace partita::cli {
 

@@ -1,7 +1,7 @@
-// `partita modeld`: the simulated OpenAI-compatible model server (backends/model_server.h).
+// `partita modeld`: the simulated OpenAI-compatible model server (modeld/model_server.h).
 // The first line on stdout names the bound address ("... listening on http://HOST:PORT/v1"),
 // so scripts and tests that start it with --port 0 read the port from there.
-#include <boost/asio/signal_set.hpp>
+#include <boost/asio/post.hpp>
 #include <cstdio>
 #include <thread>
 
@@ -9,6 +9,7 @@
 #include "modeld/model_server.h"
 #include "net/tls_listener.h"
 #include "sdk/cli/commands.h"
+#include "sdk/cli/daemon.h"
 
 namespace partita::cli {
 
@@ -25,6 +26,23 @@ struct ModeldArgs {
   std::string fault;
   std::int64_t max_tokens = 64;
 };
+
+// The first line names the bound address: scripts and tests read the port from it.
+void PrintListening(const modeld::ModelServer& s, double rate_scale) {
+  const net::tcp::endpoint bound = s.local_endpoint();
+  std::printf(
+      "partita modeld: listening on http://%s:%u/v1 (SIMULATED %s: placeholder text, not a "
+      "model's answer)\n",
+      bound.address().is_v6() ? ("[" + bound.address().to_string() + "]").c_str()
+                              : bound.address().to_string().c_str(),
+      bound.port(), s.served_name().c_str());
+  std::printf(
+      "partita modeld: rates from the catalog (%s) x%g: prefill %.0f tokens/s, decode %.1f "
+      "tokens/s; fault: %s\n",
+      s.rates_source().c_str(), rate_scale, s.prefill_tokens_per_s(), s.decode_tokens_per_s(),
+      s.fault().ToString().c_str());
+  std::fflush(stdout);
+}
 
 int RunModeld(const ModeldArgs& a) {
   modeld::ModelServerOptions o;
@@ -60,54 +78,38 @@ int RunModeld(const ModeldArgs& a) {
     contexts.push_back(std::make_unique<net::asio::io_context>(1));
     raw.push_back(contexts.back().get());
   }
-  Result<std::unique_ptr<modeld::ModelServer>> server =
-      modeld::ModelServer::Create(raw, o, *catalog);
-  if (!server.ok()) {
-    PrintError(server.status().message());
-    return 1;
-  }
-  modeld::ModelServer& s = **server;
-  const net::tcp::endpoint bound = s.local_endpoint();
-  std::printf(
-      "partita modeld: listening on http://%s:%u/v1 (SIMULATED %s: placeholder text, not a "
-      "model's answer)\n",
-      bound.address().is_v6() ? ("[" + bound.address().to_string() + "]").c_str()
-                              : bound.address().to_string().c_str(),
-      bound.port(), s.served_name().c_str());
-  std::printf(
-      "partita modeld: rates from the catalog (%s) x%g: prefill %.0f tokens/s, decode %.1f "
-      "tokens/s; fault: %s\n",
-      s.rates_source().c_str(), a.rate_scale, s.prefill_tokens_per_s(), s.decode_tokens_per_s(),
-      s.fault().ToString().c_str());
-  std::fflush(stdout);
-
-  s.Start();
-  net::asio::signal_set signals(*contexts[0], SIGINT, SIGTERM);
-  signals.async_wait([&](const net::error_code& ec, int) {
-    if (ec) return;
-    LogInfo("modeld", "stopping");
-    s.Stop();
-    for (auto& c : contexts) c->stop();
-  });
+  std::unique_ptr<modeld::ModelServer> server;
   std::vector<std::thread> threads;
-  for (std::size_t i = 1; i < contexts.size(); ++i) {
-    net::asio::io_context* io = contexts[i].get();
-    threads.emplace_back([io] {
-      auto guard = net::asio::make_work_guard(*io);
-      io->run();
-    });
-  }
-  for (;;) {
-    try {
-      contexts[0]->run();
-      break;
-    } catch (const std::exception& e) {
-      LogError("modeld", std::string("I/O loop caught an exception: ") + e.what());
-    }
-  }
-  for (auto& c : contexts) c->stop();
-  for (std::thread& t : threads) t.join();
-  return 0;
+  return RunDaemon({.name = "modeld",
+                    .start = [&]() -> Status {
+                      Result<std::unique_ptr<modeld::ModelServer>> made =
+                          modeld::ModelServer::Create(raw, o, *catalog);
+                      if (!made.ok()) return made.status();
+                      server = std::move(*made);
+                      PrintListening(*server, a.rate_scale);
+                      server->Start();
+                      for (net::asio::io_context* io : raw) {
+                        threads.emplace_back([io] {
+                          auto guard = net::asio::make_work_guard(*io);
+                          for (;;) {
+                            try {
+                              io->run();
+                              return;
+                            } catch (const std::exception& e) {
+                              LogError("modeld",
+                                       std::string("I/O loop caught an exception: ") + e.what());
+                            }
+                          }
+                        });
+                      }
+                      return Status::Ok();
+                    },
+                    .drain =
+                        [&](int) {
+                          net::asio::post(*raw[0], [&] { server->Stop(); });
+                          for (net::asio::io_context* io : raw) io->stop();
+                          for (std::thread& t : threads) t.join();
+                        }});
 }
 
 }  // namespace

@@ -5,8 +5,7 @@
 #include "common/log.h"
 #include "router/router.h"
 #include "sdk/cli/commands.h"
-#include "sdk/cli/daemon_signals.h"
-#include "sdk/cli/new_files.h"
+#include "sdk/cli/daemon.h"
 
 namespace partita::cli {
 
@@ -24,29 +23,19 @@ void AddRouterCommands(CLI::App& app, int& exit_code) {
       exit_code = 1;
       return;
     }
-    // Files this start creates are removed again if it fails (a port in use, say).
+    std::unique_ptr<router::Router> r;
     const std::string& log = config->decision_log;
-    const std::vector<std::string> created = NewFiles({log, log + "-wal", log + "-shm"});
-    Result<std::unique_ptr<router::Router>> r = router::Router::Create(*config);
-    if (!r.ok()) {
-      RemoveFiles(created);
-      PrintError(r.status().message());
-      exit_code = 1;
-      return;
-    }
-    if (Status s = (*r)->Start(); !s.ok()) {
-      r->reset();
-      RemoveFiles(created);
-      PrintError(s.message());
-      exit_code = 1;
-      return;
-    }
-    WaitForTerminationSignal([&](int signo) {
-      LogInfo("router",
-              std::string("received ") + (signo == SIGINT ? "SIGINT" : "SIGTERM") + "; draining");
-      (*r)->Shutdown();
-    });
-    exit_code = 0;
+    exit_code = RunDaemon({.name = "router",
+                           .files_it_creates = {log, log + "-wal", log + "-shm"},
+                           .start = [&]() -> Status {
+                             Result<std::unique_ptr<router::Router>> made =
+                                 router::Router::Create(*config);
+                             if (!made.ok()) return made.status();
+                             r = std::move(*made);
+                             return r->Start();
+                           },
+                           .release = [&] { r.reset(); },
+                           .drain = [&](int) { r->Shutdown(); }});
   });
 }
 

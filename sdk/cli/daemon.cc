@@ -1,4 +1,4 @@
-#include "sdk/cli/daemon_signals.h"
+#include "sdk/cli/daemon.h"
 
 #include <execinfo.h>
 #include <malloc.h>
@@ -9,8 +9,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
 
+#include "common/log.h"
 #include "net/tls.h"
+#include "sdk/cli/commands.h"
 
 namespace partita::cli {
 
@@ -58,7 +61,7 @@ void ReportCrashes(const char* command) {
   for (int signo : {SIGSEGV, SIGILL, SIGBUS, SIGFPE, SIGABRT}) sigaction(signo, &action, nullptr);
 }
 
-int WaitForTerminationSignal(const std::function<void(int)>& on_signal) {
+int WaitForTerminationSignal() {
   // Memory freed after a burst (connections closed, buffers released) goes back to the system:
   // blocks of 128 KiB and more are mapped on their own and unmapped when freed (glibc would
   // otherwise raise that threshold as large blocks are freed, and keep them), and every
@@ -86,8 +89,27 @@ int WaitForTerminationSignal(const std::function<void(int)>& on_signal) {
     tick.cancel();
   });
   io.run();
-  if (on_signal) on_signal(received);
   return received;
+}
+
+int RunDaemon(const DaemonSpec& spec) {
+  std::vector<std::string> created;
+  std::error_code ec;
+  for (const std::string& f : spec.files_it_creates) {
+    if (!std::filesystem::exists(f, ec)) created.push_back(f);
+  }
+  if (Status s = spec.start(); !s.ok()) {
+    if (spec.release) spec.release();
+    for (const std::string& f : created) std::filesystem::remove(f, ec);
+    PrintError(s.message());
+    return 1;
+  }
+  const int signo = WaitForTerminationSignal();
+  LogInfo(spec.name,
+          std::string("received ") + (signo == SIGINT ? "SIGINT" : "SIGTERM") + "; draining");
+  if (spec.drain) spec.drain(signo);
+  LogInfo(spec.name, "stopped");
+  return 0;
 }
 
 }  // namespace partita::cli
