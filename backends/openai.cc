@@ -10,6 +10,8 @@
 #include <initializer_list>
 #include <limits>
 
+#include "common/json_writer.h"
+
 namespace partita::backends {
 
 namespace json = boost::json;
@@ -451,7 +453,7 @@ Result<std::string> ReplaceModel(std::string_view body, std::string_view model) 
   json::value v = json::parse(body, ec);
   if (ec || !v.is_object()) return InvalidArgument("request body is not a JSON object");
   v.get_object()["model"] = model;
-  return json::serialize(v);
+  return ToJson(v);
 }
 
 Result<std::string> CapMaxTokens(std::string_view body, std::int64_t max_tokens) {
@@ -467,7 +469,7 @@ Result<std::string> CapMaxTokens(std::string_view body, std::int64_t max_tokens)
     set = true;
   }
   if (!set) o["max_tokens"] = max_tokens;
-  return json::serialize(v);
+  return ToJson(v);
 }
 
 void ChunkInfo::Clear() {
@@ -535,7 +537,7 @@ std::string ErrorJson(std::string_view type, std::string_view code, std::string_
   error["code"] = code;
   json::object root;
   root["error"] = std::move(error);
-  return json::serialize(root);
+  return ToJson(root);
 }
 
 std::string ErrorEvent(std::string_view type, std::string_view code, std::string_view message) {
@@ -564,7 +566,7 @@ std::string BuildChatRequestBody(const ChatParams& params) {
   }
   if (params.max_tokens) root["max_tokens"] = *params.max_tokens;
   if (params.temperature) root["temperature"] = *params.temperature;
-  return json::serialize(root);
+  return ToJson(root);
 }
 
 }  // namespace partita::backends

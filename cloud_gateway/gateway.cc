@@ -7,6 +7,7 @@
 
 #include "cloud_gateway/gateway_core.h"
 #include "common/file_stamp.h"
+#include "common/json_writer.h"
 #include "common/log.h"
 
 namespace partita::cloud_gateway {
@@ -164,7 +165,7 @@ Gateway::Core::Core(GatewayConfigPtr c)
   boost::json::object root;
   root["object"] = "list";
   root["data"] = std::move(data);
-  models_json = boost::json::serialize(root);
+  models_json = ToJson(root);
 }
 
 void Gateway::Core::RecordLedger(Worker& worker, LedgerEntry entry) {
@@ -258,7 +259,7 @@ std::string Gateway::Core::HealthJson() const {
     ms.push_back(std::move(mo));
   }
   root["models"] = std::move(ms);
-  return boost::json::serialize(root);
+  return ToJson(root);
 }
 
 MetricsSnapshot Gateway::Core::Snapshot() const {

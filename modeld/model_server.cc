@@ -11,10 +11,12 @@
 #include <charconv>
 #include <chrono>
 #include <mutex>
+#include <optional>
 
 #include "backends/http_util.h"
 #include "backends/openai.h"
 #include "common/hash.h"
+#include "common/json_writer.h"
 #include "common/log.h"
 
 namespace partita::modeld {
@@ -44,29 +46,6 @@ constexpr std::string_view kWords[] = {
 bool ParseInt(std::string_view text, int& out) {
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
   return ec == std::errc() && p == text.data() + text.size();
-}
-
-std::string JsonEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
 }
 
 std::string Hex64(std::uint64_t v) {
@@ -173,7 +152,6 @@ struct ModelServer::Shared {
   std::vector<net::asio::io_context*> contexts;
   ModelServerOptions options;
   std::string served_name;
-  std::string served_name_json;  // escaped
   std::string source;
   double prefill_tps = 0;
   double decode_tps = 0;
@@ -241,18 +219,34 @@ class Session {
           go_on = co_await Chat(req.body(), fault_header != req.end(), fault_text, keep_alive);
         }
       } else if (target == "/health" && req.method() == http::verb::get) {
-        go_on =
-            co_await SendJson(200,
-                              "{\"status\":\"ok\",\"model\":\"" + JsonEscape(sh_->options.model) +
-                                  "\",\"partita_simulated\":true}",
-                              keep_alive);
+        go_on = co_await SendJson(200,
+                                  JsonWriter()
+                                      .BeginObject()
+                                      .Member("status", "ok")
+                                      .Member("model", sh_->options.model)
+                                      .Member("partita_simulated", true)
+                                      .EndObject()
+                                      .Take(),
+                                  keep_alive);
       } else if (target == "/v1/models" && req.method() == http::verb::get) {
-        go_on = co_await SendJson(
-            200,
-            "{\"object\":\"list\",\"data\":[{\"id\":\"" + JsonEscape(sh_->options.model) +
-                "\",\"object\":\"model\",\"created\":0,\"owned_by\":\"partita-modeld\","
-                "\"partita_simulated\":true}],\"partita_simulated\":true}",
-            keep_alive);
+        go_on = co_await SendJson(200,
+                                  JsonWriter()
+                                      .BeginObject()
+                                      .Member("object", "list")
+                                      .Key("data")
+                                      .BeginArray()
+                                      .BeginObject()
+                                      .Member("id", sh_->options.model)
+                                      .Member("object", "model")
+                                      .IntMember("created", 0)
+                                      .Member("owned_by", "partita-modeld")
+                                      .Member("partita_simulated", true)
+                                      .EndObject()
+                                      .EndArray()
+                                      .Member("partita_simulated", true)
+                                      .EndObject()
+                                      .Take(),
+                                  keep_alive);
       } else {
         go_on = co_await SendError(404, "not_found",
                                    "unknown path; modeld serves POST /v1/chat/completions, "
@@ -283,9 +277,17 @@ class Session {
   awaitable<bool> SendError(int status, std::string_view code, const std::string& message,
                             bool keep_alive) {
     if (status < 500) sh_->stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
-    std::string body =
-        ErrorJson(status < 500 ? "invalid_request_error" : "server_error", code, message);
-    body.insert(body.size() - 1, ",\"partita_simulated\":true");
+    std::string body = JsonWriter()
+                           .BeginObject()
+                           .Key("error")
+                           .BeginObject()
+                           .Member("message", message)
+                           .Member("type", status < 500 ? "invalid_request_error" : "server_error")
+                           .Member("code", code)
+                           .EndObject()
+                           .Member("partita_simulated", true)
+                           .EndObject()
+                           .Take();
     co_return co_await SendJson(status, body, keep_alive);
   }
 
@@ -329,25 +331,41 @@ class Session {
     }
   }
 
-  std::string ChunkJson(std::string_view delta_json, std::string_view finish_reason) const {
-    std::string s = chunk_prefix_;
-    s += delta_json;
-    s += "},\"finish_reason\":";
-    if (finish_reason.empty()) {
-      s += "null";
-    } else {
-      s += "\"";
-      s += finish_reason;
-      s += "\"";
-    }
-    s += "}]}";
-    return s;
+  // A chat.completion or chat.completion.chunk object up to its choices: id, model, the mark.
+  void BeginAnswer(JsonWriter& j, std::string_view object) const {
+    j.BeginObject()
+        .Member("id", answer_id_)
+        .Member("object", object)
+        .IntMember("created", created_)
+        .Member("model", sh_->served_name)
+        .Member("partita_simulated", true);
   }
 
-  std::string UsageJson(std::int64_t prompt, std::int64_t completion) const {
-    return "{\"prompt_tokens\":" + std::to_string(prompt) +
-           ",\"completion_tokens\":" + std::to_string(completion) +
-           ",\"total_tokens\":" + std::to_string(prompt + completion) + "}";
+  // One stream event: a delta with an optional role and content, and the finish reason.
+  std::string ChunkJson(std::optional<std::string_view> role,
+                        std::optional<std::string_view> content,
+                        std::string_view finish_reason) const {
+    JsonWriter j;
+    BeginAnswer(j, "chat.completion.chunk");
+    j.Key("choices").BeginArray().BeginObject().IntMember("index", 0).Key("delta").BeginObject();
+    if (role) j.Member("role", *role);
+    if (content) j.Member("content", *content);
+    j.EndObject().Key("finish_reason");
+    if (finish_reason.empty()) {
+      j.Null();
+    } else {
+      j.String(finish_reason);
+    }
+    return j.EndObject().EndArray().EndObject().Take();
+  }
+
+  static void Usage(JsonWriter& j, std::int64_t prompt, std::int64_t completion) {
+    j.Key("usage")
+        .BeginObject()
+        .IntMember("prompt_tokens", prompt)
+        .IntMember("completion_tokens", completion)
+        .IntMember("total_tokens", prompt + completion)
+        .EndObject();
   }
 
   static void AppendEvent(std::string& out, std::string_view data) {
@@ -407,11 +425,8 @@ class Session {
             ? std::min<std::int64_t>(fault.stall_after, n_tokens)
             : (fault.drop_after >= 0 ? std::min<std::int64_t>(fault.drop_after, n_tokens) : -1);
 
-    chunk_prefix_ =
-        "{\"id\":\"chatcmpl-sim-" + Hex64(hash) +
-        "\",\"object\":\"chat.completion.chunk\",\"created\":" + std::to_string(UnixSeconds()) +
-        ",\"model\":\"" + sh_->served_name_json +
-        "\",\"partita_simulated\":true,\"choices\":[{\"index\":0,\"delta\":{";
+    answer_id_ = "chatcmpl-sim-" + Hex64(hash);
+    created_ = UnixSeconds();
 
     if (!info->stream) {
       if (stop_at >= 0) {
@@ -422,15 +437,22 @@ class Session {
       if (!co_await WaitUntil(token_time(n_tokens))) co_return false;
       std::string text;
       for (const std::string& t : tokens) text += t;
-      std::string json =
-          "{\"id\":\"chatcmpl-sim-" + Hex64(hash) +
-          "\",\"object\":\"chat.completion\",\"created\":" + std::to_string(UnixSeconds()) +
-          ",\"model\":\"" + sh_->served_name_json +
-          "\",\"partita_simulated\":true,\"choices\":[{\"index\":0,\"message\":{"
-          "\"role\":\"assistant\",\"content\":\"" +
-          JsonEscape(text) + "\"},\"finish_reason\":\"" + finish + "\"}]";
-      if (!fault.no_usage) json += ",\"usage\":" + UsageJson(prompt_tokens, n_tokens);
-      json += "}";
+      JsonWriter j;
+      BeginAnswer(j, "chat.completion");
+      j.Key("choices")
+          .BeginArray()
+          .BeginObject()
+          .IntMember("index", 0)
+          .Key("message")
+          .BeginObject()
+          .Member("role", "assistant")
+          .Member("content", text)
+          .EndObject()
+          .Member("finish_reason", finish)
+          .EndObject()
+          .EndArray();
+      if (!fault.no_usage) Usage(j, prompt_tokens, n_tokens);
+      const std::string json = j.EndObject().Take();
       stats.tokens_out.fetch_add(static_cast<std::uint64_t>(n_tokens), std::memory_order_relaxed);
       co_return co_await SendJson(200, json, keep_alive);
     }
@@ -442,7 +464,7 @@ class Session {
     http_util::AppendHeader(out_, "Cache-Control", "no-cache");
     http_util::AppendHeader(out_, "X-Partita-Simulated", "1");
     http_util::EndHeadChunked(out_);
-    AppendEvent(out_, ChunkJson("\"role\":\"assistant\",\"content\":\"\"", ""));
+    AppendEvent(out_, ChunkJson("assistant", "", ""));
     if (!co_await Write(out_)) co_return false;
 
     std::int64_t sent = 0;
@@ -453,7 +475,7 @@ class Session {
       const Clock::time_point now = Clock::now();
       // Every token that is due goes out in one write.
       do {
-        AppendEvent(out_, ChunkJson("\"content\":\"" + JsonEscape(tokens[sent]) + "\"", ""));
+        AppendEvent(out_, ChunkJson(std::nullopt, tokens[sent], ""));
         ++sent;
         if (fault.bad_sse && sent == 1) http_util::AppendChunk(out_, "data: {\"choices\": [\n\n");
       } while (sent < n_tokens && sent != stop_at && token_time(sent) <= now);
@@ -465,12 +487,13 @@ class Session {
       co_return false;
     }
     out_.clear();
-    AppendEvent(out_, ChunkJson("", finish));
+    AppendEvent(out_, ChunkJson(std::nullopt, std::nullopt, finish));
     if (!fault.no_usage) {
-      std::string usage = chunk_prefix_;
-      usage.resize(usage.size() - std::string_view("[{\"index\":0,\"delta\":{").size());
-      usage += "[],\"usage\":" + UsageJson(prompt_tokens, n_tokens) + "}";
-      AppendEvent(out_, usage);
+      JsonWriter usage;
+      BeginAnswer(usage, "chat.completion.chunk");
+      usage.Key("choices").BeginArray().EndArray();
+      Usage(usage, prompt_tokens, n_tokens);
+      AppendEvent(out_, usage.EndObject().Take());
     }
     AppendEvent(out_, "[DONE]");
     out_ += http_util::kLastChunk;
@@ -481,7 +504,8 @@ class Session {
   SharedPtr sh_;
   net::beast::flat_buffer buffer_{1 << 20};
   std::string out_;
-  std::string chunk_prefix_;
+  std::string answer_id_;  // of the answer being sent: "chatcmpl-sim-<hash>"
+  std::int64_t created_ = 0;
 };
 
 awaitable<void> AcceptLoop(SharedPtr sh) {
@@ -553,7 +577,6 @@ Result<std::unique_ptr<ModelServer>> ModelServer::Create(
   auto shared = std::make_shared<Shared>(*contexts.front());
   shared->contexts = std::move(contexts);
   shared->served_name = options.model + " (simulated)";
-  shared->served_name_json = JsonEscape(shared->served_name);
   shared->source = source;
   shared->prefill_tps = runtime->prefill_tokens_per_s * options.rate_scale;
   shared->decode_tps = runtime->decode_tokens_per_s * options.rate_scale;

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "common/json_writer.h"
 #include "policies/availability.h"
 #include "policies/internal/evaluate.h"
 #include "policies/lint.h"
@@ -186,71 +187,7 @@ std::string TierSummary(const Policy& policy, const DecisionInput& in, Tier tier
 
 // ---- JSON ----------------------------------------------------------------------------------
 
-class Json {
- public:
-  void Key(std::string_view k) {
-    Comma();
-    Quoted(k);
-    out_ += ':';
-    pending_value_ = true;
-  }
-  void String(std::string_view s) {
-    Comma();
-    Quoted(s);
-  }
-  void Number(double v) {
-    Comma();
-    out_ += std::isfinite(v) ? Num(v) : "null";
-  }
-  void Bool(bool b) {
-    Comma();
-    out_ += b ? "true" : "false";
-  }
-  void Null() {
-    Comma();
-    out_ += "null";
-  }
-  void Open(char c) {
-    Comma();
-    out_ += c;
-    first_ = true;
-  }
-  void Close(char c) {
-    out_ += c;
-    first_ = false;
-  }
-  std::string Take() { return std::move(out_); }
-
- private:
-  void Quoted(std::string_view s) {
-    out_ += '"';
-    for (char ch : s) {
-      const unsigned char u = static_cast<unsigned char>(ch);
-      if (ch == '"' || ch == '\\') {
-        out_ += '\\';
-        out_ += ch;
-      } else if (u < 0x20) {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", u);
-        out_ += buf;
-      } else {
-        out_ += ch;
-      }
-    }
-    out_ += '"';
-  }
-  void Comma() {
-    if (pending_value_) {
-      pending_value_ = false;
-      return;
-    }
-    if (!first_) out_ += ',';
-    first_ = false;
-  }
-  std::string out_;
-  bool first_ = true;
-  bool pending_value_ = false;
-};
+using Json = JsonWriter;
 
 void PredictionJson(Json& j, const Prediction& p) {
   j.Key("latency_ms");
@@ -639,20 +576,20 @@ std::string ExplanationJson(const Policy& policy, const DecisionInput& input,
   const Catalog& c = *policy.catalog();
   const DecisionResult& res = e.result;
   Json j;
-  j.Open('{');
+  j.BeginObject();
   j.Key("policy");
-  j.Open('{');
+  j.BeginObject();
   j.Key("name");
   j.String(policy.name());
   j.Key("version");
   j.String(policy.version());
   j.Key("file");
   j.String(policy.file());
-  j.Close('}');
+  j.EndObject();
   j.Key("lint_errors");
-  j.Open('[');
+  j.BeginArray();
   for (const std::string& error : e.lint_errors) j.String(error);
-  j.Close(']');
+  j.EndArray();
   j.Key("ok");
   j.Bool(res.ok);
   j.Key("tier");
@@ -674,36 +611,36 @@ std::string ExplanationJson(const Policy& policy, const DecisionInput& input,
     j.Null();
   }
   j.Key("fallback");
-  j.Open('[');
+  j.BeginArray();
   for (std::uint8_t k = 0; k < res.fallback_count; ++k) {
-    j.Open('{');
+    j.BeginObject();
     j.Key("tier");
     j.String(Name(res.fallback[k].tier));
     j.Key("model");
     j.String(c.model(res.fallback[k].model).name);
-    j.Close('}');
+    j.EndObject();
   }
-  j.Close(']');
+  j.EndArray();
   j.Key("deadline_ms");
   j.Number(res.deadline_ms);
   j.Key("guards");
-  j.Open('[');
+  j.BeginArray();
   for (const GuardTrace& g : e.guards) {
     if (g.applied) j.String(g.name);
   }
-  j.Close(']');
+  j.EndArray();
   j.Key("prediction");
   if (res.ok) {
-    j.Open('{');
+    j.BeginObject();
     PredictionJson(j, res.prediction);
-    j.Close('}');
+    j.EndObject();
   } else {
     j.Null();
   }
   j.Key("predictions");
-  j.Open('[');
+  j.BeginArray();
   for (const CandidateTrace& t : e.candidates) {
-    j.Open('{');
+    j.BeginObject();
     j.Key("tier");
     j.String(Name(t.candidate.route.tier));
     j.Key("model");
@@ -730,13 +667,13 @@ std::string ExplanationJson(const Policy& policy, const DecisionInput& input,
     }
     j.Key("status");
     j.String(t.status);
-    j.Close('}');
+    j.EndObject();
   }
-  j.Close(']');
+  j.EndArray();
   j.Key("rules");
-  j.Open('[');
+  j.BeginArray();
   for (const RuleTrace& r : e.rules) {
-    j.Open('{');
+    j.BeginObject();
     j.Key("name");
     j.String(r.name);
     j.Key("status");
@@ -749,27 +686,27 @@ std::string ExplanationJson(const Policy& policy, const DecisionInput& input,
     j.Number(r.location.line);
     j.Key("column");
     j.Number(r.location.column);
-    j.Close('}');
+    j.EndObject();
   }
-  j.Close(']');
+  j.EndArray();
   j.Key("guard_trace");
-  j.Open('[');
+  j.BeginArray();
   for (const GuardTrace& g : e.guards) {
-    j.Open('{');
+    j.BeginObject();
     j.Key("name");
     j.String(g.name);
     j.Key("applied");
     j.Bool(g.applied);
     j.Key("never");
-    j.Open('[');
+    j.BeginArray();
     for (Tier t : g.never) j.String(Name(t));
-    j.Close(']');
+    j.EndArray();
     j.Key("reason");
     j.String(g.reason);
-    j.Close('}');
+    j.EndObject();
   }
-  j.Close(']');
-  j.Close('}');
+  j.EndArray();
+  j.EndObject();
   return j.Take();
 }
 

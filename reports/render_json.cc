@@ -2,6 +2,7 @@
 // figures the inputs do not record.
 #include <boost/json.hpp>
 
+#include "common/json_writer.h"
 #include "reports/render.h"
 
 namespace partita::reports {
@@ -128,7 +129,7 @@ std::string RenderJson(const Report& report) {
   json::array rerun;
   for (const std::string& c : report.rerun) rerun.push_back(json::string(c));
   root["rerun"] = std::move(rerun);
-  return json::serialize(root) + "\n";
+  return ToJson(root) + "\n";
 }
 
 }  // namespace partita::reports

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "common/json_writer.h"
 #include "sdk/cli/commands.h"
 #include "sdk/cli/text_table.h"
 #include "sdk/client.h"
@@ -35,7 +36,7 @@ std::string Trail(const Answer& a) {
   return out;
 }
 
-boost::json::object ToJson(const Answer& a) {
+boost::json::object AnswerJson(const Answer& a) {
   boost::json::object o;
   o["text"] = a.text;
   o["tier"] = std::string(Name(a.tier));
@@ -88,7 +89,7 @@ int RunAsk(const AskArgs& args) {
       boost::json::object error;
       error["code"] = std::string(StatusCodeName(answer.status().code()));
       error["message"] = answer.status().message();
-      std::cout << boost::json::serialize(boost::json::object{{"error", std::move(error)}}) << "\n";
+      std::cout << partita::ToJson(boost::json::object{{"error", std::move(error)}}) << "\n";
     } else {
       std::printf("\n");
     }
@@ -98,7 +99,7 @@ int RunAsk(const AskArgs& args) {
   // A truncated answer is printed like any other, marked, and exits 3 so scripts notice.
   const int status = answer->truncated ? 3 : 0;
   if (args.json) {
-    std::cout << boost::json::serialize(ToJson(*answer)) << "\n";
+    std::cout << partita::ToJson(AnswerJson(*answer)) << "\n";
     return status;
   }
   const Answer& a = *answer;

@@ -268,13 +268,13 @@ TEST_CASE("JSON carries the same figures, null where not recorded") {
   REQUIRE(runs.size() == 3);
   const auto& balanced = runs[0].as_object();
   CHECK(balanced.at("name").as_string() == "balanced");
-  CHECK(balanced.at("latency_ms").at("p95").as_double() == 900);
-  CHECK(balanced.at("tier_latency_ms").at("phone").at("p50").as_double() == 600);
+  CHECK(balanced.at("latency_ms").at("p95").to_number<double>() == 900);
+  CHECK(balanced.at("tier_latency_ms").at("phone").at("p50").to_number<double>() == 600);
   CHECK(balanced.at("answered").at("device").to_number<std::uint64_t>() == 5);
   CHECK(balanced.at("fallback_causes").at("no_first_token").to_number<std::uint64_t>() == 1);
   CHECK(balanced.at("by_hour").as_array()[9].at("unanswered").to_number<std::uint64_t>() == 1);
   CHECK(balanced.at("battery").at("bins_5pct").as_array()[19].to_number<std::uint64_t>() == 1);
-  CHECK(balanced.at("energy_wh_per_device_day").as_double() == doctest::Approx(0.045));
+  CHECK(balanced.at("energy_wh_per_device_day").to_number<double>() == doctest::Approx(0.045));
   CHECK(balanced.at("run").at("policy_hash").as_string() == std::string(64, 'a'));
   const auto& production = runs[2].as_object();
   CHECK(production.at("in_flight").to_number<std::uint64_t>() == 2);
