@@ -64,6 +64,7 @@ const char* ErrorKindName(ErrorKind kind) {
     case ErrorKind::kDisconnected: return "disconnected";
     case ErrorKind::kMalformed: return "malformed";
     case ErrorKind::kInvalid: return "invalid";
+    case ErrorKind::kCount: break;
   }
   return "none";
 }

@@ -55,6 +55,7 @@ enum class ErrorKind : std::uint8_t {
   kMalformed,     // not valid HTTP/SSE/JSON, or a stream that ended without [DONE] or a
                   // finish reason
   kInvalid,       // the request could not be made (bad URL, bad header, TLS setup)
+  kCount,         // the number of kinds (sizes per-kind counters), not a kind
 };
 
 // "refused", "error_status", "no_first_token", "stalled", "deadline", "budget",

@@ -166,6 +166,7 @@ Gateway::Core::Core(GatewayConfigPtr c)
   root["object"] = "list";
   root["data"] = std::move(data);
   models_json = ToJson(root);
+  RegisterStateMetrics();
 }
 
 void Gateway::Core::RecordLedger(Worker& worker, LedgerEntry entry) {
@@ -190,7 +191,7 @@ void Gateway::Core::FlushWorkerLedger(Worker& worker) {
   batch.reserve(kLedgerBatchRows);
   batch.swap(worker.ledger_batch);
   if (!ledger->RecordBatch(std::move(batch))) {
-    metrics.ledger_dropped.fetch_add(rows, std::memory_order_relaxed);
+    metrics.ledger_dropped->Add(rows);
   }
 }
 
@@ -262,29 +263,52 @@ std::string Gateway::Core::HealthJson() const {
   return ToJson(root);
 }
 
-MetricsSnapshot Gateway::Core::Snapshot() const {
-  MetricsSnapshot s;
-  const GatewayHealth h = Health();
-  s.in_flight = h.in_flight;
-  s.capacity = h.capacity;
-  s.healthy = h.healthy;
-  s.draining = h.draining;
-  BudgetBook& book = budgets;
-  s.fleet_spent_usd = ToUsd(book.FleetSpent());
-  s.fleet_limit_usd = ToUsd(book.fleet_limit());
-  const SteadyNanos now = SteadyNow();
-  for (const UpstreamRuntime* u : upstreams) {
-    s.upstreams.push_back({u->health.ejections(), !u->health.Available(now)});
-  }
-  if (tls_listener) {
-    const net::HandshakeStats& t = tls_listener->stats();
-    s.tls_accepted = t.accepted.load(std::memory_order_relaxed);
-    for (std::size_t i = 0; i < s.tls_refusals.size(); ++i) {
-      s.tls_refusals[i] = t.failed[i].load(std::memory_order_relaxed);
+void Gateway::Core::RegisterStateMetrics() {
+  MetricsRegistry& r = metrics.registry;
+  auto name = GatewayMetricName;
+  r.AddCallbackGauge(name("in_flight"), "Chat requests in progress.",
+                     [this] { return static_cast<double>(in_flight.load()); });
+  r.AddCallbackGauge(name("capacity"), "In-flight requests at load 1.0.",
+                     [this] { return static_cast<double>(config->capacity); });
+  r.AddCallbackGauge(name("load"), "in_flight / capacity (the router's fleet.cloud_load).",
+                     [this] { return Health().load; });
+  r.AddCallbackGauge(name("healthy"), "1 when the gateway can serve (fleet.cloud_healthy).",
+                     [this] { return Health().healthy ? 1.0 : 0.0; });
+  r.AddCallbackGauge(name("draining"), "1 while draining for shutdown.",
+                     [this] { return draining.load() ? 1.0 : 0.0; });
+  r.AddCallbackGauge(name("fleet_spent_usd"), "Fleet spending today (UTC).",
+                     [this] { return ToUsd(budgets.FleetSpent()); });
+  r.AddCallbackGauge(name("fleet_budget_usd"), "Fleet budget per day (0: unlimited).",
+                     [this] { return ToUsd(budgets.fleet_limit()); });
+  for (const auto& m : models) {
+    for (const auto& u : m->upstreams) {
+      const UpstreamRuntime* up = u.get();
+      const std::vector<std::pair<std::string, std::string>> labels = {
+          {"model", m->config->name}, {"upstream", up->config->name}};
+      r.AddCallbackCounter(
+          name("upstream_ejections_total"),
+          "Times an upstream was ejected by passive health checks.",
+          [up] { return static_cast<double>(up->health.ejections()); }, labels);
+      r.AddCallbackGauge(
+          name("upstream_ejected"), "1 while the upstream is ejected.",
+          [up] { return up->health.Available(SteadyNow()) ? 0.0 : 1.0; }, labels);
     }
   }
-  s.ledger_failed_writes = ledger ? ledger->failed_writes() : 0;
-  return s;
+  r.AddCallbackCounter(name("tls_handshakes_total"), "TLS handshakes accepted.", [this] {
+    return tls_listener ? static_cast<double>(tls_listener->stats().accepted.load()) : 0.0;
+  });
+  for (std::size_t i = 0; i < net::kHandshakeFailureCount; ++i) {
+    const auto reason = static_cast<net::HandshakeFailure>(i);
+    r.AddCallbackCounter(
+        name("tls_refusals_total"), "TLS connections refused, by reason.",
+        [this, reason] {
+          return tls_listener ? static_cast<double>(tls_listener->stats().Failed(reason)) : 0.0;
+        },
+        {{"reason", net::HandshakeFailureLabel(reason)}});
+  }
+  r.AddCallbackCounter(name("ledger_failed_writes_total"), "Ledger rows SQLite refused.", [this] {
+    return ledger ? static_cast<double>(ledger->failed_writes()) : 0.0;
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -513,9 +537,7 @@ void Gateway::Stop() {
 
 GatewayHealth Gateway::health() const { return core_->Health(); }
 std::string Gateway::HealthJson() const { return core_->HealthJson(); }
-std::string Gateway::MetricsText() const {
-  return RenderPrometheus(core_->metrics, core_->Snapshot());
-}
+std::string Gateway::MetricsText() const { return core_->metrics.registry.Render(); }
 const GatewayMetrics& Gateway::metrics() const { return core_->metrics; }
 const GatewayConfig& Gateway::config() const { return *core_->config; }
 Status Gateway::FlushLedger() {

@@ -140,7 +140,9 @@ struct Gateway::Core {
   void RequestEnded();  // in_flight--, wakes Drain()
   GatewayHealth Health() const;
   std::string HealthJson() const;
-  MetricsSnapshot Snapshot() const;
+  // The metrics that are state, not counts (in flight, health, budgets, TLS refusals), read
+  // when /metrics is rendered. Once, after the models and upstreams exist.
+  void RegisterStateMetrics();
 };
 
 // Serves one device connection until it closes. `peer` is the verified identity on the TLS

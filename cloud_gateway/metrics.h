@@ -1,18 +1,23 @@
-// The gateway's counters and latency histograms, rendered as Prometheus text on /metrics.
+// The gateway's metric families, declared once in the one registry (common/metrics.h) and
+// rendered as Prometheus text on /metrics.
 //
-// Counters are relaxed atomics indexed by small enums and by the model/upstream positions of
-// the config, so the hot path never hashes a label. Everything here is safe from any thread.
-// Metric names and labels are listed in docs/gateway.md.
+// Series are created at start-up and kept as pointers, indexed by small enums (sized from their
+// kCount) and by the model/upstream positions of the config, so the hot path never hashes a
+// label. State that is not a counter (in flight, health, budgets, TLS refusals) is read when
+// /metrics is rendered (Gateway::Core registers it). Safe from any thread. Metric names and
+// labels are listed in docs/gateway.md.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "backends/chat_client.h"
 #include "cloud_gateway/config.h"
+#include "common/metrics.h"
 #include "net/tls.h"
 
 namespace partita::cloud_gateway {
@@ -51,77 +56,41 @@ enum class BadInput : std::uint8_t {
 };
 const char* BadInputName(BadInput reason);
 
-class Histogram {
- public:
-  static constexpr std::array<double, 16> kBounds = {
-      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120};
-  void Observe(double seconds);
-  // Appends name_bucket/_sum/_count lines; `labels` is "" or `model="x"`.
-  void Render(std::string& out, const std::string& name, const std::string& labels) const;
-
- private:
-  std::array<std::atomic<std::uint64_t>, kBounds.size() + 1> buckets_{};
-  std::atomic<std::uint64_t> count_{0};
-  std::atomic<std::uint64_t> sum_us_{0};
-};
-
 struct ModelMetrics {
-  std::string name;
-  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Outcome::kCount)> outcomes{};
-  std::atomic<std::uint64_t> tokens_in{0};
-  std::atomic<std::uint64_t> tokens_out{0};
-  std::atomic<std::int64_t> cost_pico{0};
-  Histogram ttft;
-  Histogram duration;
+  CounterByEnum<Outcome> outcomes;  // requests_total{model, outcome}
+  Counter* tokens_in = nullptr;
+  Counter* tokens_out = nullptr;
+  std::atomic<std::int64_t> cost_pico{0};  // rendered as cost_usd_total{model}
+  Histogram* ttft = nullptr;               // seconds
+  Histogram* duration = nullptr;           // seconds
 };
 
 struct UpstreamMetrics {
-  std::string model;
-  std::string name;
-  std::atomic<std::uint64_t> attempts{0};
-  std::atomic<std::uint64_t> successes{0};
-  std::array<std::atomic<std::uint64_t>, 11> failures{};  // indexed by backends::ErrorKind
+  Counter* attempts = nullptr;
+  Counter* successes = nullptr;
+  CounterByEnum<backends::ErrorKind> failures;  // upstream_failures_total{model, upstream, kind}
 };
 
 struct GatewayMetrics {
   explicit GatewayMetrics(const GatewayConfig& config);
 
-  std::vector<ModelMetrics> models;        // config.models order
-  std::vector<UpstreamMetrics> upstreams;  // models' upstreams, flattened in config order
-  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(BadInput::kCount)> bad_input{};
+  MetricsRegistry registry;                           // every gateway series; Render() is /metrics
+  std::vector<std::unique_ptr<ModelMetrics>> models;  // config.models order
+  std::vector<std::unique_ptr<UpstreamMetrics>> upstreams;  // models' upstreams, flattened
+  CounterByEnum<BadInput> bad_input;
   // [scope: 0 device, 1 fleet][phase: 0 before, 1 during]
-  std::array<std::array<std::atomic<std::uint64_t>, 2>, 2> budget_refusals{};
-  std::array<std::atomic<std::uint64_t>, 2> rate_limited{};  // [0 requests, 1 tokens] per minute
-  std::atomic<std::uint64_t> retries{0};
-  std::atomic<std::uint64_t> retries_denied{0};  // a retry the budget did not allow
-  std::atomic<std::uint64_t> ledger_dropped{0};
-  std::array<std::atomic<std::uint64_t>, 2> connections{};  // [0 tls, 1 plaintext]
-  std::atomic<std::int64_t> open_connections{0};
+  std::array<std::array<Counter*, 2>, 2> budget_refusals{};
+  std::array<Counter*, 2> rate_limited{};  // [0 requests, 1 tokens] per minute
+  Counter* retries = nullptr;
+  Counter* retries_denied = nullptr;  // a retry the budget did not allow
+  Counter* ledger_dropped = nullptr;
+  std::array<Counter*, 2> connections{};  // [0 tls, 1 plaintext]
+  Gauge* open_connections = nullptr;
 
-  void CountBad(BadInput r) {
-    bad_input[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed);
-  }
+  void CountBad(BadInput r) { bad_input.Add(r); }
 };
 
-// State that is not a counter, gathered by the gateway when /metrics is read.
-struct MetricsSnapshot {
-  std::int64_t in_flight = 0;
-  std::int64_t capacity = 0;
-  bool healthy = false;
-  bool draining = false;
-  double fleet_spent_usd = 0;
-  double fleet_limit_usd = 0;  // 0: unlimited
-  struct Upstream {
-    std::uint64_t ejections = 0;
-    bool ejected = false;
-  };
-  std::vector<Upstream> upstreams;  // same order as GatewayMetrics
-  std::array<std::uint64_t, net::kHandshakeFailureCount> tls_refusals{};  // by HandshakeFailure
-  std::uint64_t tls_accepted = 0;
-  std::uint64_t ledger_failed_writes = 0;
-};
-
-// The Prometheus text exposition (version 0.0.4).
-std::string RenderPrometheus(const GatewayMetrics& metrics, const MetricsSnapshot& snapshot);
+// The name of a gateway series: "partita_gateway_" + name.
+std::string GatewayMetricName(const char* name);
 
 }  // namespace partita::cloud_gateway

@@ -203,12 +203,11 @@ awaitable<bool> Forwarder::WriteOut() {
 
 void Forwarder::UpstreamSucceeded(UpstreamRuntime& up) {
   up.health.RecordSuccess(SteadyNow());
-  core_.metrics.upstreams[up.index].successes.fetch_add(1, std::memory_order_relaxed);
+  core_.metrics.upstreams[up.index]->successes->Add();
 }
 
 void Forwarder::UpstreamFailed(UpstreamRuntime& up, const backends::CallError& error) {
-  core_.metrics.upstreams[up.index].failures[static_cast<std::size_t>(error.kind)].fetch_add(
-      1, std::memory_order_relaxed);
+  core_.metrics.upstreams[up.index]->failures.Add(error.kind);
   entry_.error_kind = backends::ErrorKindName(error.kind);
   if (up.health.RecordFailure(SteadyNow())) {
     LogWarn("gateway", "upstream '" + up.config->name + "' of model '" + model_->config->name +
@@ -288,7 +287,7 @@ bool Forwarder::Admit(std::string_view body, const std::string& device,
     const RateLimiter::Admission a = RateLimiter::Take(*rate_buckets_, tokens);
     if (a.verdict != RateLimiter::Verdict::kOk) {
       const bool requests = a.verdict == RateLimiter::Verdict::kRequests;
-      core_.metrics.rate_limited[requests ? 0 : 1].fetch_add(1, std::memory_order_relaxed);
+      core_.metrics.rate_limited[requests ? 0 : 1]->Add();
       outcome_ = Outcome::kRateLimited;
       const RateLimit& l = rate_buckets_->limit;
       char limit[64];
@@ -313,7 +312,7 @@ bool Forwarder::Admit(std::string_view body, const std::string& device,
                             input_cost + wanted * output_price, entry_.day);
   if (reserved.verdict != BudgetVerdict::kOk) {
     const bool device_scope = reserved.verdict == BudgetVerdict::kDeviceExhausted;
-    core_.metrics.budget_refusals[device_scope ? 0 : 1][0].fetch_add(1);
+    core_.metrics.budget_refusals[device_scope ? 0 : 1][0]->Add();
     outcome_ = Outcome::kBudgetRefused;
     refusal_ = {429, "partita_budget", "budget_exceeded",
                 device_scope
@@ -402,15 +401,15 @@ awaitable<bool> Forwarder::Run(std::string_view body, const std::string& device,
     bool retry_slot = false;
     if (attempts > 0) {
       if (!core_.retry.TryStartRetry()) {
-        core_.metrics.retries_denied.fetch_add(1, std::memory_order_relaxed);
+        core_.metrics.retries_denied->Add();
         break;
       }
       retry_slot = true;
-      core_.metrics.retries.fetch_add(1, std::memory_order_relaxed);
+      core_.metrics.retries->Add();
     }
     ++attempts;
     entry_.upstream = &up.config->name;
-    core_.metrics.upstreams[up.index].attempts.fetch_add(1, std::memory_order_relaxed);
+    core_.metrics.upstreams[up.index]->attempts->Add();
     std::unique_ptr<backends::ChatCall> call = co_await worker_.clients[up.index]->Start(
         BodyFor(up, body), entry_.stream, core_.timeouts, {}, &active_call_);
     const Step step = co_await Handle(*call, up);
@@ -543,7 +542,7 @@ awaitable<Forwarder::Step> Forwarder::PassStream(backends::ChatCall& call, Upstr
       }
       if (v != BudgetVerdict::kOk) {
         const bool device_scope = v == BudgetVerdict::kDeviceExhausted;
-        core_.metrics.budget_refusals[device_scope ? 0 : 1][1].fetch_add(1);
+        core_.metrics.budget_refusals[device_scope ? 0 : 1][1]->Add();
         UpstreamSucceeded(up);
         outcome_ = Outcome::kBudgetExceeded;
         if (!sent_head) {
@@ -645,13 +644,13 @@ void Forwarder::Finish() {
   if (cost != charged_) core_.budgets.Charge(*account_, cost - charged_, entry_.day);
   if (outcome_ == Outcome::kOk && write_failed_) outcome_ = Outcome::kClientGone;
 
-  ModelMetrics& mm = core_.metrics.models[model_->index];
-  mm.outcomes[static_cast<std::size_t>(outcome_)].fetch_add(1, std::memory_order_relaxed);
-  mm.tokens_in.fetch_add(static_cast<std::uint64_t>(prompt), std::memory_order_relaxed);
-  mm.tokens_out.fetch_add(static_cast<std::uint64_t>(completion), std::memory_order_relaxed);
+  ModelMetrics& mm = *core_.metrics.models[model_->index];
+  mm.outcomes.Add(outcome_);
+  mm.tokens_in->Add(static_cast<std::uint64_t>(prompt));
+  mm.tokens_out->Add(static_cast<std::uint64_t>(completion));
   mm.cost_pico.fetch_add(cost, std::memory_order_relaxed);
-  if (ttft_ms_) mm.ttft.Observe(*ttft_ms_ / 1000.0);
-  mm.duration.Observe(total_ms / 1000.0);
+  if (ttft_ms_) mm.ttft->Observe(*ttft_ms_ / 1000.0);
+  mm.duration->Observe(total_ms / 1000.0);
 
   entry_.outcome = OutcomeName(outcome_);
   entry_.prompt_tokens = prompt;
@@ -698,12 +697,12 @@ class Session final : public SessionBase, public DeviceIo {
         stream_(std::forward<StreamArgs>(stream)...),
         peer_(std::move(peer)) {
     worker_.Add(this);
-    core_.metrics.connections[peer_ ? 0 : 1].fetch_add(1, std::memory_order_relaxed);
-    core_.metrics.open_connections.fetch_add(1, std::memory_order_relaxed);
+    core_.metrics.connections[peer_ ? 0 : 1]->Add();
+    core_.metrics.open_connections->Add(1);
   }
   ~Session() override {
     worker_.Remove(this);
-    core_.metrics.open_connections.fetch_sub(1, std::memory_order_relaxed);
+    core_.metrics.open_connections->Add(-1);
   }
 
   void CloseIfIdle() override {
@@ -1074,8 +1073,8 @@ awaitable<void> ServeMetricsSession(Gateway::Core& core, net::tcp::socket socket
           backends::ErrorJson("invalid_request_error", "method_not_allowed", "use GET"),
           keep_alive);
     } else if (target == "/metrics") {
-      out = hu::MakeResponse(200, "text/plain; version=0.0.4",
-                             RenderPrometheus(core.metrics, core.Snapshot()), keep_alive);
+      out = hu::MakeResponse(200, "text/plain; version=0.0.4", core.metrics.registry.Render(),
+                             keep_alive);
     } else if (target == "/v1/partita/health" || target == "/health") {
       out = hu::MakeResponse(core.Health().healthy ? 200 : 503, "application/json",
                              core.HealthJson(), keep_alive);

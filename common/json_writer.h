@@ -48,8 +48,8 @@ class JsonWriter {
   void Quoted(std::string_view s);
 
   std::string out_;
-  bool first_ = true;        // no element yet in the current container
-  bool after_key_ = false;   // a key was written; its value comes next
+  bool first_ = true;       // no element yet in the current container
+  bool after_key_ = false;  // a key was written; its value comes next
 };
 
 // `s` escaped for a JSON string, without the quotes.

@@ -107,10 +107,18 @@ Gauge* MetricsRegistry::AddGauge(const std::string& name, const std::string& hel
 
 Histogram* MetricsRegistry::AddHistogram(const std::string& name, const std::string& help,
                                          std::vector<double> bounds) {
+  return LabeledHistogram(name, help, {}, bounds);
+}
+
+Histogram* MetricsRegistry::LabeledHistogram(
+    const std::string& name, const std::string& help,
+    const std::vector<std::pair<std::string, std::string>>& labels,
+    const std::vector<double>& bounds) {
   std::lock_guard<std::mutex> lock(mu_);
   Family& f = GetFamily(name, help, "histogram");
-  if (!f.histogram) f.histogram = std::make_unique<Histogram>(std::move(bounds));
-  return f.histogram.get();
+  auto& slot = f.histograms[LabelKey(labels)];
+  if (!slot) slot = std::make_unique<Histogram>(bounds);
+  return slot.get();
 }
 
 Counter* MetricsRegistry::LabeledCounter(
@@ -133,18 +141,20 @@ Gauge* MetricsRegistry::LabeledGauge(
   return slot.get();
 }
 
-void MetricsRegistry::AddCallbackGauge(const std::string& name, const std::string& help,
-                                       std::function<double()> fn) {
+void MetricsRegistry::AddCallbackGauge(
+    const std::string& name, const std::string& help, std::function<double()> fn,
+    const std::vector<std::pair<std::string, std::string>>& labels) {
   std::lock_guard<std::mutex> lock(mu_);
   Family& f = GetFamily(name, help, "gauge");
-  f.callback = std::move(fn);
+  f.callbacks[LabelKey(labels)] = std::move(fn);
 }
 
-void MetricsRegistry::AddCallbackCounter(const std::string& name, const std::string& help,
-                                         std::function<double()> fn) {
+void MetricsRegistry::AddCallbackCounter(
+    const std::string& name, const std::string& help, std::function<double()> fn,
+    const std::vector<std::pair<std::string, std::string>>& labels) {
   std::lock_guard<std::mutex> lock(mu_);
   Family& f = GetFamily(name, help, "counter");
-  f.callback = std::move(fn);
+  f.callbacks[LabelKey(labels)] = std::move(fn);
 }
 
 std::string MetricsRegistry::Render() const {
@@ -160,17 +170,19 @@ std::string MetricsRegistry::Render() const {
     for (const auto& [key, c] : f.counters)
       out += series(key) + " " + std::to_string(c->value()) + "\n";
     for (const auto& [key, g] : f.gauges) out += series(key) + " " + FormatValue(g->value()) + "\n";
-    if (f.callback) out += name + " " + FormatValue(f.callback()) + "\n";
-    if (f.histogram) {
-      const Histogram& h = *f.histogram;
+    for (const auto& [key, fn] : f.callbacks) out += series(key) + " " + FormatValue(fn()) + "\n";
+    for (const auto& [key, h] : f.histograms) {
+      const std::string labels = key.empty() ? "" : key + ",";
       std::uint64_t cumulative = 0;
-      for (std::size_t i = 0; i <= h.bounds().size(); ++i) {
-        cumulative += h.bucket(i);
-        const std::string le = i < h.bounds().size() ? FormatValue(h.bounds()[i]) : "+Inf";
-        out += name + "_bucket{le=\"" + le + "\"} " + std::to_string(cumulative) + "\n";
+      for (std::size_t i = 0; i <= h->bounds().size(); ++i) {
+        cumulative += h->bucket(i);
+        const std::string le = i < h->bounds().size() ? FormatValue(h->bounds()[i]) : "+Inf";
+        out +=
+            name + "_bucket{" + labels + "le=\"" + le + "\"} " + std::to_string(cumulative) + "\n";
       }
-      out += name + "_sum " + FormatValue(h.sum()) + "\n";
-      out += name + "_count " + std::to_string(h.count()) + "\n";
+      const std::string suffix = key.empty() ? "" : "{" + key + "}";
+      out += name + "_sum" + suffix + " " + FormatValue(h->sum()) + "\n";
+      out += name + "_count" + suffix + " " + std::to_string(h->count()) + "\n";
     }
   }
   return out;

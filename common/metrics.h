@@ -1,10 +1,14 @@
-// Counters, gauges and histograms exposed in the Prometheus text format (version 0.0.4).
+// The one metrics registry: counters, gauges and histograms in the Prometheus text format
+// (version 0.0.4), for the router, the gateway and the agent.
 //
-// Hot paths touch only atomics: a labelled family hands out a stable pointer to its series once
-// (Get / Labels), and callers keep it. Render() walks everything under the registry's mutex.
+// Hot paths touch only atomics: a family hands out a stable pointer to each series once, and
+// callers keep it. Families whose label values are an enum's names are declared once with
+// CounterByEnum, sized from the enum's kCount at compile time, so a new enumerator cannot write
+// past an array. Render() walks everything under the registry's mutex.
 // Thread-safe: every method may be called from any thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -70,12 +74,17 @@ class MetricsRegistry {
                           const std::vector<std::pair<std::string, std::string>>& labels);
   Gauge* LabeledGauge(const std::string& name, const std::string& help,
                       const std::vector<std::pair<std::string, std::string>>& labels);
+  Histogram* LabeledHistogram(const std::string& name, const std::string& help,
+                              const std::vector<std::pair<std::string, std::string>>& labels,
+                              const std::vector<double>& bounds);
   // A gauge computed when rendering (e.g. connected devices).
   void AddCallbackGauge(const std::string& name, const std::string& help,
-                        std::function<double()> fn);
+                        std::function<double()> fn,
+                        const std::vector<std::pair<std::string, std::string>>& labels = {});
   // A counter kept elsewhere, read when rendering; `fn` must never decrease.
   void AddCallbackCounter(const std::string& name, const std::string& help,
-                          std::function<double()> fn);
+                          std::function<double()> fn,
+                          const std::vector<std::pair<std::string, std::string>>& labels = {});
 
   std::string Render() const;
 
@@ -85,8 +94,8 @@ class MetricsRegistry {
     std::string type;                                          // counter | gauge | histogram
     std::map<std::string, std::unique_ptr<Counter>> counters;  // key: rendered label set
     std::map<std::string, std::unique_ptr<Gauge>> gauges;
-    std::unique_ptr<Histogram> histogram;
-    std::function<double()> callback;
+    std::map<std::string, std::unique_ptr<Histogram>> histograms;
+    std::map<std::string, std::function<double()>> callbacks;
   };
   Family& GetFamily(const std::string& name, const std::string& help, const char* type);
 
@@ -96,5 +105,39 @@ class MetricsRegistry {
 
 // Escapes a label value for the text format.
 std::string EscapeLabelValue(const std::string& v);
+
+// The counters of one family whose `label` takes an enum's names, one series per enumerator
+// from `first` (e.g. to leave out a "none"), created together with the same `base` labels:
+//   CounterByEnum<Outcome> outcomes(registry, "x_requests_total", "...", "outcome",
+//                                   OutcomeName, {{"model", "m"}});
+//   outcomes[Outcome::kOk].Add();
+// The enum must end with kCount, which sizes the array at compile time.
+template <typename Enum>
+class CounterByEnum {
+ public:
+  static constexpr std::size_t kSize = static_cast<std::size_t>(Enum::kCount);
+
+  CounterByEnum() = default;
+  CounterByEnum(MetricsRegistry& registry, const std::string& name, const std::string& help,
+                const std::string& label, const char* (*label_of)(Enum),
+                std::vector<std::pair<std::string, std::string>> base = {}, Enum first = Enum{}) {
+    for (std::size_t i = static_cast<std::size_t>(first); i < kSize; ++i) {
+      std::vector<std::pair<std::string, std::string>> labels = base;
+      labels.emplace_back(label, label_of(static_cast<Enum>(i)));
+      counters_[i] = registry.LabeledCounter(name, help, labels);
+    }
+  }
+  // The series of `e` (one left out by `first` counts nowhere).
+  void Add(Enum e, std::uint64_t n = 1) {
+    if (Counter* c = counters_[static_cast<std::size_t>(e)]) c->Add(n);
+  }
+  std::uint64_t value(Enum e) const {
+    const Counter* c = counters_[static_cast<std::size_t>(e)];
+    return c != nullptr ? c->value() : 0;
+  }
+
+ private:
+  std::array<Counter*, kSize> counters_{};
+};
 
 }  // namespace partita

@@ -200,6 +200,34 @@ Status Agent::Start() {
     app_server_->Start();
     if (peer_server_) peer_server_->Start();
   });
+  if (!config_.metrics_listen.empty()) {
+    Result<net::tcp::endpoint> where = net::ParseListenAddress(config_.metrics_listen);
+    if (!where.ok()) return where.status().WithContext(ConfigKey("metrics_listen"));
+    metrics_.AddCallbackGauge("partita_agent_router_connected", "1 while the router is connected",
+                              [this] { return connected_.load() ? 1.0 : 0.0; });
+    metrics_.AddCallbackGauge("partita_agent_outcomes_unacked",
+                              "Outcomes waiting for the router's acknowledgement", [this] {
+                                std::lock_guard<std::mutex> lock(events_mu_);
+                                return static_cast<double>(unacked_);
+                              });
+    if (peer_server_) {
+      const PeerServer* peer = peer_server_.get();
+      metrics_.AddCallbackGauge("partita_agent_offloads_in_flight",
+                                "Offloads this phone is answering now",
+                                [peer] { return static_cast<double>(peer->in_flight()); });
+      metrics_.AddCallbackCounter("partita_agent_offload_frames_refused_total",
+                                  "Offload connections closed for a bad first frame",
+                                  [peer] { return static_cast<double>(peer->refused_frames()); });
+    }
+    Result<std::unique_ptr<net::HttpEndpoint>> ep = net::HttpEndpoint::Create(
+        io_, *where,
+        {{"/metrics", [this] {
+            return net::HttpResponse{200, "text/plain; version=0.0.4", metrics_.Render()};
+          }}});
+    if (!ep.ok()) return ep.status().WithContext(ConfigKey("metrics_listen"));
+    metrics_endpoint_ = std::move(*ep);
+    metrics_endpoint_->Start();
+  }
   thread_ = std::thread([this] { io_.run(); });
   started_ = true;
   LogInfo(kLog, "device '" + config_.device_id + "' (" + config_.profile + ") started; router " +
@@ -485,7 +513,39 @@ std::string Agent::peer_endpoint() const {
 
 asio::awaitable<v1::AskResult> Agent::Ask(const v1::AskRequest& request, const ChunkFn& on_chunk) {
   TierSet tiers{device_tier_.get(), phone_tier_.get(), cloud_tier_.get()};
-  co_return co_await RunAsk(*this, tiers, request, on_chunk);
+  v1::AskResult result = co_await RunAsk(*this, tiers, request, on_chunk);
+  CountAsk(result);
+  co_return result;
+}
+
+void Agent::CountAsk(const v1::AskResult& r) {
+  const auto tier = [](v1::Tier t) {
+    const std::optional<Tier> known = FromProto(t);
+    return known ? std::string(Name(*known)) : std::string("none");
+  };
+  metrics_
+      .LabeledCounter("partita_agent_asks_total",
+                      "Asks answered, by the tier that answered and how",
+                      {{"tier", tier(r.tier())},
+                       {"result", r.ok()          ? "ok"
+                                  : r.truncated() ? "truncated"
+                                                  : "failed"}})
+      ->Add();
+  metrics_
+      .LabeledCounter("partita_agent_decisions_total",
+                      "Decisions, by who made them (the router, or this agent offline)",
+                      {{"by", r.decided_offline() ? "agent" : "router"}})
+      ->Add();
+  for (const v1::Attempt& a : r.attempts()) {
+    metrics_
+        .LabeledCounter("partita_agent_attempts_total", "Attempts on each tier, by result",
+                        {{"tier", tier(a.tier())}, {"result", AttemptResultName(a.result())}})
+        ->Add();
+  }
+}
+
+net::tcp::endpoint Agent::metrics_endpoint() const {
+  return metrics_endpoint_ ? metrics_endpoint_->local_endpoint() : net::tcp::endpoint{};
 }
 
 void Agent::ReportOutcome(v1::Outcome outcome) {

@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "common/metrics.h"
 #include "common/status.h"
 #include "device_profiles/catalog_loader.h"
 #include "edge_agent/app_server.h"
@@ -25,6 +26,7 @@
 #include "edge_agent/state_monitor.h"
 #include "edge_agent/tiers.h"
 #include "net/asio.h"
+#include "net/http_endpoint.h"
 #include "policies/policy.h"
 
 namespace partita::agent {
@@ -70,6 +72,8 @@ class Agent {
   // Tiers the cached policy's guards forbid for a request with these features (bit per Tier);
   // 0 when no policy is cached. The agent's own check, independent of the router.
   std::uint8_t ForbiddenTiers(const policy::RequestFacts& features) const;
+  // Where GET /metrics is served (metrics_listen), once started; port 0 when off.
+  net::tcp::endpoint metrics_endpoint() const;
   // The phone-tier server (peer_listen), or null; its counters are read by tests and tools.
   const PeerServer* peer_server() const { return peer_server_.get(); }
   // Where household devices reach this agent's phone tier (peer_listen), once started.
@@ -111,6 +115,10 @@ class Agent {
   std::map<ModelIndex, std::chrono::steady_clock::time_point> warm_until_;
   policy::ModelSet WarmModels() const;
   std::unique_ptr<PeerServer> peer_server_;
+  // Counts what the agent does, for /metrics (metrics_listen); thread-safe.
+  MetricsRegistry metrics_;
+  std::unique_ptr<net::HttpEndpoint> metrics_endpoint_;
+  void CountAsk(const v1::AskResult& result);
   // "speaker.yaml: 'router'": where an error's setting is, for messages.
   std::string ConfigKey(std::string_view key) const;
   // Why the phone tier declines `asking` now, or nullopt (agent thread).

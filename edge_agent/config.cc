@@ -79,6 +79,7 @@ std::optional<AgentConfig> ParseAgentConfig(std::string_view yaml_text, Diagnost
                      "gateway",
                      "peer_listen",
                      "peer_advertise",
+                     "metrics_listen",
                      "admission",
                      "ttft_timeout_ms",
                      "stall_timeout_ms",
@@ -130,6 +131,15 @@ std::optional<AgentConfig> ParseAgentConfig(std::string_view yaml_text, Diagnost
   if (const yaml::Node* n = r.Get("gateway")) c.gateway = ReadEndpoint(*n, d, "gateway");
   c.peer_listen = r.String("peer_listen", "");
   CheckHostPort(r, "peer_listen", d);
+  c.metrics_listen = r.String("metrics_listen", "");
+  if (const yaml::Node* n = r.Get("metrics_listen"); n != nullptr && n->IsScalar()) {
+    Result<net::tcp::endpoint> ep = net::ParseListenAddress(n->scalar);
+    if (!ep.ok() || !ep->address().is_loopback()) {
+      d.Error(n->location,
+              "'metrics_listen' must be a loopback IP:PORT (127.0.0.1:9466 or "
+              "[::1]:9466): it has no authentication");
+    }
+  }
   c.peer_advertise = r.String("peer_advertise", c.peer_listen);
   CheckHostPort(r, "peer_advertise", d);
   if (const yaml::Node* a = r.Get("admission")) {

@@ -56,6 +56,7 @@ struct AgentConfig {
   std::optional<RuntimeEndpoint> gateway;  // cloud tier
   std::string peer_listen;                 // host:port: accept phone-tier offloads ("" = no)
   std::string peer_advertise;              // host:port told to the router ("" = peer_listen)
+  std::string metrics_listen;  // loopback IP:PORT for GET /metrics ("" = off, the default)
   Admission admission;
   std::chrono::milliseconds ttft_timeout{4000};   // per tier: no first token by then, fall back
   std::chrono::milliseconds stall_timeout{2000};  // no chunk for this long mid-stream

@@ -42,7 +42,8 @@ v1::AttemptResult FromBackendError(const backends::CallError& e, bool deadline_b
     case ErrorKind::kDisconnected:
       return e.after_first_token ? v1::ATTEMPT_BROKEN : v1::ATTEMPT_ERROR_STATUS;
     case ErrorKind::kMalformed: return v1::ATTEMPT_ERROR_STATUS;
-    case ErrorKind::kInvalid: return v1::ATTEMPT_UNAVAILABLE;
+    case ErrorKind::kInvalid:
+    case ErrorKind::kCount: return v1::ATTEMPT_UNAVAILABLE;
   }
   return v1::ATTEMPT_ERROR_STATUS;
 }

@@ -326,7 +326,8 @@ const char* HandshakeFailureLabel(HandshakeFailure reason) {
     case HandshakeFailure::kTimeout: return "handshake_timeout";
     case HandshakeFailure::kNotTls: return "not_tls";
     case HandshakeFailure::kTooManyConnections: return "too_many_connections";
-    case HandshakeFailure::kOther: return "other";
+    case HandshakeFailure::kOther:
+    case HandshakeFailure::kCount: return "other";
   }
   return "other";
 }

@@ -53,9 +53,10 @@ enum class HandshakeFailure {
   kNotTls,                // the peer did not speak TLS at all
   kTooManyConnections,    // its identity already holds the most connections the listener allows
   kOther,
+  kCount,  // the number of reasons (sizes per-reason counters), not a reason
 };
 inline constexpr std::size_t kHandshakeFailureCount =
-    static_cast<std::size_t>(HandshakeFailure::kOther) + 1;
+    static_cast<std::size_t>(HandshakeFailure::kCount);
 
 const char* HandshakeFailureLabel(HandshakeFailure reason);  // "no_certificate", ...
 

@@ -201,18 +201,12 @@ Status Router::Start() {
   options.max_connections_per_identity = config_.max_connections_per_device;
   options.log_component = kLog;
   // Every refusal reason shows from the start, at 0, so a dashboard can rate() it.
-  for (int r = 0; r <= static_cast<int>(net::HandshakeFailure::kOther); ++r) {
-    metrics_.LabeledCounter(
-        "partita_router_tls_refused_total",
-        "Connections refused during the TLS handshake, by reason",
-        {{"reason", net::HandshakeFailureLabel(static_cast<net::HandshakeFailure>(r))}});
-  }
+  m_.tls_refused = CounterByEnum<net::HandshakeFailure>(
+      metrics_, "partita_router_tls_refused_total",
+      "Connections refused during the TLS handshake, by reason", "reason",
+      net::HandshakeFailureLabel);
   options.on_refused = [this](net::HandshakeFailure reason, const std::string&) {
-    metrics_
-        .LabeledCounter("partita_router_tls_refused_total",
-                        "Connections refused during the TLS handshake, by reason",
-                        {{"reason", net::HandshakeFailureLabel(reason)}})
-        ->Add();
+    m_.tls_refused.Add(reason);
     std::lock_guard<std::mutex> lock(observer_mu_);
     if (refusal_observer_) refusal_observer_(reason);
   };

@@ -82,6 +82,7 @@ class Router {
     Counter* duplicate_replaced;
     Counter* policy_reloads_ok;
     Counter* policy_reloads_failed;
+    CounterByEnum<net::HandshakeFailure> tls_refused;
     Histogram* decision_latency;  // DecideRequest received -> Decision sent (seconds)
     Histogram* decide_function;   // the policy decision function alone (seconds)
   };

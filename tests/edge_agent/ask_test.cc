@@ -1,6 +1,9 @@
 // "Answer this" end to end over real sockets: the SDK over the agent's unix socket, the router
 // over mutual TLS, the device tier on a local modeld over HTTP, the household phone's agent over
 // mutual TLS, and the cloud gateway over HTTPS in front of a modeld upstream.
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
 #include "tests/edge_agent/world.h"
 
 extern "C" int partita_c_api_checks(const char* socket_path, char* error, unsigned long error_size);
@@ -107,6 +110,44 @@ TEST_CASE("Before the first token a failed tier only shows in the trail") {
     CHECK(Results(*a) == "phone:declined>device:ok");
     CHECK(a->trail[0].detail.find("battery 9% < 20%") != std::string::npos);
   }
+}
+
+// GET /metrics on a loopback port, the body (empty on failure).
+std::string GetMetrics(const net::tcp::endpoint& where) {
+  namespace http = net::beast::http;
+  net::asio::io_context io;
+  net::beast::tcp_stream stream(io);
+  net::error_code ec;
+  stream.connect(where, ec);
+  if (ec) return "";
+  http::request<http::empty_body> req(http::verb::get, "/metrics", 11);
+  req.set(http::field::host, "localhost");
+  http::write(stream, req, ec);
+  net::beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(stream, buffer, res, ec);
+  return ec ? "" : res.body();
+}
+
+TEST_CASE("An agent's opt-in /metrics counts asks and attempts by tier and result") {
+  World w;
+  AgentConfig c = w.Config("speaker", "smart-speaker", w.speaker_runtime);
+  c.metrics_listen = "127.0.0.1:0";
+  Agent& speaker = w.cp.StartAgent(c);
+  Client client = w.SpeakerClient();
+  REQUIRE(client.Ask("Turn off the kitchen lights").ok());
+  w.cloud.server().SetFault(*modeld::ParseFaultSpec("status=503"));
+  Result<Answer> hard = client.Ask("Explain step by step why the sky is blue", kHard);
+  REQUIRE_MESSAGE(hard.ok(), hard.status().ToString());
+  CHECK(Results(*hard) == "cloud:error_status>device:ok");
+  const std::string m = GetMetrics(speaker.metrics_endpoint());
+  using partita::testing::MetricValue;
+  CHECK(MetricValue(m, "partita_agent_asks_total{tier=\"device\",result=\"ok\"}") == 2);
+  CHECK(MetricValue(m, "partita_agent_attempts_total{tier=\"device\",result=\"ok\"}") >= 1);
+  CHECK(MetricValue(m, "partita_agent_attempts_total{tier=\"cloud\",result=\"error_status\"}") ==
+        1);
+  CHECK(MetricValue(m, "partita_agent_decisions_total{by=\"router\"}") == 2);
+  CHECK(MetricValue(m, "partita_agent_router_connected") == 1);
 }
 
 TEST_CASE("A phone takes offloads only from the devices its admission.from names") {
