@@ -100,7 +100,6 @@ asio::awaitable<void> Agent(int index, std::string pki, std::uint16_t port, cons
   v1::Envelope hello;
   hello.mutable_hello()->set_device_id(id);
   hello.mutable_hello()->set_profile(index % 2 == 0 ? "smart-speaker" : "phone-mid");
-  hello.mutable_hello()->set_household("home-" + std::to_string(index / 2));
   hello.mutable_hello()->mutable_state()->set_battery_pct(70);
   hello.mutable_hello()->mutable_state()->mutable_network()->set_type(v1::NETWORK_WIFI);
   conn->Send(hello);
@@ -203,6 +202,11 @@ int main(int argc, char** argv) {
   config.policy_file = std::string(PARTITA_SOURCE_DIR) + "/policies/library/balanced.yaml";
   config.decision_log = dir + "/router.db";
   config.io_threads = o.io_threads;
+  // Pairs of devices share a household (a speaker and a phone), as router.yaml would say.
+  for (int i = 0; i < o.connections; ++i) {
+    config.households[pki.device_ids[static_cast<std::size_t>(i)]] =
+        "home-" + std::to_string(i / 2);
+  }
   auto router = router::Router::Create(config);
   if (!router.ok()) {
     std::fprintf(stderr, "%s\n", router.status().message().c_str());

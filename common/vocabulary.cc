@@ -1,5 +1,7 @@
 #include "common/vocabulary.h"
 
+#include <cstring>
+
 namespace partita {
 
 namespace {
@@ -12,7 +14,17 @@ std::optional<E> Lookup(const std::array<std::string_view, N>& names, std::strin
 }
 }  // namespace
 
-std::optional<Tier> ParseTier(std::string_view s) { return Lookup<Tier>(kTierNames, s); }
+// Called for every row a report reads: the length and first letter pick the one candidate, and
+// a fixed-size compare (a few integer loads) confirms it.
+std::optional<Tier> ParseTier(std::string_view s) {
+  if (s.size() == 6 && s[0] == 'd' && std::memcmp(s.data(), "device", 6) == 0) {
+    return Tier::kDevice;
+  }
+  if (s.size() != 5) return std::nullopt;
+  if (s[0] == 'c' && std::memcmp(s.data(), "cloud", 5) == 0) return Tier::kCloud;
+  if (s[0] == 'p' && std::memcmp(s.data(), "phone", 5) == 0) return Tier::kPhone;
+  return std::nullopt;
+}
 std::optional<Thermal> ParseThermal(std::string_view s) {
   return Lookup<Thermal>(kThermalNames, s);
 }

@@ -349,4 +349,13 @@ std::string_view Name(Exclusion e) {
   return "";
 }
 
+std::string FallbackTierList(const DecisionResult& result) {
+  std::string list;
+  for (std::size_t i = 0; i < result.fallback_count; ++i) {
+    if (!list.empty()) list += ',';
+    list += Name(result.fallback[i].tier);
+  }
+  return list;
+}
+
 }  // namespace partita::policy

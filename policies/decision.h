@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <string_view>
 
 #include "common/vocabulary.h"
@@ -136,6 +137,9 @@ struct DecisionResult {
   std::array<Candidate, kMaxCandidates> candidates{};
   std::uint8_t candidate_count = 0;  // every (tier, model) considered, with why it lost
 };
+
+// The fallback tiers of `result`, comma-separated in order ("phone,cloud"), as logs store them.
+std::string FallbackTierList(const DecisionResult& result);
 
 // Decides where the request in `input` runs under `policy`. Never allocates.
 void Decide(const Policy& policy, const DecisionInput& input, DecisionResult& out);

@@ -19,4 +19,14 @@ std::string_view Policy::guard_name(std::size_t i) const {
   return program_.guard_info[i].name;
 }
 
+std::string Policy::GuardList(std::uint32_t mask) const {
+  std::string list;
+  for (std::size_t g = 0; g < guard_count() && g < 32; ++g) {
+    if (((mask >> g) & 1u) == 0) continue;
+    if (!list.empty()) list += ',';
+    list += guard_name(g);
+  }
+  return list;
+}
+
 }  // namespace partita::policy

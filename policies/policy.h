@@ -49,6 +49,8 @@ class Policy {
   std::size_t guard_count() const { return program_.guards.size(); }
   // Guard i's `name` (bit i of DecisionResult::guards_applied); "guard-N" when unnamed.
   std::string_view guard_name(std::size_t i) const;
+  // The names of the guards whose bits `mask` sets, comma-separated, as logs store them.
+  std::string GuardList(std::uint32_t mask) const;
 
   // defaults.deadline_ms (5000 when the policy does not set it).
   std::uint32_t default_deadline_ms() const { return program_.defaults.deadline_ms; }

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "reports/report.h"
+#include "storage/request_log.h"
 #include "storage/sqlite.h"
 
 namespace partita::reports {
@@ -108,70 +109,102 @@ Result<std::unique_ptr<storage::Database>> OpenReadOnly(const std::string& path)
   return db;
 }
 
-constexpr const char* kRequestsSql =
-    "SELECT run_id, hour, tier, guards, success, final_tier, truncated, ttft_ms, total_ms, "
-    "cost_usd, energy_j, quality, fallback_cause, deadline_missed, decided_offline, "
-    "attempts FROM requests WHERE rowid BETWEEN ?1 AND ?2";
-
-// The tier of a NUL-terminated column value, -1 for anything else (or NULL).
-int TierIndex(const unsigned char* s) {
-  if (s == nullptr) return -1;
-  const char* c = reinterpret_cast<const char*>(s);
-  switch (c[0]) {
-    case 'd': return std::strcmp(c, "device") == 0 ? 0 : -1;
-    case 'p': return std::strcmp(c, "phone") == 0 ? 1 : -1;
-    case 'c': return std::strcmp(c, "cloud") == 0 ? 2 : -1;
-    default: return -1;
+// The columns the report reads, in select-list order; Col() is a column's position in it.
+using storage::RequestColumn;
+constexpr std::array kScanColumns = {
+    RequestColumn::run_id,
+    RequestColumn::hour,
+    RequestColumn::tier,
+    RequestColumn::guards,
+    RequestColumn::success,
+    RequestColumn::final_tier,
+    RequestColumn::truncated,
+    RequestColumn::ttft_ms,
+    RequestColumn::total_ms,
+    RequestColumn::cost_usd,
+    RequestColumn::energy_j,
+    RequestColumn::quality,
+    RequestColumn::fallback_cause,
+    RequestColumn::deadline_missed,
+    RequestColumn::decided_offline,
+    RequestColumn::attempts,
+};
+constexpr int Col(RequestColumn c) {
+  for (std::size_t i = 0; i < kScanColumns.size(); ++i) {
+    if (kScanColumns[i] == c) return static_cast<int>(i);
   }
+  throw "column not in kScanColumns";  // a compile-time error: Col() is only used in constants
+}
+
+// The tier of a column value (NULL included): its index, or -1.
+int TierIndex(sqlite3_stmt* st, int column) {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(st, column));
+  if (text == nullptr) return -1;
+  const std::optional<Tier> tier =
+      ParseTier(std::string_view(text, static_cast<std::size_t>(sqlite3_column_bytes(st, column))));
+  return tier ? static_cast<int>(*tier) : -1;
 }
 
 // The hot loop: raw sqlite3_column_* calls, as few as possible per row (reports over millions
 // of rows spend most of their time here).
 Status ScanRequests(storage::Database& db, std::int64_t lo, std::int64_t hi, RunMap& out) {
-  Result<storage::Statement> s = db.Prepare(kRequestsSql);
+  Result<std::string> columns = storage::SelectList(db, kScanColumns);
+  if (!columns.ok()) return columns.status();
+  Result<storage::Statement> s =
+      db.Prepare("SELECT " + *columns + " FROM requests WHERE rowid BETWEEN ?1 AND ?2");
   if (!s.ok()) return s.status();
   s->Bind(1, lo).Bind(2, hi);
   sqlite3_stmt* st = s->handle();
+  constexpr int kRunId = Col(RequestColumn::run_id), kHour = Col(RequestColumn::hour),
+                kTier = Col(RequestColumn::tier), kGuards = Col(RequestColumn::guards),
+                kSuccess = Col(RequestColumn::success), kFinalTier = Col(RequestColumn::final_tier),
+                kTruncated = Col(RequestColumn::truncated), kTtft = Col(RequestColumn::ttft_ms),
+                kTotal = Col(RequestColumn::total_ms), kCost = Col(RequestColumn::cost_usd),
+                kEnergy = Col(RequestColumn::energy_j), kQuality = Col(RequestColumn::quality),
+                kCause = Col(RequestColumn::fallback_cause),
+                kDeadline = Col(RequestColumn::deadline_missed),
+                kOffline = Col(RequestColumn::decided_offline),
+                kAttempts = Col(RequestColumn::attempts);
   for (;;) {
     Result<bool> row = s->Step();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    Accumulator& a = out.Get(sqlite3_column_int64(st, 0));
+    Accumulator& a = out.Get(sqlite3_column_int64(st, kRunId));
     ++a.requests;
-    const int decided = TierIndex(sqlite3_column_text(st, 2));
+    const int decided = TierIndex(st, kTier);
     if (decided >= 0) ++a.decided[static_cast<std::size_t>(decided)];
-    if (sqlite3_column_bytes(st, 3) > 0) ++a.guard_hits;
-    if (sqlite3_column_int(st, 14) != 0) ++a.decided_offline;
-    if (sqlite3_column_type(st, 4) == SQLITE_NULL) continue;  // in flight: no outcome yet
+    if (sqlite3_column_bytes(st, kGuards) > 0) ++a.guard_hits;
+    if (sqlite3_column_int(st, kOffline) != 0) ++a.decided_offline;
+    if (sqlite3_column_type(st, kSuccess) == SQLITE_NULL) continue;  // in flight: no outcome yet
     ++a.completed;
-    const auto hour = static_cast<std::size_t>(std::clamp(sqlite3_column_int(st, 1), 0, 23));
-    const int final_tier = TierIndex(sqlite3_column_text(st, 5));
+    const auto hour = static_cast<std::size_t>(std::clamp(sqlite3_column_int(st, kHour), 0, 23));
+    const int final_tier = TierIndex(st, kFinalTier);
     const std::size_t slot = final_tier >= 0 ? static_cast<std::size_t>(final_tier) : kUnanswered;
     ++a.answered[slot];
     ++a.by_hour[hour][slot];
-    const bool success = sqlite3_column_int(st, 4) != 0;
-    const int attempts = sqlite3_column_int(st, 15);
+    const bool success = sqlite3_column_int(st, kSuccess) != 0;
+    const int attempts = sqlite3_column_int(st, kAttempts);
     if (success) {
       ++a.succeeded;
-      a.latency[slot].push_back(static_cast<float>(sqlite3_column_double(st, 8)));
-      a.ttft.push_back(static_cast<float>(sqlite3_column_double(st, 7)));
+      a.latency[slot].push_back(static_cast<float>(sqlite3_column_double(st, kTotal)));
+      a.ttft.push_back(static_cast<float>(sqlite3_column_double(st, kTtft)));
     }
-    if (sqlite3_column_int(st, 6) != 0) ++a.truncated;
-    a.cost += sqlite3_column_double(st, 9);
-    a.energy += sqlite3_column_double(st, 10);
-    if (slot != kUnanswered) a.quality += sqlite3_column_double(st, 11);
+    if (sqlite3_column_int(st, kTruncated) != 0) ++a.truncated;
+    a.cost += sqlite3_column_double(st, kCost);
+    a.energy += sqlite3_column_double(st, kEnergy);
+    if (slot != kUnanswered) a.quality += sqlite3_column_double(st, kQuality);
     // Fell back: tried on more than one tier, as `partita sim` counts it; grouped by the cause
     // of the first failure. A lone failed attempt had nothing to fall back to.
     if (attempts > 1) {
       ++a.fell_back;
-      a.AddCause(sqlite3_column_bytes(st, 12) > 0
-                     ? reinterpret_cast<const char*>(sqlite3_column_text(st, 12))
+      a.AddCause(sqlite3_column_bytes(st, kCause) > 0
+                     ? reinterpret_cast<const char*>(sqlite3_column_text(st, kCause))
                      : "unknown",
                  1);
     } else if (!success) {
       ++a.failed_single_attempt;
     }
-    if (sqlite3_column_int(st, 13) != 0) ++a.deadline_missed;
+    if (sqlite3_column_int(st, kDeadline) != 0) ++a.deadline_missed;
   }
   return Status::Ok();
 }

@@ -127,13 +127,8 @@ DecisionOutput Decider::Decide(const DeviceSnapshot& device,
       FillRoute(*policy, result.fallback[static_cast<std::size_t>(i)], phone_ptr, d.add_fallback());
     }
   }
-  std::string guards;
   for (std::size_t g = 0; g < policy->guard_count() && g < 32; ++g) {
-    if ((result.guards_applied >> g) & 1u) {
-      d.add_guards(std::string(policy->guard_name(g)));
-      if (!guards.empty()) guards += ',';
-      guards += policy->guard_name(g);
-    }
+    if ((result.guards_applied >> g) & 1u) d.add_guards(std::string(policy->guard_name(g)));
   }
 
   auto row = std::make_shared<storage::DecisionRecord>();
@@ -161,14 +156,11 @@ DecisionOutput Decider::Decide(const DeviceSnapshot& device,
   row->policy_version = policy->version().substr(0, storage::kPolicyVersionChars);
   row->rule = out.rule;
   if (result.ok) {
-    row->tier = Name(result.route.tier);
+    row->tier = result.route.tier;
     row->model = catalog.model(result.route.model).name;
   }
-  for (int i = 0; i < result.fallback_count; ++i) {
-    if (i > 0) row->fallback += ',';
-    row->fallback += Name(result.fallback[static_cast<std::size_t>(i)].tier);
-  }
-  row->guards = std::move(guards);
+  row->fallback = policy::FallbackTierList(result);
+  row->guards = policy->GuardList(result.guards_applied);
   row->deadline_ms = result.deadline_ms;
   row->decide_us = out.decide_us;
   row->pred_latency_ms = result.prediction.latency_ms;

@@ -706,7 +706,7 @@ asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentit
         outcome->request_id = o.request_id();
         outcome->device_id = peer.id;
         outcome->t_ms = UnixMillis();
-        if (auto t = FromProto(o.final_tier())) outcome->final_tier = Name(*t);
+        outcome->final_tier = FromProto(o.final_tier());
         outcome->final_model = o.final_model();
         outcome->success = o.success();
         outcome->truncated = o.truncated();
@@ -726,17 +726,15 @@ asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentit
           if (a.result() != v1::ATTEMPT_OK && outcome->fallback_cause.empty()) {
             outcome->fallback_cause = result;
           }
-          if (i > 0) outcome->trail += '>';
-          if (auto t = FromProto(a.tier())) outcome->trail += Name(*t);
-          outcome->trail += ':' + result + ':' + std::to_string(a.elapsed_ms());
+          const std::optional<Tier> tier = FromProto(a.tier());
+          storage::AppendTrailStep(outcome->trail, tier ? Name(*tier) : "", result, a.elapsed_ms());
         }
         if (!o.success()) {
-          bool deadline = false;
-          for (const v1::Attempt& a : o.attempts()) deadline |= a.result() == v1::ATTEMPT_DEADLINE;
-          outcome->error = o.attempts_size() == 0 ? "no_allowed_tier"
-                           : deadline             ? "deadline"
-                                                  : "all_tiers_failed";
-          outcome->deadline_missed = deadline;
+          for (const v1::Attempt& a : o.attempts()) {
+            outcome->deadline_missed |= a.result() == v1::ATTEMPT_DEADLINE;
+          }
+          outcome->error =
+              storage::FailureReason(o.attempts_size() > 0, false, outcome->deadline_missed);
         }
         auto facts = std::make_shared<storage::DecisionRecord>();
         const DeviceSnapshot snap = session->entry->Snapshot();
@@ -754,10 +752,10 @@ asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentit
         facts->rule = o.rule();
         facts->decided_offline = o.decided_offline();
         if (o.attempts_size() > 0) {
-          if (auto t = FromProto(o.attempts(0).tier())) facts->tier = Name(*t);
+          facts->tier = FromProto(o.attempts(0).tier());
           facts->model = o.attempts(0).model();
         }
-        if (outcome->final_tier == "cloud") cloud_->AddSpend(o.cost_usd(), outcome->t_ms);
+        if (outcome->final_tier == Tier::kCloud) cloud_->AddSpend(o.cost_usd(), outcome->t_ms);
         in_flight_.fetch_add(1);
         const std::uint64_t request_id = o.request_id();
         const std::size_t lane = session->lane;

@@ -1,5 +1,6 @@
 #include "sim/replay.h"
 
+#include <cmath>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "policies/availability.h"
 #include "policies/decision.h"
 #include "sim/run_database.h"
+#include "storage/request_log.h"
 #include "storage/sqlite.h"
 
 namespace partita::sim {
@@ -22,89 +24,23 @@ struct Logged {
   bool has_outcome = false;
 };
 
-constexpr const char* kSelect =
-    "SELECT q.run_id, request_id, device_id, device_profile, household, t_ms, hour, kind, privacy, "
-    "tokens_in, tokens_out_expected, difficulty, latency_budget_ms, max_cost_usd, battery_pct, "
-    "charging, thermal, network, rtt_ms, cloud_load, cloud_healthy, phone_available, "
-    "policy_version, rule, tier, model, fallback, guards, deadline_ms, decided_offline, decide_us, "
-    "pred_latency_ms, pred_ttft_ms, pred_cost_usd, pred_energy_j, pred_quality, outcome_t_ms, "
-    "final_tier, final_model, success, truncated, ttft_ms, total_ms, tokens_out, cost_usd, "
-    "energy_j, quality, attempts, fallback_cause, trail, deadline_missed, error "
-    "FROM requests q JOIN runs r USING (run_id) WHERE r.source = 'router' "
-    "ORDER BY t_ms, q.rowid";
-
 Result<std::vector<Logged>> ReadLog(const std::string& path) {
   Result<std::unique_ptr<storage::Database>> db = storage::OpenForReading(path);
   if (!db.ok()) return db.status();
-  Result<storage::Statement> s = (*db)->Prepare(kSelect);
-  if (!s.ok()) {
-    return InvalidArgument("'" + path + "' is not a Partita decision log: " + s.status().message());
+  Result<storage::RequestReader> reader = storage::RequestReader::Open(
+      **db,
+      "FROM requests q JOIN runs r USING (run_id) WHERE r.source = 'router' "
+      "ORDER BY q.t_ms, q.rowid");
+  if (!reader.ok()) {
+    return InvalidArgument("'" + path +
+                           "' is not a Partita decision log: " + reader.status().message());
   }
   std::vector<Logged> out;
   for (;;) {
-    Result<bool> row = s->Step();
+    Logged l;
+    Result<bool> row = reader->Next(l.decision, l.outcome, l.has_outcome);
     if (!row.ok()) return row.status();
     if (!*row) break;
-    Logged l;
-    storage::DecisionRecord& d = l.decision;
-    int c = 0;
-    d.run_id = s->Int(c++);
-    d.request_id = static_cast<std::uint64_t>(s->Int(c++));
-    d.device_id = s->Text(c++);
-    d.device_profile = s->Text(c++);
-    d.household = s->Text(c++);
-    d.t_ms = s->Int(c++);
-    d.hour = static_cast<int>(s->Int(c++));
-    d.kind = s->Text(c++);
-    d.privacy = s->Text(c++);
-    d.tokens_in = static_cast<std::uint32_t>(s->Int(c++));
-    d.tokens_out = static_cast<std::uint32_t>(s->Int(c++));
-    d.difficulty = s->Double(c++);
-    d.latency_budget_ms = static_cast<std::uint32_t>(s->Int(c++));
-    d.max_cost_usd = s->Double(c++);
-    d.battery_pct = s->Double(c++);
-    d.charging = s->Int(c++) != 0;
-    d.thermal = s->Text(c++);
-    d.network = s->Text(c++);
-    d.rtt_ms = s->Double(c++);
-    d.cloud_load = s->Double(c++);
-    d.cloud_healthy = s->Int(c++) != 0;
-    d.phone_available = s->Int(c++) != 0;
-    d.policy_version = s->Text(c++);
-    d.rule = s->Text(c++);
-    d.tier = s->Text(c++);
-    d.model = s->Text(c++);
-    d.fallback = s->Text(c++);
-    d.guards = s->Text(c++);
-    d.deadline_ms = static_cast<std::uint32_t>(s->Int(c++));
-    d.decided_offline = s->Int(c++) != 0;
-    d.decide_us = s->Double(c++);
-    d.pred_latency_ms = s->Double(c++);
-    d.pred_ttft_ms = s->Double(c++);
-    d.pred_cost_usd = s->Double(c++);
-    d.pred_energy_j = s->Double(c++);
-    d.pred_quality = s->Double(c++);
-    storage::OutcomeRecord& o = l.outcome;
-    l.has_outcome = !s->IsNull(c);
-    o.run_id = d.run_id;
-    o.request_id = d.request_id;
-    o.device_id = d.device_id;
-    o.t_ms = s->Int(c++);
-    o.final_tier = s->Text(c++);
-    o.final_model = s->Text(c++);
-    o.success = s->Int(c++) != 0;
-    o.truncated = s->Int(c++) != 0;
-    o.ttft_ms = s->Double(c++);
-    o.total_ms = s->Double(c++);
-    o.tokens_out = static_cast<std::uint32_t>(s->Int(c++));
-    o.cost_usd = s->Double(c++);
-    o.energy_j = s->Double(c++);
-    o.quality = s->Double(c++);
-    o.attempts = static_cast<std::uint32_t>(s->Int(c++));
-    o.fallback_cause = s->Text(c++);
-    o.trail = s->Text(c++);
-    o.deadline_missed = s->Int(c++) != 0;
-    o.error = s->Text(c++);
     out.push_back(std::move(l));
   }
   if (out.empty()) {
@@ -159,21 +95,18 @@ storage::OutcomeRecord PredictOutcome(const policy::Policy& p, const policy::Dec
   const Catalog& catalog = *p.catalog();
   storage::OutcomeRecord o{d.run_id, d.request_id, d.device_id};
   o.t_ms = d.t_ms;
-  std::string trail;
   for (const policy::Route& r : chain) {
     const policy::Availability a = policy::CheckAvailability(p, in, r);
     ++o.attempts;
-    if (!trail.empty()) trail += '>';
-    trail += std::string(Name(r.tier)) + ":";
     if (a != policy::Availability::kAvailable) {
-      trail += "unavailable:0";
+      storage::AppendTrailStep(o.trail, Name(r.tier), "unavailable", 0);
       if (o.fallback_cause.empty()) o.fallback_cause = "unavailable";
       continue;
     }
     const Prediction pr = policy::PredictRoute(p, in, r);
-    trail += "ok:" + std::to_string(static_cast<long long>(pr.latency_ms));
+    storage::AppendTrailStep(o.trail, Name(r.tier), "ok", std::trunc(pr.latency_ms));
     o.success = true;
-    o.final_tier = Name(r.tier);
+    o.final_tier = r.tier;
     o.final_model = catalog.model(r.model).name;
     o.ttft_ms = pr.ttft_ms;
     o.total_ms = pr.latency_ms;
@@ -184,8 +117,7 @@ storage::OutcomeRecord PredictOutcome(const policy::Policy& p, const policy::Dec
     o.deadline_missed = d.deadline_ms > 0 && pr.ttft_ms > d.deadline_ms;
     break;
   }
-  o.trail = trail;
-  if (!o.success) o.error = chain.empty() ? "no_allowed_tier" : "all_tiers_failed";
+  o.error = storage::FailureReason(!chain.empty(), o.success, false);
   return o;
 }
 
@@ -213,7 +145,7 @@ std::vector<policy::Route> LoggedChain(const Logged& l, const policy::Policy& p,
                                        const policy::DecisionInput& in) {
   const Catalog& catalog = *p.catalog();
   std::vector<policy::Route> chain;
-  const std::optional<Tier> tier = ParseTier(l.decision.tier);
+  const std::optional<Tier> tier = l.decision.tier;
   const std::optional<ModelIndex> model = catalog.FindModel(l.decision.model);
   if (!tier || !model) return chain;
   chain.push_back({*tier, *model});
@@ -224,7 +156,7 @@ std::vector<policy::Route> LoggedChain(const Logged& l, const policy::Policy& p,
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     if (!t) continue;
     const std::optional<ModelIndex> final_model = catalog.FindModel(l.outcome.final_model);
-    const bool answered_there = l.has_outcome && l.outcome.final_tier == Name(*t) && final_model;
+    const bool answered_there = l.has_outcome && l.outcome.final_tier == *t && final_model;
     chain.push_back({*t, answered_there ? *final_model : BestAvailableOn(p, in, *t, *model)});
   }
   return chain;
@@ -308,20 +240,10 @@ Result<std::vector<ReplaySummary>> RunReplay(const ReplayOptions& options) {
       d.run_id = run.run_id;
       d.policy_version = version;
       d.rule = std::string(p->rule_name(result.rule_index));
-      d.tier = result.ok ? std::string(Name(result.route.tier)) : "";
+      d.tier = result.ok ? std::optional<Tier>(result.route.tier) : std::nullopt;
       d.model = result.ok ? catalog.model(result.route.model).name : "";
-      d.fallback.clear();
-      for (int i = 0; i < result.fallback_count; ++i) {
-        if (i > 0) d.fallback += ',';
-        d.fallback += Name(result.fallback[static_cast<std::size_t>(i)].tier);
-      }
-      d.guards.clear();
-      for (std::size_t g = 0; g < p->guard_count() && g < 32; ++g) {
-        if ((result.guards_applied >> g) & 1u) {
-          if (!d.guards.empty()) d.guards += ',';
-          d.guards += p->guard_name(g);
-        }
-      }
+      d.fallback = policy::FallbackTierList(result);
+      d.guards = p->GuardList(result.guards_applied);
       d.deadline_ms = result.deadline_ms;
       d.decided_offline = false;
       d.decide_us = 0;

@@ -1,7 +1,6 @@
 #include "sim/row_renderer.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 
 namespace partita::sim {
@@ -10,12 +9,6 @@ namespace {
 
 // Simulated t = 0 is Monday 2026-01-05 at the fleet's start hour (local time = UTC).
 constexpr std::int64_t kEpochUnixMs = 1767571200000;
-
-void AppendRounded(std::string& out, double v) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, std::llround(v));
-  out.append(buf, ec == std::errc() ? end : buf);
-}
 
 }  // namespace
 
@@ -82,23 +75,19 @@ void RowRenderer::Render(const SimulatedRequest& r, storage::DecisionRecord& dr,
     dr.rule.clear();
   }
   if (r.decided) {
-    dr.tier = Name(r.route.tier);
+    dr.tier = r.route.tier;
     dr.model = model_names_[r.route.model];
   } else {
-    dr.tier.clear();
+    dr.tier.reset();
     dr.model.clear();
   }
   dr.fallback.clear();
   for (int i = 0; i < r.fallback_count; ++i) {
-    if (i > 0) dr.fallback += ',';
-    dr.fallback += Name(r.fallback[static_cast<std::size_t>(i)].tier);
+    storage::AppendListItem(dr.fallback, Name(r.fallback[static_cast<std::size_t>(i)].tier));
   }
   dr.guards.clear();
   for (std::size_t g = 0; g < guard_names_.size() && g < 32; ++g) {
-    if ((r.guards_applied >> g) & 1u) {
-      if (!dr.guards.empty()) dr.guards += ',';
-      dr.guards += guard_names_[g];
-    }
+    if ((r.guards_applied >> g) & 1u) storage::AppendListItem(dr.guards, guard_names_[g]);
   }
   dr.deadline_ms = r.deadline_ms;
   dr.decided_offline = false;
@@ -114,10 +103,10 @@ void RowRenderer::Render(const SimulatedRequest& r, storage::DecisionRecord& dr,
   o.device_id = dr.device_id;
   o.t_ms = dr.t_ms + static_cast<std::int64_t>(r.total_ms);
   if (r.answered) {
-    o.final_tier = Name(r.final_route.tier);
+    o.final_tier = r.final_route.tier;
     o.final_model = model_names_[r.final_route.model];
   } else {
-    o.final_tier.clear();
+    o.final_tier.reset();
     o.final_model.clear();
   }
   o.success = r.success;
@@ -136,23 +125,10 @@ void RowRenderer::Render(const SimulatedRequest& r, storage::DecisionRecord& dr,
     if (a.outcome != AttemptOutcome::kOk && o.fallback_cause.empty()) {
       o.fallback_cause = Name(a.outcome);
     }
-    if (i > 0) o.trail += '>';
-    o.trail += Name(a.route.tier);
-    o.trail += ':';
-    o.trail += Name(a.outcome);
-    o.trail += ':';
-    AppendRounded(o.trail, a.spent_ms);
+    storage::AppendTrailStep(o.trail, Name(a.route.tier), Name(a.outcome), a.spent_ms);
   }
   o.deadline_missed = r.deadline_missed;
-  if (!r.decided) {
-    o.error = "no_allowed_tier";
-  } else if (r.success) {
-    o.error.clear();
-  } else if (r.deadline_missed) {
-    o.error = "deadline";
-  } else {
-    o.error = "all_tiers_failed";
-  }
+  o.error = storage::FailureReason(r.decided, r.success, r.deadline_missed);
 }
 
 }  // namespace partita::sim

@@ -1,11 +1,16 @@
 #include "storage/request_log.h"
 
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <initializer_list>
 #include <vector>
 
 namespace partita::storage {
 
 namespace {
 
+// The `requests` table comes from request_row.h (RequestsTableSql), created before these.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS runs (
   run_id INTEGER PRIMARY KEY,
@@ -22,60 +27,6 @@ CREATE TABLE IF NOT EXISTS runs (
   partita_version TEXT NOT NULL,
   started_unix_ms INTEGER NOT NULL,
   time_origin_unix_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS requests (
-  run_id INTEGER NOT NULL REFERENCES runs(run_id),
-  request_id INTEGER NOT NULL,
-  device_id TEXT NOT NULL,
-  device_profile TEXT NOT NULL DEFAULT '',
-  household TEXT NOT NULL DEFAULT '',
-  t_ms INTEGER NOT NULL,
-  hour INTEGER NOT NULL,
-  kind TEXT NOT NULL DEFAULT '',
-  privacy TEXT NOT NULL DEFAULT '',
-  tokens_in INTEGER NOT NULL DEFAULT 0,
-  tokens_out_expected INTEGER NOT NULL DEFAULT 0,
-  difficulty REAL NOT NULL DEFAULT 0,
-  latency_budget_ms INTEGER NOT NULL DEFAULT 0,
-  max_cost_usd REAL NOT NULL DEFAULT 0,
-  battery_pct REAL NOT NULL DEFAULT 0,
-  charging INTEGER NOT NULL DEFAULT 0,
-  thermal TEXT NOT NULL DEFAULT '',
-  network TEXT NOT NULL DEFAULT '',
-  rtt_ms REAL NOT NULL DEFAULT 0,
-  cloud_load REAL NOT NULL DEFAULT 0,
-  cloud_healthy INTEGER NOT NULL DEFAULT 1,
-  phone_available INTEGER NOT NULL DEFAULT 0,
-  policy_version TEXT NOT NULL DEFAULT '',
-  rule TEXT NOT NULL DEFAULT '',
-  tier TEXT NOT NULL DEFAULT '',
-  model TEXT NOT NULL DEFAULT '',
-  fallback TEXT NOT NULL DEFAULT '',
-  guards TEXT NOT NULL DEFAULT '',
-  deadline_ms INTEGER NOT NULL DEFAULT 0,
-  decided_offline INTEGER NOT NULL DEFAULT 0,
-  decide_us REAL NOT NULL DEFAULT 0,
-  pred_latency_ms REAL NOT NULL DEFAULT 0,
-  pred_ttft_ms REAL NOT NULL DEFAULT 0,
-  pred_cost_usd REAL NOT NULL DEFAULT 0,
-  pred_energy_j REAL NOT NULL DEFAULT 0,
-  pred_quality REAL NOT NULL DEFAULT 0,
-  outcome_t_ms INTEGER,
-  final_tier TEXT,
-  final_model TEXT,
-  success INTEGER,
-  truncated INTEGER,
-  ttft_ms REAL,
-  total_ms REAL,
-  tokens_out INTEGER,
-  cost_usd REAL,
-  energy_j REAL,
-  quality REAL,
-  attempts INTEGER,
-  fallback_cause TEXT,
-  trail TEXT,
-  deadline_missed INTEGER,
-  error TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS requests_key ON requests(run_id, request_id, device_id);
 CREATE TABLE IF NOT EXISTS battery (
@@ -94,95 +45,197 @@ CREATE TABLE IF NOT EXISTS run_metrics (
 );
 )sql";
 
-#define PARTITA_DECISION_COLUMNS                                                               \
-  "run_id, request_id, device_id, device_profile, household, t_ms, hour, kind, privacy, "      \
-  "tokens_in, tokens_out_expected, difficulty, latency_budget_ms, max_cost_usd, battery_pct, " \
-  "charging, thermal, network, rtt_ms, cloud_load, cloud_healthy, phone_available, "           \
-  "policy_version, rule, tier, model, fallback, guards, deadline_ms, decided_offline, "        \
-  "decide_us, pred_latency_ms, pred_ttft_ms, pred_cost_usd, pred_energy_j, pred_quality"
-#define PARTITA_DECISION_PARAMS                                                            \
-  "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, " \
-  "?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36"
-#define PARTITA_OUTCOME_COLUMNS                                                                \
-  "outcome_t_ms, final_tier, final_model, success, truncated, ttft_ms, total_ms, tokens_out, " \
-  "cost_usd, energy_j, quality, attempts, fallback_cause, trail, deadline_missed, error"
-#define PARTITA_OUTCOME_PARAMS \
-  "?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45, ?46, ?47, ?48, ?49, ?50, ?51, ?52"
+constexpr int Param(RequestColumn c) { return static_cast<int>(c) + 1; }
 
-constexpr const char* kInsertDecision =
-    "INSERT INTO requests (" PARTITA_DECISION_COLUMNS ") VALUES (" PARTITA_DECISION_PARAMS
-    ") ON CONFLICT(run_id, device_id, request_id) DO NOTHING";
-
-constexpr const char* kInsertRequest =
-    "INSERT INTO requests (" PARTITA_DECISION_COLUMNS ", " PARTITA_OUTCOME_COLUMNS
-    ") VALUES (" PARTITA_DECISION_PARAMS ", " PARTITA_OUTCOME_PARAMS ")";
-
-constexpr const char* kUpdateOutcome =
-    "UPDATE requests SET outcome_t_ms = ?37, final_tier = ?38, final_model = ?39, success = ?40, "
-    "truncated = ?41, ttft_ms = ?42, total_ms = ?43, tokens_out = ?44, cost_usd = ?45, "
-    "energy_j = ?46, quality = ?47, attempts = ?48, fallback_cause = ?49, trail = ?50, "
-    "deadline_missed = ?51, error = ?52 WHERE run_id = ?1 AND device_id = ?3 AND "
-    "request_id = ?2";
-
-void BindDecision(Statement& s, const DecisionRecord& d) {
-  s.Bind(1, d.run_id)
-      .Bind(2, static_cast<std::int64_t>(d.request_id))
-      .BindView(3, std::string_view(d.device_id))
-      .BindView(4, std::string_view(d.device_profile))
-      .BindView(5, std::string_view(d.household))
-      .Bind(6, d.t_ms)
-      .Bind(7, d.hour)
-      .BindView(8, std::string_view(d.kind))
-      .BindView(9, std::string_view(d.privacy))
-      .Bind(10, d.tokens_in)
-      .Bind(11, d.tokens_out)
-      .Bind(12, d.difficulty)
-      .Bind(13, d.latency_budget_ms)
-      .Bind(14, d.max_cost_usd)
-      .Bind(15, d.battery_pct)
-      .Bind(16, d.charging)
-      .BindView(17, std::string_view(d.thermal))
-      .BindView(18, std::string_view(d.network))
-      .Bind(19, d.rtt_ms)
-      .Bind(20, d.cloud_load)
-      .Bind(21, d.cloud_healthy)
-      .Bind(22, d.phone_available)
-      .BindView(23, std::string_view(d.policy_version))
-      .BindView(24, std::string_view(d.rule))
-      .BindView(25, std::string_view(d.tier))
-      .BindView(26, std::string_view(d.model))
-      .BindView(27, std::string_view(d.fallback))
-      .BindView(28, std::string_view(d.guards))
-      .Bind(29, d.deadline_ms)
-      .Bind(30, d.decided_offline)
-      .Bind(31, d.decide_us)
-      .Bind(32, d.pred_latency_ms)
-      .Bind(33, d.pred_ttft_ms)
-      .Bind(34, d.pred_cost_usd)
-      .Bind(35, d.pred_energy_j)
-      .Bind(36, d.pred_quality);
+std::string_view SqlTypeName(SqlType t) {
+  switch (t) {
+    case SqlType::kInteger: return "INTEGER";
+    case SqlType::kReal: return "REAL";
+    case SqlType::kText: return "TEXT";
+  }
+  return "TEXT";
 }
 
-void BindOutcome(Statement& s, const OutcomeRecord& o) {
-  s.Bind(37, o.t_ms)
-      .BindView(38, std::string_view(o.final_tier))
-      .BindView(39, std::string_view(o.final_model))
-      .Bind(40, o.success)
-      .Bind(41, o.truncated)
-      .Bind(42, o.ttft_ms)
-      .Bind(43, o.total_ms)
-      .Bind(44, o.tokens_out)
-      .Bind(45, o.cost_usd)
-      .Bind(46, o.energy_j)
-      .Bind(47, o.quality)
-      .Bind(48, o.attempts)
-      .BindView(49, std::string_view(o.fallback_cause))
-      .BindView(50, std::string_view(o.trail))
-      .Bind(51, o.deadline_missed)
-      .BindView(52, std::string_view(o.error));
+// Values as the records hold them, bound and read as the column's SQL type.
+void BindValue(Statement& s, int i, std::int64_t v) { s.Bind(i, v); }
+void BindValue(Statement& s, int i, std::uint64_t v) { s.Bind(i, static_cast<std::int64_t>(v)); }
+void BindValue(Statement& s, int i, int v) { s.Bind(i, v); }
+void BindValue(Statement& s, int i, std::uint32_t v) { s.Bind(i, v); }
+void BindValue(Statement& s, int i, bool v) { s.Bind(i, v); }
+void BindValue(Statement& s, int i, double v) { s.Bind(i, v); }
+void BindValue(Statement& s, int i, const std::string& v) { s.BindView(i, v); }
+void BindValue(Statement& s, int i, const std::optional<Tier>& v) {
+  s.BindView(i, v ? Name(*v) : std::string_view(""));  // '' (not NULL) when there is none
 }
 
-Statement* CachedOrError(Database& db, const char* sql, Status& error) {
+void ReadValue(const Statement& s, int c, std::int64_t& v) { v = s.Int(c); }
+void ReadValue(const Statement& s, int c, std::uint64_t& v) {
+  v = static_cast<std::uint64_t>(s.Int(c));
+}
+void ReadValue(const Statement& s, int c, int& v) { v = static_cast<int>(s.Int(c)); }
+void ReadValue(const Statement& s, int c, std::uint32_t& v) {
+  v = static_cast<std::uint32_t>(s.Int(c));
+}
+void ReadValue(const Statement& s, int c, bool& v) { v = s.Int(c) != 0; }
+void ReadValue(const Statement& s, int c, double& v) { v = s.Double(c); }
+void ReadValue(const Statement& s, int c, std::string& v) { v = s.Text(c); }
+void ReadValue(const Statement& s, int c, std::optional<Tier>& v) { v = ParseTier(s.Text(c)); }
+
+std::string Literal(std::int64_t v) { return std::to_string(v); }
+std::string Literal(std::uint64_t v) { return std::to_string(v); }
+std::string Literal(int v) { return std::to_string(v); }
+std::string Literal(std::uint32_t v) { return std::to_string(v); }
+std::string Literal(bool v) { return v ? "1" : "0"; }
+std::string Literal(double v) {
+  char digits[32];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, v);
+  return ec == std::errc() ? std::string(digits, end) : "0";
+}
+std::string Literal(std::string_view v) {
+  std::string quoted = "'";
+  for (char c : v) quoted += c == '\'' ? std::string_view("''") : std::string_view(&c, 1);
+  return quoted + "'";
+}
+std::string Literal(const std::string& v) { return Literal(std::string_view(v)); }
+std::string Literal(const std::optional<Tier>& v) { return Literal(v ? Name(*v) : ""); }
+
+// The default each column takes in a row that does not set it.
+std::string DefaultLiteral(RequestColumn c) {
+  switch (c) {
+#define PARTITA_DECISION_DEFAULT(type, field, column, init) \
+  case RequestColumn::column:                               \
+    return Literal(DecisionRecord{}.field);
+#define PARTITA_OUTCOME_DEFAULT(type, field, column, init) \
+  case RequestColumn::column: return Literal(OutcomeRecord{}.field);
+    PARTITA_REQUEST_KEY_COLUMNS(PARTITA_DECISION_DEFAULT)
+    PARTITA_REQUEST_DECISION_COLUMNS(PARTITA_DECISION_DEFAULT)
+    PARTITA_REQUEST_OUTCOME_COLUMNS(PARTITA_OUTCOME_DEFAULT)
+#undef PARTITA_DECISION_DEFAULT
+#undef PARTITA_OUTCOME_DEFAULT
+    case RequestColumn::kCount: break;
+  }
+  return "NULL";
+}
+
+template <typename Record>
+void BindKey(Statement& s, const Record& r) {
+#define PARTITA_BIND(type, field, column, init) BindValue(s, Param(RequestColumn::column), r.field);
+  PARTITA_REQUEST_KEY_COLUMNS(PARTITA_BIND)
+}
+
+void BindDecisionColumns(Statement& s, const DecisionRecord& r) {
+  PARTITA_REQUEST_DECISION_COLUMNS(PARTITA_BIND)
+}
+
+void BindOutcomeColumns(Statement& s, const OutcomeRecord& r) {
+  PARTITA_REQUEST_OUTCOME_COLUMNS(PARTITA_BIND)
+#undef PARTITA_BIND
+}
+
+// A row selected with every column in table order.
+void ReadRow(const Statement& s, DecisionRecord& d, OutcomeRecord& o) {
+#define PARTITA_READ_KEY(type, field, column, init)               \
+  ReadValue(s, static_cast<int>(RequestColumn::column), d.field); \
+  o.field = d.field;
+#define PARTITA_READ(record, type, field, column) \
+  ReadValue(s, static_cast<int>(RequestColumn::column), record.field);
+#define PARTITA_READ_DECISION(type, field, column, init) PARTITA_READ(d, type, field, column)
+#define PARTITA_READ_OUTCOME(type, field, column, init) PARTITA_READ(o, type, field, column)
+  PARTITA_REQUEST_KEY_COLUMNS(PARTITA_READ_KEY)
+  PARTITA_REQUEST_DECISION_COLUMNS(PARTITA_READ_DECISION)
+  PARTITA_REQUEST_OUTCOME_COLUMNS(PARTITA_READ_OUTCOME)
+#undef PARTITA_READ_KEY
+#undef PARTITA_READ
+#undef PARTITA_READ_DECISION
+#undef PARTITA_READ_OUTCOME
+}
+
+std::string ColumnDefinition(const RequestColumnInfo& c) {
+  std::string sql = std::string(c.name) + " " + std::string(SqlTypeName(c.type));
+  const auto column = static_cast<RequestColumn>(&c - kRequestColumns.data());
+  switch (c.part) {
+    case RowPart::kKey:
+      sql += " NOT NULL";
+      if (column == RequestColumn::run_id) sql += " REFERENCES runs(run_id)";
+      break;
+    case RowPart::kDecision: sql += " NOT NULL DEFAULT " + DefaultLiteral(column); break;
+    case RowPart::kOutcome: break;  // NULL until the outcome arrives
+  }
+  return sql;
+}
+
+std::string RequestsTableSql() {
+  std::string sql = "CREATE TABLE IF NOT EXISTS requests (";
+  for (const RequestColumnInfo& c : kRequestColumns) {
+    if (&c != kRequestColumns.data()) sql += ", ";
+    sql += ColumnDefinition(c);
+  }
+  return sql + ")";
+}
+
+// "name, name, ..." and "?i, ?i, ..." (the column's position + 1) for the columns of `parts`.
+std::string ColumnNames(std::initializer_list<RowPart> parts, bool as_params) {
+  std::string out;
+  for (std::size_t i = 0; i < kRequestColumnCount; ++i) {
+    const RequestColumnInfo& c = kRequestColumns[i];
+    if (std::find(parts.begin(), parts.end(), c.part) == parts.end()) continue;
+    if (!out.empty()) out += ", ";
+    out += as_params ? "?" + std::to_string(i + 1) : std::string(c.name);
+  }
+  return out;
+}
+
+const std::string& InsertDecisionSql() {
+  static const std::string sql =
+      "INSERT INTO requests (" + ColumnNames({RowPart::kKey, RowPart::kDecision}, false) +
+      ") VALUES (" + ColumnNames({RowPart::kKey, RowPart::kDecision}, true) +
+      ") ON CONFLICT(run_id, device_id, request_id) DO NOTHING";
+  return sql;
+}
+
+const std::string& InsertRequestSql() {
+  static const std::string sql =
+      "INSERT INTO requests (" +
+      ColumnNames({RowPart::kKey, RowPart::kDecision, RowPart::kOutcome}, false) + ") VALUES (" +
+      ColumnNames({RowPart::kKey, RowPart::kDecision, RowPart::kOutcome}, true) + ")";
+  return sql;
+}
+
+const std::string& UpdateOutcomeSql() {
+  static const std::string sql = [] {
+    std::string set;
+    for (std::size_t i = 0; i < kRequestColumnCount; ++i) {
+      if (kRequestColumns[i].part != RowPart::kOutcome) continue;
+      if (!set.empty()) set += ", ";
+      set += std::string(kRequestColumns[i].name) + " = ?" + std::to_string(i + 1);
+    }
+    return "UPDATE requests SET " + set + " WHERE run_id = ?" +
+           std::to_string(Param(RequestColumn::run_id)) + " AND device_id = ?" +
+           std::to_string(Param(RequestColumn::device_id)) + " AND request_id = ?" +
+           std::to_string(Param(RequestColumn::request_id));
+  }();
+  return sql;
+}
+
+// The request columns this file has.
+Result<std::vector<std::string>> ExistingColumns(Database& db) {
+  Result<Statement> s = db.Prepare("SELECT name FROM pragma_table_info('requests')");
+  if (!s.ok()) return s.status();
+  std::vector<std::string> names;
+  for (;;) {
+    Result<bool> row = s->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    names.emplace_back(s->Text(0));
+  }
+  return names;
+}
+
+bool Contains(const std::vector<std::string>& names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+Statement* CachedOrError(Database& db, std::string_view sql, Status& error) {
   Statement* s = db.Cached(sql);
   if (s == nullptr) error = IoError("SQLite: " + db.LastError());
   return s;
@@ -197,6 +250,13 @@ Status CreateRequestLogSchema(Database& db) {
     return FailedPrecondition("'" + db.path() + "' has request-log schema version " +
                               std::to_string(*version) + "; this partita understands up to " +
                               std::to_string(kRequestLogSchemaVersion));
+  }
+  PARTITA_RETURN_IF_ERROR(db.Exec(RequestsTableSql()));
+  Result<std::vector<std::string>> existing = ExistingColumns(db);
+  if (!existing.ok()) return existing.status();
+  for (const RequestColumnInfo& c : kRequestColumns) {
+    if (Contains(*existing, c.name)) continue;
+    PARTITA_RETURN_IF_ERROR(db.Exec("ALTER TABLE requests ADD COLUMN " + ColumnDefinition(c)));
   }
   PARTITA_RETURN_IF_ERROR(db.Exec(kSchema));
   return db.Exec("PRAGMA user_version = " + std::to_string(kRequestLogSchemaVersion));
@@ -262,22 +322,22 @@ Result<std::vector<RunInfo>> ReadRuns(Database& db) {
 
 Status InsertDecision(Database& db, const DecisionRecord& decision) {
   Status error;
-  Statement* s = CachedOrError(db, kInsertDecision, error);
+  Statement* s = CachedOrError(db, InsertDecisionSql(), error);
   if (s == nullptr) return error;
-  BindDecision(*s, decision);
+  BindKey(*s, decision);
+  BindDecisionColumns(*s, decision);
   return s->Run();
 }
 
 Status UpsertOutcome(Database& db, const OutcomeRecord& outcome, const DecisionRecord* decision) {
   Status error;
-  Statement* update = CachedOrError(db, kUpdateOutcome, error);
+  Statement* update = CachedOrError(db, UpdateOutcomeSql(), error);
   if (update == nullptr) return error;
   // Returns whether the decision's row in `run_id` was there and now has the outcome.
   auto update_in = [&](std::int64_t run_id) -> Result<bool> {
-    update->Bind(1, run_id)
-        .Bind(2, static_cast<std::int64_t>(outcome.request_id))
-        .Bind(3, std::string_view(outcome.device_id));
-    BindOutcome(*update, outcome);
+    BindKey(*update, outcome);
+    update->Bind(Param(RequestColumn::run_id), run_id);
+    BindOutcomeColumns(*update, outcome);
     PARTITA_RETURN_IF_ERROR(update->Run());
     return sqlite3_changes(db.handle()) > 0;
   };
@@ -320,11 +380,49 @@ Status UpsertOutcome(Database& db, const OutcomeRecord& outcome, const DecisionR
 
 Status InsertRequest(Database& db, const DecisionRecord& decision, const OutcomeRecord& outcome) {
   Status error;
-  Statement* s = CachedOrError(db, kInsertRequest, error);
+  Statement* s = CachedOrError(db, InsertRequestSql(), error);
   if (s == nullptr) return error;
-  BindDecision(*s, decision);
-  BindOutcome(*s, outcome);
+  BindKey(*s, decision);
+  BindDecisionColumns(*s, decision);
+  BindOutcomeColumns(*s, outcome);
   return s->Run();
+}
+
+Result<std::string> SelectList(Database& db, std::span<const RequestColumn> columns,
+                               std::string_view alias) {
+  Result<std::vector<std::string>> existing = ExistingColumns(db);
+  if (!existing.ok()) return existing.status();
+  if (existing->empty()) return InvalidArgument("'" + db.path() + "' has no 'requests' table");
+  std::string list;
+  for (RequestColumn c : columns) {
+    if (!list.empty()) list += ", ";
+    if (Contains(*existing, Name(c))) {
+      if (!alias.empty()) list += std::string(alias) + ".";
+      list += Name(c);
+    } else {
+      list += DefaultLiteral(c) + " AS " + std::string(Name(c));
+    }
+  }
+  return list;
+}
+
+Result<RequestReader> RequestReader::Open(Database& db, std::string_view from) {
+  std::array<RequestColumn, kRequestColumnCount> all;
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<RequestColumn>(i);
+  Result<std::string> list = SelectList(db, all, "q");
+  if (!list.ok()) return list.status();
+  Result<Statement> s = db.Prepare("SELECT " + *list + " " + std::string(from));
+  if (!s.ok()) return s.status();
+  return RequestReader(std::move(*s));
+}
+
+Result<bool> RequestReader::Next(DecisionRecord& decision, OutcomeRecord& outcome,
+                                 bool& has_outcome) {
+  Result<bool> row = statement_.Step();
+  if (!row.ok() || !*row) return row;
+  ReadRow(statement_, decision, outcome);
+  has_outcome = !statement_.IsNull(static_cast<int>(RequestColumn::outcome_t_ms));
+  return true;
 }
 
 Status InsertBatterySample(Database& db, std::int64_t run_id, const std::string& device_id,

@@ -3,8 +3,8 @@
 //
 // Tables (docs/request-log.md documents every column with its unit):
 //   runs      one row per router process start or per simulated policy
-//   requests  one row per request: the decision columns, then the outcome columns (NULL until
-//             the outcome arrives); keyed by (run_id, device_id, request_id)
+//   requests  one row per request: the columns of request_row.h, the decision's then the
+//             outcome's (NULL until the outcome arrives); keyed by (run_id, device_id, request_id)
 //   battery   per-device battery samples (simulation runs)
 //   run_metrics  named totals per run (simulation: battery-empty events, device-days, ...)
 // Prompts and answers are never stored: only lengths, timings, tiers, costs and energy.
@@ -13,16 +13,20 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "common/status.h"
+#include "storage/request_row.h"
 #include "storage/sqlite.h"
 
 namespace partita::storage {
 
+// Bumped only by a change older readers cannot follow; a new column is not one (readers select
+// the columns they know, and a writer adds the ones a file lacks).
 inline constexpr int kRequestLogSchemaVersion = 1;
 // Rows carry this many leading hex digits of the policy's SHA-256 (runs.policy_hash has all).
 inline constexpr std::size_t kPolicyVersionChars = 16;
@@ -44,70 +48,8 @@ struct RunInfo {
   std::int64_t time_origin_unix_ms = 0;  // sim: simulated time of t=0; router: = started
 };
 
-// What was decided, and on what facts. Text fields use the YAML spellings ("cloud", "wifi").
-struct DecisionRecord {
-  std::int64_t run_id = 0;
-  std::uint64_t request_id = 0;
-  std::string device_id;
-  std::string device_profile;
-  std::string household;
-  std::int64_t t_ms = 0;  // unix ms of the decision (simulated clock in sim runs)
-  int hour = 0;           // local hour of day 0..23
-  std::string kind;       // command | chat | reasoning
-  std::string privacy;    // public | normal | private
-  std::uint32_t tokens_in = 0;
-  std::uint32_t tokens_out = 0;  // expected answer tokens
-  double difficulty = 0;
-  std::uint32_t latency_budget_ms = 0;
-  double max_cost_usd = 0;
-  double battery_pct = 0;
-  bool charging = false;
-  std::string thermal;
-  std::string network;
-  double rtt_ms = 0;
-  double cloud_load = 0;
-  bool cloud_healthy = true;
-  bool phone_available = false;
-  std::string policy_version;
-  std::string rule;
-  std::string tier;  // decided tier; "" when no tier was allowed
-  std::string model;
-  std::string fallback;  // comma-separated tiers, in order
-  std::string guards;    // comma-separated names of guards that applied
-  std::uint32_t deadline_ms = 0;
-  bool decided_offline = false;
-  double decide_us = 0;        // time the decision function took
-  double pred_latency_ms = 0;  // the predictor's figures for the chosen route
-  double pred_ttft_ms = 0;
-  double pred_cost_usd = 0;
-  double pred_energy_j = 0;
-  double pred_quality = 0;
-};
-
-// What actually happened.
-struct OutcomeRecord {
-  std::int64_t run_id = 0;
-  std::uint64_t request_id = 0;
-  std::string device_id;
-  std::int64_t t_ms = 0;   // unix ms when the outcome was recorded
-  std::string final_tier;  // "" when every tier failed
-  std::string final_model;
-  bool success = false;
-  bool truncated = false;
-  double ttft_ms = 0;
-  double total_ms = 0;
-  std::uint32_t tokens_out = 0;
-  double cost_usd = 0;
-  double energy_j = 0;
-  double quality = 0;  // predicted quality of the model that answered
-  std::uint32_t attempts = 0;
-  std::string fallback_cause;  // result of the first failed attempt ("no_first_token"), or ""
-  std::string trail;           // "cloud:no_first_token:812>phone:ok:950" (tier:result:ms)
-  bool deadline_missed = false;
-  std::string error;  // why the request failed, when it did
-};
-
-// Creates the tables and indexes if missing; refuses a database of a newer schema version.
+// Creates the tables and indexes if missing, and adds the request columns an older file lacks;
+// refuses a database of a newer schema version.
 Status CreateRequestLogSchema(Database& db);
 
 // Inserts a run and sets info.run_id.
@@ -124,6 +66,27 @@ Status UpsertOutcome(Database& db, const OutcomeRecord& outcome,
                      const DecisionRecord* decision = nullptr);
 // Simulator: both at once.
 Status InsertRequest(Database& db, const DecisionRecord& decision, const OutcomeRecord& outcome);
+
+// Reads rows of `requests`: every column of request_row.h into the records (a column the file
+// predates reads as its default). `from` completes "SELECT <columns> " with the table aliased
+// `q`, e.g. "FROM requests q JOIN runs r USING (run_id) WHERE r.source = 'router' ORDER BY
+// q.t_ms". The Database must outlive the reader.
+class RequestReader {
+ public:
+  static Result<RequestReader> Open(Database& db, std::string_view from);
+  // The next row; false at the end. `has_outcome` is false while the outcome columns are NULL.
+  Result<bool> Next(DecisionRecord& decision, OutcomeRecord& outcome, bool& has_outcome);
+
+ private:
+  explicit RequestReader(Statement statement) : statement_(std::move(statement)) {}
+  Statement statement_;
+};
+
+// "q.tier, q.success, 0 AS new_column": the select list of `columns` in that order, each
+// qualified with `alias` (none when empty); a column the file predates selects its default.
+// For readers that step raw: the value of columns[i] is result column i.
+Result<std::string> SelectList(Database& db, std::span<const RequestColumn> columns,
+                               std::string_view alias = "");
 
 Status InsertBatterySample(Database& db, std::int64_t run_id, const std::string& device_id,
                            std::int64_t t_ms, double battery_pct, bool charging);

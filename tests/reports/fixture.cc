@@ -57,9 +57,10 @@ storage::DecisionRecord Decision(std::int64_t run_id, std::uint64_t id, const Ro
   d.hour = row.hour;
   d.kind = "chat";
   d.privacy = row.guards.empty() ? "normal" : "private";
-  d.tier = !row.decided_tier.empty() ? row.decided_tier
-                                     : (row.final_tier.empty() ? "cloud" : row.final_tier);
-  d.model = d.tier == "cloud" ? "cloud-70b" : "milm-1.3b";
+  d.tier =
+      ParseTier(!row.decided_tier.empty() ? row.decided_tier
+                                          : (row.final_tier.empty() ? "cloud" : row.final_tier));
+  d.model = d.tier == Tier::kCloud ? "cloud-70b" : "milm-1.3b";
   d.fallback = "phone,cloud";
   d.guards = row.guards;
   d.deadline_ms = 4000;
@@ -74,7 +75,7 @@ storage::OutcomeRecord Outcome(std::int64_t run_id, std::uint64_t id, const Row&
   o.request_id = id;
   o.device_id = d.device_id;
   o.t_ms = d.t_ms + static_cast<std::int64_t>(row.total_ms);
-  o.final_tier = row.final_tier;
+  o.final_tier = ParseTier(row.final_tier);
   o.final_model = row.final_tier.empty() ? "" : d.model;
   o.success = row.success;
   o.truncated = row.truncated;
@@ -377,7 +378,7 @@ Status WriteScaleFixture(const std::string& path, const ScaleOptions& options) {
       d.cloud_load = peak ? 0.8 : 0.4;
       d.phone_available = dev % 3 != 0;
       d.rule = decided == 0 ? "easy-stays-local" : decided == 1 ? "phone-nearby" : "default";
-      d.tier = kTierNames3[decided];
+      d.tier = static_cast<Tier>(decided);
       d.model = kModels[decided];
       d.fallback = decided == 2 ? "phone,device" : "phone,cloud";
       d.guards = guarded ? "private-stays-home" : "";
@@ -390,7 +391,7 @@ Status WriteScaleFixture(const std::string& path, const ScaleOptions& options) {
       o.request_id = d.request_id;
       o.device_id = d.device_id;
       o.t_ms = d.t_ms + static_cast<std::int64_t>(total);
-      o.final_tier = answered ? kTierNames3[tier] : "";
+      o.final_tier = answered ? std::optional<Tier>(static_cast<Tier>(tier)) : std::nullopt;
       o.final_model = answered ? kModels[tier] : "";
       o.success = success;
       o.truncated = truncated;

@@ -46,13 +46,13 @@ std::string MakeLog(const testing::TempDir& tmp) {
     d.network = i == 1 ? "offline" : "wifi";
     d.thermal = "nominal";
     d.cloud_healthy = true;
-    d.tier = "device";
+    d.tier = Tier::kDevice;
     d.model = "milm-1.3b";
     storage::OutcomeRecord o;
     o.run_id = run.run_id;
     o.request_id = d.request_id;
     o.device_id = d.device_id;
-    o.final_tier = "device";
+    o.final_tier = Tier::kDevice;
     o.success = true;
     o.total_ms = 3000;
     REQUIRE(storage::UpsertOutcome(**db, o, &d).ok());
