@@ -8,7 +8,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/context.hpp>
 
-#include "backends/http1.h"
+#include "http/parser.h"
 #include "net/plain_stream.h"
 #include "net/tls_listener.h"
 
@@ -38,7 +38,7 @@ bool ConnectionClosed(const error_code& ec) {
 }
 
 // Points `head`'s views, parsed from bytes at `from`, at the same bytes copied to `to`.
-void Rebase(http1::ResponseHead& head, const char* from, const char* to) {
+void Rebase(http::ResponseHead& head, const char* from, const char* to) {
   auto move = [&](std::string_view& v) {
     if (!v.empty()) v = std::string_view(to + (v.data() - from), v.size());
   };
@@ -94,7 +94,7 @@ Result<net::TlsContextPtr> MakePublicTlsContext(const std::string& ca_file) {
 struct ChatClient::Connection {
   std::optional<net::PlainStream> tcp;
   std::optional<net::TlsStream> tls;
-  http1::ReadBuffer buffer;  // received, not yet parsed
+  http::ReadBuffer buffer;  // received, not yet parsed
   Clock::time_point idle_since;
 
   // Calls `f` with the stream to read and write (TLS or plain).
@@ -118,10 +118,10 @@ struct ChatCall::Impl {
   std::unique_ptr<ChatClient::Connection> conn;
   std::string head;           // the request head
   std::string response_head;  // the response head's bytes; `response` points into them
-  http1::ResponseHead response;
+  http::ResponseHead response;
   Framing framing = Framing::kLength;
   std::uint64_t body_left = 0;  // kLength
-  http1::ChunkedDecoder chunked;
+  http::ChunkedDecoder chunked;
   std::string body_error;  // why the body's framing is bad
   std::string decoded;     // body bytes on their way to `sse`
   SseParser sse;
@@ -158,7 +158,7 @@ struct ChatCall::Impl {
   // Moves the body bytes that have arrived from conn->buffer to `out`. False on bad framing
   // (body_error says why).
   bool TakeBody(std::string& out) {
-    http1::ReadBuffer& in = conn->buffer;
+    http::ReadBuffer& in = conn->buffer;
     switch (framing) {
       case Framing::kLength: {
         const std::size_t n =
@@ -171,13 +171,13 @@ struct ChatCall::Impl {
       }
       case Framing::kChunked: {
         std::size_t used = 0;
-        const http1::ChunkedDecoder::Result r = chunked.Decode(in.data(), out, used);
+        const http::ChunkedDecoder::Result r = chunked.Decode(in.data(), out, used);
         in.Consume(used);
-        if (r == http1::ChunkedDecoder::Result::kError) {
+        if (r == http::ChunkedDecoder::Result::kError) {
           body_error = chunked.error();
           return false;
         }
-        if (r == http1::ChunkedDecoder::Result::kDone) body_done = true;
+        if (r == http::ChunkedDecoder::Result::kDone) body_done = true;
         return true;
       }
       case Framing::kUntilClose:
@@ -625,19 +625,19 @@ bool ChatClient::TakeIdle(ChatCall::Impl& im, Clock::time_point now) {
 
 // The step of the response head's loop: whether the head is complete (1xx heads skipped), more
 // must be read, or it is malformed (im.why says how).
-http1::Parse ChatClient::ParseHead(ChatCall::Impl& im) {
+http::Parse ChatClient::ParseHead(ChatCall::Impl& im) {
   for (;;) {
-    const http1::Parse parsed =
-        http1::ParseResponseHead(im.conn->buffer.data(), im.response, &im.why);
-    if (parsed == http1::Parse::kComplete && im.response.status < 200) {
+    const http::Parse parsed =
+        http::ParseResponseHead(im.conn->buffer.data(), im.response, &im.why);
+    if (parsed == http::Parse::kComplete && im.response.status < 200) {
       im.conn->buffer.Consume(im.response.size);
       continue;
     }
-    if (parsed == http1::Parse::kError) return parsed;
-    if (parsed == http1::Parse::kComplete ? im.response.size > kHeaderLimit
-                                          : im.conn->buffer.size() > kHeaderLimit) {
+    if (parsed == http::Parse::kError) return parsed;
+    if (parsed == http::Parse::kComplete ? im.response.size > kHeaderLimit
+                                         : im.conn->buffer.size() > kHeaderLimit) {
       im.why = "the response head is larger than " + std::to_string(kHeaderLimit) + " bytes";
-      return http1::Parse::kError;
+      return http::Parse::kError;
     }
     return parsed;
   }
@@ -705,8 +705,8 @@ awaitable<bool> ChatClient::SendAndReadHead(ChatCall& call, std::string_view bod
       co_return false;
     }
 
-    http1::Parse parsed;
-    while ((parsed = ParseHead(im)) == http1::Parse::kIncomplete) {
+    http::Parse parsed;
+    while ((parsed = ParseHead(im)) == http::Parse::kIncomplete) {
       ec = co_await im.ReadMore(im.header_deadline);
       if (ec) break;
     }
@@ -720,7 +720,7 @@ awaitable<bool> ChatClient::SendAndReadHead(ChatCall& call, std::string_view bod
       FailHeadRead(call, ec);
       co_return false;
     }
-    if (parsed == http1::Parse::kError) {
+    if (parsed == http::Parse::kError) {
       im.response.header_count = 0;
       call.Fail(ErrorKind::kMalformed, "bad HTTP response from " + authority_ + ": " + im.why);
       co_return false;
@@ -732,7 +732,7 @@ awaitable<bool> ChatClient::SendAndReadHead(ChatCall& call, std::string_view bod
 ChatClient::HeadNext ChatClient::TakeHead(ChatCall& call) {
   ChatCall::Impl& im = *call.impl_;
   // Keep the head's bytes (header() reads them) and set up the body's framing.
-  http1::ReadBuffer& in = im.conn->buffer;
+  http::ReadBuffer& in = im.conn->buffer;
   im.response_head.assign(in.data().substr(0, im.response.size));
   Rebase(im.response, in.data().data(), im.response_head.data());
   in.Consume(im.response.size);

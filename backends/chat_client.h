@@ -29,10 +29,10 @@
 #include <utility>
 #include <vector>
 
-#include "backends/http1.h"
 #include "backends/openai.h"
 #include "backends/sse_parser.h"
 #include "common/status.h"
+#include "http/parser.h"
 #include "net/asio.h"
 #include "net/tls.h"
 
@@ -232,7 +232,7 @@ class ChatClient {
                std::span<const Header> headers);
   bool TakeIdle(ChatCall::Impl& im, std::chrono::steady_clock::time_point now);
   asio::awaitable<bool> SendAndReadHead(ChatCall& call, std::string_view body);
-  static http1::Parse ParseHead(ChatCall::Impl& im);
+  static http::Parse ParseHead(ChatCall::Impl& im);
   void FailHeadRead(ChatCall& call, const boost::system::error_code& ec);
   HeadNext TakeHead(ChatCall& call);
   asio::awaitable<void> ReadErrorBody(ChatCall& call);

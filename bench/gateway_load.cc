@@ -37,7 +37,7 @@ namespace {
 
 namespace asio = partita::net::asio;
 namespace beast = partita::net::beast;
-namespace http = beast::http;
+namespace beast_http = beast::http;
 using partita::net::error_code;
 using partita::net::tcp;
 using Clock = std::chrono::steady_clock;
@@ -130,10 +130,10 @@ asio::awaitable<void> Loop(Stream& stream, const std::string& request, Clock::ti
       ++stats.errors;
       co_return;
     }
-    http::response_parser<http::string_body> parser;
+    beast_http::response_parser<beast_http::string_body> parser;
     parser.body_limit(16 << 20);
-    auto [rec, rn] =
-        co_await http::async_read(stream, buffer, parser, partita::net::use_nothrow_awaitable);
+    auto [rec, rn] = co_await beast_http::async_read(stream, buffer, parser,
+                                                     partita::net::use_nothrow_awaitable);
     if (rec) {
       ++stats.errors;
       co_return;

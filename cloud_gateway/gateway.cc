@@ -64,7 +64,8 @@ asio::awaitable<void> AcceptLoop(Gateway::Core& core, net::tcp::acceptor& accept
     }
     socket.set_option(net::tcp::no_delay(true), ec);
     if (metrics) {
-      asio::co_spawn(target.io, ServeMetricsSession(core, std::move(socket)), LogSessionException);
+      asio::co_spawn(target.io, http::ServeRoutes(std::move(socket), core.ops_routes),
+                     LogSessionException);
     } else {
       asio::co_spawn(target.io, ServePlaintextSession(core, std::move(socket)),
                      LogSessionException);
@@ -222,6 +223,20 @@ GatewayHealth Gateway::Core::Health() const {
   h.healthy = !h.draining && any;
   h.fleet_budget_left_usd = budgets.FleetLeftUsd();
   return h;
+}
+
+std::shared_ptr<const http::RouteTable> OpsRoutes(Gateway::Core& core) {
+  auto table = std::make_shared<http::RouteTable>();
+  table->routes["/metrics"] = [&core] {
+    return http::HttpResponse{200, "text/plain; version=0.0.4", core.metrics.registry.Render()};
+  };
+  const http::RouteTable::Handler health = [&core] {
+    return http::HttpResponse{core.Health().healthy ? 200 : 503, "application/json",
+                              core.HealthJson()};
+  };
+  table->routes["/v1/partita/health"] = health;
+  table->routes["/health"] = health;
+  return table;
 }
 
 std::string Gateway::Core::HealthJson() const {
@@ -451,6 +466,7 @@ Status Gateway::Start() {
     if (!a.ok()) return a.status().WithContext(ConfigKey(cfg, "metrics_listen"));
     c.metrics_acceptor = std::move(*a);
     c.metrics_port = c.metrics_acceptor->local_endpoint().port();
+    c.ops_routes = OpsRoutes(c);
     asio::co_spawn(first.io, AcceptLoop(c, *c.metrics_acceptor, first, true), LogSessionException);
   }
   // A config read from a file (not one parsed from text, as tests do) is watched.

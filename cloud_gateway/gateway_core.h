@@ -23,6 +23,7 @@
 #include "cloud_gateway/reservation_journal.h"
 #include "cloud_gateway/revoked_devices.h"
 #include "cloud_gateway/upstream_health.h"
+#include "http/endpoint.h"
 #include "net/asio.h"
 #include "net/tls_listener.h"
 
@@ -131,6 +132,7 @@ struct Gateway::Core {
   // thread that accepted it, with no cross-thread wake-up.
   std::vector<std::unique_ptr<net::tcp::acceptor>> plaintext_acceptors;
   std::unique_ptr<net::tcp::acceptor> metrics_acceptor;
+  std::shared_ptr<const http::RouteTable> ops_routes;  // what metrics_acceptor serves
 
   ModelRuntime* FindModel(std::string_view name) const;
   // Adds a row to the calling worker's batch (on its I/O thread).
@@ -150,7 +152,8 @@ struct Gateway::Core {
 asio::awaitable<void> ServeTlsSession(Gateway::Core& core, net::TlsStream stream,
                                       net::PeerIdentity peer);
 asio::awaitable<void> ServePlaintextSession(Gateway::Core& core, net::tcp::socket socket);
-// The loopback metrics/health endpoint (GET /metrics, /v1/partita/health, /health).
-asio::awaitable<void> ServeMetricsSession(Gateway::Core& core, net::tcp::socket socket);
+// The loopback metrics/health endpoint's routes (GET /metrics, /v1/partita/health, /health),
+// served with http::ServeRoutes.
+std::shared_ptr<const http::RouteTable> OpsRoutes(Gateway::Core& core);
 
 }  // namespace partita::cloud_gateway

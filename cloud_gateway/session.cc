@@ -3,10 +3,6 @@
 // wire contract (status codes, error events).
 #include <array>
 #include <boost/asio/write.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -14,18 +10,15 @@
 #include <optional>
 #include <variant>
 
-#include "backends/http1.h"
-#include "backends/http_util.h"
 #include "backends/openai.h"
 #include "cloud_gateway/gateway_core.h"
 #include "common/log.h"
+#include "http/parser.h"
+#include "http/writer.h"
 #include "net/plain_stream.h"
 
 namespace partita::cloud_gateway {
 
-namespace http = net::beast::http;
-namespace hu = backends::http_util;
-namespace http1 = backends::http1;
 using backends::ErrorKind;
 using Clock = std::chrono::steady_clock;
 using asio::awaitable;
@@ -65,7 +58,7 @@ void AppendEventChunk(std::string& out, std::string_view data) {
     start = nl + 1;
   }
   event += '\n';
-  hu::AppendChunk(out, event);
+  http::AppendChunk(out, event);
 }
 
 // Appends one SSE event (not chunk-framed) to `out`.
@@ -183,10 +176,10 @@ awaitable<bool> Forwarder::SendError(int status, std::string_view type, std::str
   entry_.http_status = status;
   const std::string body = backends::ErrorJson(type, code, message);
   out_.clear();
-  hu::AppendStatusLine(out_, status, keep_alive_);
-  hu::AppendHeader(out_, "Content-Type", "application/json");
-  if (retry_after_s > 0) hu::AppendHeader(out_, "Retry-After", std::to_string(retry_after_s));
-  hu::EndHeadWithLength(out_, body.size());
+  http::AppendStatusLine(out_, status, keep_alive_);
+  http::AppendHeader(out_, "Content-Type", "application/json");
+  if (retry_after_s > 0) http::AppendHeader(out_, "Retry-After", std::to_string(retry_after_s));
+  http::EndHeadWithLength(out_, body.size());
   out_ += body;
   const bool ok = co_await WriteOut();
   co_return ok&& keep_alive_;
@@ -221,14 +214,14 @@ void Forwarder::UpstreamFailed(UpstreamRuntime& up, const backends::CallError& e
 
 void Forwarder::StartStreamHead(UpstreamRuntime& up, const backends::ChatCall& call) {
   entry_.http_status = 200;
-  hu::AppendStatusLine(out_, 200, keep_alive_);
+  http::AppendStatusLine(out_, 200, keep_alive_);
   out_ += "Content-Type: text/event-stream\r\nCache-Control: no-cache\r\n";
   out_ += up.header_line;
   if (call.simulated()) out_ += "X-Partita-Simulated: 1\r\n";
   if (budget_capped_) {
-    hu::AppendHeader(out_, "X-Partita-Budget-Capped-Max-Tokens", std::to_string(cap_tokens_));
+    http::AppendHeader(out_, "X-Partita-Budget-Capped-Max-Tokens", std::to_string(cap_tokens_));
   }
-  hu::EndHeadChunked(out_);
+  http::EndHeadChunked(out_);
 }
 
 bool Forwarder::Admit(std::string_view body, const std::string& device,
@@ -502,14 +495,14 @@ awaitable<Forwarder::Step> Forwarder::PassJson(backends::ChatCall& call, Upstrea
   const std::string body = call.TakeBody();
   entry_.http_status = 200;
   out_.clear();
-  hu::AppendStatusLine(out_, 200, keep_alive_);
-  hu::AppendHeader(out_, "Content-Type", "application/json");
+  http::AppendStatusLine(out_, 200, keep_alive_);
+  http::AppendHeader(out_, "Content-Type", "application/json");
   out_ += up.header_line;
   if (call.simulated()) out_ += "X-Partita-Simulated: 1\r\n";
   if (budget_capped_) {
-    hu::AppendHeader(out_, "X-Partita-Budget-Capped-Max-Tokens", std::to_string(cap_tokens_));
+    http::AppendHeader(out_, "X-Partita-Budget-Capped-Max-Tokens", std::to_string(cap_tokens_));
   }
-  hu::EndHeadWithLength(out_, body.size());
+  http::EndHeadWithLength(out_, body.size());
   entry_.response_bytes += static_cast<std::int64_t>(out_.size() + body.size());
   const bool ok = co_await io_.Write(asio::buffer(out_), asio::buffer(body));
   out_.clear();
@@ -547,7 +540,7 @@ awaitable<Forwarder::Step> Forwarder::PassStream(backends::ChatCall& call, Upstr
         outcome_ = Outcome::kBudgetExceeded;
         if (!sent_head) {
           StartStreamHead(up, call);
-          hu::AppendChunk(out_, pending);
+          http::AppendChunk(out_, pending);
         }
         const std::string message =
             device_scope
@@ -555,8 +548,8 @@ awaitable<Forwarder::Step> Forwarder::PassStream(backends::ChatCall& call, Upstr
                       Usd(ToUsd(account_->limit)) + " for today (UTC) during this answer"
                 : "the fleet reached its budget of " + Usd(ToUsd(core_.budgets.fleet_limit())) +
                       " for today (UTC) during this answer";
-        hu::AppendChunk(out_, backends::ErrorEvent("partita_budget", "budget_exceeded", message));
-        out_ += hu::kLastChunk;
+        http::AppendChunk(out_, backends::ErrorEvent("partita_budget", "budget_exceeded", message));
+        out_ += http::kLastChunk;
         co_await WriteOut();
         co_return Step::kDone;
       }
@@ -565,7 +558,7 @@ awaitable<Forwarder::Step> Forwarder::PassStream(backends::ChatCall& call, Upstr
       AppendEvent(pending, chunk->data);
       if (!chunk->first_token && !info.done && pending.size() < 64 * 1024) continue;
       StartStreamHead(up, call);
-      hu::AppendChunk(out_, pending);
+      http::AppendChunk(out_, pending);
       sent_head = true;
       if (chunk->first_token) ttft_ms_ = MillisSince(t0_);
     } else {
@@ -582,9 +575,9 @@ awaitable<Forwarder::Step> Forwarder::PassStream(backends::ChatCall& call, Upstr
     if (!sent_head) {
       costed_ = true;
       StartStreamHead(up, call);
-      hu::AppendChunk(out_, pending);
+      http::AppendChunk(out_, pending);
     }
-    out_ += hu::kLastChunk;
+    out_ += http::kLastChunk;
     outcome_ = co_await WriteOut() ? Outcome::kOk : Outcome::kClientGone;
     co_return Step::kDone;
   }
@@ -613,10 +606,10 @@ awaitable<Forwarder::Step> Forwarder::PassStream(backends::ChatCall& call, Upstr
   }
   if (!sent_head) {
     StartStreamHead(up, call);
-    hu::AppendChunk(out_, pending);
+    http::AppendChunk(out_, pending);
   }
-  hu::AppendChunk(out_, event);
-  out_ += hu::kLastChunk;
+  http::AppendChunk(out_, event);
+  out_ += http::kLastChunk;
   co_await WriteOut();
   co_return Step::kDone;
 }
@@ -742,9 +735,9 @@ class Session final : public SessionBase, public DeviceIo {
     net::SteadyTime head_deadline = Clock::now() + cfg.client_idle_timeout;
     bool head_started = false;
     std::string error;
-    http1::Parse parsed;
-    while ((parsed = http1::ParseRequestHead(in_.data(), head_, &error)) ==
-           http1::Parse::kIncomplete) {
+    http::Parse parsed;
+    while ((parsed = http::ParseRequestHead(in_.data(), head_, &error)) ==
+           http::Parse::kIncomplete) {
       if (in_.size() >= cfg.max_header_bytes) break;
       if (!head_started && !in_.empty()) {
         head_started = true;
@@ -753,7 +746,7 @@ class Session final : public SessionBase, public DeviceIo {
       if (!co_await Receive(head_deadline, kReadChunk)) co_return false;
     }
     idle_ = false;
-    if (parsed == http1::Parse::kError) {
+    if (parsed == http::Parse::kError) {
       core_.metrics.CountBad(BadInput::kBadHttp);
       LogWarn("gateway", "malformed HTTP request from " +
                              (peer_ ? peer_->Uri() : std::string("the plaintext front")) + ": " +
@@ -761,7 +754,7 @@ class Session final : public SessionBase, public DeviceIo {
       co_await SendError(400, "bad_http", "malformed HTTP request: " + error);
       co_return false;
     }
-    if (parsed == http1::Parse::kIncomplete || head_.size > cfg.max_header_bytes) {
+    if (parsed == http::Parse::kIncomplete || head_.size > cfg.max_header_bytes) {
       core_.metrics.CountBad(BadInput::kHeadersTooLarge);
       co_await SendError(
           431, "headers_too_large",
@@ -789,8 +782,8 @@ class Session final : public SessionBase, public DeviceIo {
         const auto r = chunked_.Decode(in_.data().substr(head_.size), chunked_body_, used);
         in_.Erase(head_.size, used);
         if (chunked_body_.size() > cfg.max_body_bytes) co_return co_await BodyTooLarge();
-        if (r == http1::ChunkedDecoder::Result::kDone) break;
-        if (r == http1::ChunkedDecoder::Result::kError) {
+        if (r == http::ChunkedDecoder::Result::kDone) break;
+        if (r == http::ChunkedDecoder::Result::kError) {
           core_.metrics.CountBad(BadInput::kBadHttp);
           co_await SendError(400, "bad_http", "malformed HTTP request: " + chunked_.error());
           co_return false;
@@ -857,7 +850,7 @@ class Session final : public SessionBase, public DeviceIo {
 
   // After a read of the body: the read may have moved the buffered bytes, so head_'s views are
   // taken again from where the head now is.
-  void RefreshHead() { http1::ParseRequestHead(in_.data(), head_); }
+  void RefreshHead() { http::ParseRequestHead(in_.data(), head_); }
 
   awaitable<bool> BodyTooLarge() {
     core_.metrics.CountBad(BadInput::kOversizeBody);
@@ -871,14 +864,14 @@ class Session final : public SessionBase, public DeviceIo {
   awaitable<bool> SendError(int status, std::string_view code, std::string message,
                             bool keep_alive = false,
                             std::string_view type = "invalid_request_error") {
-    out_ = hu::MakeResponse(status, "application/json", backends::ErrorJson(type, code, message),
-                            keep_alive);
+    out_ = http::MakeResponse(status, "application/json", backends::ErrorJson(type, code, message),
+                              keep_alive);
     const bool ok = co_await Write(asio::buffer(out_), {});
     co_return ok&& keep_alive;
   }
 
   awaitable<bool> SendJson(int status, std::string body, bool keep_alive) {
-    out_ = hu::MakeResponse(status, "application/json", body, keep_alive);
+    out_ = http::MakeResponse(status, "application/json", body, keep_alive);
     const bool ok = co_await Write(asio::buffer(out_), {});
     co_return ok&& keep_alive;
   }
@@ -1021,9 +1014,9 @@ class Session final : public SessionBase, public DeviceIo {
   Worker& worker_;
   Stream stream_;
   std::optional<net::PeerIdentity> peer_;
-  http1::ReadBuffer in_;
-  http1::RequestHead head_;  // points into in_ while a request is served
-  http1::ChunkedDecoder chunked_;
+  http::ReadBuffer in_;
+  http::RequestHead head_;  // points into in_ while a request is served
+  http::ChunkedDecoder chunked_;
   std::string chunked_body_;
   std::string out_;
   bool idle_ = false;
@@ -1050,48 +1043,6 @@ awaitable<void> ServePlaintextSession(Gateway::Core& core, net::tcp::socket sock
   Worker* worker = CurrentWorker();
   Session<net::PlainStream> session(core, *worker, std::nullopt, std::move(socket));
   co_await session.Run();
-}
-
-awaitable<void> ServeMetricsSession(Gateway::Core& core, net::tcp::socket socket) {
-  net::beast::tcp_stream stream(std::move(socket));
-  net::beast::flat_buffer buffer(64 * 1024);
-  for (;;) {
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(16 * 1024);
-    parser.body_limit(4096);
-    stream.expires_after(std::chrono::seconds(60));
-    auto [ec, n] = co_await http::async_read(stream, buffer, parser, net::use_nothrow_awaitable);
-    if (ec) break;
-    const auto& req = parser.get();
-    const bool keep_alive = req.keep_alive();
-    std::string_view target(req.target().data(), req.target().size());
-    target = target.substr(0, target.find('?'));
-    std::string out;
-    if (req.method() != http::verb::get) {
-      out = hu::MakeResponse(
-          405, "application/json",
-          backends::ErrorJson("invalid_request_error", "method_not_allowed", "use GET"),
-          keep_alive);
-    } else if (target == "/metrics") {
-      out = hu::MakeResponse(200, "text/plain; version=0.0.4", core.metrics.registry.Render(),
-                             keep_alive);
-    } else if (target == "/v1/partita/health" || target == "/health") {
-      out = hu::MakeResponse(core.Health().healthy ? 200 : 503, "application/json",
-                             core.HealthJson(), keep_alive);
-    } else {
-      out = hu::MakeResponse(404, "application/json",
-                             backends::ErrorJson("invalid_request_error", "not_found",
-                                                 "this port serves GET /metrics and GET "
-                                                 "/v1/partita/health"),
-                             keep_alive);
-    }
-    stream.expires_after(std::chrono::seconds(30));
-    auto [wec, w] =
-        co_await asio::async_write(stream, asio::buffer(out), net::use_nothrow_awaitable);
-    if (wec || !keep_alive) break;
-  }
-  error_code ignored;
-  stream.socket().shutdown(net::tcp::socket::shutdown_both, ignored);
 }
 
 }  // namespace partita::cloud_gateway

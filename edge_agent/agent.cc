@@ -219,10 +219,10 @@ Status Agent::Start() {
                                   "Offload connections closed for a bad first frame",
                                   [peer] { return static_cast<double>(peer->refused_frames()); });
     }
-    Result<std::unique_ptr<net::HttpEndpoint>> ep = net::HttpEndpoint::Create(
+    Result<std::unique_ptr<http::HttpEndpoint>> ep = http::HttpEndpoint::Create(
         io_, *where,
         {{"/metrics", [this] {
-            return net::HttpResponse{200, "text/plain; version=0.0.4", metrics_.Render()};
+            return http::HttpResponse{200, "text/plain; version=0.0.4", metrics_.Render()};
           }}});
     if (!ep.ok()) return ep.status().WithContext(ConfigKey("metrics_listen"));
     metrics_endpoint_ = std::move(*ep);

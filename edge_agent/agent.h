@@ -25,8 +25,8 @@
 #include "edge_agent/router_link.h"
 #include "edge_agent/state_monitor.h"
 #include "edge_agent/tiers.h"
+#include "http/endpoint.h"
 #include "net/asio.h"
-#include "net/http_endpoint.h"
 #include "policies/policy.h"
 
 namespace partita::agent {
@@ -117,7 +117,7 @@ class Agent {
   std::unique_ptr<PeerServer> peer_server_;
   // Counts what the agent does, for /metrics (metrics_listen); thread-safe.
   MetricsRegistry metrics_;
-  std::unique_ptr<net::HttpEndpoint> metrics_endpoint_;
+  std::unique_ptr<http::HttpEndpoint> metrics_endpoint_;
   void CountAsk(const v1::AskResult& result);
   // "speaker.yaml: 'router'": where an error's setting is, for messages.
   std::string ConfigKey(std::string_view key) const;

@@ -3,28 +3,24 @@
 #include <sys/socket.h>
 
 #include <boost/asio/write.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <mutex>
 #include <optional>
 
-#include "backends/http_util.h"
 #include "backends/openai.h"
 #include "common/hash.h"
 #include "common/json_writer.h"
 #include "common/log.h"
+#include "http/io.h"
+#include "http/writer.h"
 
 namespace partita::modeld {
 
 // The OpenAI wire format: request inspection, error bodies, HTTP helpers.
 using namespace backends;
 
-namespace http = net::beast::http;
 using Clock = std::chrono::steady_clock;
 using net::error_code;
 using net::asio::awaitable;
@@ -181,44 +177,33 @@ class Session {
       : stream_(std::move(socket)), sh_(std::move(shared)) {}
 
   awaitable<void> Run() {
+    const http::Limits limits{kHeaderLimit, sh_->options.max_body_bytes};
     for (;;) {
-      http::request_parser<http::string_body> parser;
-      parser.header_limit(kHeaderLimit);
-      parser.body_limit(sh_->options.max_body_bytes);
       stream_.expires_after(kIdleTimeout);
-      auto [ec, n] =
-          co_await http::async_read(stream_, buffer_, parser, net::use_nothrow_awaitable);
-      if (ec) {
-        if (ec == http::error::body_limit) {
-          co_await SendError(413, "request_too_large",
-                             "request body is larger than " +
-                                 std::to_string(sh_->options.max_body_bytes) + " bytes",
-                             false);
-        } else if (ec == http::error::header_limit) {
-          co_await SendError(431, "headers_too_large", "request headers are too large", false);
-        } else if (ec.category() == error_code(http::error::bad_target).category() &&
-                   ec != http::error::end_of_stream && ec != http::error::partial_message) {
-          co_await SendError(400, "bad_http", "malformed HTTP request: " + ec.message(), false);
-        }
-        break;
+      const http::ReadResult read = co_await http::ReadRequest(stream_, buffer_, request_, limits);
+      if (read.status == http::ReadStatus::kBodyTooLarge) {
+        co_await SendError(
+            413, "request_too_large",
+            "request body is larger than " + std::to_string(sh_->options.max_body_bytes) + " bytes",
+            false);
+      } else if (read.status == http::ReadStatus::kHeadTooLarge) {
+        co_await SendError(431, "headers_too_large", "request headers are too large", false);
+      } else if (read.status == http::ReadStatus::kMalformed) {
+        co_await SendError(400, "bad_http", "malformed HTTP request: " + read.error, false);
       }
-      const auto& req = parser.get();
-      const bool keep_alive = req.keep_alive();
-      const std::string_view target(req.target().data(), req.target().size());
+      if (read.status != http::ReadStatus::kOk) break;
+      const http::RequestHead& req = request_.head;
+      const bool keep_alive = req.keep_alive;
+      const std::string_view target = req.target;
       bool go_on = true;
       if (target == "/v1/chat/completions") {
-        if (req.method() != http::verb::post) {
+        if (req.method != "POST") {
           go_on = co_await SendError(405, "method_not_allowed", "use POST", keep_alive);
         } else {
-          auto fault_header = req.find("X-Partita-Fault");
-          std::string_view fault_text;
-          if (fault_header != req.end()) {
-            fault_text =
-                std::string_view(fault_header->value().data(), fault_header->value().size());
-          }
-          go_on = co_await Chat(req.body(), fault_header != req.end(), fault_text, keep_alive);
+          const std::string_view fault_text = req.Find("X-Partita-Fault");
+          go_on = co_await Chat(request_.body, !fault_text.empty(), fault_text, keep_alive);
         }
-      } else if (target == "/health" && req.method() == http::verb::get) {
+      } else if (target == "/health" && req.method == "GET") {
         go_on = co_await SendJson(200,
                                   JsonWriter()
                                       .BeginObject()
@@ -228,7 +213,7 @@ class Session {
                                       .EndObject()
                                       .Take(),
                                   keep_alive);
-      } else if (target == "/v1/models" && req.method() == http::verb::get) {
+      } else if (target == "/v1/models" && req.method == "GET") {
         go_on = co_await SendJson(200,
                                   JsonWriter()
                                       .BeginObject()
@@ -269,8 +254,8 @@ class Session {
   }
 
   awaitable<bool> SendJson(int status, std::string_view body, bool keep_alive) {
-    out_ = http_util::MakeResponse(status, "application/json", body, keep_alive,
-                                   "X-Partita-Simulated: 1\r\n");
+    out_ = http::MakeResponse(status, "application/json", body, keep_alive,
+                              "X-Partita-Simulated: 1\r\n");
     co_return co_await Write(out_);
   }
 
@@ -372,7 +357,7 @@ class Session {
     std::string event = "data: ";
     event += data;
     event += "\n\n";
-    http_util::AppendChunk(out, event);
+    http::AppendChunk(out, event);
   }
 
   // Returns false when the connection must close.
@@ -459,11 +444,11 @@ class Session {
 
     stats.streams.fetch_add(1, std::memory_order_relaxed);
     out_.clear();
-    http_util::AppendStatusLine(out_, 200, keep_alive);
-    http_util::AppendHeader(out_, "Content-Type", "text/event-stream");
-    http_util::AppendHeader(out_, "Cache-Control", "no-cache");
-    http_util::AppendHeader(out_, "X-Partita-Simulated", "1");
-    http_util::EndHeadChunked(out_);
+    http::AppendStatusLine(out_, 200, keep_alive);
+    http::AppendHeader(out_, "Content-Type", "text/event-stream");
+    http::AppendHeader(out_, "Cache-Control", "no-cache");
+    http::AppendHeader(out_, "X-Partita-Simulated", "1");
+    http::EndHeadChunked(out_);
     AppendEvent(out_, ChunkJson("assistant", "", ""));
     if (!co_await Write(out_)) co_return false;
 
@@ -477,7 +462,7 @@ class Session {
       do {
         AppendEvent(out_, ChunkJson(std::nullopt, tokens[sent], ""));
         ++sent;
-        if (fault.bad_sse && sent == 1) http_util::AppendChunk(out_, "data: {\"choices\": [\n\n");
+        if (fault.bad_sse && sent == 1) http::AppendChunk(out_, "data: {\"choices\": [\n\n");
       } while (sent < n_tokens && sent != stop_at && token_time(sent) <= now);
       if (!co_await Write(out_)) co_return false;
     }
@@ -496,13 +481,14 @@ class Session {
       AppendEvent(out_, usage.EndObject().Take());
     }
     AppendEvent(out_, "[DONE]");
-    out_ += http_util::kLastChunk;
+    out_ += http::kLastChunk;
     co_return co_await Write(out_);
   }
 
   net::beast::tcp_stream stream_;
   SharedPtr sh_;
-  net::beast::flat_buffer buffer_{1 << 20};
+  http::ReadBuffer buffer_;
+  http::Request request_;
   std::string out_;
   std::string answer_id_;  // of the answer being sent: "chatcmpl-sim-<hash>"
   std::int64_t created_ = 0;

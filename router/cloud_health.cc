@@ -1,16 +1,13 @@
 #include "router/cloud_health.h"
 
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/url/parse.hpp>
 
 #include "common/log.h"
+#include "http/io.h"
 #include "net/tls_listener.h"
 
 namespace partita::router {
-
-namespace http = net::beast::http;
 
 Result<HealthSample> ParseHealth(std::string_view body) {
   boost::system::error_code ec;
@@ -52,65 +49,61 @@ Result<std::unique_ptr<CloudHealthPoller>> CloudHealthPoller::Create(
   return p;
 }
 
+namespace {
+constexpr http::Limits kHealthLimits{16 * 1024, 64 * 1024};
+}  // namespace
+
 asio::awaitable<Result<std::string>> CloudHealthPoller::Fetch() {
   auto executor = co_await asio::this_coro::executor;
   const auto timeout = std::min(interval_, std::chrono::milliseconds(2000));
-  http::request<http::empty_body> req(http::verb::get, target_, 11);
-  req.set(http::field::host, host_);
-  req.set(http::field::user_agent, "partita-router");
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(64 * 1024);
-  // One connection, kept alive across polls; a new one only after it fails or is closed.
-  net::error_code ec;
-  if (https_) {
-    if (!tls_stream_) {
-      Result<net::TlsStream> stream =
-          co_await net::ConnectTls(executor, host_, port_, tls_, timeout);
-      if (!stream.ok()) co_return stream.status();
-      tls_stream_.emplace(std::move(*stream));
-      buffer_.clear();
-    }
-    net::beast::get_lowest_layer(*tls_stream_).expires_after(timeout);
-    auto [wec, wn] = co_await http::async_write(*tls_stream_, req, net::use_nothrow_awaitable);
-    ec = wec;
-    if (!ec) {
-      auto [rec, rn] =
-          co_await http::async_read(*tls_stream_, buffer_, parser, net::use_nothrow_awaitable);
-      ec = rec;
-    }
-  } else {
-    if (!tcp_stream_) {
-      net::tcp::resolver resolver(executor);
-      auto [rec, results] =
-          co_await resolver.async_resolve(host_, std::to_string(port_), net::use_nothrow_awaitable);
-      if (rec) co_return Unavailable(rec.message());
-      tcp_stream_.emplace(executor);
-      tcp_stream_->expires_after(timeout);
-      auto [cec, ep] = co_await tcp_stream_->async_connect(results, net::use_nothrow_awaitable);
-      if (cec) {
-        tcp_stream_.reset();
-        co_return Unavailable(cec.message());
+  const std::string request = http::GetRequest(host_, target_, "partita-router");
+  // One connection, kept alive across polls; a new one when it fails or is closed. A kept-alive
+  // connection the gateway closed meanwhile is retried once on a new one.
+  http::ReadResult read;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const bool reused = tls_stream_.has_value() || tcp_stream_.has_value();
+    if (https_) {
+      if (!tls_stream_) {
+        Result<net::TlsStream> stream =
+            co_await net::ConnectTls(executor, host_, port_, tls_, timeout);
+        if (!stream.ok()) co_return stream.status();
+        tls_stream_.emplace(std::move(*stream));
       }
-      buffer_.clear();
+      net::beast::get_lowest_layer(*tls_stream_).expires_after(timeout);
+      read = co_await http::Exchange(*tls_stream_, request, buffer_, response_, kHealthLimits);
+    } else {
+      if (!tcp_stream_) {
+        net::tcp::resolver resolver(executor);
+        auto [rec, results] = co_await resolver.async_resolve(host_, std::to_string(port_),
+                                                              net::use_nothrow_awaitable);
+        if (rec) co_return Unavailable(rec.message());
+        tcp_stream_.emplace(executor);
+        tcp_stream_->expires_after(timeout);
+        auto [cec, ep] = co_await tcp_stream_->async_connect(results, net::use_nothrow_awaitable);
+        if (cec) {
+          tcp_stream_.reset();
+          co_return Unavailable(cec.message());
+        }
+      }
+      tcp_stream_->expires_after(timeout);
+      read = co_await http::Exchange(*tcp_stream_, request, buffer_, response_, kHealthLimits);
     }
-    tcp_stream_->expires_after(timeout);
-    auto [wec, wn] = co_await http::async_write(*tcp_stream_, req, net::use_nothrow_awaitable);
-    ec = wec;
-    if (!ec) {
-      auto [rec, rn] =
-          co_await http::async_read(*tcp_stream_, buffer_, parser, net::use_nothrow_awaitable);
-      ec = rec;
+    const bool ok = read.status == http::ReadStatus::kOk;
+    if (!ok || !response_.head.keep_alive) {
+      tls_stream_.reset();
+      tcp_stream_.reset();
+      buffer_.Clear();
     }
+    if (ok || !reused || read.status != http::ReadStatus::kClosed) break;
   }
-  if (ec || !parser.get().keep_alive()) {
-    tls_stream_.reset();
-    tcp_stream_.reset();
+  if (read.status == http::ReadStatus::kClosed) {
+    co_return Unavailable("the gateway closed the connection without answering");
   }
-  if (ec) co_return Unavailable(ec.message());
-  if (parser.get().result_int() != 200) {
-    co_return Unavailable("HTTP " + std::to_string(parser.get().result_int()));
+  if (read.status != http::ReadStatus::kOk) co_return Unavailable(read.error);
+  if (response_.head.status != 200) {
+    co_return Unavailable("HTTP " + std::to_string(response_.head.status));
   }
-  co_return std::move(parser.get().body());
+  co_return response_.body;
 }
 
 asio::awaitable<void> CloudHealthPoller::Run() {

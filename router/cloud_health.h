@@ -12,6 +12,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "http/io.h"
 #include "net/asio.h"
 #include "net/tls.h"
 #include "router/decider.h"
@@ -56,7 +57,8 @@ class CloudHealthPoller {
   // The kept-alive connection to the gateway (one of the two, by scheme), and its read buffer.
   std::optional<net::TlsStream> tls_stream_;
   std::optional<net::beast::tcp_stream> tcp_stream_;
-  net::beast::flat_buffer buffer_;
+  http::ReadBuffer buffer_;
+  http::Response response_;
 };
 
 }  // namespace partita::router

@@ -221,14 +221,14 @@ Status Router::Start() {
   if (!config_.metrics_listen.empty()) {
     Result<net::tcp::endpoint> mwhere = net::ParseListenAddress(config_.metrics_listen);
     if (!mwhere.ok()) return mwhere.status();
-    Result<std::unique_ptr<net::HttpEndpoint>> ep = net::HttpEndpoint::Create(
+    Result<std::unique_ptr<http::HttpEndpoint>> ep = http::HttpEndpoint::Create(
         *contexts_[0], *mwhere,
         {{"/metrics",
           [this] {
-            return net::HttpResponse{200, "text/plain; version=0.0.4", RenderMetrics()};
+            return http::HttpResponse{200, "text/plain; version=0.0.4", RenderMetrics()};
           }},
          {"/healthz", [] {
-            return net::HttpResponse{200, "text/plain", "ok\n"};
+            return http::HttpResponse{200, "text/plain", "ok\n"};
           }}});
     if (!ep.ok()) return ep.status().WithContext(ConfigKey("metrics_listen"));
     metrics_endpoint_ = std::move(*ep);

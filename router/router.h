@@ -19,8 +19,8 @@
 
 #include "common/metrics.h"
 #include "common/status.h"
+#include "http/endpoint.h"
 #include "net/asio.h"
-#include "net/http_endpoint.h"
 #include "net/tls_listener.h"
 #include "policies/policy_store.h"
 #include "router/cloud_health.h"
@@ -121,7 +121,7 @@ class Router {
   std::unique_ptr<CompletionQueue> completions_;
   std::unique_ptr<CloudHealthPoller> health_poller_;
   std::unique_ptr<net::TlsListener> listener_;
-  std::unique_ptr<net::HttpEndpoint> metrics_endpoint_;
+  std::unique_ptr<http::HttpEndpoint> metrics_endpoint_;
   net::TlsContextPtr tls_;
 
   std::mutex sessions_mu_;

@@ -14,7 +14,6 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -25,6 +24,7 @@
 #include <thread>
 
 #include "device_profiles/catalog_loader.h"
+#include "http/io.h"
 #include "net/asio.h"
 #include "net/pki.h"
 #include "policies/loader.h"
@@ -243,23 +243,28 @@ bool TcpReady(std::uint16_t port) {
   return !ec;
 }
 
+asio::awaitable<std::string> GetBody(std::uint16_t port, std::string target) {
+  net::beast::tcp_stream stream(co_await asio::this_coro::executor);
+  stream.expires_after(2s);
+  auto [ec] = co_await stream.async_connect(
+      net::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), net::use_nothrow_awaitable);
+  if (ec) co_return std::string();
+  http::ReadBuffer buffer;
+  http::Response response;
+  const http::ReadResult r = co_await http::Exchange(
+      stream, http::GetRequest("127.0.0.1", target, "partita-demo", /*close=*/true), buffer,
+      response);
+  co_return r.status == http::ReadStatus::kOk ? response.body : std::string();
+}
+
+// The body of GET `target` on a loopback port ("" when it does not answer).
 std::string HttpGet(std::uint16_t port, const std::string& target) {
-  try {
-    asio::io_context io;
-    net::beast::tcp_stream stream(io);
-    stream.expires_after(2s);
-    stream.connect(net::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-    net::beast::http::request<net::beast::http::empty_body> req(net::beast::http::verb::get, target,
-                                                                11);
-    req.set(net::beast::http::field::host, "127.0.0.1");
-    net::beast::http::write(stream, req);
-    net::beast::flat_buffer buffer;
-    net::beast::http::response<net::beast::http::string_body> res;
-    net::beast::http::read(stream, buffer, res);
-    return res.body();
-  } catch (const std::exception&) {
-    return "";
-  }
+  asio::io_context io;
+  std::string body;
+  asio::co_spawn(io, GetBody(port, target),
+                 [&body](std::exception_ptr, std::string b) { body = std::move(b); });
+  io.run();
+  return body;
 }
 
 // Polls `ready` every 20 ms until it holds or `timeout` passes (waiting on other processes).

@@ -96,11 +96,12 @@ class ScriptedServer {
   }
 
   net::asio::awaitable<void> Serve(net::tcp::socket socket) {
-    namespace http = net::beast::http;
+    namespace beast_http = net::beast::http;
     net::beast::flat_buffer buffer;
     for (;;) {
-      http::request_parser<http::string_body> parser;
-      auto [ec, n] = co_await http::async_read(socket, buffer, parser, net::use_nothrow_awaitable);
+      beast_http::request_parser<beast_http::string_body> parser;
+      auto [ec, n] =
+          co_await beast_http::async_read(socket, buffer, parser, net::use_nothrow_awaitable);
       if (ec) co_return;
       bodies.Push(parser.get().body());
       Reply reply;

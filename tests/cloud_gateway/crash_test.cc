@@ -96,7 +96,7 @@ TEST_CASE("a gateway killed mid-stream settles the open reservations when it res
     CHECK(*(*db)->QueryInt("SELECT round(sum(cost_usd) * 1000) FROM gateway_requests") == 100);
   }
   // Neither device has budget left: no fresh budget after the crash.
-  auto res = Exchange(again, http::verb::post, "/v1/chat/completions", Body(false, 5),
+  auto res = Exchange(again, beast_http::verb::post, "/v1/chat/completions", Body(false, 5),
                       {{"X-Partita-Device", "speaker"}});
   CHECK(res.result_int() == 429);
   MESSAGE("tokens delivered before the kill: ", delivered,

@@ -16,8 +16,8 @@
 #include <thread>
 
 #include "backends/chat_client.h"
-#include "backends/http1.h"
 #include "cloud_gateway/gateway.h"
+#include "http/parser.h"
 #include "net/pki.h"
 #include "storage/sqlite.h"
 #include "tests/backends/test_servers.h"
@@ -26,7 +26,7 @@
 namespace partita::cloud_gateway::testing {
 
 using namespace std::chrono_literals;
-namespace http = net::beast::http;
+namespace beast_http = net::beast::http;
 using backends::ChatOutcome;
 using backends::ErrorKind;
 using backends::testing::ModeldFixture;
@@ -219,22 +219,22 @@ inline std::string Upstream(const std::string& name, const std::string& url, int
 }
 
 // One blocking HTTP exchange with the plaintext or metrics front.
-inline http::response<http::string_body> Exchange(
-    std::uint16_t port, http::verb method, const std::string& target, const std::string& body,
+inline beast_http::response<beast_http::string_body> Exchange(
+    std::uint16_t port, beast_http::verb method, const std::string& target, const std::string& body,
     std::vector<std::pair<std::string, std::string>> headers = {}) {
   net::asio::io_context io;
   net::tcp::socket socket(io);
   socket.connect(net::tcp::endpoint(net::asio::ip::make_address("127.0.0.1"), port));
-  http::request<http::string_body> req(method, target, 11);
-  req.set(http::field::host, "127.0.0.1");
+  beast_http::request<beast_http::string_body> req(method, target, 11);
+  req.set(beast_http::field::host, "127.0.0.1");
   for (auto& [k, v] : headers) req.set(k, v);
   req.body() = body;
   req.prepare_payload();
-  http::write(socket, req);
+  beast_http::write(socket, req);
   net::beast::flat_buffer buffer;
-  http::response<http::string_body> res;
+  beast_http::response<beast_http::string_body> res;
   net::error_code ec;
-  http::read(socket, buffer, res, ec);
+  beast_http::read(socket, buffer, res, ec);
   if (ec) res.result(0u);  // no (complete) response
   return res;
 }
@@ -259,8 +259,8 @@ inline std::vector<std::pair<int, std::string>> RawExchange(std::uint16_t port,
   std::string in;
   std::vector<std::pair<int, std::string>> out;
   while (out.size() < count) {
-    backends::http1::ResponseHead head;
-    if (backends::http1::ParseResponseHead(in, head) == backends::http1::Parse::kComplete) {
+    http::ResponseHead head;
+    if (http::ParseResponseHead(in, head) == http::Parse::kComplete) {
       if (head.status == 100) {
         if (interim != nullptr) *interim = in.substr(0, head.size);
         in.erase(0, head.size);

@@ -8,7 +8,7 @@ namespace {
 
 using namespace testing;
 using namespace std::chrono_literals;
-namespace http = net::beast::http;
+namespace beast_http = net::beast::http;
 using backends::ChatOutcome;
 using backends::ErrorKind;
 using backends::testing::ModeldFixture;
@@ -321,7 +321,7 @@ TEST_CASE("a foreign certificate is refused and counted, good devices are unaffe
   }
 
   // Plain HTTP on the TLS port is refused as not TLS.
-  auto res = Exchange(gw.gateway().tls_port(), http::verb::get, "/v1/models", "");
+  auto res = Exchange(gw.gateway().tls_port(), beast_http::verb::get, "/v1/models", "");
   CHECK(res.result_int() != 200);
   std::optional<net::HandshakeFailure> not_tls = gw.refused.Pop(10s);
   REQUIRE(not_tls);
@@ -350,7 +350,7 @@ TEST_CASE("a revoked device is refused, and editing the revoked list takes effec
   CHECK(gw.gateway().MetricsText().find("bad_requests_total{reason=\"revoked\"} 1") !=
         std::string::npos);
   // The plaintext front checks the same list, whichever way the device is named.
-  auto res = Exchange(gw.gateway().plaintext_port(), http::verb::post, "/v1/chat/completions",
+  auto res = Exchange(gw.gateway().plaintext_port(), beast_http::verb::post, "/v1/chat/completions",
                       Body(false, 3), {{"X-Partita-Device", "car"}});
   CHECK(res.result_int() == 403);
 
@@ -368,15 +368,16 @@ TEST_CASE("a revoked device is refused, and editing the revoked list takes effec
   kept.connect(
       net::tcp::endpoint(net::asio::ip::make_address("127.0.0.1"), gw.gateway().plaintext_port()));
   auto post = [&] {
-    http::request<http::string_body> req(http::verb::post, "/v1/chat/completions", 11);
-    req.set(http::field::host, "127.0.0.1");
+    beast_http::request<beast_http::string_body> req(beast_http::verb::post, "/v1/chat/completions",
+                                                     11);
+    req.set(beast_http::field::host, "127.0.0.1");
     req.keep_alive(true);
     req.body() = Body(false, 3);
     req.prepare_payload();
-    http::write(kept, req);
+    beast_http::write(kept, req);
     net::beast::flat_buffer buffer;
-    http::response<http::string_body> answer;
-    http::read(kept, buffer, answer);
+    beast_http::response<beast_http::string_body> answer;
+    beast_http::read(kept, buffer, answer);
     return answer;
   };
   CHECK(post().result_int() == 200);
@@ -396,21 +397,24 @@ TEST_CASE("bad input gets a clear error and the gateway keeps serving") {
   GatewayFixture gw(OneModel(Upstream("only", Url(modeld)), "max_body_bytes: 2048\n"), "");
   const std::uint16_t port = gw.gateway().plaintext_port();
   const std::vector<std::pair<std::string, std::string>> as_bench = {{"X-Partita-Device", "bench"}};
-  auto res = Exchange(port, http::verb::post, "/v1/chat/completions", "{\"model\":", as_bench);
+  auto res =
+      Exchange(port, beast_http::verb::post, "/v1/chat/completions", "{\"model\":", as_bench);
   CHECK(res.result_int() == 400);
   CHECK(res.body().find("not valid JSON") != std::string::npos);
-  res = Exchange(port, http::verb::post, "/v1/chat/completions", Body(false, 2, "gpt-9"), as_bench);
+  res = Exchange(port, beast_http::verb::post, "/v1/chat/completions", Body(false, 2, "gpt-9"),
+                 as_bench);
   CHECK(res.result_int() == 404);
   CHECK(res.body().find("it serves: milm-70b-moe") != std::string::npos);
-  res = Exchange(port, http::verb::post, "/v1/chat/completions", std::string(4096, '{'), as_bench);
+  res = Exchange(port, beast_http::verb::post, "/v1/chat/completions", std::string(4096, '{'),
+                 as_bench);
   CHECK(res.result_int() == 413);
-  res = Exchange(port, http::verb::post, "/v1/chat/completions", Body(false, 2));
+  res = Exchange(port, beast_http::verb::post, "/v1/chat/completions", Body(false, 2));
   CHECK(res.result_int() == 401);
-  res = Exchange(port, http::verb::get, "/v1/chat/completions", "", as_bench);
+  res = Exchange(port, beast_http::verb::get, "/v1/chat/completions", "", as_bench);
   CHECK(res.result_int() == 405);
-  res = Exchange(port, http::verb::get, "/nope", "", as_bench);
+  res = Exchange(port, beast_http::verb::get, "/nope", "", as_bench);
   CHECK(res.result_int() == 404);
-  res = Exchange(port, http::verb::post, "/v1/chat/completions", Body(false, 2),
+  res = Exchange(port, beast_http::verb::post, "/v1/chat/completions", Body(false, 2),
                  {{"X-Partita-Device", "bad id with spaces"}});
   CHECK(res.result_int() == 400);
 
@@ -516,8 +520,9 @@ class FloodUpstream {
     if (ec) co_return;
     net::beast::tcp_stream stream(std::move(socket));
     net::beast::flat_buffer buffer;
-    http::request<http::string_body> req;
-    auto [rec, rn] = co_await http::async_read(stream, buffer, req, net::use_nothrow_awaitable);
+    beast_http::request<beast_http::string_body> req;
+    auto [rec, rn] =
+        co_await beast_http::async_read(stream, buffer, req, net::use_nothrow_awaitable);
     if (rec) co_return;
     std::string head =
         "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
@@ -599,7 +604,7 @@ TEST_CASE("health and metrics on the loopback port follow ejection and load") {
   bad.server().SetFault(*modeld::ParseFaultSpec("status=500"));
   GatewayFixture gw(OneModel(Upstream("only", Url(bad))));
   const std::uint16_t mport = gw.gateway().metrics_port();
-  auto health = Exchange(mport, http::verb::get, "/v1/partita/health", "");
+  auto health = Exchange(mport, beast_http::verb::get, "/v1/partita/health", "");
   CHECK(health.result_int() == 200);
   CHECK(health.body().find("\"healthy\":true") != std::string::npos);
   CHECK(health.body().find("\"load\":") != std::string::npos);
@@ -610,14 +615,14 @@ TEST_CASE("health and metrics on the loopback port follow ejection and load") {
     CHECK(out.error.code == "upstream_error");
     CHECK(gw.WaitDone().outcome == "upstream_error");
   }
-  health = Exchange(mport, http::verb::get, "/v1/partita/health", "");
+  health = Exchange(mport, beast_http::verb::get, "/v1/partita/health", "");
   CHECK(health.result_int() == 503);
   CHECK(health.body().find("\"healthy\":false") != std::string::npos);
   ChatOutcome none = gw.Ask(Body(false, 2), false);
   CHECK(none.error.http_status == 503);
   CHECK(none.error.code == "no_healthy_upstream");
   CHECK(gw.WaitDone().outcome == "no_upstream");
-  auto metrics = Exchange(mport, http::verb::get, "/metrics", "");
+  auto metrics = Exchange(mport, beast_http::verb::get, "/metrics", "");
   CHECK(metrics.result_int() == 200);
   CHECK(metrics.body().find("partita_gateway_healthy 0") != std::string::npos);
   CHECK(metrics.body().find("outcome=\"no_upstream\"} 1") != std::string::npos);
@@ -628,12 +633,13 @@ TEST_CASE("at capacity a request is refused with 503 overloaded, and its slot co
   ModeldFixture modeld;
   modeld.server().SetFault(*modeld::ParseFaultSpec("slow-ms=20"));
   GatewayFixture gw(OneModel(Upstream("only", Url(modeld)), "capacity: 1\n"));
-  std::optional<http::response<http::string_body>> refused;
+  std::optional<beast_http::response<beast_http::string_body>> refused;
   const std::string body = Body(true, 5);
   ChatOutcome out = gw.Ask(body, true, "speaker", [&](std::string_view) {
     if (!refused) {
-      refused = Exchange(gw.gateway().plaintext_port(), http::verb::post, "/v1/chat/completions",
-                         Body(false, 2), {{"Content-Type", "application/json"}});
+      refused =
+          Exchange(gw.gateway().plaintext_port(), beast_http::verb::post, "/v1/chat/completions",
+                   Body(false, 2), {{"Content-Type", "application/json"}});
     }
   });
   REQUIRE_MESSAGE(out.ok(), out.error.message);
@@ -643,7 +649,8 @@ TEST_CASE("at capacity a request is refused with 503 overloaded, and its slot co
   CHECK(refused->body().find("\"code\":\"overloaded\"") != std::string::npos);
   CHECK(gw.WaitDone().outcome == "overloaded");
   CHECK(gw.WaitDone().outcome == "ok");
-  auto health = Exchange(gw.gateway().metrics_port(), http::verb::get, "/v1/partita/health", "");
+  auto health =
+      Exchange(gw.gateway().metrics_port(), beast_http::verb::get, "/v1/partita/health", "");
   CHECK(health.body().find("\"in_flight\":0") != std::string::npos);
   CHECK(gw.Ask(Body(false, 2), false).ok());
   CHECK(gw.WaitDone().outcome == "ok");

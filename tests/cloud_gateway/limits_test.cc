@@ -32,7 +32,7 @@ models:
   const std::vector<std::pair<std::string, std::string>> as_bench = {{"X-Partita-Device", "bench"}};
 
   // No max_tokens: the model's 6, reserved and then charged as used; the budget is not locked.
-  auto res = Exchange(port, http::verb::post, "/v1/chat/completions", ChatJson(""), as_bench);
+  auto res = Exchange(port, beast_http::verb::post, "/v1/chat/completions", ChatJson(""), as_bench);
   REQUIRE(res.result_int() == 200);
   Result<backends::CompletionInfo> answer = backends::ParseCompletion(res.body());
   REQUIRE(answer.ok());
@@ -40,8 +40,8 @@ models:
   CHECK(answer->usage->completion_tokens == 6);
   CHECK(gw.WaitDone().cost_usd == doctest::Approx(0.006));
   // More than the model allows: capped to it.
-  res = Exchange(port, http::verb::post, "/v1/chat/completions", ChatJson(R"(,"max_tokens":500)"),
-                 as_bench);
+  res = Exchange(port, beast_http::verb::post, "/v1/chat/completions",
+                 ChatJson(R"(,"max_tokens":500)"), as_bench);
   REQUIRE(res.result_int() == 200);
   CHECK(backends::ParseCompletion(res.body())->usage->completion_tokens == 6);
   gw.WaitDone();
@@ -50,13 +50,13 @@ models:
                           R"(,"max_tokens":2.5)", R"(,"max_tokens":true)", R"(,"max_tokens":1e300)",
                           R"(,"max_completion_tokens":[1])"}) {
     CAPTURE(bad);
-    res = Exchange(port, http::verb::post, "/v1/chat/completions", ChatJson(bad), as_bench);
+    res = Exchange(port, beast_http::verb::post, "/v1/chat/completions", ChatJson(bad), as_bench);
     CHECK(res.result_int() == 400);
     CHECK(res.body().find("\\\"max_tokens\\\" must be a whole number from 1") != std::string::npos);
   }
   // null means "not set".
-  res = Exchange(port, http::verb::post, "/v1/chat/completions", ChatJson(R"(,"max_tokens":null)"),
-                 as_bench);
+  res = Exchange(port, beast_http::verb::post, "/v1/chat/completions",
+                 ChatJson(R"(,"max_tokens":null)"), as_bench);
   CHECK(res.result_int() == 200);
   CHECK(modeld.server().stats().requests.load() == 3);
 }
@@ -147,7 +147,7 @@ TEST_CASE("per-device rate limits refuse with 429 and Retry-After, counted by li
                              "{tokens_per_minute: 50}}}\n"));
   const std::uint16_t port = gw.gateway().plaintext_port();
   auto ask = [&](const std::string& device, int max_tokens) {
-    return Exchange(port, http::verb::post, "/v1/chat/completions", Body(false, max_tokens),
+    return Exchange(port, beast_http::verb::post, "/v1/chat/completions", Body(false, max_tokens),
                     {{"X-Partita-Device", device}});
   };
   CHECK(ask("speaker", 3).result_int() == 200);
@@ -156,7 +156,7 @@ TEST_CASE("per-device rate limits refuse with 429 and Retry-After, counted by li
   CHECK(limited.result_int() == 429);
   CHECK(limited.body().find("rate_limit_exceeded") != std::string::npos);
   CHECK(limited.body().find("2 requests per minute") != std::string::npos);
-  const int retry_after = std::stoi(std::string(limited[http::field::retry_after]));
+  const int retry_after = std::stoi(std::string(limited[beast_http::field::retry_after]));
   CHECK(retry_after >= 1);
   CHECK(retry_after <= 30);  // one request refills in 30 s at 2 a minute
 

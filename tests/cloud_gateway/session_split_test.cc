@@ -53,8 +53,8 @@ class SplitClient {
   // The next response with a Content-Length: status and body (status 0: the connection ended).
   std::pair<int, std::string> ReadResponse() {
     for (;;) {
-      backends::http1::ResponseHead head;
-      if (backends::http1::ParseResponseHead(in_, head) == backends::http1::Parse::kComplete &&
+      http::ResponseHead head;
+      if (http::ParseResponseHead(in_, head) == http::Parse::kComplete &&
           in_.size() >= head.size + head.content_length) {
         std::pair<int, std::string> out(head.status, in_.substr(head.size, head.content_length));
         in_.erase(0, head.size + head.content_length);

@@ -114,18 +114,18 @@ TEST_CASE("Before the first token a failed tier only shows in the trail") {
 
 // GET /metrics on a loopback port, the body (empty on failure).
 std::string GetMetrics(const net::tcp::endpoint& where) {
-  namespace http = net::beast::http;
+  namespace beast_http = net::beast::http;
   net::asio::io_context io;
   net::beast::tcp_stream stream(io);
   net::error_code ec;
   stream.connect(where, ec);
   if (ec) return "";
-  http::request<http::empty_body> req(http::verb::get, "/metrics", 11);
-  req.set(http::field::host, "localhost");
-  http::write(stream, req, ec);
+  beast_http::request<beast_http::empty_body> req(beast_http::verb::get, "/metrics", 11);
+  req.set(beast_http::field::host, "localhost");
+  beast_http::write(stream, req, ec);
   net::beast::flat_buffer buffer;
-  http::response<http::string_body> res;
-  http::read(stream, buffer, res, ec);
+  beast_http::response<beast_http::string_body> res;
+  beast_http::read(stream, buffer, res, ec);
   return ec ? "" : res.body();
 }
 

@@ -15,31 +15,31 @@ namespace partita::modeld {
 namespace {
 
 using namespace std::chrono_literals;
-namespace http = net::beast::http;
+namespace beast_http = net::beast::http;
 using backends::testing::ModeldFixture;
 using partita::testing::RunCoroutine;
 using namespace backends;
 
 // One blocking HTTP exchange on a fresh connection (the server runs on its own thread).
-http::response<http::string_body> Exchange(
-    std::uint16_t port, http::verb method, std::string target, std::string body = "",
+beast_http::response<beast_http::string_body> Exchange(
+    std::uint16_t port, beast_http::verb method, std::string target, std::string body = "",
     std::vector<std::pair<std::string, std::string>> headers = {}) {
   net::asio::io_context io;
   net::tcp::socket socket(io);
   socket.connect(net::tcp::endpoint(net::asio::ip::make_address("127.0.0.1"), port));
-  http::request<http::string_body> req(method, target, 11);
-  req.set(http::field::host, "127.0.0.1");
+  beast_http::request<beast_http::string_body> req(method, target, 11);
+  req.set(beast_http::field::host, "127.0.0.1");
   for (auto& [k, v] : headers) req.set(k, v);
   if (!body.empty()) {
-    req.set(http::field::content_type, "application/json");
+    req.set(beast_http::field::content_type, "application/json");
     req.body() = std::move(body);
     req.prepare_payload();
   }
-  http::write(socket, req);
+  beast_http::write(socket, req);
   net::beast::flat_buffer buffer;
-  http::response<http::string_body> res;
+  beast_http::response<beast_http::string_body> res;
   net::error_code ec;
-  http::read(socket, buffer, res, ec);
+  beast_http::read(socket, buffer, res, ec);
   return res;
 }
 
@@ -54,14 +54,16 @@ std::string Body(bool stream, int max_tokens) {
 
 TEST_CASE("every response is marked simulated, in the header and the body") {
   ModeldFixture modeld;
-  auto res = Exchange(modeld.port(), http::verb::post, "/v1/chat/completions", Body(false, 4));
+  auto res =
+      Exchange(modeld.port(), beast_http::verb::post, "/v1/chat/completions", Body(false, 4));
   CHECK(res.result_int() == 200);
   CHECK(res["X-Partita-Simulated"] == "1");
   CHECK(res.body().find("\"partita_simulated\":true") != std::string::npos);
   CHECK(res.body().find("\"model\":\"milm-7b-moe (simulated)\"") != std::string::npos);
 
-  auto stream = Exchange(modeld.port(), http::verb::post, "/v1/chat/completions", Body(true, 4));
-  CHECK(stream[http::field::content_type] == "text/event-stream");
+  auto stream =
+      Exchange(modeld.port(), beast_http::verb::post, "/v1/chat/completions", Body(true, 4));
+  CHECK(stream[beast_http::field::content_type] == "text/event-stream");
   CHECK(stream["X-Partita-Simulated"] == "1");
   // Every data event except [DONE] carries the marker.
   std::size_t events = 0;
@@ -77,10 +79,10 @@ TEST_CASE("every response is marked simulated, in the header and the body") {
   CHECK(marked == events - 1);
   CHECK(stream.body().ends_with("data: [DONE]\n\n"));
 
-  auto health = Exchange(modeld.port(), http::verb::get, "/health");
+  auto health = Exchange(modeld.port(), beast_http::verb::get, "/health");
   CHECK(health.result_int() == 200);
   CHECK(health.body().find("\"partita_simulated\":true") != std::string::npos);
-  auto models = Exchange(modeld.port(), http::verb::get, "/v1/models");
+  auto models = Exchange(modeld.port(), beast_http::verb::get, "/v1/models");
   CHECK(models.body().find("\"id\":\"milm-7b-moe\"") != std::string::npos);
   CHECK(models["X-Partita-Simulated"] == "1");
 }
@@ -158,15 +160,16 @@ TEST_CASE("fault specs parse, print and reject nonsense") {
 TEST_CASE("a request header fault overrides the server's") {
   ModeldFixture modeld;
   modeld.server().SetFault(*ParseFaultSpec("status=500"));
-  auto res = Exchange(modeld.port(), http::verb::post, "/v1/chat/completions", Body(false, 3));
+  auto res =
+      Exchange(modeld.port(), beast_http::verb::post, "/v1/chat/completions", Body(false, 3));
   CHECK(res.result_int() == 500);
-  res = Exchange(modeld.port(), http::verb::post, "/v1/chat/completions", Body(false, 3),
+  res = Exchange(modeld.port(), beast_http::verb::post, "/v1/chat/completions", Body(false, 3),
                  {{"X-Partita-Fault", "none"}});
   CHECK(res.result_int() == 200);
-  res = Exchange(modeld.port(), http::verb::post, "/v1/chat/completions", Body(false, 3),
+  res = Exchange(modeld.port(), beast_http::verb::post, "/v1/chat/completions", Body(false, 3),
                  {{"X-Partita-Fault", "status=429"}});
   CHECK(res.result_int() == 429);
-  res = Exchange(modeld.port(), http::verb::post, "/v1/chat/completions", Body(false, 3),
+  res = Exchange(modeld.port(), beast_http::verb::post, "/v1/chat/completions", Body(false, 3),
                  {{"X-Partita-Fault", "bogus"}});
   CHECK(res.result_int() == 400);
   CHECK(res.body().find("X-Partita-Fault") != std::string::npos);
@@ -200,7 +203,7 @@ TEST_CASE("a client that gives up on a long whole answer is let go, not held hal
 
 TEST_CASE("no-usage leaves the usage object out") {
   ModeldFixture modeld;
-  auto res = Exchange(modeld.port(), http::verb::post, "/v1/chat/completions", Body(true, 3),
+  auto res = Exchange(modeld.port(), beast_http::verb::post, "/v1/chat/completions", Body(true, 3),
                       {{"X-Partita-Fault", "no-usage"}});
   CHECK(res.result_int() == 200);
   CHECK(res.body().find("\"usage\"") == std::string::npos);
@@ -210,21 +213,21 @@ TEST_CASE("bad input gets a clear 4xx and the server keeps serving") {
   ModelServerOptions o = ModeldFixture::Fast();
   o.max_body_bytes = 1024;
   ModeldFixture modeld(o);
-  auto res = Exchange(modeld.port(), http::verb::post, "/v1/chat/completions", "{not json");
+  auto res = Exchange(modeld.port(), beast_http::verb::post, "/v1/chat/completions", "{not json");
   CHECK(res.result_int() == 400);
   CHECK(res.body().find("not valid JSON") != std::string::npos);
-  res = Exchange(modeld.port(), http::verb::post, "/v1/chat/completions",
+  res = Exchange(modeld.port(), beast_http::verb::post, "/v1/chat/completions",
                  R"({"model":"m","messages":[]})");
   CHECK(res.result_int() == 400);
-  res = Exchange(modeld.port(), http::verb::post, "/v1/chat/completions",
+  res = Exchange(modeld.port(), beast_http::verb::post, "/v1/chat/completions",
                  Body(false, 2) + std::string(2000, ' '));
   CHECK(res.result_int() == 413);
-  res = Exchange(modeld.port(), http::verb::get, "/v1/chat/completions");
+  res = Exchange(modeld.port(), beast_http::verb::get, "/v1/chat/completions");
   CHECK(res.result_int() == 405);
-  res = Exchange(modeld.port(), http::verb::get, "/nope");
+  res = Exchange(modeld.port(), beast_http::verb::get, "/nope");
   CHECK(res.result_int() == 404);
   CHECK(modeld.server().stats().bad_requests.load() == 5);
-  res = Exchange(modeld.port(), http::verb::post, "/v1/chat/completions", Body(false, 2));
+  res = Exchange(modeld.port(), beast_http::verb::post, "/v1/chat/completions", Body(false, 2));
   CHECK(res.result_int() == 200);
 }
 

@@ -1,10 +1,10 @@
-#include "backends/http1.h"
+#include "http/parser.h"
 
 #include <doctest/doctest.h>
 
 #include <string>
 
-namespace partita::backends::http1 {
+namespace partita::http {
 namespace {
 
 TEST_CASE("A request head is parsed in place, with its framing") {
@@ -225,4 +225,4 @@ TEST_CASE("A read buffer erases bytes in the middle and keeps what follows") {
 }
 
 }  // namespace
-}  // namespace partita::backends::http1
+}  // namespace partita::http

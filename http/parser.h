@@ -1,6 +1,8 @@
-// HTTP/1.1 message heads and chunked bodies, parsed in place: the gateway's front and the chat
-// client read every request and response through these (RFC 9112, strictly: CRLF line ends, no
-// obsolete line folding, one Content-Length, not both Content-Length and Transfer-Encoding).
+// HTTP/1.1 message heads and chunked bodies, parsed in place: Partita's one HTTP parser. Every
+// request and response the project reads goes through these (the gateway and the chat client
+// directly, modeld, the ops ports and the health check through http/io.h), by RFC 9112,
+// strictly: CRLF line ends, no obsolete line folding, one Content-Length, not both
+// Content-Length and Transfer-Encoding.
 //
 // Nothing is allocated or copied: a parsed head's strings point into the bytes it was parsed
 // from, which the caller keeps unchanged while it uses them. Errors name the line and what is
@@ -15,7 +17,7 @@
 #include <string>
 #include <string_view>
 
-namespace partita::backends::http1 {
+namespace partita::http {
 
 struct Header {
   std::string_view name;
@@ -111,4 +113,4 @@ class ReadBuffer {
   std::size_t end_ = 0;
 };
 
-}  // namespace partita::backends::http1
+}  // namespace partita::http

@@ -1,4 +1,4 @@
-#include "backends/http1.h"
+#include "http/parser.h"
 
 #include <algorithm>
 #include <cstring>
@@ -8,7 +8,7 @@
 #include <emmintrin.h>
 #endif
 
-namespace partita::backends::http1 {
+namespace partita::http {
 
 namespace {
 
@@ -465,4 +465,4 @@ void ReadBuffer::Consume(std::size_t n) {
   if (begin_ == end_) begin_ = end_ = 0;
 }
 
-}  // namespace partita::backends::http1
+}  // namespace partita::http

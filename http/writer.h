@@ -1,7 +1,6 @@
-// Small HTTP/1.1 helpers for Partita's servers (modeld, the gateway): response heads written
-// straight into a reusable string (no per-field allocations), chunked-encoding framing, and
-// the reason phrases. The gateway and the chat client read messages with backends/http1.h
-// (modeld with Beast); responses are written with these.
+// Writing HTTP/1.1 responses for Partita's servers (the gateway, modeld, the ops ports): heads
+// written straight into a reusable string (no per-field allocations), chunked-encoding framing,
+// and the reason phrases. Messages are read with http/parser.h and http/io.h.
 // Pure functions; safe from any thread.
 #pragma once
 
@@ -9,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace partita::backends::http_util {
+namespace partita::http {
 
 // "OK", "Bad Request", ... ("Unknown" for codes Partita does not send).
 std::string_view ReasonPhrase(int status);
@@ -32,4 +31,4 @@ inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
 std::string MakeResponse(int status, std::string_view content_type, std::string_view body,
                          bool keep_alive, std::string_view extra_headers = {});
 
-}  // namespace partita::backends::http_util
+}  // namespace partita::http

@@ -1,8 +1,8 @@
-#include "backends/http_util.h"
+#include "http/writer.h"
 
 #include <charconv>
 
-namespace partita::backends::http_util {
+namespace partita::http {
 
 std::string_view ReasonPhrase(int status) {
   switch (status) {
@@ -77,4 +77,4 @@ std::string MakeResponse(int status, std::string_view content_type, std::string_
   return out;
 }
 
-}  // namespace partita::backends::http_util
+}  // namespace partita::http
