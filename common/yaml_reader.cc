@@ -155,7 +155,7 @@ std::optional<std::vector<std::string>> ReadCheckedStringList(const Node& node, 
 }
 
 MapReader::MapReader(const Node& node, Diagnostics& d, std::string_view what,
-                     std::initializer_list<std::string_view> known_keys, bool null_is_empty)
+                     std::span<const std::string_view> known_keys, bool null_is_empty)
     : node_(node), d_(d), what_(what) {
   if (node.IsNull() && null_is_empty) {
     ok_ = true;
@@ -166,18 +166,17 @@ MapReader::MapReader(const Node& node, Diagnostics& d, std::string_view what,
     return;
   }
   ok_ = true;
-  const std::vector<std::string_view> known(known_keys);
   for (const auto& [key, value] : node.entries) {
     bool found = false;
-    for (std::string_view k : known) {
+    for (std::string_view k : known_keys) {
       if (k == key.scalar) {
         found = true;
         break;
       }
     }
     if (!found) {
-      d.Error(key.location,
-              "unknown key " + Quote(key.scalar) + " in " + what_ + DidYouMean(key.scalar, known));
+      d.Error(key.location, "unknown key " + Quote(key.scalar) + " in " + what_ +
+                                DidYouMean(key.scalar, known_keys));
     }
   }
 }

@@ -55,7 +55,10 @@ class MapReader {
   // Records an error if `node` is not a map (a null node counts as an empty map when
   // `null_is_empty`), and one per unknown key.
   MapReader(const Node& node, Diagnostics& d, std::string_view what,
-            std::initializer_list<std::string_view> known_keys, bool null_is_empty = false);
+            std::span<const std::string_view> known_keys, bool null_is_empty = false);
+  MapReader(const Node& node, Diagnostics& d, std::string_view what,
+            std::initializer_list<std::string_view> known_keys, bool null_is_empty = false)
+      : MapReader(node, d, what, std::span(known_keys.begin(), known_keys.size()), null_is_empty) {}
 
   bool ok() const { return ok_; }
   const Node& node() const { return node_; }

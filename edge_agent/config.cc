@@ -52,39 +52,21 @@ std::string PolicyCachePath(const AgentConfig& config) {
                                      : config.policy_cache;
 }
 
+// The keys a config may have.
+// clang-format off
+constexpr std::string_view kAgentConfigKeys[] = {
+    "apiVersion", "kind", "device_id", "profile", "household", "pki_dir", "tls", "router",
+    "app_socket", "catalog", "models", "state", "state_file", "offline_policy", "policy_cache",
+    "heartbeat_interval_ms", "decide_timeout_ms", "connect_timeout_ms", "runtime", "gateway",
+    "peer_listen", "peer_advertise", "metrics_listen", "admission", "ttft_timeout_ms",
+    "stall_timeout_ms", "warm_minutes", "drain_timeout_ms"};
+// clang-format on
+
 std::optional<AgentConfig> ParseAgentConfig(std::string_view yaml_text, Diagnostics& d,
                                             const std::string& base_dir) {
   std::optional<yaml::Node> root = yaml::Parse(yaml_text, d);
   if (!root) return std::nullopt;
-  yaml::MapReader r(*root, d, "the agent config",
-                    {"apiVersion",
-                     "kind",
-                     "device_id",
-                     "profile",
-                     "household",
-                     "pki_dir",
-                     "tls",
-                     "router",
-                     "app_socket",
-                     "catalog",
-                     "models",
-                     "state",
-                     "state_file",
-                     "offline_policy",
-                     "policy_cache",
-                     "heartbeat_interval_ms",
-                     "decide_timeout_ms",
-                     "connect_timeout_ms",
-                     "runtime",
-                     "gateway",
-                     "peer_listen",
-                     "peer_advertise",
-                     "metrics_listen",
-                     "admission",
-                     "ttft_timeout_ms",
-                     "stall_timeout_ms",
-                     "warm_minutes",
-                     "drain_timeout_ms"});
+  yaml::MapReader r(*root, d, "the agent config", kAgentConfigKeys);
   if (!r.ok()) return std::nullopt;
   AgentConfig c;
   c.file = d.file();

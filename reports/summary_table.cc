@@ -78,6 +78,14 @@ std::string Triple(const Percentiles& p) {
   return FormatMs(p.p50) + " / " + FormatMs(p.p95) + " / " + FormatMs(p.p99);
 }
 
+// A percentile of one of a run's distributions, absent when it has no samples.
+template <Percentiles RunFigures::*kDistribution, double Percentiles::*kStat>
+std::optional<double> PercentileOf(const RunFigures& r) {
+  const Percentiles& p = r.*kDistribution;
+  if (p.count == 0) return std::nullopt;
+  return p.*kStat;
+}
+
 }  // namespace
 
 std::vector<SummaryRow> SummaryRows(const Report& report) {
@@ -121,41 +129,16 @@ std::vector<SummaryRow> SummaryRows(const Report& report) {
       FormatShareFixed, Best::kLower);
 
   b.Group("Latency of answers");
-  b.Numbers(
-      "p50", "Median time from the request to the last token, successful answers",
-      [](const RunFigures& r) -> std::optional<double> {
-        if (r.latency_ms.count == 0) return std::nullopt;
-        return r.latency_ms.p50;
-      },
-      FormatMs, Best::kLower);
-  b.Numbers(
-      "p95", "95th percentile (nearest rank) of the total latency of successful answers",
-      [](const RunFigures& r) -> std::optional<double> {
-        if (r.latency_ms.count == 0) return std::nullopt;
-        return r.latency_ms.p95;
-      },
-      FormatMs, Best::kLower);
-  b.Numbers(
-      "p99", "99th percentile of the total latency of successful answers",
-      [](const RunFigures& r) -> std::optional<double> {
-        if (r.latency_ms.count == 0) return std::nullopt;
-        return r.latency_ms.p99;
-      },
-      FormatMs, Best::kLower);
-  b.Numbers(
-      "First token p50", "Median time to the first token of successful answers",
-      [](const RunFigures& r) -> std::optional<double> {
-        if (r.ttft_ms.count == 0) return std::nullopt;
-        return r.ttft_ms.p50;
-      },
-      FormatMs, Best::kLower);
-  b.Numbers(
-      "First token p95", "95th percentile of the time to the first token",
-      [](const RunFigures& r) -> std::optional<double> {
-        if (r.ttft_ms.count == 0) return std::nullopt;
-        return r.ttft_ms.p95;
-      },
-      FormatMs, Best::kLower);
+  b.Numbers("p50", "Median time from the request to the last token, successful answers",
+            PercentileOf<&RunFigures::latency_ms, &Percentiles::p50>, FormatMs, Best::kLower);
+  b.Numbers("p95", "95th percentile (nearest rank) of the total latency of successful answers",
+            PercentileOf<&RunFigures::latency_ms, &Percentiles::p95>, FormatMs, Best::kLower);
+  b.Numbers("p99", "99th percentile of the total latency of successful answers",
+            PercentileOf<&RunFigures::latency_ms, &Percentiles::p99>, FormatMs, Best::kLower);
+  b.Numbers("First token p50", "Median time to the first token of successful answers",
+            PercentileOf<&RunFigures::ttft_ms, &Percentiles::p50>, FormatMs, Best::kLower);
+  b.Numbers("First token p95", "95th percentile of the time to the first token",
+            PercentileOf<&RunFigures::ttft_ms, &Percentiles::p95>, FormatMs, Best::kLower);
   for (std::size_t t = 0; t < kTierCount; ++t) {
     b.Text(std::string(kTierNames[t]) + " p50 / p95 / p99",
            "Latency of successful answers from the " + std::string(kTierNames[t]) + " tier",

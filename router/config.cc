@@ -30,33 +30,21 @@ void CheckAddress(const yaml::MapReader& r, std::string_view key, Diagnostics& d
 
 }  // namespace
 
+// The keys a config may have.
+// clang-format off
+constexpr std::string_view kRouterConfigKeys[] = {
+    "apiVersion", "kind", "listen", "metrics_listen", "tls", "pki_dir", "policy", "catalog",
+    "decision_log", "io_threads", "heartbeat_interval_ms", "offline_after_ms",
+    "handshake_timeout_ms", "idle_timeout_ms", "policy_poll_ms", "max_frame_bytes",
+    "max_connections_per_device", "budget_usd_per_day", "cloud", "households", "revoked",
+    "durable_fsync"};
+// clang-format on
+
 std::optional<RouterConfig> ParseRouterConfig(std::string_view yaml_text, Diagnostics& d,
                                               const std::string& base_dir) {
   std::optional<yaml::Node> root = yaml::Parse(yaml_text, d);
   if (!root) return std::nullopt;
-  yaml::MapReader r(*root, d, "the router config",
-                    {"apiVersion",
-                     "kind",
-                     "listen",
-                     "metrics_listen",
-                     "tls",
-                     "pki_dir",
-                     "policy",
-                     "catalog",
-                     "decision_log",
-                     "io_threads",
-                     "heartbeat_interval_ms",
-                     "offline_after_ms",
-                     "handshake_timeout_ms",
-                     "idle_timeout_ms",
-                     "policy_poll_ms",
-                     "max_frame_bytes",
-                     "max_connections_per_device",
-                     "budget_usd_per_day",
-                     "cloud",
-                     "households",
-                     "revoked",
-                     "durable_fsync"});
+  yaml::MapReader r(*root, d, "the router config", kRouterConfigKeys);
   if (!r.ok()) return std::nullopt;
   RouterConfig c;
   c.file = d.file();

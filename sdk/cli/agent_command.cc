@@ -21,17 +21,10 @@ void AddAgentCommands(CLI::App& app, int& exit_code) {
       exit_code = 1;
       return;
     }
-    std::unique_ptr<agent::Agent> a;
-    exit_code = RunDaemon({.name = "agent",
-                           .start = [&]() -> Status {
-                             Result<std::unique_ptr<agent::Agent>> made =
-                                 agent::Agent::Create(*config);
-                             if (!made.ok()) return made.status();
-                             a = std::move(*made);
-                             return a->Start();
-                           },
-                           .release = [&] { a.reset(); },
-                           .drain = [&](int) { a->Shutdown(); }});
+    exit_code =
+        RunOwnedDaemon<agent::Agent>({.name = "agent",
+                                      .create = [&] { return agent::Agent::Create(*config); },
+                                      .drain = [](agent::Agent& a) { a.Shutdown(); }});
   });
 }
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,34 @@ struct DaemonSpec {
 
 // Runs a daemon to its end; the process's exit code (0 after a signal, 1 if it did not start).
 int RunDaemon(const DaemonSpec& spec);
+
+// A daemon object run through RunDaemon: `create` makes it, its Start() starts it, `started`
+// (optional) reports it, `drain` stops it after a signal. It lives until RunOwnedDaemon returns.
+template <typename Daemon>
+struct OwnedDaemonSpec {
+  std::string name;
+  std::vector<std::string> files_it_creates;
+  std::function<Result<std::unique_ptr<Daemon>>()> create;
+  std::function<void(const Daemon&)> started;
+  std::function<void(Daemon&)> drain;
+};
+
+template <typename Daemon>
+int RunOwnedDaemon(const OwnedDaemonSpec<Daemon>& spec) {
+  std::unique_ptr<Daemon> daemon;
+  return RunDaemon({.name = spec.name,
+                    .files_it_creates = spec.files_it_creates,
+                    .start = [&]() -> Status {
+                      Result<std::unique_ptr<Daemon>> made = spec.create();
+                      if (!made.ok()) return made.status();
+                      daemon = std::move(*made);
+                      PARTITA_RETURN_IF_ERROR(daemon->Start());
+                      if (spec.started) spec.started(*daemon);
+                      return Status::Ok();
+                    },
+                    .release = [&] { daemon.reset(); },
+                    .drain = [&](int) { spec.drain(*daemon); }});
+}
 
 // Blocks until SIGTERM/SIGINT arrives and returns the signal number. Meanwhile it reloads
 // certificates whose files changed (net::ReloadChangedCertificates) and returns freed memory

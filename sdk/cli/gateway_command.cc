@@ -63,22 +63,13 @@ int RunGateway(const GatewayArgs& a) {
     std::printf("%s: ok (%zu model(s))\n", a.config.c_str(), c.models.size());
     return 0;
   }
-  std::unique_ptr<cloud_gateway::Gateway> g;
   const std::string& ledger = c.ledger_path;
-  return RunDaemon(
+  return RunOwnedDaemon<cloud_gateway::Gateway>(
       {.name = "gateway",
        .files_it_creates = {ledger, ledger + "-wal", ledger + "-shm", ledger + ".reservations"},
-       .start = [&]() -> Status {
-         Result<std::unique_ptr<cloud_gateway::Gateway>> made =
-             cloud_gateway::Gateway::Create(*config);
-         if (!made.ok()) return made.status();
-         g = std::move(*made);
-         PARTITA_RETURN_IF_ERROR(g->Start());
-         PrintFronts(c, *g);
-         return Status::Ok();
-       },
-       .release = [&] { g.reset(); },
-       .drain = [&](int) { g->Drain(c.drain_timeout); }});
+       .create = [&] { return cloud_gateway::Gateway::Create(*config); },
+       .started = [&](const cloud_gateway::Gateway& g) { PrintFronts(c, g); },
+       .drain = [&](cloud_gateway::Gateway& g) { g.Drain(c.drain_timeout); }});
 }
 
 }  // namespace

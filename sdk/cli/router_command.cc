@@ -23,19 +23,12 @@ void AddRouterCommands(CLI::App& app, int& exit_code) {
       exit_code = 1;
       return;
     }
-    std::unique_ptr<router::Router> r;
     const std::string& log = config->decision_log;
-    exit_code = RunDaemon({.name = "router",
-                           .files_it_creates = {log, log + "-wal", log + "-shm"},
-                           .start = [&]() -> Status {
-                             Result<std::unique_ptr<router::Router>> made =
-                                 router::Router::Create(*config);
-                             if (!made.ok()) return made.status();
-                             r = std::move(*made);
-                             return r->Start();
-                           },
-                           .release = [&] { r.reset(); },
-                           .drain = [&](int) { r->Shutdown(); }});
+    exit_code =
+        RunOwnedDaemon<router::Router>({.name = "router",
+                                        .files_it_creates = {log, log + "-wal", log + "-shm"},
+                                        .create = [&] { return router::Router::Create(*config); },
+                                        .drain = [](router::Router& r) { r.Shutdown(); }});
   });
 }
 
