@@ -26,10 +26,13 @@ trap cleanup EXIT
 
 source "$root/bench/gateway_bench_config.sh"
 write_bench_gateway_config "$work"
-"$partita" --log-level warn gateway --config "$work/gateway.yaml" > "$work/gateway.log" 2>&1 &
-gpid=$!
-for _ in $(seq 50); do ss -ltnH 'sport = :18090' | grep -q . && break; sleep 0.1; done
-echo "gateway pid $gpid, logs and ledger in $work" >&2
+start_gateway() {
+  "$partita" --log-level warn gateway --config "$work/gateway.yaml" >> "$work/gateway.log" 2>&1 &
+  gpid=$!
+  for _ in $(seq 50); do ss -ltnH 'sport = :18090' | grep -q . && break; sleep 0.1; done
+  echo "gateway pid $gpid, logs and ledger in $work" >&2
+}
+start_gateway
 
 if [[ ${SKIP_PEERS:-0} != 1 ]]; then
   (cd "$peers" && PEERS=${PEERS:-"direct nginx portkey ext"} \
@@ -42,6 +45,10 @@ mkdir -p "$work/run/logs" "$work/run/tmp"
 nginx -p "$work/run/" -e "$work/run/logs/upstream.err" -c "$peers/upstream/nginx.conf" &
 upid=$!
 for _ in $(seq 50); do ss -ltnH 'sport = :18080' | grep -q . && break; sleep 0.1; done
+# A fresh gateway: the one above saw the harness stop its upstream, and passive health ejected
+# it for 30 s (every request would be a 503).
+kill -TERM "$gpid" && wait "$gpid" || true
+start_gateway
 secs=${SECONDS_TLS:-10}
 echo
 echo "gateway_load_bench, ${secs} s per row, same request body as wrk/post.lua ($(date -u '+%Y-%m-%d %H:%M UTC'))"

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <optional>
 
 #include "reports/format.h"
 
@@ -468,47 +469,64 @@ std::string LatencyCdfChart(const Report& report, bool tail) {
   return svg.Finish();
 }
 
-std::string CostLatencyChart(const Report& report) {
-  ScatterSpec spec{"cost-latency",
-                   "Cost per 1,000 requests against p95 latency, with the Pareto frontier",
-                   "p95 latency of successful answers",
-                   "Cost per 1,000 requests",
-                   MsLabels,
-                   UsdLabels,
-                   true,
-                   false};
+// One point per run that `point_of_run` places (in the run's policy colour), or "no answers".
+std::string RunsScatterChart(
+    const ScatterSpec& spec, const Report& report,
+    const std::function<std::optional<ScatterPoint>(const RunFigures&, std::string_view colour)>&
+        point_of_run) {
   std::vector<ScatterPoint> points;
   for (std::size_t i = 0; i < report.runs.size(); ++i) {
-    const RunFigures& r = report.runs[i];
-    if (r.latency_ms.count == 0 || !r.cost_per_1k_usd) continue;
-    points.push_back({r.latency_ms.p95, *r.cost_per_1k_usd, r.name, PolicyColour(i), !r.on_frontier,
-                      r.name + ": p95 " + FormatMs(r.latency_ms.p95) + ", " +
-                          FormatUsd(*r.cost_per_1k_usd) + " per 1,000 requests" +
-                          (r.on_frontier ? " (on the frontier)" : " (dominated)")});
+    if (auto p = point_of_run(report.runs[i], PolicyColour(i))) points.push_back(std::move(*p));
   }
   if (points.empty()) points.push_back({0, 0, "no answers", "#888", true, "no answers"});
   return ScatterChart(spec, points);
 }
 
+std::string CostLatencyChart(const Report& report) {
+  const ScatterSpec spec{"cost-latency",
+                         "Cost per 1,000 requests against p95 latency, with the Pareto frontier",
+                         "p95 latency of successful answers",
+                         "Cost per 1,000 requests",
+                         MsLabels,
+                         UsdLabels,
+                         true,
+                         false};
+  return RunsScatterChart(
+      spec, report,
+      [](const RunFigures& r, std::string_view colour) -> std::optional<ScatterPoint> {
+        if (r.latency_ms.count == 0 || !r.cost_per_1k_usd) return std::nullopt;
+        return ScatterPoint{r.latency_ms.p95,
+                            *r.cost_per_1k_usd,
+                            r.name,
+                            colour,
+                            !r.on_frontier,
+                            r.name + ": p95 " + FormatMs(r.latency_ms.p95) + ", " +
+                                FormatUsd(*r.cost_per_1k_usd) + " per 1,000 requests" +
+                                (r.on_frontier ? " (on the frontier)" : " (dominated)")};
+      });
+}
+
 std::string QualityCostChart(const Report& report) {
-  ScatterSpec spec{"quality-cost",
-                   "Mean answer quality against cost per 1,000 requests",
-                   "Cost per 1,000 requests",
-                   "Mean quality of answers (0..1)",
-                   UsdLabels,
-                   FixedLabels,
-                   false,
-                   true};
-  std::vector<ScatterPoint> points;
-  for (std::size_t i = 0; i < report.runs.size(); ++i) {
-    const RunFigures& r = report.runs[i];
-    if (!r.mean_quality || !r.cost_per_1k_usd) continue;
-    points.push_back({*r.cost_per_1k_usd, *r.mean_quality, r.name, PolicyColour(i), false,
-                      r.name + ": quality " + FormatQuality(*r.mean_quality) + ", " +
-                          FormatUsd(*r.cost_per_1k_usd) + " per 1,000 requests"});
-  }
-  if (points.empty()) points.push_back({0, 0, "no answers", "#888", true, "no answers"});
-  return ScatterChart(spec, points);
+  const ScatterSpec spec{"quality-cost",
+                         "Mean answer quality against cost per 1,000 requests",
+                         "Cost per 1,000 requests",
+                         "Mean quality of answers (0..1)",
+                         UsdLabels,
+                         FixedLabels,
+                         false,
+                         true};
+  return RunsScatterChart(
+      spec, report,
+      [](const RunFigures& r, std::string_view colour) -> std::optional<ScatterPoint> {
+        if (!r.mean_quality || !r.cost_per_1k_usd) return std::nullopt;
+        return ScatterPoint{*r.cost_per_1k_usd,
+                            *r.mean_quality,
+                            r.name,
+                            colour,
+                            false,
+                            r.name + ": quality " + FormatQuality(*r.mean_quality) + ", " +
+                                FormatUsd(*r.cost_per_1k_usd) + " per 1,000 requests"};
+      });
 }
 
 std::string TierMixByHourChart(const Report& report, std::size_t run_index) {
