@@ -21,6 +21,7 @@
 #include "net/pki.h"
 #include "storage/sqlite.h"
 #include "tests/backends/test_servers.h"
+#include "tests/testing/beast_client.h"
 #include "tests/testing/temp_dir.h"
 
 namespace partita::cloud_gateway::testing {
@@ -221,22 +222,8 @@ inline std::string Upstream(const std::string& name, const std::string& url, int
 // One blocking HTTP exchange with the plaintext or metrics front.
 inline beast_http::response<beast_http::string_body> Exchange(
     std::uint16_t port, beast_http::verb method, const std::string& target, const std::string& body,
-    std::vector<std::pair<std::string, std::string>> headers = {}) {
-  net::asio::io_context io;
-  net::tcp::socket socket(io);
-  socket.connect(net::tcp::endpoint(net::asio::ip::make_address("127.0.0.1"), port));
-  beast_http::request<beast_http::string_body> req(method, target, 11);
-  req.set(beast_http::field::host, "127.0.0.1");
-  for (auto& [k, v] : headers) req.set(k, v);
-  req.body() = body;
-  req.prepare_payload();
-  beast_http::write(socket, req);
-  net::beast::flat_buffer buffer;
-  beast_http::response<beast_http::string_body> res;
-  net::error_code ec;
-  beast_http::read(socket, buffer, res, ec);
-  if (ec) res.result(0u);  // no (complete) response
-  return res;
+    const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+  return partita::testing::BeastExchange(port, method, target, body, headers);
 }
 
 inline std::string FileBytes(const std::string& path) {

@@ -10,6 +10,7 @@
 
 #include "backends/chat_client.h"
 #include "tests/backends/test_servers.h"
+#include "tests/testing/beast_client.h"
 
 namespace partita::modeld {
 namespace {
@@ -20,27 +21,13 @@ using backends::testing::ModeldFixture;
 using partita::testing::RunCoroutine;
 using namespace backends;
 
-// One blocking HTTP exchange on a fresh connection (the server runs on its own thread).
+// One blocking HTTP exchange on a fresh connection (the server runs on its own thread); a body
+// is sent as JSON.
 beast_http::response<beast_http::string_body> Exchange(
     std::uint16_t port, beast_http::verb method, std::string target, std::string body = "",
     std::vector<std::pair<std::string, std::string>> headers = {}) {
-  net::asio::io_context io;
-  net::tcp::socket socket(io);
-  socket.connect(net::tcp::endpoint(net::asio::ip::make_address("127.0.0.1"), port));
-  beast_http::request<beast_http::string_body> req(method, target, 11);
-  req.set(beast_http::field::host, "127.0.0.1");
-  for (auto& [k, v] : headers) req.set(k, v);
-  if (!body.empty()) {
-    req.set(beast_http::field::content_type, "application/json");
-    req.body() = std::move(body);
-    req.prepare_payload();
-  }
-  beast_http::write(socket, req);
-  net::beast::flat_buffer buffer;
-  beast_http::response<beast_http::string_body> res;
-  net::error_code ec;
-  beast_http::read(socket, buffer, res, ec);
-  return res;
+  if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
+  return partita::testing::BeastExchange(port, method, target, body, headers);
 }
 
 std::string Body(bool stream, int max_tokens) {
