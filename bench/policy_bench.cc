@@ -13,28 +13,10 @@
 #include <new>
 #include <string>
 
+#include "bench/allocation_counter.h"
 #include "policies/decision.h"
 #include "policies/loader.h"
 #include "policies/state_file.h"
-
-namespace {
-std::atomic<std::uint64_t> g_allocations{0};
-}  // namespace
-
-// The replacements pair malloc with free on purpose; GCC cannot see that.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) { return operator new(size); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-#pragma GCC diagnostic pop
 
 namespace partita::policy {
 namespace {
@@ -81,12 +63,12 @@ std::string RulesPolicy(int n) {
 void RunDecisions(benchmark::State& state, const Policy& policy, const DecisionInput& input) {
   DecisionResult result;
   Decide(policy, input, result);  // warm up
-  const std::uint64_t before = g_allocations.load();
+  const std::uint64_t before = bench::AllocationCount();
   for (auto _ : state) {
     Decide(policy, input, result);
     benchmark::DoNotOptimize(result.route);
   }
-  const std::uint64_t allocations = g_allocations.load() - before;
+  const std::uint64_t allocations = bench::AllocationCount() - before;
   state.counters["allocs_per_eval"] = benchmark::Counter(static_cast<double>(allocations) /
                                                          static_cast<double>(state.iterations()));
   state.counters["rule"] = result.rule_index;

@@ -17,6 +17,7 @@ void AddPolicyCommands(CLI::App& app, int& exit_code);
 void AddProfilesCommands(CLI::App& app, int& exit_code);
 void AddReportCommands(CLI::App& app, int& exit_code);
 void AddRouterCommands(CLI::App& app, int& exit_code);
+void AddScorerCommands(CLI::App& app, int& exit_code);
 void AddSimCommands(CLI::App& app, int& exit_code);
 
 // Prints "partita: error: MESSAGE" to stderr.

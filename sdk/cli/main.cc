@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
   partita::cli::AddProfilesCommands(app, exit_code);
   partita::cli::AddReportCommands(app, exit_code);
   partita::cli::AddRouterCommands(app, exit_code);
+  partita::cli::AddScorerCommands(app, exit_code);
   partita::cli::AddSimCommands(app, exit_code);
 
   // Usage errors read like every other error of the command line: "partita: error: ...".
