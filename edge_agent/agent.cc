@@ -52,6 +52,16 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
       a->models_.Insert(*idx);
     }
   }
+  if (a->config_.scorer == "shipped") {
+    const Result<scorer::DifficultyModel>& shipped = scorer::DifficultyModel::Shipped();
+    if (!shipped.ok()) return shipped.status();
+    a->difficulty_model_ = &*shipped;
+  } else if (a->config_.scorer != "keywords") {
+    Result<scorer::DifficultyModel> loaded = scorer::DifficultyModel::Load(a->config_.scorer);
+    if (!loaded.ok()) return loaded.status().WithContext(a->ConfigKey("scorer"));
+    a->own_difficulty_model_ = std::move(*loaded);
+    a->difficulty_model_ = &*a->own_difficulty_model_;
+  }
   Result<net::TlsContextPtr> tls =
       net::MakeClientTlsContext(a->config_.tls, {net::PeerKind::kRouter});
   if (!tls.ok()) return tls.status().WithContext(a->ConfigKey("pki_dir' or 'tls"));

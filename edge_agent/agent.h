@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -28,6 +29,7 @@
 #include "http/endpoint.h"
 #include "net/asio.h"
 #include "policies/policy.h"
+#include "scorer/model.h"
 
 namespace partita::agent {
 
@@ -68,6 +70,8 @@ class Agent {
   std::size_t unacked_outcomes();
   const AgentConfig& config() const { return config_; }
   const Catalog& catalog() const { return *catalog_; }
+  // The model behind request.difficulty (config `scorer`), or null for the keyword heuristic.
+  const scorer::DifficultyModel* difficulty_model() const { return difficulty_model_; }
   DeviceClassIndex profile() const { return profile_; }
   // Tiers the cached policy's guards forbid for a request with these features (bit per Tier);
   // 0 when no policy is cached. The agent's own check, independent of the router.
@@ -97,6 +101,8 @@ class Agent {
 
   AgentConfig config_;
   CatalogPtr catalog_;
+  std::optional<scorer::DifficultyModel> own_difficulty_model_;  // from a `scorer` file
+  const scorer::DifficultyModel* difficulty_model_ = nullptr;
   DeviceClassIndex profile_ = 0;
   policy::ModelSet models_;
   net::TlsContextPtr router_tls_;

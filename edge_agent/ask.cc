@@ -56,6 +56,7 @@ asio::awaitable<v1::AskResult> RunAsk(Agent& agent, const TierSet& tiers,
   options.max_tokens = request.max_tokens();
   options.latency_budget_ms = request.latency_budget_ms();
   options.max_cost_usd = request.max_cost_usd();
+  options.scorer = agent.difficulty_model();
   const policy::RequestFacts features = ComputeRequestFeatures(request.prompt(), options);
   const v1::Decision decision = co_await agent.Decide(features);
   const std::uint8_t forbidden = agent.ForbiddenTiers(features);

@@ -56,7 +56,7 @@ std::string PolicyCachePath(const AgentConfig& config) {
 // clang-format off
 constexpr std::string_view kAgentConfigKeys[] = {
     "apiVersion", "kind", "device_id", "profile", "household", "pki_dir", "tls", "router",
-    "app_socket", "catalog", "models", "state", "state_file", "offline_policy", "policy_cache",
+    "app_socket", "catalog", "models", "state", "state_file", "offline_policy", "policy_cache", "scorer",
     "heartbeat_interval_ms", "decide_timeout_ms", "connect_timeout_ms", "runtime", "gateway",
     "peer_listen", "peer_advertise", "metrics_listen", "admission", "ttft_timeout_ms",
     "stall_timeout_ms", "warm_minutes", "drain_timeout_ms"};
@@ -96,6 +96,9 @@ std::optional<AgentConfig> ParseAgentConfig(std::string_view yaml_text, Diagnost
   }
   c.state_file = yaml::ResolvePath(base_dir, r.String("state_file", ""));
   c.offline_policy = yaml::ResolvePath(base_dir, r.String("offline_policy", ""));
+  c.scorer = r.String("scorer", c.scorer);
+  if (c.scorer != "shipped" && c.scorer != "keywords")
+    c.scorer = yaml::ResolvePath(base_dir, c.scorer);
   // The default lives beside the config file, a directory the operator owns and that
   // survives reboots (unlike /tmp, where the app socket usually is).
   c.policy_cache = yaml::ResolvePath(

@@ -45,6 +45,10 @@ struct AgentConfig {
   StateOverrides state;             // fixed overrides of the system's readings
   std::string state_file;           // watched overrides (a YAML map, docs/agent.md)
   std::string offline_policy;       // policy used before the router sends one ("" = none)
+  // How request.difficulty is computed: "keywords" (the heuristic, the default until a shipped
+  // model covers commands and chat: docs/routing.md), "shipped" (the scorer model in the
+  // binary) or a scorer model file.
+  std::string scorer = "keywords";
   // The last policy the router pushed, kept across restarts. From a config file it defaults to
   // "<device_id>.policy-cache.yaml" beside the file; "" (a config built in code) =
   // DefaultPolicyCachePath.

@@ -98,6 +98,12 @@ policy::RequestFacts ComputeRequestFeatures(std::string_view prompt,
     case RequestKind::kReasoning: f.tokens_out = 400; break;
   }
   if (options.max_tokens > 0) f.tokens_out = options.max_tokens;
+  if (options.scorer != nullptr) {
+    thread_local scorer::FeatureExtractor extractor;
+    thread_local scorer::Features features;
+    f.difficulty = options.scorer->Score(prompt, extractor, features);
+    return f;
+  }
   double difficulty = f.kind == RequestKind::kCommand ? 0.1
                       : f.kind == RequestKind::kChat  ? 0.4
                                                       : 0.7;

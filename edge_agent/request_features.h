@@ -1,7 +1,8 @@
 // Request features computed on the device, without a network call: estimated prompt tokens,
 // kind, difficulty (0..1) and expected answer length, from the prompt text and the caller's
-// options. The heuristic is documented in docs/agent.md ("Request features") and is the same
-// shape the simulator's workloads use. Pure function; safe from any thread.
+// options. Difficulty comes from the scorer (docs/routing.md) or, for comparison, the keyword
+// heuristic of docs/agent.md ("Request features"). Safe from any thread (the scorer's buffers
+// are per thread).
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include "common/vocabulary.h"
 #include "policies/decision.h"
 #include "proto/partita.pb.h"
+#include "scorer/model.h"
 
 namespace partita::agent {
 
@@ -20,6 +22,8 @@ struct FeatureOptions {
   std::uint32_t max_tokens = 0;     // 0 = the kind's typical answer length
   std::uint32_t latency_budget_ms = 0;
   double max_cost_usd = 0;
+  // Computes request.difficulty; null = the keyword heuristic (docs/agent.md).
+  const scorer::DifficultyModel* scorer = nullptr;
 };
 
 // About one token per 4 bytes of UTF-8 text (BPE tokenizers on English prose), at least 1.

@@ -71,6 +71,28 @@ app_socket: run/speaker.sock
   CHECK(DefaultPolicyCachePath("/run/agent") == "/run/agent.policy-cache.yaml");
 }
 
+TEST_CASE("The scorer key: keywords by default, shipped, or a model file beside the config") {
+  testing::TempDir tmp;
+  const std::string head = R"(apiVersion: partita/v1
+kind: AgentConfig
+device_id: speaker
+profile: smart-speaker
+pki_dir: pki
+router: 127.0.0.1:7443
+app_socket: run/speaker.sock
+)";
+  Result<AgentConfig> defaults = LoadAgentConfig(tmp.Write("a.yaml", head));
+  REQUIRE_MESSAGE(defaults.ok(), defaults.status().ToString());
+  CHECK(defaults->scorer == "keywords");
+  Result<AgentConfig> shipped = LoadAgentConfig(tmp.Write("b.yaml", head + "scorer: shipped\n"));
+  REQUIRE_MESSAGE(shipped.ok(), shipped.status().ToString());
+  CHECK(shipped->scorer == "shipped");
+  Result<AgentConfig> file =
+      LoadAgentConfig(tmp.Write("c.yaml", head + "scorer: models/home.scorer\n"));
+  REQUIRE_MESSAGE(file.ok(), file.status().ToString());
+  CHECK(file->scorer == tmp.File("models/home.scorer"));
+}
+
 TEST_CASE("A policy cache someone else could have written is refused") {
   testing::TempDir tmp;
   const std::string path =

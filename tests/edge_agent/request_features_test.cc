@@ -46,5 +46,21 @@ TEST_CASE("Difficulty grows with the kind, reasoning markers and length, caller 
   CHECK(f.latency_budget_ms == 1500);
 }
 
+TEST_CASE("With a scorer, difficulty is the scorer's and the other features stay") {
+  const Result<scorer::DifficultyModel>& shipped = scorer::DifficultyModel::Shipped();
+  REQUIRE(shipped.ok());
+  FeatureOptions o;
+  o.scorer = &*shipped;
+  for (const char* prompt :
+       {"turn on the lights", "explain step by step why 17*23 = 391", "请证明这个定理并计算积分"}) {
+    CAPTURE(prompt);
+    const auto scored = ComputeRequestFeatures(prompt, o);
+    const auto keywords = ComputeRequestFeatures(prompt, {});
+    CHECK(scored.difficulty == doctest::Approx(shipped->Score(prompt)));
+    CHECK(scored.kind == keywords.kind);
+    CHECK(scored.tokens_out == keywords.tokens_out);
+  }
+}
+
 }  // namespace
 }  // namespace partita::agent
