@@ -67,9 +67,9 @@ std::uint32_t Slot(std::uint64_t h) {
 
 const std::array<std::string_view, kDenseFeatures>& DenseFeatureNames() {
   static constexpr std::array<std::string_view, kDenseFeatures> kNames = {
-      "log_length", "digit_share",  "operator_share", "non_ascii_share",
-      "lines",      "code_markers", "choice_lines",   "question_marks",
-      "numbers",    "long_words",   "parts",          "mean_word_length"};
+      "log_length",   "digit_share",      "operator_share", "non_ascii_share",   "lines",
+      "code_markers", "choice_lines",     "question_marks", "numbers",           "long_words",
+      "parts",        "mean_word_length", "caps_words",     "mean_choice_length"};
   return kNames;
 }
 
@@ -78,14 +78,21 @@ void FeatureExtractor::Extract(std::string_view text, Features& out) {
   out.hashed.clear();
   text_.clear();
   std::size_t total = 0, digits = 0, operators = 0, non_ascii = 0, lines = 1, questions = 0;
-  std::size_t code = 0, choices = 0, parts = 0;
+  std::size_t code = 0, choices = 0, parts = 0, caps_words = 0, caps_run = 0, choice_chars = 0;
+  bool in_choice = false;
   bool at_line_start = true;
   char32_t line_first = 0;
   std::size_t line_len = 0;
   bool last_space = true;
   for (std::size_t i = 0; i < text.size();) {
     char32_t c = NextCodePoint(text, i);
-    if (c >= 'A' && c <= 'Z') c += 'a' - 'A';
+    if (c >= 'A' && c <= 'Z') {
+      c += 'a' - 'A';
+      if (++caps_run == 3) ++caps_words;  // "NOT", "EXCEPT", "LEAST": emphasis in a question
+    } else {
+      caps_run = 0;
+    }
+    if (in_choice) ++choice_chars;
     ++total;
     if (c >= '0' && c <= '9') ++digits;
     if (IsOperator(c)) ++operators;
@@ -96,6 +103,7 @@ void FeatureExtractor::Extract(std::string_view text, Features& out) {
       ++lines;
       at_line_start = true;
       line_len = 0;
+      in_choice = false;
     } else if (at_line_start && !IsSpace(c)) {
       line_first = c;
       at_line_start = false;
@@ -104,7 +112,10 @@ void FeatureExtractor::Extract(std::string_view text, Features& out) {
       ++line_len;
       // "A." / "B)" at the start of a line: a multiple-choice option; "1." / "(a)": a part.
       if (line_len == 2 && (c == '.' || c == ')')) {
-        if (line_first >= 'a' && line_first <= 'h') ++choices;
+        if (line_first >= 'a' && line_first <= 'h') {
+          ++choices;
+          in_choice = true;
+        }
         if (line_first >= '1' && line_first <= '9') ++parts;
       }
     }
@@ -154,12 +165,13 @@ void FeatureExtractor::Extract(std::string_view text, Features& out) {
   const auto squash = [](std::size_t k, float scale) {
     return static_cast<float>(std::log1p(static_cast<double>(k)) / scale);
   };
-  out.dense = {squash(total, 8.f),   share(digits) * 4,
-               share(operators) * 8, share(non_ascii),
-               squash(lines, 4.f),   squash(code, 3.f),
-               squash(choices, 2.f), squash(questions, 2.f),
-               squash(numbers, 3.f), squash(long_words, 3.f),
-               squash(parts, 2.f),   words ? static_cast<float>(word_chars) / words / 10.f : 0.f};
+  out.dense = {squash(total, 8.f),      share(digits) * 4,
+               share(operators) * 8,    share(non_ascii),
+               squash(lines, 4.f),      squash(code, 3.f),
+               squash(choices, 2.f),    squash(questions, 2.f),
+               squash(numbers, 3.f),    squash(long_words, 3.f),
+               squash(parts, 2.f),      words ? static_cast<float>(word_chars) / words / 10.f : 0.f,
+               squash(caps_words, 2.f), choices ? squash(choice_chars / choices, 5.f) : 0.f};
   out.hashed_value =
       out.hashed.empty() ? 0.f : 1.f / std::sqrt(static_cast<float>(out.hashed.size()));
 }

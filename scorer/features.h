@@ -16,7 +16,7 @@ namespace partita::scorer {
 
 inline constexpr int kFeatureBits = 17;
 inline constexpr std::uint32_t kFeatureCount = 1u << kFeatureBits;  // weights in a model
-inline constexpr std::uint32_t kDenseFeatures = 12;  // slots 0..11; hashed ones use the rest
+inline constexpr std::uint32_t kDenseFeatures = 14;  // slots 0..13; hashed ones use the rest
 inline constexpr std::size_t kMaxCodePoints = 16384;
 
 struct Features {
