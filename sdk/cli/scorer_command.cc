@@ -8,6 +8,7 @@
 
 #include "common/hash.h"
 #include "common/json_writer.h"
+#include "edge_agent/request_features.h"
 #include "scorer/evaluation.h"
 #include "scorer/model.h"
 #include "sdk/cli/commands.h"
@@ -66,12 +67,16 @@ void WriteEvaluationJson(JsonWriter& j, const scorer::RoutingEvaluation& e) {
       .EndObject();
 }
 
-std::vector<double> ScoreAll(const DifficultyModel& m, const std::vector<LabeledPrompt>& rows) {
+// The scores of `rows` by `m`, or by the agent's keyword heuristic when `m` is null.
+std::vector<double> ScoreAll(const DifficultyModel* m, const std::vector<LabeledPrompt>& rows) {
   std::vector<double> scores;
   scores.reserve(rows.size());
   scorer::FeatureExtractor extractor;
   scorer::Features features;
-  for (const LabeledPrompt& r : rows) scores.push_back(m.Score(r.prompt, extractor, features));
+  for (const LabeledPrompt& r : rows) {
+    scores.push_back(m != nullptr ? m->Score(r.prompt, extractor, features)
+                                  : agent::ComputeRequestFeatures(r.prompt, {}).difficulty);
+  }
   return scores;
 }
 
@@ -89,7 +94,7 @@ bool LoadRowsAndModel(const ScorerArgs& a, std::vector<LabeledPrompt>& rows,
     return false;
   }
   rows = std::move(*read);
-  if (a.folds > 0) return true;
+  if (a.folds > 0 || a.model == "keywords") return true;
   Result<DifficultyModel> m = ModelFor(a);
   if (!m.ok()) {
     PrintError(m.status().message());
@@ -163,7 +168,7 @@ int CrossValidate(const ScorerArgs& a, const std::vector<LabeledPrompt>& rows) {
     scorer::TrainOptions options = a.train;
     options.seed = a.seed;
     const DifficultyModel m = DifficultyModel::Train(train, options, "fold");
-    std::vector<double> scores = ScoreAll(m, test);
+    std::vector<double> scores = ScoreAll(&m, test);
     for (std::size_t k = 0; k < test.size(); ++k) pooled[test_index[k]] = scores[k];
     const scorer::RoutingEvaluation e = scorer::EvaluateRouting(test, scores);
     std::set<std::string> held;
@@ -195,7 +200,7 @@ int Eval(const ScorerArgs& a) {
   std::optional<DifficultyModel> m;
   if (!LoadRowsAndModel(a, rows, m)) return 1;
   if (a.folds > 0) return CrossValidate(a, rows);
-  std::vector<double> scores = ScoreAll(*m, rows);
+  std::vector<double> scores = ScoreAll(m ? &*m : nullptr, rows);
   const scorer::RoutingEvaluation e = scorer::EvaluateRouting(rows, scores);
   if (!a.scores_out.empty()) {
     std::ofstream out(a.scores_out);
@@ -219,9 +224,12 @@ int Eval(const ScorerArgs& a) {
     WriteEvaluationJson(j, e);
     std::printf("%s\n", j.text().c_str());
   } else {
-    PrintEvaluation(a.data + " scored by " + (a.model.empty() ? "the shipped model" : a.model) +
-                        " (trained on " + m->trained_on() + ")",
-                    e);
+    PrintEvaluation(
+        a.data + " scored by " +
+            (!m                ? std::string("the keyword heuristic")
+             : a.model.empty() ? "the shipped model (trained on " + m->trained_on() + ")"
+                               : a.model + " (trained on " + m->trained_on() + ")"),
+        e);
   }
   return 0;
 }
@@ -230,7 +238,7 @@ int Threshold(const ScorerArgs& a) {
   std::vector<LabeledPrompt> rows;
   std::optional<DifficultyModel> m;
   if (!LoadRowsAndModel(a, rows, m)) return 1;
-  const double t = scorer::ThresholdForShare(ScoreAll(*m, rows), a.strong_share);
+  const double t = scorer::ThresholdForShare(ScoreAll(m ? &*m : nullptr, rows), a.strong_share);
   std::printf("%.6f\n", t);
   std::fprintf(stderr,
                "partita scorer: request.difficulty >= %.6f sends %s of these prompts to the "
@@ -242,6 +250,11 @@ int Threshold(const ScorerArgs& a) {
 }  // namespace
 
 void AddScorerCommands(CLI::App& app, int& exit_code) {
+  const char* kModelHelp =
+      "Model file (default: the shipped model); `keywords` scores with the agent's heuristic";
+  const CLI::Validator kModelCheck(
+      [](const std::string& v) { return v == "keywords" ? std::string() : CLI::ExistingFile(v); },
+      "FILE|keywords");
   CLI::App* group = app.add_subcommand(
       "scorer", "The difficulty scorer: train, evaluate, calibrate (docs/routing.md)");
   group->require_subcommand(1);
@@ -258,8 +271,7 @@ void AddScorerCommands(CLI::App& app, int& exit_code) {
   CLI::App* eval = group->add_subcommand(
       "eval", "How well a model's scores route labeled prompts (AUC, strong share for 95%)");
   eval->add_option("--data", args->data, "Labeled CSV")->required()->check(CLI::ExistingFile);
-  eval->add_option("--model", args->model, "Model file (default: the shipped model)")
-      ->check(CLI::ExistingFile);
+  eval->add_option("--model", args->model, kModelHelp)->check(kModelCheck);
   eval->add_option("--folds", args->folds,
                    "Cross-validate instead: train and evaluate K times, whole subjects held out")
       ->check(CLI::Range(2, 100));
@@ -281,8 +293,7 @@ void AddScorerCommands(CLI::App& app, int& exit_code) {
   CLI::App* threshold = group->add_subcommand(
       "threshold", "The difficulty threshold that sends a given share to the strong model");
   threshold->add_option("--data", args->data, "Labeled CSV")->required()->check(CLI::ExistingFile);
-  threshold->add_option("--model", args->model, "Model file (default: the shipped model)")
-      ->check(CLI::ExistingFile);
+  threshold->add_option("--model", args->model, kModelHelp)->check(kModelCheck);
   threshold->add_option("--strong-share", args->strong_share, "Share in [0, 1]")
       ->required()
       ->check(CLI::Range(0.0, 1.0));

@@ -57,6 +57,10 @@ if err=$("$partita" scorer eval --data "$work/labeled.csv" --model "$work/corrup
 fi
 echo "$err" | grep -q "corrupt.scorer: checksum mismatch" || fail "model error: $err"
 
+# The agent's keyword heuristic, for comparison.
+"$partita" scorer eval --data "$work/labeled.csv" --model keywords | grep -q "scored by the keyword heuristic: 60 rows" \
+  || fail "keywords"
+
 # Without --model: the shipped model, which says what it was trained on.
 "$partita" scorer eval --data "$work/labeled.csv" | grep -q "scored by the shipped model (trained on mmlu.csv" \
   || fail "shipped model"
