@@ -28,6 +28,7 @@ struct Accumulator {
   std::array<std::vector<float>, kOutcomeSlots> latency;  // successful, by final tier ([3]: other)
   std::vector<float> ttft;
   double cost = 0, energy = 0, quality = 0;
+  std::uint64_t labeled = 0, labeled_correct = 0;
   BatteryFigures battery;
   double battery_sum = 0;
 
@@ -70,6 +71,8 @@ struct Accumulator {
     cost += o.cost;
     energy += o.energy;
     quality += o.quality;
+    labeled += o.labeled;
+    labeled_correct += o.labeled_correct;
     battery.samples += o.battery.samples;
     for (std::size_t i = 0; i < kBatteryBuckets; ++i) battery.buckets[i] += o.battery.buckets[i];
     battery.empty += o.battery.empty;
@@ -112,22 +115,12 @@ Result<std::unique_ptr<storage::Database>> OpenReadOnly(const std::string& path)
 // The columns the report reads, in select-list order; Col() is a column's position in it.
 using storage::RequestColumn;
 constexpr std::array kScanColumns = {
-    RequestColumn::run_id,
-    RequestColumn::hour,
-    RequestColumn::tier,
-    RequestColumn::guards,
-    RequestColumn::success,
-    RequestColumn::final_tier,
-    RequestColumn::truncated,
-    RequestColumn::ttft_ms,
-    RequestColumn::total_ms,
-    RequestColumn::cost_usd,
-    RequestColumn::energy_j,
-    RequestColumn::quality,
-    RequestColumn::fallback_cause,
-    RequestColumn::deadline_missed,
-    RequestColumn::decided_offline,
-    RequestColumn::attempts,
+    RequestColumn::run_id,          RequestColumn::hour,           RequestColumn::tier,
+    RequestColumn::guards,          RequestColumn::success,        RequestColumn::final_tier,
+    RequestColumn::truncated,       RequestColumn::ttft_ms,        RequestColumn::total_ms,
+    RequestColumn::cost_usd,        RequestColumn::energy_j,       RequestColumn::quality,
+    RequestColumn::label_correct,   RequestColumn::fallback_cause, RequestColumn::deadline_missed,
+    RequestColumn::decided_offline, RequestColumn::attempts,
 };
 constexpr int Col(RequestColumn c) {
   for (std::size_t i = 0; i < kScanColumns.size(); ++i) {
@@ -161,6 +154,7 @@ Status ScanRequests(storage::Database& db, std::int64_t lo, std::int64_t hi, Run
                 kTruncated = Col(RequestColumn::truncated), kTtft = Col(RequestColumn::ttft_ms),
                 kTotal = Col(RequestColumn::total_ms), kCost = Col(RequestColumn::cost_usd),
                 kEnergy = Col(RequestColumn::energy_j), kQuality = Col(RequestColumn::quality),
+                kLabel = Col(RequestColumn::label_correct),
                 kCause = Col(RequestColumn::fallback_cause),
                 kDeadline = Col(RequestColumn::deadline_missed),
                 kOffline = Col(RequestColumn::decided_offline),
@@ -193,6 +187,10 @@ Status ScanRequests(storage::Database& db, std::int64_t lo, std::int64_t hi, Run
     a.cost += sqlite3_column_double(st, kCost);
     a.energy += sqlite3_column_double(st, kEnergy);
     if (slot != kUnanswered) a.quality += sqlite3_column_double(st, kQuality);
+    if (const int label = sqlite3_column_int(st, kLabel); label >= 0) {
+      ++a.labeled;
+      a.labeled_correct += label > 0 ? 1 : 0;
+    }
     // Fell back: tried on more than one tier, as `partita sim` counts it; grouped by the cause
     // of the first failure. A lone failed attempt had nothing to fall back to.
     if (attempts > 1) {
@@ -377,6 +375,8 @@ void Finish(Accumulator& a, RunFigures& r) {
   r.cost_usd = a.cost;
   r.energy_j = a.energy;
   r.quality_sum = a.quality;
+  r.labeled_answers = a.labeled;
+  r.labeled_correct = a.labeled_correct;
   // Sort each tier's latencies, then merge them: the overall sample, sorted.
   for (std::size_t t = 0; t < kTierCount; ++t) r.tier_latency_ms[t] = Select(a.latency[t]);
   RadixSort(a.latency[kUnanswered]);  // successes from a tier this version does not know
@@ -501,6 +501,7 @@ void Derive(RunFigures& r) {
   r.success_rate.reset();
   r.cost_per_1k_usd.reset();
   r.mean_quality.reset();
+  r.labeled_accuracy.reset();
   r.cost_per_device_day_usd.reset();
   r.energy_wh_per_device_day.reset();
   if (r.completed > 0) {
@@ -509,6 +510,7 @@ void Derive(RunFigures& r) {
   }
   const std::uint64_t answered = r.completed - r.answered[kUnanswered];
   if (answered > 0) r.mean_quality = r.quality_sum / d(answered);
+  if (r.labeled_answers > 0) r.labeled_accuracy = d(r.labeled_correct) / d(r.labeled_answers);
   r.device_days = r.Metric("device_days");
   if (r.device_days && *r.device_days <= 0) r.device_days.reset();
   if (r.device_days) {

@@ -75,6 +75,8 @@ json::object RunJson(const RunFigures& r) {
   o["drain_wh_per_device_day"] = Opt(r.drain_wh_per_device_day);
   o["dropped_battery_empty"] = Opt(r.dropped_battery_empty);
   o["mean_quality"] = Opt(r.mean_quality);
+  o["labeled_answers"] = r.labeled_answers;
+  o["labeled_accuracy"] = Opt(r.labeled_accuracy);
   o["on_frontier"] = r.on_frontier;
   json::object causes;
   for (const auto& [cause, count] : r.fallback_causes) causes[cause] = count;

@@ -320,6 +320,8 @@ std::string RenderCsv(const Report& report) {
     w.Opt(n, "drain_wh_per_device_day", r.drain_wh_per_device_day);
     w.Opt(n, "dropped_battery_empty", r.dropped_battery_empty);
     w.Opt(n, "mean_quality", r.mean_quality);
+    w.Num(n, "labeled_answers", static_cast<double>(r.labeled_answers));
+    w.Opt(n, "labeled_accuracy", r.labeled_accuracy);
     w.Num(n, "on_frontier", r.on_frontier ? 1 : 0);
     for (std::size_t t = 0; t < kTierCount; ++t) {
       w.Num(n, "decided", static_cast<double>(r.decided[t]), kSlotNames[t]);

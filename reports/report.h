@@ -84,6 +84,9 @@ struct RunFigures {
   double cost_usd = 0;     // sum over completed rows
   double energy_j = 0;     // household device energy, sum over completed rows
   double quality_sum = 0;  // over answered rows (a final tier)
+  // Answers scored by their labeled prompt's label (simulations on labeled prompts), and how
+  // many of them were right.
+  std::uint64_t labeled_answers = 0, labeled_correct = 0;
   BatteryFigures battery;
   std::vector<std::pair<std::string, double>> metrics;  // run_metrics as stored
 
@@ -98,6 +101,7 @@ struct RunFigures {
   std::optional<double> drain_wh_per_device_day;
   std::optional<double> dropped_battery_empty;  // run_metrics dropped_offline
   std::optional<double> mean_quality;           // mean quality of answered requests
+  std::optional<double> labeled_accuracy;       // labeled_correct / labeled_answers
   bool on_frontier = false;                     // cost vs p95 Pareto frontier
 
   std::uint64_t in_flight() const { return requests - completed; }

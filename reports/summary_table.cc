@@ -191,6 +191,21 @@ std::vector<SummaryRow> SummaryRows(const Report& report) {
   b.Numbers(
       "Mean quality", "Mean predicted quality (0..1) of the models that answered",
       [](const RunFigures& r) { return r.mean_quality; }, FormatQuality, Best::kHigher);
+  const bool labeled = std::any_of(report.runs.begin(), report.runs.end(),
+                                   [](const RunFigures& r) { return r.labeled_answers > 0; });
+  if (labeled) {
+    b.Numbers(
+        "Accuracy on labeled prompts",
+        "Measured: share of the answers scored by their prompt's label (a fleet's labeled prompts, "
+        "answered by a model the fleet maps to a label) that were right",
+        [](const RunFigures& r) { return r.labeled_accuracy; }, FormatShareFixed, Best::kHigher);
+    b.Numbers(
+        "Answers scored by label", "How many answers the accuracy above rests on",
+        [](const RunFigures& r) -> std::optional<double> {
+          return static_cast<double>(r.labeled_answers);
+        },
+        [](double n) { return FormatCount(static_cast<std::uint64_t>(n)); }, Best::kNone);
+  }
   b.Numbers(
       "Success rate", "Completed requests answered in full",
       [](const RunFigures& r) { return r.success_rate; }, FormatShareFixed, Best::kHigher);

@@ -110,8 +110,17 @@ void ArrivalStream::Describe(Arrival& a) const {
   }
   policy::RequestFacts& r = a.request;
   r.kind = kind->kind;
-  r.difficulty = std::clamp(kind->difficulty.Sample(rng), 0.0, 1.0);
-  r.tokens_in = static_cast<std::uint32_t>(std::max(1.0, kind->tokens_in.Sample(rng)));
+  if (const LabeledPrompts* p = kind->prompts.get(); p != nullptr && !p->difficulty.empty()) {
+    const auto n = static_cast<std::uint32_t>(p->difficulty.size());
+    a.prompts = p;
+    a.prompt = std::min(n - 1, static_cast<std::uint32_t>(rng.Uniform() * n));
+    r.difficulty = p->difficulty[a.prompt];
+    r.tokens_in = p->tokens_in[a.prompt];
+  } else {
+    a.prompts = nullptr;
+    r.difficulty = std::clamp(kind->difficulty.Sample(rng), 0.0, 1.0);
+    r.tokens_in = static_cast<std::uint32_t>(std::max(1.0, kind->tokens_in.Sample(rng)));
+  }
   r.tokens_out = static_cast<std::uint32_t>(std::max(1.0, kind->tokens_out.Sample(rng)));
   r.latency_budget_ms = kind->latency_budget_ms;
   const double p = rng.Uniform();

@@ -37,6 +37,8 @@ struct Arrival {
   bool phone_online = false;  // the household phone's network is up at t (false: no phone)
   double rtt_ms = 0;          // to the cloud, on `network`; 0 when offline
   policy::RequestFacts request;
+  const LabeledPrompts* prompts = nullptr;  // the request's labeled prompt set, if its kind has one
+  std::uint32_t prompt = 0;                 // its index in `prompts`
 };
 
 class ArrivalStream {

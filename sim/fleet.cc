@@ -1,11 +1,15 @@
 #include "sim/fleet.h"
 
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <numeric>
 
 #include "common/did_you_mean.h"
 #include "common/hash.h"
 #include "common/yaml_reader.h"
+#include "scorer/labeled_data.h"
+#include "scorer/model.h"
 
 namespace partita::sim {
 
@@ -177,9 +181,9 @@ class FleetBuilder {
         kinds && ExpectList(*kinds, "workload kinds")) {
       double total = 0;
       for (const yaml::Node& item : kinds->items) {
-        yaml::MapReader k(
-            item, d_, "a request kind",
-            {"kind", "share", "difficulty", "tokens_in", "tokens_out", "latency_budget_ms"});
+        yaml::MapReader k(item, d_, "a request kind",
+                          {"kind", "share", "difficulty", "tokens_in", "tokens_out",
+                           "latency_budget_ms", "prompts"});
         if (!k.ok()) continue;
         KindWorkload kw;
         if (const yaml::Node* kn = k.Require("kind")) {
@@ -192,6 +196,7 @@ class FleetBuilder {
         if (auto dist = ReadDist(k, "difficulty", 0, 1)) kw.difficulty = *dist;
         if (auto dist = ReadDist(k, "tokens_in", 1, 1e6)) kw.tokens_in = *dist;
         if (auto dist = ReadDist(k, "tokens_out", 1, 1e6)) kw.tokens_out = *dist;
+        if (const yaml::Node* p = k.Get("prompts")) kw.prompts = ReadPrompts(*p);
         kw.latency_budget_ms =
             static_cast<std::uint32_t>(k.DoubleIn("latency_budget_ms", 0, 0, 3.6e6));
         w.kinds.push_back(std::move(kw));
@@ -200,6 +205,27 @@ class FleetBuilder {
         d_.Error(kinds->location, "request kind shares sum to " + Num(total) + ", not 1");
       }
     }
+  }
+
+  std::shared_ptr<const LabeledPrompts> ReadPrompts(const yaml::Node& node) {
+    yaml::MapReader r(node, d_, "prompts", {"file", "weak_model", "strong_model"});
+    if (!r.ok()) return nullptr;
+    auto p = std::make_shared<LabeledPrompts>();
+    const std::string dir = std::filesystem::path(d_.file()).parent_path().string();
+    p->file = yaml::ResolvePath(dir, r.RequireString("file").value_or(""));
+    for (const char* key : {"weak_model", "strong_model"}) {
+      if (const yaml::Node* m = r.Get(key)) {
+        if (auto name = yaml::ReadString(*m, d_, key)) {
+          std::optional<ModelIndex> idx = catalog_.FindModel(*name);
+          if (!idx) {
+            d_.Error(m->location,
+                     "unknown model '" + *name + "' for " + key + "; see `partita profiles list`");
+          }
+          (std::string_view(key) == "weak_model" ? p->weak_model : p->strong_model) = idx;
+        }
+      }
+    }
+    return p;
   }
 
   static std::string Num(double x) {
@@ -417,7 +443,30 @@ Result<FleetPtr> LoadFleetFile(const std::string& path, const Catalog& catalog) 
   Diagnostics diagnostics(path);
   FleetPtr fleet = ParseFleet(*text, diagnostics, catalog);
   if (!fleet) return diagnostics.ToStatus();
-  return fleet;
+  bool labeled = false;
+  for (const KindWorkload& k : fleet->workload.kinds) labeled = labeled || k.prompts;
+  if (!labeled) return fleet;
+  // Read and score each kind's labeled prompts once; the prompts themselves are not kept.
+  const Result<scorer::DifficultyModel>& model = scorer::DifficultyModel::Shipped();
+  if (!model.ok()) return model.status();
+  auto loaded = std::make_shared<FleetSpec>(*fleet);
+  scorer::FeatureExtractor extractor;
+  scorer::Features features;
+  for (KindWorkload& k : loaded->workload.kinds) {
+    if (!k.prompts) continue;
+    Result<std::vector<scorer::LabeledPrompt>> rows = scorer::LoadLabeledCsv(k.prompts->file);
+    if (!rows.ok()) return rows.status().WithContext(path + ": workload prompts");
+    auto p = std::make_shared<LabeledPrompts>(*k.prompts);
+    for (const scorer::LabeledPrompt& row : *rows) {
+      p->difficulty.push_back(static_cast<float>(model->Score(row.prompt, extractor, features)));
+      p->weak_correct.push_back(row.weak_correct ? 1 : 0);
+      p->strong_correct.push_back(row.strong_correct ? 1 : 0);
+      p->tokens_in.push_back(
+          static_cast<std::uint32_t>(std::max<std::size_t>(1, (row.prompt.size() + 3) / 4)));
+    }
+    k.prompts = std::move(p);
+  }
+  return FleetPtr(std::move(loaded));
 }
 
 FleetSpec ScaleFleet(const FleetSpec& fleet, std::int64_t devices) {

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,8 +33,21 @@ struct ClassWorkload {
   std::array<double, 24> diurnal{};  // weights per local hour, normalised to sum 1
 };
 
+// Real prompts with labels (scorer/labeled_data.h): the kind's requests are drawn from them,
+// their difficulty is the shipped scorer's score of the prompt, and an answer by `weak_model`
+// or `strong_model` is scored by the matching label (docs/fleet.md, "Labeled prompts").
+struct LabeledPrompts {
+  std::string file;  // resolved against the fleet file
+  std::optional<ModelIndex> weak_model, strong_model;
+  // Loaded by LoadFleetFile (ParseFleet only names the file): per prompt, in file order.
+  std::vector<float> difficulty;
+  std::vector<std::uint8_t> weak_correct, strong_correct;
+  std::vector<std::uint32_t> tokens_in;  // about one token per 4 bytes, at least 1
+};
+
 struct KindWorkload {
   RequestKind kind = RequestKind::kChat;
+  std::shared_ptr<const LabeledPrompts> prompts;  // null: difficulty and tokens_in are drawn
   double share = 0;
   Distribution difficulty = Distribution::Fixed(0.5);
   Distribution tokens_in = Distribution::Fixed(50);

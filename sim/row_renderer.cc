@@ -117,6 +117,7 @@ void RowRenderer::Render(const SimulatedRequest& r, storage::DecisionRecord& dr,
   o.cost_usd = r.cost_usd;
   o.energy_j = r.energy_j;
   o.quality = r.quality;
+  o.label_correct = r.label_correct;
   o.attempts = r.attempt_count;
   o.fallback_cause.clear();
   o.trail.clear();

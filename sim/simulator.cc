@@ -403,6 +403,12 @@ void Simulator::HandleArrival(const Arrival& arrival) {
   r.quality = r.answered ? QualityFor(catalog_.model(ex.final_route.model).QualityScore(),
                                       in.request.difficulty)
                          : 0;
+  r.label_correct = -1;
+  if (r.answered && arrival.prompts != nullptr) {
+    const LabeledPrompts& p = *arrival.prompts;
+    if (ex.final_route.model == p.weak_model) r.label_correct = p.weak_correct[arrival.prompt];
+    if (ex.final_route.model == p.strong_model) r.label_correct = p.strong_correct[arrival.prompt];
+  }
   r.attempt_count = static_cast<std::uint8_t>(ex.count);
   for (int i = 0; i < ex.count; ++i) {
     const Attempt& a = ex.attempts[static_cast<std::size_t>(i)];

@@ -75,7 +75,8 @@ namespace partita::storage {
   X(std::uint32_t, tokens_out, tokens_out, 0)                                             \
   X(double, cost_usd, cost_usd, 0)                                                        \
   X(double, energy_j, energy_j, 0)                                                        \
-  X(double, quality, quality, 0) /* predicted quality of the answering model */           \
+  X(double, quality, quality, 0)           /* predicted quality of the answering model */ \
+  X(int, label_correct, label_correct, -1) /* 1/0 by the prompt's label; -1 unlabeled */  \
   X(std::uint32_t, attempts, attempts, 0)                                                 \
   X(std::string, fallback_cause, fallback_cause, {}) /* first failed attempt's result */  \
   X(std::string, trail, trail, {})                   /* "cloud:refused:3>phone:ok:950" */ \

@@ -9,7 +9,7 @@ namespace {
 
 std::string ExampleFromDocs() {
   const std::string doc = testing::ReadSourceFile("docs/fleet.md");
-  const std::size_t begin = doc.find("```yaml\n");
+  const std::size_t begin = doc.find("```yaml\n", doc.find("## Worked example"));
   REQUIRE(begin != std::string::npos);
   const std::size_t end = doc.find("```", begin + 8);
   return doc.substr(begin + 8, end - begin - 8);

@@ -6,9 +6,11 @@
 
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "policies/loader.h"
+#include "scorer/model.h"
 #include "sim/run.h"
 #include "sim/run_database.h"
 #include "storage/sqlite.h"
@@ -37,6 +39,17 @@ spec:
     fallback: [device, cloud]
   rules:
     - {name: everything-to-phone, route: phone}
+)";
+
+constexpr const char* kLargeCloud = R"(apiVersion: partita/v1
+kind: Policy
+metadata: {name: large-cloud}
+spec:
+  defaults:
+    deadline_ms: 6000
+    fallback: [phone, device]
+  rules:
+    - {name: everything-to-the-large-model, route: cloud, model: milm-70b-moe}
 )";
 
 policy::PolicyPtr Policy(const char* text) {
@@ -96,6 +109,76 @@ TEST_CASE("The same inputs and seed give a byte-identical run database, another 
   CHECK(a.size() > 100000);
   CHECK(a == ReadBytes(tmp.File("b.db")));
   CHECK(a != ReadBytes(tmp.File("c.db")));
+}
+
+TEST_CASE("Labeled prompts: difficulty from the scorer, answers scored by the matching label") {
+  testing::TempDir tmp;
+  // 40 prompts: the weak model is right on the even ones, the strong model on all.
+  std::string csv = "id,prompt,weak_correct,strong_correct\n";
+  for (int i = 0; i < 40; ++i) {
+    csv += "q" + std::to_string(i) + ",\"Question " + std::to_string(i * 7919) +
+           ": which of the following is true?\nA. one\nB. two\"," + (i % 2 == 0 ? "1" : "0") +
+           ",1\n";
+  }
+  tmp.Write("labeled.csv", csv);
+  std::string fleet = ReadBytes(std::string(PARTITA_SOURCE_DIR) + "/sim/fleets/household-100.yaml");
+  const std::string chat = "      - kind: chat             # a conversational answer\n";
+  const std::size_t at = fleet.find(chat);
+  REQUIRE(at != std::string::npos);
+  fleet.insert(at + chat.size(),
+               "        prompts: {file: labeled.csv, weak_model: milm-7b-moe, "
+               "strong_model: milm-70b-moe}\n");
+  Result<FleetPtr> labeled = LoadFleetFile(tmp.Write("fleet.yaml", fleet), *DefaultCatalog());
+  REQUIRE_MESSAGE(labeled.ok(), labeled.status().ToString());
+
+  SimulationOptions o;
+  o.fleet = *labeled;
+  o.policies = {Policy(kCloudFirst), Policy(kPhoneFirst), Policy(kLargeCloud)};
+  o.hours = 12;
+  o.out_path = tmp.File("run.db");
+  Simulate(o);
+  auto db = Open(o.out_path);
+  // Chat requests take their difficulty from the scorer's scores of the 40 prompts.
+  const Result<scorer::DifficultyModel>& model = scorer::DifficultyModel::Shipped();
+  REQUIRE(model.ok());
+  std::set<float> scores;
+  for (int i = 0; i < 40; ++i) {
+    scores.insert(
+        static_cast<float>(model->Score("Question " + std::to_string(i * 7919) +
+                                        ": which of the following is true?\nA. one\nB. two")));
+  }
+  auto rows = db->Prepare("SELECT difficulty FROM requests WHERE kind = 'chat'");
+  REQUIRE(rows.ok());
+  int chats = 0;
+  while (*rows->Step()) {
+    ++chats;
+    CHECK(scores.count(static_cast<float>(rows->Double(0))) == 1);
+  }
+  CHECK(chats > 50);
+  // The strong model's answers are right, the weak model's right on half; others unscored.
+  CHECK(Count(*db,
+              "SELECT count(*) FROM requests WHERE final_model = 'milm-70b-moe' AND "
+              "kind = 'chat' AND label_correct != 1") == 0);
+  CHECK(Count(*db,
+              "SELECT count(*) FROM requests WHERE final_model = 'milm-70b-moe' AND "
+              "kind = 'chat' AND label_correct = 1") > 20);
+  const std::int64_t weak = Count(*db,
+                                  "SELECT count(*) FROM requests WHERE final_model = "
+                                  "'milm-7b-moe' AND kind = 'chat'");
+  const std::int64_t weak_right = Count(*db,
+                                        "SELECT count(*) FROM requests WHERE final_model = "
+                                        "'milm-7b-moe' AND kind = 'chat' AND label_correct = 1");
+  CHECK(weak > 20);
+  CHECK(Count(*db,
+              "SELECT count(*) FROM requests WHERE final_model = 'milm-7b-moe' AND "
+              "kind = 'chat' AND label_correct < 0") == 0);
+  CHECK(weak_right > weak / 4);
+  CHECK(weak_right < weak * 3 / 4);
+  CHECK(Count(*db, "SELECT count(*) FROM requests WHERE kind != 'chat' AND label_correct != -1") ==
+        0);
+  CHECK(Count(*db,
+              "SELECT count(*) FROM requests WHERE final_model NOT IN ('milm-7b-moe', "
+              "'milm-70b-moe') AND label_correct != -1") == 0);
 }
 
 TEST_CASE("Every policy faces the same world: the same requests, whatever it decides") {
