@@ -19,6 +19,15 @@ namespace partita {
 using ModelIndex = std::uint16_t;
 using DeviceClassIndex = std::uint16_t;
 
+// A model's answer quality against request difficulty, measured: P(correct) =
+// 1 / (1 + exp(-(intercept + slope * difficulty))), fitted to labeled outcomes by
+// `partita scorer calibrate` (docs/routing.md). Its difficulty is the scorer's.
+struct QualityCurve {
+  double intercept = 0;
+  double slope = 0;
+  std::string source;  // what it was fitted on
+};
+
 struct ModelSpec {
   std::string name;    // "milm-1.3b"
   std::string family;  // "MiLM"
@@ -31,12 +40,16 @@ struct ModelSpec {
   double gsm8k_pct = 0;
   double price_usd_per_1m_input_tokens = 0;
   double price_usd_per_1m_output_tokens = 0;
-  double base_latency_ms = 0;  // fixed time before the first token besides prefill
+  double base_latency_ms = 0;                 // fixed time before the first token besides prefill
+  std::optional<QualityCurve> quality_curve;  // measured; absent: predicted from the scores
   std::string source;
   SourceLocation location;
 
-  // (mmlu_pct + gsm8k_pct) / 200: the 0..1 score the quality function uses.
+  // (mmlu_pct + gsm8k_pct) / 200: the 0..1 score the predicted quality curve uses.
   double QualityScore() const { return (mmlu_pct + gsm8k_pct) / 200.0; }
+  // Expected answer quality (0..1) at `difficulty`: the measured curve when the catalog has one,
+  // else the curve predicted from QualityScore() (QualityFor in predictor.h).
+  double QualityAt(double difficulty) const;
 };
 
 // How fast one model runs on one device class (or in the cloud).

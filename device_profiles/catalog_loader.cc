@@ -74,7 +74,7 @@ class CatalogBuilder {
           item, d_, "a model",
           {"name", "family", "description", "params_total_b", "params_active_b", "quantization",
            "memory_mb", "mmlu_pct", "gsm8k_pct", "price_usd_per_1m_input_tokens",
-           "price_usd_per_1m_output_tokens", "base_latency_ms", "source"});
+           "price_usd_per_1m_output_tokens", "base_latency_ms", "quality_curve", "source"});
       if (!r.ok()) continue;
       ModelSpec m;
       m.location = item.location;
@@ -103,6 +103,16 @@ class CatalogBuilder {
           r.RequireDoubleIn("price_usd_per_1m_output_tokens", 0, 1e4).value_or(0);
       m.base_latency_ms = r.RequireDoubleIn("base_latency_ms", 0, 600'000).value_or(0);
       m.source = RequireSource(r, "model '" + m.name + "'");
+      if (const yaml::Node* q = r.Get("quality_curve")) {
+        yaml::MapReader qr(*q, d_, "quality_curve", {"intercept", "slope", "source"});
+        if (qr.ok()) {
+          QualityCurve curve;
+          curve.intercept = qr.RequireDoubleIn("intercept", -50, 50).value_or(0);
+          curve.slope = qr.RequireDoubleIn("slope", -50, 50).value_or(0);
+          curve.source = RequireSource(qr, "model '" + m.name + "': quality_curve");
+          m.quality_curve = std::move(curve);
+        }
+      }
       if (c.models_.size() >= 60000) {
         d_.Error(item.location, "too many models");
         return;

@@ -23,6 +23,12 @@ double QualityFor(double quality_score, double difficulty) {
   return 1.0 / (1.0 + std::exp(-(logit + 2.6 - 2.9 * d)));
 }
 
+double ModelSpec::QualityAt(double difficulty) const {
+  if (!quality_curve) return QualityFor(QualityScore(), difficulty);
+  const double d = std::clamp(difficulty, 0.0, 1.0);
+  return 1.0 / (1.0 + std::exp(-(quality_curve->intercept + quality_curve->slope * d)));
+}
+
 PredictionDetail PredictDetail(const ExecutionSite& site, const RequestShape& request) {
   PredictionDetail d;
   if (site.model == nullptr || site.runtime == nullptr) return d;
@@ -58,7 +64,7 @@ PredictionDetail PredictDetail(const ExecutionSite& site, const RequestShape& re
   }
   const double compute_s = (d.cold_ms + d.prefill_ms + decode_ms) / 1000.0;
   p.energy_j = d.compute_power_w * compute_s + d.radio_power_w * p.latency_ms / 1000.0;
-  p.quality = QualityFor(model.QualityScore(), request.difficulty);
+  p.quality = model.QualityAt(request.difficulty);
   return d;
 }
 

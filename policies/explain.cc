@@ -566,7 +566,28 @@ std::string ExplanationText(const Policy& policy, const DecisionInput& input,
     }
     out += line + row.back() + "\n";
   }
-  if (rows.empty()) out += "  (no candidates)\n";
+  if (rows.empty()) {
+    out += "  (no candidates)\n";
+    return out;
+  }
+  // Which quality figures rest on measurements (a fitted curve in the catalog).
+  std::string measured;
+  bool any_predicted = false;
+  for (const CandidateTrace& t : e.candidates) {
+    if (!t.has_route) continue;
+    const ModelSpec& m = c.model(t.candidate.route.model);
+    if (!m.quality_curve) {
+      any_predicted = true;
+    } else if (measured.find(m.name) == std::string::npos) {
+      measured += (measured.empty() ? "" : ", ") + m.name;
+    }
+  }
+  if (measured.empty()) {
+    out += "  quality: predicted from each model's benchmark scores (no measured curve)\n";
+  } else {
+    out += "  quality: measured for " + measured + " (the catalog's quality_curve)" +
+           (any_predicted ? "; predicted for the others" : "") + "\n";
+  }
   return out;
 }
 

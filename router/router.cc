@@ -716,8 +716,7 @@ asio::awaitable<void> Router::ServeAgent(net::TlsStream stream, net::PeerIdentit
         outcome->cost_usd = o.cost_usd();
         outcome->energy_j = o.energy_j();
         if (auto m = catalog_->FindModel(o.final_model()); m && o.success()) {
-          outcome->quality =
-              QualityFor(catalog_->model(*m).QualityScore(), o.features().difficulty());
+          outcome->quality = catalog_->model(*m).QualityAt(o.features().difficulty());
         }
         outcome->attempts = static_cast<std::uint32_t>(o.attempts_size());
         for (int i = 0; i < o.attempts_size(); ++i) {

@@ -102,6 +102,63 @@ RoutingEvaluation EvaluateRouting(const std::vector<LabeledPrompt>& rows,
   return e;
 }
 
+QualityFit FitQualityCurve(const std::vector<double>& scores, const std::vector<bool>& correct,
+                           int bins) {
+  QualityFit fit;
+  const std::size_t n = std::min(scores.size(), correct.size());
+  fit.rows = n;
+  if (n == 0) return fit;
+  double right = 0;
+  for (std::size_t i = 0; i < n; ++i) right += correct[i] ? 1 : 0;
+  fit.accuracy = right / n;
+  const double base = std::clamp(fit.accuracy, 1e-6, 1 - 1e-6);
+  double a = std::log(base / (1 - base)), b = 0;
+  for (int iteration = 0; iteration < 50; ++iteration) {
+    // Gradient and Hessian of the log-likelihood in (a, b), with a tiny ridge for separable data.
+    double ga = 0, gb = 0, haa = 1e-9, hab = 0, hbb = 1e-9;
+    for (std::size_t i = 0; i < n; ++i) {
+      const double x = scores[i];
+      const double p = 1.0 / (1.0 + std::exp(-(a + b * x)));
+      const double r = (correct[i] ? 1.0 : 0.0) - p;
+      const double w = p * (1 - p);
+      ga += r;
+      gb += r * x;
+      haa += w;
+      hab += w * x;
+      hbb += w * x * x;
+    }
+    const double det = haa * hbb - hab * hab;
+    if (det <= 0) break;
+    const double da = (hbb * ga - hab * gb) / det, db = (haa * gb - hab * ga) / det;
+    a += da;
+    b += db;
+    if (std::abs(da) + std::abs(db) < 1e-10) break;
+  }
+  fit.intercept = a;
+  fit.slope = b;
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t x, std::size_t y) { return scores[x] < scores[y]; });
+  const std::size_t k = static_cast<std::size_t>(std::max(1, bins));
+  for (std::size_t bin = 0; bin < k; ++bin) {
+    const std::size_t lo = bin * n / k, hi = (bin + 1) * n / k;
+    if (lo >= hi) continue;
+    QualityFit::Bin out;
+    out.score_lo = scores[order[lo]];
+    out.score_hi = scores[order[hi - 1]];
+    out.rows = hi - lo;
+    for (std::size_t j = lo; j < hi; ++j) {
+      out.observed += correct[order[j]] ? 1 : 0;
+      out.fitted += 1.0 / (1.0 + std::exp(-(a + b * scores[order[j]])));
+    }
+    out.observed /= out.rows;
+    out.fitted /= out.rows;
+    fit.bins.push_back(out);
+  }
+  return fit;
+}
+
 double ThresholdForShare(std::vector<double> scores, double strong_share) {
   if (scores.empty()) return 1;
   std::sort(scores.begin(), scores.end(), std::greater<>());

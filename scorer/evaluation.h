@@ -32,6 +32,24 @@ RoutingEvaluation EvaluateRouting(const std::vector<LabeledPrompt>& rows,
                                   const std::vector<double>& scores,
                                   double fraction_of_strong = 0.95);
 
+// P(correct) = 1 / (1 + exp(-(intercept + slope * score))), fitted by maximum likelihood
+// (Newton's method, deterministic) to one label column against the scores; with the observed
+// and fitted accuracy in `bins` equal-count bins of score, to judge the fit.
+struct QualityFit {
+  double intercept = 0;
+  double slope = 0;
+  std::size_t rows = 0;
+  double accuracy = 0;  // observed, over all rows
+  struct Bin {
+    double score_lo = 0, score_hi = 0;
+    std::size_t rows = 0;
+    double observed = 0, fitted = 0;
+  };
+  std::vector<Bin> bins;
+};
+QualityFit FitQualityCurve(const std::vector<double>& scores, const std::vector<bool>& correct,
+                           int bins = 10);
+
 // The score that sends `strong_share` of these rows to the strong model: rows scoring at or
 // above it go there.
 double ThresholdForShare(std::vector<double> scores, double strong_share);

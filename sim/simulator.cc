@@ -400,9 +400,8 @@ void Simulator::HandleArrival(const Arrival& arrival) {
   r.tokens_out = ex.tokens_out;
   r.cost_usd = ex.cost_usd;
   r.energy_j = ex.energy_j;
-  r.quality = r.answered ? QualityFor(catalog_.model(ex.final_route.model).QualityScore(),
-                                      in.request.difficulty)
-                         : 0;
+  r.quality =
+      r.answered ? catalog_.model(ex.final_route.model).QualityAt(in.request.difficulty) : 0;
   r.label_correct = -1;
   if (r.answered && arrival.prompts != nullptr) {
     const LabeledPrompts& p = *arrival.prompts;

@@ -34,14 +34,15 @@ void PrintList(const Catalog& c) {
   }
   std::printf("%s\nModels:\n", devices.ToString().c_str());
   TextTable models({"name", "params_b", "active_b", "quant", "mmlu", "gsm8k", "$/1M in", "$/1M out",
-                    "base_ms", "quality"});
+                    "base_ms", "quality", "curve"});
   for (const ModelSpec& m : c.models()) {
     models.AddRow({m.name, m.params_total_b > 0 ? FormatNumber(m.params_total_b, 1) : "-",
                    m.params_active_b > 0 ? FormatNumber(m.params_active_b, 1) : "-", m.quantization,
                    FormatNumber(m.mmlu_pct, 1), FormatNumber(m.gsm8k_pct, 1),
                    FormatNumber(m.price_usd_per_1m_input_tokens, 3),
                    FormatNumber(m.price_usd_per_1m_output_tokens, 3),
-                   FormatNumber(m.base_latency_ms, 0), FormatNumber(m.QualityScore(), 3)});
+                   FormatNumber(m.base_latency_ms, 0), FormatNumber(m.QualityScore(), 3),
+                   m.quality_curve ? "measured" : "predicted"});
   }
   std::printf("%s\nCloud serves: ", models.ToString().c_str());
   for (std::size_t i = 0; i < c.cloud().runtimes.size(); ++i) {
@@ -96,6 +97,23 @@ bool Show(const Catalog& c, const std::string& name) {
     std::printf("  gsm8k_pct        %s\n", FormatNumber(model.gsm8k_pct, 1).c_str());
     std::printf("  quality score    %s   ((mmlu + gsm8k) / 200)\n",
                 FormatNumber(model.QualityScore(), 3).c_str());
+    if (model.quality_curve) {
+      std::printf(
+          "  quality curve    MEASURED: 1 / (1 + exp(-(%s + %s x difficulty))); at "
+          "difficulty 0.2 / 0.5 / 0.8: %s / %s / %s\n                   source: %s\n",
+          FormatNumber(model.quality_curve->intercept, 4).c_str(),
+          FormatNumber(model.quality_curve->slope, 4).c_str(),
+          FormatNumber(model.QualityAt(0.2), 3).c_str(),
+          FormatNumber(model.QualityAt(0.5), 3).c_str(),
+          FormatNumber(model.QualityAt(0.8), 3).c_str(), model.quality_curve->source.c_str());
+    } else {
+      std::printf(
+          "  quality curve    PREDICTED from the quality score (no labeled data); at "
+          "difficulty 0.2 / 0.5 / 0.8: %s / %s / %s\n",
+          FormatNumber(model.QualityAt(0.2), 3).c_str(),
+          FormatNumber(model.QualityAt(0.5), 3).c_str(),
+          FormatNumber(model.QualityAt(0.8), 3).c_str());
+    }
     std::printf("  price            $%s / $%s per 1M input / output tokens\n",
                 FormatNumber(model.price_usd_per_1m_input_tokens, 4).c_str(),
                 FormatNumber(model.price_usd_per_1m_output_tokens, 4).c_str());

@@ -1,4 +1,5 @@
 // `partita scorer train|eval|threshold`: the difficulty scorer (scorer/, docs/routing.md).
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -29,6 +30,7 @@ struct ScorerArgs {
   std::uint64_t seed = 1;
   scorer::TrainOptions train;
   int folds = 0;
+  int bins = 10;
   double strong_share = -1;
   bool json = false;
 };
@@ -247,6 +249,53 @@ int Threshold(const ScorerArgs& a) {
   return 0;
 }
 
+std::string FileSha256(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::ostringstream bytes;
+  bytes << file.rdbuf();
+  return Sha256Hex(bytes.str());
+}
+
+int Calibrate(const ScorerArgs& a) {
+  std::vector<LabeledPrompt> rows;
+  std::optional<DifficultyModel> m;
+  if (!LoadRowsAndModel(a, rows, m)) return 1;
+  const std::vector<double> scores = ScoreAll(m ? &*m : nullptr, rows);
+  const std::string name = a.data.substr(a.data.find_last_of('/') + 1);
+  const std::string scorer_name = !m                ? "the keyword heuristic"
+                                  : a.model.empty() ? "the shipped scorer"
+                                                    : "the scorer " + a.model;
+  const std::string sha = FileSha256(a.data);
+  if (m && m->trained_on().find(sha) != std::string::npos) {
+    std::fprintf(stderr,
+                 "partita scorer: warning: the model was trained on this file, so these scores "
+                 "are in-sample and the curves steeper than on new prompts; calibrate on "
+                 "prompts the model has not seen\n");
+  }
+  for (const bool weak : {true, false}) {
+    const char* column = weak ? "weak_correct" : "strong_correct";
+    std::vector<bool> correct;
+    for (const LabeledPrompt& r : rows) correct.push_back(weak ? r.weak_correct : r.strong_correct);
+    const scorer::QualityFit fit = scorer::FitQualityCurve(scores, correct, a.bins);
+    std::printf(
+        "%s: %zu rows, %s correct; fitted P(correct) = 1 / (1 + exp(-(%.4f %c %.4f x "
+        "difficulty)))\n  %-13s %6s %9s %7s\n",
+        column, fit.rows, Pct(fit.accuracy).c_str(), fit.intercept, fit.slope < 0 ? '-' : '+',
+        std::abs(fit.slope), "difficulty", "rows", "observed", "fitted");
+    for (const scorer::QualityFit::Bin& b : fit.bins) {
+      std::printf("  %5.3f-%5.3f %7zu %9s %7s\n", b.score_lo, b.score_hi, b.rows,
+                  Pct(b.observed).c_str(), Pct(b.fitted).c_str());
+    }
+    std::printf(
+        "  in the catalog, on the model that stands for %s (docs/catalog.md):\n"
+        "    quality_curve: {intercept: %.4f, slope: %.4f, source: \"partita scorer calibrate: "
+        "%s of %s (sha256 %s), difficulty by %s\"}\n\n",
+        column, fit.intercept, fit.slope, column, name.c_str(), sha.substr(0, 16).c_str(),
+        scorer_name.c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 void AddScorerCommands(CLI::App& app, int& exit_code) {
@@ -289,6 +338,15 @@ void AddScorerCommands(CLI::App& app, int& exit_code) {
     cmd->add_option("--learning-rate", args->train.learning_rate, "AdaGrad base rate")
         ->check(CLI::Range(1e-6, 10.0));
   }
+
+  CLI::App* calibrate = group->add_subcommand(
+      "calibrate",
+      "Fit quality-against-difficulty curves for the weak and strong labels (for the catalog)");
+  calibrate->add_option("--data", args->data, "Labeled CSV")->required()->check(CLI::ExistingFile);
+  calibrate->add_option("--model", args->model, kModelHelp)->check(kModelCheck);
+  calibrate->add_option("--bins", args->bins, "Equal-count bins of difficulty to show the fit in")
+      ->check(CLI::Range(1, 100));
+  calibrate->callback([args, &exit_code] { exit_code = Calibrate(*args); });
 
   CLI::App* threshold = group->add_subcommand(
       "threshold", "The difficulty threshold that sends a given share to the strong model");

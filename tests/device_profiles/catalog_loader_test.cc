@@ -2,6 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
+
+#include "device_profiles/predictor.h"
 #include "tests/testing/temp_dir.h"
 
 namespace partita {
@@ -89,6 +92,32 @@ TEST_CASE("A minimal catalog loads") {
   CatalogPtr c = ParseCatalog(kMinimal, d);
   REQUIRE_MESSAGE(c, d.ToString());
   CHECK(c->devices().size() == 1);
+}
+
+TEST_CASE("A model's measured quality curve replaces the predicted one, and needs a source") {
+  Diagnostics d("cat.yaml");
+  CatalogPtr predicted = ParseCatalog(kMinimal, d);
+  REQUIRE_MESSAGE(predicted, d.ToString());
+  const ModelSpec& p = predicted->model(0);
+  CHECK_FALSE(p.quality_curve);
+  CHECK(p.QualityAt(0.3) == doctest::Approx(QualityFor(p.QualityScore(), 0.3)));
+
+  const std::string measured_text = Replace(
+      kMinimal, "    base_latency_ms: 10\n",
+      "    base_latency_ms: 10\n    quality_curve: {intercept: 2, slope: -4, source: fit}\n");
+  CatalogPtr measured = ParseCatalog(measured_text, d);
+  REQUIRE_MESSAGE(measured, d.ToString());
+  const ModelSpec& m = measured->model(0);
+  REQUIRE(m.quality_curve);
+  CHECK(m.quality_curve->source == "fit");
+  CHECK(m.QualityAt(0.5) == doctest::Approx(0.5));  // 2 - 4 * 0.5 = 0
+  CHECK(m.QualityAt(0.0) == doctest::Approx(1 / (1 + std::exp(-2.0))));
+  CHECK(m.QualityAt(2.0) == doctest::Approx(m.QualityAt(1.0)));  // difficulty is clamped
+
+  CHECK(
+      ErrorsFor(Replace(kMinimal, "    base_latency_ms: 10\n",
+                        "    base_latency_ms: 10\n    quality_curve: {intercept: 2, slope: -4}\n"))
+          .find("model 'tiny': quality_curve has no 'source:'") != std::string::npos);
 }
 
 TEST_CASE("Malformed catalogs get located errors") {

@@ -3,7 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <boost/json.hpp>
+#include <cmath>
 
+#include "device_profiles/catalog_loader.h"
 #include "policies/availability.h"
 #include "tests/policies/policy_testing.h"
 
@@ -232,6 +234,41 @@ TEST_CASE("Explain reports the policy's lint errors above the explanation") {
   CHECK(ce.lint_errors.empty());
   CHECK(ExplanationText(*clean, in, ce).starts_with("policy test"));
   CHECK(boost::json::parse(ExplanationJson(*clean, in, ce)).at("lint_errors").as_array().empty());
+}
+
+TEST_CASE("Explain says which models' quality is measured and which predicted") {
+  const DecisionState s = State("request: {difficulty: 0.5}");
+  const DecisionInput in = s.Input();
+  PolicyPtr predicted = Load(kPolicy);
+  CHECK(ExplanationText(*predicted, in, Explain(*predicted, in))
+            .find("quality: predicted from each model's benchmark scores (no measured curve)") !=
+        std::string::npos);
+
+  // The shipped catalog with a measured curve on milm-70b-moe.
+  std::string yaml(DefaultCatalogYaml());
+  const std::string anchor = "  - name: milm-70b-moe\n";
+  const std::size_t at = yaml.find(anchor);
+  REQUIRE(at != std::string::npos);
+  yaml.insert(at + anchor.size(),
+              "    quality_curve: {intercept: 3, slope: -2, source: a test's labels}\n");
+  Diagnostics cd("catalog.yaml");
+  CatalogPtr catalog = ParseCatalog(yaml, cd);
+  REQUIRE_MESSAGE(catalog, cd.ToString());
+  Diagnostics pd("test.yaml");
+  PolicyPtr measured = ParsePolicy(kPolicy, pd, catalog);
+  REQUIRE_MESSAGE(measured, pd.ToString());
+  const Explanation e = Explain(*measured, in);
+  bool cloud_quality_measured = false;
+  for (const CandidateTrace& t : e.candidates) {
+    if (t.has_route && catalog->model(t.candidate.route.model).name == "milm-70b-moe") {
+      cloud_quality_measured =
+          t.candidate.prediction.quality == doctest::Approx(1 / (1 + std::exp(-(3.0 - 2 * 0.5))));
+    }
+  }
+  CHECK(cloud_quality_measured);
+  CHECK(ExplanationText(*measured, in, e)
+            .find("quality: measured for milm-70b-moe (the catalog's quality_curve); predicted "
+                  "for the others") != std::string::npos);
 }
 
 }  // namespace

@@ -2,6 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <random>
+
 namespace partita::scorer {
 namespace {
 
@@ -51,6 +54,29 @@ TEST_CASE("threshold for a strong share: scores at or above it go to the strong 
   int none = 0;
   for (double s : scores) none += s >= ThresholdForShare(scores, 0);
   CHECK(none == 0);
+}
+
+TEST_CASE("a quality curve fitted to labels recovers the curve that drew them") {
+  // 20,000 outcomes drawn from P(correct) = 1 / (1 + exp(-(2 - 4 x))), x uniform in [0, 1].
+  std::mt19937_64 rng(5);
+  std::vector<double> scores;
+  std::vector<bool> correct;
+  for (int i = 0; i < 20000; ++i) {
+    const double x = static_cast<double>(rng() >> 11) * 0x1.0p-53;
+    const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;
+    scores.push_back(x);
+    correct.push_back(u < 1 / (1 + std::exp(-(2 - 4 * x))));
+  }
+  const QualityFit fit = FitQualityCurve(scores, correct, 4);
+  CHECK(fit.rows == 20000);
+  CHECK(fit.intercept == doctest::Approx(2).epsilon(0.1));
+  CHECK(fit.slope == doctest::Approx(-4).epsilon(0.1));
+  REQUIRE(fit.bins.size() == 4);
+  CHECK(fit.bins.front().observed > fit.bins.back().observed);
+  for (const QualityFit::Bin& b : fit.bins) {
+    CHECK(b.rows == 5000);
+    CHECK(b.fitted == doctest::Approx(b.observed).epsilon(0.05));
+  }
 }
 
 }  // namespace

@@ -61,6 +61,13 @@ echo "$err" | grep -q "corrupt.scorer: checksum mismatch" || fail "model error: 
 "$partita" scorer eval --data "$work/labeled.csv" --model keywords | grep -q "scored by the keyword heuristic: 60 rows" \
   || fail "keywords"
 
+# Calibration: one curve per label, falling with difficulty here (the sums are the hard ones).
+cal=$("$partita" scorer calibrate --data "$work/labeled.csv" --model "$work/a.scorer" --bins 2)
+echo "$cal" | grep -q "^weak_correct: 60 rows, 50.0% correct" || fail "calibrate: $cal"
+echo "$cal" | grep -q "quality_curve: {intercept: .*, slope: -.*, source: \"partita scorer calibrate: weak_correct of labeled.csv" \
+  || fail "calibrate's catalog line: $cal"
+"$partita" profiles show milm-7b-moe | grep -q "quality curve    PREDICTED" || fail "profiles show"
+
 # Without --model: the shipped model, which says what it was trained on.
 "$partita" scorer eval --data "$work/labeled.csv" | grep -q "scored by the shipped model (trained on mmlu.csv" \
   || fail "shipped model"
