@@ -28,7 +28,7 @@ struct Accumulator {
   std::array<std::vector<float>, kOutcomeSlots> latency;  // successful, by final tier ([3]: other)
   std::vector<float> ttft;
   double cost = 0, energy = 0, quality = 0;
-  std::uint64_t labeled = 0, labeled_correct = 0;
+  std::uint64_t labeled = 0, labeled_correct = 0, labeled_by_strong = 0;
   BatteryFigures battery;
   double battery_sum = 0;
 
@@ -73,6 +73,7 @@ struct Accumulator {
     quality += o.quality;
     labeled += o.labeled;
     labeled_correct += o.labeled_correct;
+    labeled_by_strong += o.labeled_by_strong;
     battery.samples += o.battery.samples;
     for (std::size_t i = 0; i < kBatteryBuckets; ++i) battery.buckets[i] += o.battery.buckets[i];
     battery.empty += o.battery.empty;
@@ -115,12 +116,24 @@ Result<std::unique_ptr<storage::Database>> OpenReadOnly(const std::string& path)
 // The columns the report reads, in select-list order; Col() is a column's position in it.
 using storage::RequestColumn;
 constexpr std::array kScanColumns = {
-    RequestColumn::run_id,          RequestColumn::hour,           RequestColumn::tier,
-    RequestColumn::guards,          RequestColumn::success,        RequestColumn::final_tier,
-    RequestColumn::truncated,       RequestColumn::ttft_ms,        RequestColumn::total_ms,
-    RequestColumn::cost_usd,        RequestColumn::energy_j,       RequestColumn::quality,
-    RequestColumn::label_correct,   RequestColumn::fallback_cause, RequestColumn::deadline_missed,
-    RequestColumn::decided_offline, RequestColumn::attempts,
+    RequestColumn::run_id,
+    RequestColumn::hour,
+    RequestColumn::tier,
+    RequestColumn::guards,
+    RequestColumn::success,
+    RequestColumn::final_tier,
+    RequestColumn::truncated,
+    RequestColumn::ttft_ms,
+    RequestColumn::total_ms,
+    RequestColumn::cost_usd,
+    RequestColumn::energy_j,
+    RequestColumn::quality,
+    RequestColumn::label_correct,
+    RequestColumn::label_model,
+    RequestColumn::fallback_cause,
+    RequestColumn::deadline_missed,
+    RequestColumn::decided_offline,
+    RequestColumn::attempts,
 };
 constexpr int Col(RequestColumn c) {
   for (std::size_t i = 0; i < kScanColumns.size(); ++i) {
@@ -155,6 +168,7 @@ Status ScanRequests(storage::Database& db, std::int64_t lo, std::int64_t hi, Run
                 kTotal = Col(RequestColumn::total_ms), kCost = Col(RequestColumn::cost_usd),
                 kEnergy = Col(RequestColumn::energy_j), kQuality = Col(RequestColumn::quality),
                 kLabel = Col(RequestColumn::label_correct),
+                kLabelModel = Col(RequestColumn::label_model),
                 kCause = Col(RequestColumn::fallback_cause),
                 kDeadline = Col(RequestColumn::deadline_missed),
                 kOffline = Col(RequestColumn::decided_offline),
@@ -190,6 +204,8 @@ Status ScanRequests(storage::Database& db, std::int64_t lo, std::int64_t hi, Run
     if (const int label = sqlite3_column_int(st, kLabel); label >= 0) {
       ++a.labeled;
       a.labeled_correct += label > 0 ? 1 : 0;
+      const unsigned char* model = sqlite3_column_text(st, kLabelModel);
+      if (model != nullptr && model[0] == 's') ++a.labeled_by_strong;
     }
     // Fell back: tried on more than one tier, as `partita sim` counts it; grouped by the cause
     // of the first failure. A lone failed attempt had nothing to fall back to.
@@ -377,6 +393,7 @@ void Finish(Accumulator& a, RunFigures& r) {
   r.quality_sum = a.quality;
   r.labeled_answers = a.labeled;
   r.labeled_correct = a.labeled_correct;
+  r.labeled_by_strong = a.labeled_by_strong;
   // Sort each tier's latencies, then merge them: the overall sample, sorted.
   for (std::size_t t = 0; t < kTierCount; ++t) r.tier_latency_ms[t] = Select(a.latency[t]);
   RadixSort(a.latency[kUnanswered]);  // successes from a tier this version does not know
@@ -502,6 +519,7 @@ void Derive(RunFigures& r) {
   r.cost_per_1k_usd.reset();
   r.mean_quality.reset();
   r.labeled_accuracy.reset();
+  r.labeled_strong_share.reset();
   r.cost_per_device_day_usd.reset();
   r.energy_wh_per_device_day.reset();
   if (r.completed > 0) {
@@ -510,7 +528,10 @@ void Derive(RunFigures& r) {
   }
   const std::uint64_t answered = r.completed - r.answered[kUnanswered];
   if (answered > 0) r.mean_quality = r.quality_sum / d(answered);
-  if (r.labeled_answers > 0) r.labeled_accuracy = d(r.labeled_correct) / d(r.labeled_answers);
+  if (r.labeled_answers > 0) {
+    r.labeled_accuracy = d(r.labeled_correct) / d(r.labeled_answers);
+    r.labeled_strong_share = d(r.labeled_by_strong) / d(r.labeled_answers);
+  }
   r.device_days = r.Metric("device_days");
   if (r.device_days && *r.device_days <= 0) r.device_days.reset();
   if (r.device_days) {

@@ -77,6 +77,7 @@ json::object RunJson(const RunFigures& r) {
   o["mean_quality"] = Opt(r.mean_quality);
   o["labeled_answers"] = r.labeled_answers;
   o["labeled_accuracy"] = Opt(r.labeled_accuracy);
+  o["labeled_strong_share"] = Opt(r.labeled_strong_share);
   o["on_frontier"] = r.on_frontier;
   json::object causes;
   for (const auto& [cause, count] : r.fallback_causes) causes[cause] = count;

@@ -322,6 +322,7 @@ std::string RenderCsv(const Report& report) {
     w.Opt(n, "mean_quality", r.mean_quality);
     w.Num(n, "labeled_answers", static_cast<double>(r.labeled_answers));
     w.Opt(n, "labeled_accuracy", r.labeled_accuracy);
+    w.Opt(n, "labeled_strong_share", r.labeled_strong_share);
     w.Num(n, "on_frontier", r.on_frontier ? 1 : 0);
     for (std::size_t t = 0; t < kTierCount; ++t) {
       w.Num(n, "decided", static_cast<double>(r.decided[t]), kSlotNames[t]);

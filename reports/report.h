@@ -86,7 +86,7 @@ struct RunFigures {
   double quality_sum = 0;  // over answered rows (a final tier)
   // Answers scored by their labeled prompt's label (simulations on labeled prompts), and how
   // many of them were right.
-  std::uint64_t labeled_answers = 0, labeled_correct = 0;
+  std::uint64_t labeled_answers = 0, labeled_correct = 0, labeled_by_strong = 0;
   BatteryFigures battery;
   std::vector<std::pair<std::string, double>> metrics;  // run_metrics as stored
 
@@ -102,6 +102,7 @@ struct RunFigures {
   std::optional<double> dropped_battery_empty;  // run_metrics dropped_offline
   std::optional<double> mean_quality;           // mean quality of answered requests
   std::optional<double> labeled_accuracy;       // labeled_correct / labeled_answers
+  std::optional<double> labeled_strong_share;   // labeled_by_strong / labeled_answers
   bool on_frontier = false;                     // cost vs p95 Pareto frontier
 
   std::uint64_t in_flight() const { return requests - completed; }

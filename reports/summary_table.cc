@@ -200,6 +200,10 @@ std::vector<SummaryRow> SummaryRows(const Report& report) {
         "answered by a model the fleet maps to a label) that were right",
         [](const RunFigures& r) { return r.labeled_accuracy; }, FormatShareFixed, Best::kHigher);
     b.Numbers(
+        "Scored answers from the large model",
+        "Share of those answers given by the fleet's strong_model (the rest by its weak_model)",
+        [](const RunFigures& r) { return r.labeled_strong_share; }, FormatShareFixed, Best::kNone);
+    b.Numbers(
         "Answers scored by label", "How many answers the accuracy above rests on",
         [](const RunFigures& r) -> std::optional<double> {
           return static_cast<double>(r.labeled_answers);

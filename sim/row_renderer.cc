@@ -118,6 +118,7 @@ void RowRenderer::Render(const SimulatedRequest& r, storage::DecisionRecord& dr,
   o.energy_j = r.energy_j;
   o.quality = r.quality;
   o.label_correct = r.label_correct;
+  o.label_model = r.label_model;
   o.attempts = r.attempt_count;
   o.fallback_cause.clear();
   o.trail.clear();

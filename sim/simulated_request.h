@@ -70,7 +70,8 @@ struct SimulatedRequest {
   double cost_usd = 0;
   double energy_j = 0;
   double quality = 0;
-  int label_correct = -1;  // 1/0: the answer by its labeled prompt's label; -1: not labeled
+  int label_correct = -1;        // 1/0: the answer by its labeled prompt's label; -1: not labeled
+  const char* label_model = "";  // "weak" or "strong": which label scored it
   std::array<SimulatedAttempt, 1 + policy::kMaxFallback> attempts{};
   std::uint8_t attempt_count = 0;
 };

@@ -403,10 +403,17 @@ void Simulator::HandleArrival(const Arrival& arrival) {
   r.quality =
       r.answered ? catalog_.model(ex.final_route.model).QualityAt(in.request.difficulty) : 0;
   r.label_correct = -1;
+  r.label_model = "";
   if (r.answered && arrival.prompts != nullptr) {
     const LabeledPrompts& p = *arrival.prompts;
-    if (ex.final_route.model == p.weak_model) r.label_correct = p.weak_correct[arrival.prompt];
-    if (ex.final_route.model == p.strong_model) r.label_correct = p.strong_correct[arrival.prompt];
+    if (ex.final_route.model == p.weak_model) {
+      r.label_correct = p.weak_correct[arrival.prompt];
+      r.label_model = "weak";
+    }
+    if (ex.final_route.model == p.strong_model) {
+      r.label_correct = p.strong_correct[arrival.prompt];
+      r.label_model = "strong";
+    }
   }
   r.attempt_count = static_cast<std::uint8_t>(ex.count);
   for (int i = 0; i < ex.count; ++i) {

@@ -64,23 +64,24 @@ namespace partita::storage {
   X(double, pred_quality, pred_quality, 0)
 
 // What actually happened: NULL until the outcome arrives.
-#define PARTITA_REQUEST_OUTCOME_COLUMNS(X)                                                \
-  X(std::int64_t, t_ms, outcome_t_ms, 0)             /* unix ms of the outcome */         \
-  X(std::optional<Tier>, final_tier, final_tier, {}) /* "" when every tier failed */      \
-  X(std::string, final_model, final_model, {})                                            \
-  X(bool, success, success, false)                                                        \
-  X(bool, truncated, truncated, false)                                                    \
-  X(double, ttft_ms, ttft_ms, 0)                                                          \
-  X(double, total_ms, total_ms, 0)                                                        \
-  X(std::uint32_t, tokens_out, tokens_out, 0)                                             \
-  X(double, cost_usd, cost_usd, 0)                                                        \
-  X(double, energy_j, energy_j, 0)                                                        \
-  X(double, quality, quality, 0)           /* predicted quality of the answering model */ \
-  X(int, label_correct, label_correct, -1) /* 1/0 by the prompt's label; -1 unlabeled */  \
-  X(std::uint32_t, attempts, attempts, 0)                                                 \
-  X(std::string, fallback_cause, fallback_cause, {}) /* first failed attempt's result */  \
-  X(std::string, trail, trail, {})                   /* "cloud:refused:3>phone:ok:950" */ \
-  X(bool, deadline_missed, deadline_missed, false)                                        \
+#define PARTITA_REQUEST_OUTCOME_COLUMNS(X)                                                     \
+  X(std::int64_t, t_ms, outcome_t_ms, 0)             /* unix ms of the outcome */              \
+  X(std::optional<Tier>, final_tier, final_tier, {}) /* "" when every tier failed */           \
+  X(std::string, final_model, final_model, {})                                                 \
+  X(bool, success, success, false)                                                             \
+  X(bool, truncated, truncated, false)                                                         \
+  X(double, ttft_ms, ttft_ms, 0)                                                               \
+  X(double, total_ms, total_ms, 0)                                                             \
+  X(std::uint32_t, tokens_out, tokens_out, 0)                                                  \
+  X(double, cost_usd, cost_usd, 0)                                                             \
+  X(double, energy_j, energy_j, 0)                                                             \
+  X(double, quality, quality, 0)               /* predicted quality of the answering model */  \
+  X(int, label_correct, label_correct, -1)     /* 1/0 by the prompt's label; -1 unlabeled */   \
+  X(std::string, label_model, label_model, {}) /* "weak"/"strong": the label that scored it */ \
+  X(std::uint32_t, attempts, attempts, 0)                                                      \
+  X(std::string, fallback_cause, fallback_cause, {}) /* first failed attempt's result */       \
+  X(std::string, trail, trail, {})                   /* "cloud:refused:3>phone:ok:950" */      \
+  X(bool, deadline_missed, deadline_missed, false)                                             \
   X(std::string, error, error, {}) /* why the request failed, when it did */
 
 #define PARTITA_REQUEST_FIELD(type, field, column, init) type field = init;

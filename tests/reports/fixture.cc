@@ -84,6 +84,8 @@ storage::OutcomeRecord Outcome(std::int64_t run_id, std::uint64_t id, const Row&
   o.cost_usd = row.cost_usd;
   o.energy_j = row.energy_j;
   o.quality = row.quality;
+  o.label_correct = row.label_correct;
+  o.label_model = row.label_model;
   o.attempts = row.attempts > 0 ? static_cast<std::uint32_t>(row.attempts)
                                 : (row.fallback_cause.empty() ? 1 : 2);
   o.fallback_cause = row.fallback_cause;

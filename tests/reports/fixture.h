@@ -30,6 +30,8 @@ struct Row {
   double cost_usd = 0;
   double energy_j = 0;
   double quality = 0;
+  int label_correct = -1;   // by a labeled prompt's label; -1: not scored
+  std::string label_model;  // "weak" or "strong" when scored
   std::string fallback_cause;
   int attempts = 0;  // 0: 2 when there is a fallback_cause, else 1
   std::string guards;

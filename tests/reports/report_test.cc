@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include "reports/summary_table.h"
 #include "storage/request_log.h"
 #include "tests/reports/fixture.h"
 #include "tests/testing/temp_dir.h"
@@ -75,6 +76,45 @@ TEST_CASE("Qualities that round to the same two decimals are told apart with a t
   for (const Finding& f : report->findings) all += f.text + "\n";
   CHECK_MESSAGE(all.find("quality 0.853 vs 0.847") != std::string::npos, all);
   CHECK_MESSAGE(all.find("0.85 vs 0.85") == std::string::npos, all);
+}
+
+TEST_CASE("Accuracy on labeled prompts is measured from the rows' labels, beside predictions") {
+  testing::TempDir tmp;
+  const std::string path = tmp.File("runs.db");
+  fixture::Run plain = fixture::BatterySaver();
+  plain.info.label = "plain";
+  REQUIRE(fixture::WriteRuns(path, {plain}).ok());
+  Result<Report> without = BuildReport({path}, {});
+  REQUIRE(without.ok());
+  for (const SummaryRow& row : SummaryRows(*without)) {
+    CHECK(row.label != "Accuracy on labeled prompts");  // no labels: no row
+  }
+
+  fixture::Run labeled = fixture::BatterySaver();
+  labeled.info.label = "labeled";
+  // Three answers scored by the strong label (two right), one by the weak (wrong).
+  int scored = 0;
+  for (fixture::Row& r : labeled.rows) {
+    if (r.final_tier.empty() || scored == 4) continue;
+    r.label_correct = scored == 0 || scored == 1 ? 1 : 0;
+    r.label_model = scored < 3 ? "strong" : "weak";
+    ++scored;
+  }
+  REQUIRE(scored == 4);
+  const std::string path2 = tmp.File("labeled.db");
+  REQUIRE(fixture::WriteRuns(path2, {labeled}).ok());
+  Result<Report> with = BuildReport({path2}, {});
+  REQUIRE(with.ok());
+  const RunFigures& run = with->runs.at(0);
+  CHECK(run.labeled_answers == 4);
+  REQUIRE(run.labeled_accuracy);
+  CHECK(*run.labeled_accuracy == doctest::Approx(0.5));
+  REQUIRE(run.labeled_strong_share);
+  CHECK(*run.labeled_strong_share == doctest::Approx(0.75));
+  bool shown = false;
+  for (const SummaryRow& row : SummaryRows(*with))
+    shown = shown || row.label == "Accuracy on labeled prompts";
+  CHECK(shown);
 }
 
 TEST_CASE("The worked example of docs/reports.md: a tradeoff against the baseline") {

@@ -174,6 +174,11 @@ TEST_CASE("Labeled prompts: difficulty from the scorer, answers scored by the ma
               "kind = 'chat' AND label_correct < 0") == 0);
   CHECK(weak_right > weak / 4);
   CHECK(weak_right < weak * 3 / 4);
+  CHECK(Count(*db,
+              "SELECT count(*) FROM requests WHERE label_correct >= 0 AND label_model != "
+              "CASE final_model WHEN 'milm-70b-moe' THEN 'strong' ELSE 'weak' END") == 0);
+  CHECK(Count(*db, "SELECT count(*) FROM requests WHERE label_correct < 0 AND label_model != ''") ==
+        0);
   CHECK(Count(*db, "SELECT count(*) FROM requests WHERE kind != 'chat' AND label_correct != -1") ==
         0);
   CHECK(Count(*db,
