@@ -64,6 +64,18 @@ class CatalogBuilder {
     return name;
   }
 
+  // ReadName, and an error (then nullopt) when an earlier entry has the name (`taken`).
+  template <typename Taken>
+  std::optional<std::string> ReadUniqueName(const yaml::MapReader& r, const yaml::Node& item,
+                                            std::string_view what, Taken taken) {
+    std::optional<std::string> name = ReadName(r, what);
+    if (name && taken(*name)) {
+      d_.Error(item.location, std::string(what) + " '" + *name + "' is defined twice");
+      return std::nullopt;
+    }
+    return name;
+  }
+
   void ReadModels(const yaml::Node& list, Catalog& c) {
     if (!list.IsSequence()) {
       d_.Error(list.location, "expected a list of models, got " + std::string(list.KindName()));
@@ -78,13 +90,10 @@ class CatalogBuilder {
       if (!r.ok()) continue;
       ModelSpec m;
       m.location = item.location;
-      auto name = ReadName(r, "model");
+      auto name = ReadUniqueName(r, item, "model",
+                                 [&](const std::string& n) { return c.FindModel(n).has_value(); });
       if (!name) continue;
       m.name = *name;
-      if (c.FindModel(m.name)) {
-        d_.Error(item.location, "model '" + m.name + "' is defined twice");
-        continue;
-      }
       m.family = r.String("family", "");
       m.description = r.String("description", "");
       m.quantization = r.RequireString("quantization").value_or("");
@@ -187,13 +196,10 @@ class CatalogBuilder {
       if (!r.ok()) continue;
       DeviceClass dev;
       dev.location = item.location;
-      auto name = ReadName(r, "device class");
+      auto name = ReadUniqueName(r, item, "device class",
+                                 [&](const std::string& n) { return c.FindDevice(n).has_value(); });
       if (!name) continue;
       dev.name = *name;
-      if (c.FindDevice(dev.name)) {
-        d_.Error(item.location, "device class '" + dev.name + "' is defined twice");
-        continue;
-      }
       const std::string owner = "device class '" + dev.name + "'";
       dev.device_class = r.RequireString("class").value_or("");
       dev.description = r.String("description", "");
