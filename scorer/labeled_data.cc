@@ -5,6 +5,8 @@
 #include <optional>
 #include <sstream>
 
+#include "common/hash.h"
+
 namespace partita::scorer {
 
 namespace {
@@ -144,11 +146,13 @@ Result<std::vector<LabeledPrompt>> ParseLabeledCsv(std::string_view text,
   return rows;
 }
 
-Result<std::vector<LabeledPrompt>> LoadLabeledCsv(const std::string& path) {
+Result<std::vector<LabeledPrompt>> LoadLabeledCsv(const std::string& path,
+                                                  std::string* content_sha256) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFound("cannot read labeled data '" + path + "'");
   std::ostringstream text;
   text << in.rdbuf();
+  if (content_sha256 != nullptr) *content_sha256 = Sha256Hex(text.str());
   return ParseLabeledCsv(text.str(), path);
 }
 

@@ -25,6 +25,9 @@ struct LabeledPrompt {
 // Parses `text`; `file_name` is used in messages.
 Result<std::vector<LabeledPrompt>> ParseLabeledCsv(std::string_view text,
                                                    std::string_view file_name);
-Result<std::vector<LabeledPrompt>> LoadLabeledCsv(const std::string& path);
+// Reads and parses the file; `content_sha256`, when given, receives the SHA-256 of its bytes
+// (what a model records it was trained on).
+Result<std::vector<LabeledPrompt>> LoadLabeledCsv(const std::string& path,
+                                                  std::string* content_sha256 = nullptr);
 
 }  // namespace partita::scorer

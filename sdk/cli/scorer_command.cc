@@ -5,9 +5,7 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <sstream>
 
-#include "common/hash.h"
 #include "common/json_writer.h"
 #include "edge_agent/request_features.h"
 #include "scorer/evaluation.h"
@@ -87,10 +85,11 @@ Result<DifficultyModel> ModelFor(const ScorerArgs& a) {
   return DifficultyModel::Load(a.model);
 }
 
-// The labeled rows of --data and the model of --model (or the shipped one); errors printed.
+// The labeled rows of --data (and, when asked, its SHA-256) and the model of --model (or the
+// shipped one); errors printed.
 bool LoadRowsAndModel(const ScorerArgs& a, std::vector<LabeledPrompt>& rows,
-                      std::optional<DifficultyModel>& model) {
-  Result<std::vector<LabeledPrompt>> read = scorer::LoadLabeledCsv(a.data);
+                      std::optional<DifficultyModel>& model, std::string* data_sha256 = nullptr) {
+  Result<std::vector<LabeledPrompt>> read = scorer::LoadLabeledCsv(a.data, data_sha256);
   if (!read.ok()) {
     PrintError(read.status().message());
     return false;
@@ -107,7 +106,8 @@ bool LoadRowsAndModel(const ScorerArgs& a, std::vector<LabeledPrompt>& rows,
 }
 
 int Train(const ScorerArgs& a) {
-  Result<std::vector<LabeledPrompt>> rows = scorer::LoadLabeledCsv(a.data);
+  std::string sha;
+  Result<std::vector<LabeledPrompt>> rows = scorer::LoadLabeledCsv(a.data, &sha);
   if (!rows.ok()) {
     PrintError(rows.status().message());
     return 1;
@@ -116,14 +116,11 @@ int Train(const ScorerArgs& a) {
                a.data.c_str(), static_cast<unsigned long long>(a.seed));
   scorer::TrainOptions options = a.train;
   options.seed = a.seed;
-  std::ifstream file(a.data, std::ios::binary);
-  std::ostringstream bytes;
-  bytes << file.rdbuf();
   const std::string name = a.data.substr(a.data.find_last_of('/') + 1);
-  const DifficultyModel m = DifficultyModel::Train(*rows, options,
-                                                   name + " (sha256 " + Sha256Hex(bytes.str()) +
-                                                       "), " + std::to_string(rows->size()) +
-                                                       " rows, seed " + std::to_string(a.seed));
+  const DifficultyModel m =
+      DifficultyModel::Train(*rows, options,
+                             name + " (sha256 " + sha + "), " + std::to_string(rows->size()) +
+                                 " rows, seed " + std::to_string(a.seed));
   if (Status s = m.Save(a.out); !s.ok()) {
     PrintError(s.message());
     return 1;
@@ -249,23 +246,16 @@ int Threshold(const ScorerArgs& a) {
   return 0;
 }
 
-std::string FileSha256(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::ostringstream bytes;
-  bytes << file.rdbuf();
-  return Sha256Hex(bytes.str());
-}
-
 int Calibrate(const ScorerArgs& a) {
   std::vector<LabeledPrompt> rows;
   std::optional<DifficultyModel> m;
-  if (!LoadRowsAndModel(a, rows, m)) return 1;
+  std::string sha;
+  if (!LoadRowsAndModel(a, rows, m, &sha)) return 1;
   const std::vector<double> scores = ScoreAll(m ? &*m : nullptr, rows);
   const std::string name = a.data.substr(a.data.find_last_of('/') + 1);
   const std::string scorer_name = !m                ? "the keyword heuristic"
                                   : a.model.empty() ? "the shipped scorer"
                                                     : "the scorer " + a.model;
-  const std::string sha = FileSha256(a.data);
   if (m && m->trained_on().find(sha) != std::string::npos) {
     std::fprintf(stderr,
                  "partita scorer: warning: the model was trained on this file, so these scores "

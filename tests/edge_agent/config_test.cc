@@ -44,9 +44,8 @@ admission:
         std::string::npos);
 }
 
-TEST_CASE("The policy cache and drain timeout keys") {
-  testing::TempDir tmp;
-  const std::string head = R"(apiVersion: partita/v1
+// The required keys of a speaker's config, for tests of the optional ones.
+constexpr const char* kSpeakerHead = R"(apiVersion: partita/v1
 kind: AgentConfig
 device_id: speaker
 profile: smart-speaker
@@ -54,6 +53,10 @@ pki_dir: pki
 router: 127.0.0.1:7443
 app_socket: run/speaker.sock
 )";
+
+TEST_CASE("The policy cache and drain timeout keys") {
+  testing::TempDir tmp;
+  const std::string head = kSpeakerHead;
   Result<AgentConfig> defaults = LoadAgentConfig(tmp.Write("a.yaml", head));
   REQUIRE_MESSAGE(defaults.ok(), defaults.status().ToString());
   // Beside the config file, not beside the socket (often in /tmp, shared and wiped at boot).
@@ -73,14 +76,7 @@ app_socket: run/speaker.sock
 
 TEST_CASE("The scorer key: keywords by default, shipped, or a model file beside the config") {
   testing::TempDir tmp;
-  const std::string head = R"(apiVersion: partita/v1
-kind: AgentConfig
-device_id: speaker
-profile: smart-speaker
-pki_dir: pki
-router: 127.0.0.1:7443
-app_socket: run/speaker.sock
-)";
+  const std::string head = kSpeakerHead;
   Result<AgentConfig> defaults = LoadAgentConfig(tmp.Write("a.yaml", head));
   REQUIRE_MESSAGE(defaults.ok(), defaults.status().ToString());
   CHECK(defaults->scorer == "keywords");
