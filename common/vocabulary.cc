@@ -1,5 +1,6 @@
 #include "common/vocabulary.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace partita {
@@ -36,6 +37,10 @@ std::optional<Privacy> ParsePrivacy(std::string_view s) {
 }
 std::optional<RequestKind> ParseRequestKind(std::string_view s) {
   return Lookup<RequestKind>(kRequestKindNames, s);
+}
+
+std::uint32_t EstimateTokens(std::string_view text) {
+  return static_cast<std::uint32_t>(std::max<std::size_t>(1, (text.size() + 3) / 4));
 }
 
 }  // namespace partita

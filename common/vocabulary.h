@@ -47,4 +47,8 @@ std::optional<NetworkType> ParseNetworkType(std::string_view s);
 std::optional<Privacy> ParsePrivacy(std::string_view s);
 std::optional<RequestKind> ParseRequestKind(std::string_view s);
 
+// A request's prompt tokens from its text: about one token per 4 bytes of UTF-8 (BPE tokenizers
+// on English prose), at least 1. The agent and the simulator both count this way.
+std::uint32_t EstimateTokens(std::string_view text);
+
 }  // namespace partita

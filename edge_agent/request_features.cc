@@ -67,10 +67,6 @@ std::string_view FirstWord(const std::string& lower) {
 
 }  // namespace
 
-std::uint32_t EstimateTokens(std::string_view text) {
-  return static_cast<std::uint32_t>(std::max<std::size_t>(1, (text.size() + 3) / 4));
-}
-
 RequestKind InferKind(std::string_view prompt) {
   const std::string lower = Lower(prompt, 4096);
   const std::uint32_t tokens = EstimateTokens(prompt);

@@ -26,9 +26,6 @@ struct FeatureOptions {
   const scorer::DifficultyModel* scorer = nullptr;
 };
 
-// About one token per 4 bytes of UTF-8 text (BPE tokenizers on English prose), at least 1.
-std::uint32_t EstimateTokens(std::string_view text);
-
 RequestKind InferKind(std::string_view prompt);
 
 policy::RequestFacts ComputeRequestFeatures(std::string_view prompt, const FeatureOptions& options);

@@ -461,8 +461,7 @@ Result<FleetPtr> LoadFleetFile(const std::string& path, const Catalog& catalog) 
       p->difficulty.push_back(static_cast<float>(model->Score(row.prompt, extractor, features)));
       p->weak_correct.push_back(row.weak_correct ? 1 : 0);
       p->strong_correct.push_back(row.strong_correct ? 1 : 0);
-      p->tokens_in.push_back(
-          static_cast<std::uint32_t>(std::max<std::size_t>(1, (row.prompt.size() + 3) / 4)));
+      p->tokens_in.push_back(EstimateTokens(row.prompt));
     }
     k.prompts = std::move(p);
   }
